@@ -1,0 +1,56 @@
+"""Opening a backend: the data source and the registry that one configuration names.
+
+The flows receive a :class:`Backend` and never branch on which one it is. Backends
+are looked up in a name → opener map, so the Snowflake code is imported only when
+the Snowflake backend is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flows.config import Settings
+    from flows.registry.base import Registry
+    from flows.sources.base import DataSource
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The pair every step works against."""
+
+    source: DataSource
+    registry: Registry
+
+    def close(self) -> None:
+        """Close both; idempotent."""
+        self.registry.close()
+        self.source.close()
+
+
+_OPENERS: dict[str, str] = {
+    "local": "flows.registry.local:open_local_backend",
+    "snowflake": "flows.registry.snowflake:open_snowflake_backend",
+}
+
+
+@contextmanager
+def open_backend(settings: Settings, **options: Any) -> Iterator[Backend]:
+    """Open the backend that ``settings.backend`` names, and close it afterwards.
+
+    Args:
+        settings: Resolved settings.
+        **options: Passed to the backend's opener (e.g. ``session=`` for Snowflake,
+            to reuse the session a stored procedure receives).
+    """
+    module_name, _, attribute = _OPENERS[settings.backend].partition(":")
+    opener: Callable[..., Backend] = getattr(importlib.import_module(module_name), attribute)
+    backend = opener(settings, **options)
+    try:
+        yield backend
+    finally:
+        backend.close()

@@ -1,0 +1,158 @@
+"""Settings: where the data and the registry live, which model, which windows and specs.
+
+Precedence, highest first: explicit arguments (CLI flags, flow parameters), the
+environment (``CC_HOME``, ``CC_BACKEND``, ``CC_MODEL_NAME``), the TOML file
+``<home>/config.toml`` (or ``CC_CONFIG``), then the quickstart's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from flows.errors import ConfigError
+from flows.names import DEFAULT_MODEL_NAME
+from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.windows import WindowSpec
+
+BACKENDS = ("local", "snowflake")
+DEFAULT_HOME = Path("~/.champion-challenger")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
+
+
+def validate_identifier(value: str, *, what: str) -> str:
+    """Return ``value`` upper-cased if it is a plain SQL identifier, else raise.
+
+    Model, table, tag and version names reach generated SQL; only plain
+    identifiers are accepted, so nothing a user types can change a statement.
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise ConfigError(
+            f"{what} must be a plain identifier (a letter or underscore, then letters, digits, "
+            f"underscores or $; at most 255 characters); got {value!r}."
+        )
+    return value.upper()
+
+
+@dataclass(frozen=True)
+class SnowflakeSettings:
+    """Where the Snowflake backend finds its session, tables and registry.
+
+    Credentials are never stored here: the connection comes from a named entry of
+    ``connections.toml`` (the Snowflake convention) or from the parameters given to
+    ``flows.snowflake_session.open_session``.
+    """
+
+    connection_name: str | None = None
+    """Entry of connections.toml to use; None means Snowflake's default connection."""
+    database: str = "DEV_AUTOMATION_DEMO"
+    """Database holding the tables and the model (the quickstart's)."""
+    schema: str = "CHAMPION_CHALLENGER"
+    """Schema holding the tables and the model (the quickstart's)."""
+    warehouse: str | None = None
+    """Warehouse for queries and inference; None keeps the connection's."""
+    applications_table: str = "CREDIT_APPLICATIONS"
+    """Table of applications."""
+    evaluation_table: str = "EVALUATION_DATA"
+    """The quickstart's hold-out table, written for parity."""
+    ledger_table: str = "PROMOTION_LEDGER"
+    """Table of recorded decisions."""
+    lock_table: str = "PROMOTION_LOCK"
+    """Table holding the advisory promotion lock."""
+
+    def __post_init__(self) -> None:
+        for name in ("database", "schema", "applications_table", "evaluation_table",
+                     "ledger_table", "lock_table"):
+            object.__setattr__(self, name, validate_identifier(getattr(self, name), what=name))
+        if self.warehouse is not None:
+            object.__setattr__(
+                self, "warehouse", validate_identifier(self.warehouse, what="warehouse")
+            )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know besides its policy."""
+
+    home: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser())
+    """Home directory of the embedded backend (data, registry, artifacts)."""
+    backend: str = "local"
+    """``local`` (embedded, the default) or ``snowflake``."""
+    model_name: str = DEFAULT_MODEL_NAME
+    """Registered model name."""
+    windows: WindowSpec = field(default_factory=WindowSpec)
+    """Window sizes in weeks."""
+    champion_spec: ModelSpec = CHAMPION_SPEC
+    """Spec of the bootstrap champion."""
+    challenger_spec: ModelSpec = CHALLENGER_SPEC
+    """Spec of each weekly challenger."""
+    snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
+    """Snowflake locations, used when ``backend == 'snowflake'``."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"Unknown registry backend {self.backend!r}. "
+                f"Valid backends are: {', '.join(BACKENDS)}."
+            )
+        object.__setattr__(
+            self, "model_name", validate_identifier(self.model_name, what="model name")
+        )
+        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the non-None ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_settings(
+    *,
+    home: str | Path | None = None,
+    backend: str | None = None,
+    model_name: str | None = None,
+    config_file: str | Path | None = None,
+    windows: WindowSpec | None = None,
+) -> Settings:
+    """Resolve settings from arguments, environment, config file and defaults."""
+    home_path = Path(home or os.environ.get("CC_HOME") or DEFAULT_HOME).expanduser()
+    config_path = Path(config_file or os.environ.get("CC_CONFIG") or home_path / "config.toml")
+    values = _read_config(config_path) if config_path.is_file() else {}
+    if config_file and not config_path.is_file():
+        raise ConfigError(f"Config file {str(config_path)!r} does not exist.")
+    settings = Settings(home=home_path, **values)
+    return settings.with_overrides(
+        backend=backend or os.environ.get("CC_BACKEND"),
+        model_name=model_name or os.environ.get("CC_MODEL_NAME"),
+        windows=windows,
+    )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """Parse ``config.toml`` into Settings keyword arguments, refusing unknown keys."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
+    allowed = {"backend", "model_name", "windows", "champion", "challenger", "snowflake"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ConfigError(
+            f"Config file {str(path)!r} has unknown key(s) {sorted(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}."
+        )
+    values: dict[str, Any] = {k: raw[k] for k in ("backend", "model_name") if k in raw}
+    try:
+        if "windows" in raw:
+            values["windows"] = WindowSpec(**raw["windows"])
+        if "snowflake" in raw:
+            values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
+    except TypeError as exc:
+        raise ConfigError(f"Config file {str(path)!r}: {exc}.") from exc
+    for role in ("champion", "challenger"):
+        if role in raw:
+            values[f"{role}_spec"] = ModelSpec.from_mapping(raw[role], input_name=f"[{role}]")
+    return values

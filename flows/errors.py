@@ -1,0 +1,61 @@
+"""Errors raised by the step layer; every message names the input, the problem and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChampionChallengerError(Exception):
+    """Root of every error this package raises on purpose (user errors, not bugs)."""
+
+
+class ConfigError(ChampionChallengerError, ValueError):
+    """A setting, flag or parameter is missing or invalid."""
+
+
+class DataValidationError(ChampionChallengerError, ValueError):
+    """Loaded data does not match the applications schema."""
+
+    def __init__(
+        self, message: str, *, column: str | None = None, expected: Any = None, got: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.column = column
+        self.expected = expected
+        self.got = got
+
+
+class EmptyWindowError(DataValidationError):
+    """A training, test or hold-out window holds too few rows (or too few classes)."""
+
+
+class LeakageError(ChampionChallengerError, ValueError):
+    """A contestant was trained on rows of the hold-out it is judged on."""
+
+
+class RegistryError(ChampionChallengerError):
+    """The model registry refused an operation or is in an unusable state."""
+
+
+class VersionNotFoundError(RegistryError, LookupError):
+    """A model version, alias or tag names something the registry does not hold."""
+
+
+class VersionExistsError(RegistryError):
+    """A version name is already taken; versions are immutable."""
+
+
+class NoChampionError(RegistryError):
+    """The registry has no live champion yet (run ``ccflows train-champion`` first)."""
+
+
+class ArtifactIntegrityError(RegistryError):
+    """A model artifact is missing or its SHA-256 does not match the one recorded when it was logged."""
+
+
+class RegistryBusyError(RegistryError):
+    """The registry database stayed locked by another process for longer than the timeout."""
+
+
+class SchemaVersionError(RegistryError):
+    """The home directory was written by a newer release of this package."""

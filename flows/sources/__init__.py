@@ -1,0 +1,1 @@
+"""Where the applications table lives: an embedded week-partitioned store, or Snowflake."""

@@ -1,0 +1,90 @@
+"""The embedded applications table: one Parquet file per week under the home directory.
+
+A week range is read by opening only that range's files, so a weekly run on a
+growing history never loads the weeks it does not use. Each file is written to a
+temporary name and renamed into place, so a killed writer leaves no partial week.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flows.data import validate_applications
+from flows.errors import DataValidationError, EmptyWindowError
+from flows.names import WEEK_COLUMN
+from flows.sources.base import DataSource
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from flows.windows import WeekRange
+
+_WEEK_FILE = re.compile(r"^week-(\d{5})\.parquet$")
+
+
+class LocalWeekStore(DataSource):
+    """Applications stored as ``<folder>/week-NNNNN.parquet``, one file per week."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _weeks(self) -> list[int]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(
+            int(m.group(1)) for name in os.listdir(self.folder) if (m := _WEEK_FILE.match(name))
+        )
+
+    def _path(self, week: int) -> Path:
+        return self.folder / f"week-{week:05d}.parquet"
+
+    def week_span(self) -> tuple[int, int] | None:
+        weeks = self._weeks()
+        return (weeks[0], weeks[-1]) if weeks else None
+
+    def read_weeks(self, weeks: WeekRange, *, input_name: str = "applications") -> pd.DataFrame:
+        import pandas as pd
+
+        present = [w for w in self._weeks() if weeks.start <= w <= weeks.end]
+        if not present:
+            span = self.week_span()
+            have = f"weeks {span[0]}–{span[1]}" if span else "no data"
+            raise EmptyWindowError(
+                f"{input_name} ({weeks}) has no rows; the table holds {have}.",
+                expected=str(weeks),
+                got=have,
+            )
+        frames = [pd.read_parquet(self._path(w)) for w in present]
+        data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return validate_applications(data, input_name=input_name)
+
+    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+        data = validate_applications(data, input_name="data to store")
+        existing = set(self._weeks())
+        incoming = sorted(int(w) for w in data[WEEK_COLUMN].unique())
+        clash = sorted(existing.intersection(incoming))
+        if clash and not replace:
+            raise DataValidationError(
+                f"Week(s) {', '.join(map(str, clash[:5]))} are already stored; weeks are "
+                "immutable once written (use replace to start over).",
+                column=WEEK_COLUMN,
+                got=clash,
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if replace:
+            for week in existing.difference(incoming):
+                self._path(week).unlink(missing_ok=True)
+        for week, rows in data.groupby(WEEK_COLUMN, sort=True):
+            _write_atomically(rows.reset_index(drop=True), self._path(int(week)))
+        return len(data)
+
+
+def _write_atomically(rows: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    rows.to_parquet(tmp, index=False)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

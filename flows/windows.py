@@ -1,0 +1,115 @@
+"""Training, test and hold-out windows, relative to the newest week in the data.
+
+The quickstart hard-codes weeks 3–12 / 13–15 / 16–19, so its weekly automation
+retrains on the same rows forever. Here the windows slide with the data: the
+hold-out is the last ``holdout_weeks`` weeks, the challenger's test window the
+``test_weeks`` before it and its training window the ``train_weeks`` before that.
+The champion's bootstrap windows are the challenger's shifted back by
+``test_weeks``, which gives exactly the quickstart's weeks 0–9 / 10–12 on its data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.errors import ConfigError, EmptyWindowError
+
+
+@dataclass(frozen=True, order=True)
+class WeekRange:
+    """An inclusive range of week numbers."""
+
+    start: int
+    """First week in the range."""
+    end: int
+    """Last week in the range (inclusive)."""
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ConfigError(f"A week range must not end before it starts; got {self.start}–{self.end}.")
+
+    @property
+    def n_weeks(self) -> int:
+        """How many weeks the range spans."""
+        return self.end - self.start + 1
+
+    def overlaps(self, other: WeekRange) -> bool:
+        """Whether the two ranges share a week."""
+        return self.start <= other.end and other.start <= self.end
+
+    def shifted(self, weeks: int) -> WeekRange:
+        """The same range moved by ``weeks`` (negative = earlier)."""
+        return WeekRange(self.start + weeks, self.end + weeks)
+
+    def __str__(self) -> str:
+        return f"weeks {self.start}–{self.end}"
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How many weeks each window spans; defaults are the quickstart's."""
+
+    train_weeks: int = 10
+    """Weeks the model is trained on."""
+    test_weeks: int = 3
+    """Weeks the model's own test AUC is measured on, after its training weeks."""
+    holdout_weeks: int = 4
+    """Most recent weeks, on which champion and challenger are compared."""
+
+    def __post_init__(self) -> None:
+        for field in ("train_weeks", "test_weeks", "holdout_weeks"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"Window size {field!r} must be a whole number ≥ 1; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The three windows of one training or evaluation cycle."""
+
+    train: WeekRange
+    test: WeekRange
+    holdout: WeekRange
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """JSON-friendly form, for reports and the ledger."""
+        return {name: [r.start, r.end] for name, r in self.__dict__.items()}
+
+
+def challenger_windows(first_week: int, newest_week: int, spec: WindowSpec) -> Windows:
+    """Windows for a weekly cycle on data spanning ``first_week..newest_week``.
+
+    Raises:
+        EmptyWindowError: if the data does not reach back far enough for the windows.
+    """
+    holdout = WeekRange(newest_week - spec.holdout_weeks + 1, newest_week)
+    test = WeekRange(holdout.start - spec.test_weeks, holdout.start - 1)
+    train = WeekRange(test.start - spec.train_weeks, test.start - 1)
+    windows = Windows(train=train, test=test, holdout=holdout)
+    _check_available(windows, first_week, newest_week, spec)
+    return windows
+
+
+def champion_windows(first_week: int, newest_week: int, spec: WindowSpec) -> Windows:
+    """Windows for bootstrapping the first champion: the challenger's, one test window earlier."""
+    latest = challenger_windows(first_week - spec.test_weeks, newest_week, spec)
+    windows = Windows(
+        train=latest.train.shifted(-spec.test_weeks),
+        test=latest.test.shifted(-spec.test_weeks),
+        holdout=latest.holdout,
+    )
+    _check_available(windows, first_week, newest_week, spec)
+    return windows
+
+
+def _check_available(windows: Windows, first_week: int, newest_week: int, spec: WindowSpec) -> None:
+    earliest = min(windows.train.start, windows.test.start)
+    if earliest < first_week:
+        needed = spec.train_weeks + spec.test_weeks + spec.holdout_weeks
+        raise EmptyWindowError(
+            f"The training window needs {windows.train} but the data starts at week {first_week} "
+            f"(weeks {first_week}–{newest_week} available; these windows need at least {needed} "
+            f"weeks). Generate or load more weeks, or shrink the windows.",
+            expected=earliest,
+            got=first_week,
+        )
