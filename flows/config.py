@@ -65,8 +65,14 @@ class SnowflakeSettings:
     """Table holding the advisory promotion lock."""
 
     def __post_init__(self) -> None:
-        for name in ("database", "schema", "applications_table", "evaluation_table",
-                     "ledger_table", "lock_table"):
+        for name in (
+            "database",
+            "schema",
+            "applications_table",
+            "evaluation_table",
+            "ledger_table",
+            "lock_table",
+        ):
             object.__setattr__(self, name, validate_identifier(getattr(self, name), what=name))
         if self.warehouse is not None:
             object.__setattr__(

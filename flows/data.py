@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flows.errors import DataValidationError
-from flows.names import COLUMNS, DATE_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
+from flows.names import COLUMNS, DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +94,9 @@ def generate_applications(n_weeks: int = 20, spec: GeneratorSpec | None = None) 
     return data.sort_values(DATE_COLUMN, kind="stable", ignore_index=True)
 
 
-def generate_weeks(first_week: int, last_week: int, spec: GeneratorSpec | None = None) -> pd.DataFrame:
+def generate_weeks(
+    first_week: int, last_week: int, spec: GeneratorSpec | None = None
+) -> pd.DataFrame:
     """Generate only weeks ``first_week..last_week`` (inclusive) of the same stream.
 
     The earlier weeks are drawn and discarded, so the result equals the same weeks

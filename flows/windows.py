@@ -26,7 +26,9 @@ class WeekRange:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise ConfigError(f"A week range must not end before it starts; got {self.start}–{self.end}.")
+            raise ConfigError(
+                f"A week range must not end before it starts; got {self.start}–{self.end}."
+            )
 
     @property
     def n_weeks(self) -> int:
@@ -60,7 +62,9 @@ class WindowSpec:
         for field in ("train_weeks", "test_weeks", "holdout_weeks"):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"Window size {field!r} must be a whole number ≥ 1; got {value!r}.")
+                raise ConfigError(
+                    f"Window size {field!r} must be a whole number ≥ 1; got {value!r}."
+                )
 
 
 @dataclass(frozen=True)
