@@ -137,7 +137,7 @@ class LedgerEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for storage, ``--json`` output and artifacts."""
-        data = json.loads(json.dumps(asdict(self), default=_json_default))
+        data = json.loads(json.dumps(asdict(self), default=json_default))
         data["outcome"] = self.outcome.value
         return data
 
@@ -333,7 +333,8 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON fallback for tuples, sets and numpy scalars."""
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     if hasattr(value, "item"):

@@ -1,0 +1,184 @@
+"""Scoring champion and challenger on the identical hold-out, and the metrics of each.
+
+The quickstart computed its "AUC" on hard 0/1 predictions, which is balanced
+accuracy; here ROC AUC is computed on probabilities, next to F1, accuracy,
+precision, recall (at a 0.5 threshold) and the Brier loss. Each model scores the
+hold-out once; the policy then sees the labels and both score vectors, not only the
+summaries. A contestant trained on any hold-out row is refused before it is scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flows.errors import LeakageError
+from flows.names import LABEL_COLUMN
+from flows.training import fingerprint, row_hashes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from flows.registry.base import ModelVersion, Registry
+    from flows.windows import WeekRange
+
+logger = logging.getLogger(__name__)
+
+GREATER_IS_BETTER: dict[str, bool] = {
+    "roc_auc": True,
+    "f1": True,
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "brier_loss": False,
+}
+"""Every metric reported, and its direction (sklearn's naming: ``*_loss`` is lower-better)."""
+
+DECISION_THRESHOLD = 0.5
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined on this hold-out (e.g. ROC AUC with a single class)."""
+
+
+def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """The metrics of ``GREATER_IS_BETTER`` for one model's probabilities of class 1.
+
+    ROC AUC is NaN, with an :class:`UndefinedMetricWarning`, when the hold-out holds
+    a single class; policies then answer "inconclusive".
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        brier_score_loss,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    y_true = np.asarray(y_true)
+    predicted = (scores >= DECISION_THRESHOLD).astype(int)
+    if len(np.unique(y_true)) < 2:
+        warnings.warn(
+            "Only one class is present in the hold-out labels; ROC AUC is undefined (NaN).",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        auc = float("nan")
+    else:
+        auc = float(roc_auc_score(y_true, scores))
+    return {
+        "roc_auc": auc,
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "brier_loss": float(brier_score_loss(y_true, scores)),
+    }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Both models scored on the same hold-out rows: the evidence a policy decides on."""
+
+    champion: ModelVersion
+    challenger: ModelVersion
+    holdout_weeks: WeekRange
+    holdout_fingerprint: str
+    data_week: int
+    y_true: np.ndarray = field(repr=False)
+    champion_scores: np.ndarray = field(repr=False)
+    challenger_scores: np.ndarray = field(repr=False)
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+    challenger_metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of hold-out rows."""
+        return len(self.y_true)
+
+    def metric_rows(self) -> list[dict[str, Any]]:
+        """One row per metric: both values, the difference and its direction (raw floats)."""
+        return [
+            {
+                "metric": name,
+                "champion": self.champion_metrics[name],
+                "challenger": self.challenger_metrics[name],
+                "delta": self.challenger_metrics[name] - self.champion_metrics[name],
+                "greater_is_better": better,
+            }
+            for name, better in GREATER_IS_BETTER.items()
+        ]
+
+    def metrics_by_role(self) -> dict[str, dict[str, float]]:
+        """``{"champion": {...}, "challenger": {...}}`` for the ledger."""
+        return {
+            "champion": dict(self.champion_metrics),
+            "challenger": dict(self.challenger_metrics),
+        }
+
+
+def check_not_trained_on(
+    registry: Registry, version: ModelVersion, holdout: pd.DataFrame, holdout_weeks: WeekRange
+) -> None:
+    """Refuse ``version`` if it was trained on any hold-out row.
+
+    Row hashes are compared when the registry recorded them; the training weeks are
+    always compared too.
+
+    Raises:
+        LeakageError: naming the version and how many rows it has seen.
+    """
+    if version.train_weeks is not None:
+        start, end = version.train_weeks
+        if start <= holdout_weeks.end and holdout_weeks.start <= end:
+            raise LeakageError(
+                f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
+                f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."
+            )
+    trained_on = registry.train_row_hashes(version.name)
+    if trained_on is not None:
+        seen = int(np.isin(row_hashes(holdout), trained_on).sum())
+        if seen:
+            raise LeakageError(
+                f"Version {version.name} was trained on {seen} of the {len(holdout)} hold-out rows "
+                f"({holdout_weeks}); it cannot be judged on rows it has seen."
+            )
+
+
+def evaluate_pair(
+    registry: Registry,
+    champion: ModelVersion,
+    challenger: ModelVersion,
+    holdout: pd.DataFrame,
+    *,
+    holdout_weeks: WeekRange,
+    data_week: int,
+) -> Evaluation:
+    """Score both versions once each on ``holdout`` and compute their metrics."""
+    for version in (champion, challenger):
+        check_not_trained_on(registry, version, holdout, holdout_weeks)
+    y_true = holdout[LABEL_COLUMN].to_numpy()
+    logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
+    champion_scores = registry.predict_proba(champion.name, holdout)
+    if challenger.name == champion.name:
+        challenger_scores = champion_scores
+    else:
+        logger.info("Scoring challenger %s on the same rows", challenger.name)
+        challenger_scores = registry.predict_proba(challenger.name, holdout)
+    return Evaluation(
+        champion=champion,
+        challenger=challenger,
+        holdout_weeks=holdout_weeks,
+        holdout_fingerprint=fingerprint(holdout),
+        data_week=data_week,
+        y_true=y_true,
+        champion_scores=champion_scores,
+        challenger_scores=challenger_scores,
+        champion_metrics=classification_metrics(y_true, champion_scores),
+        challenger_metrics=classification_metrics(y_true, challenger_scores),
+    )

@@ -1,0 +1,240 @@
+"""The steps of the champion–challenger cycle, each against a :class:`~flows.backend.Backend`.
+
+These are the units the Prefect tasks in ``flows.pipeline`` wrap one-to-one, and
+the units the Snowflake stored procedures call: plain functions, no orchestrator.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flows.errors import ConfigError, EmptyWindowError
+from flows.evaluation import Evaluation, evaluate_pair
+from flows.names import CHALLENGER, FEATURE_COLUMNS
+from flows.promotion import PromotionReport, decide_and_record, default_actor
+from flows.registry.base import LedgerEntry, ModelVersion, Outcome
+from flows.training import TrainedModel, train_model
+from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    import ccpolicy
+    from flows.backend import Backend
+    from flows.config import Settings
+    from flows.training import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """A challenger ready to be judged."""
+
+    version: ModelVersion
+    """The challenger's registry record."""
+    reused: bool
+    """True when an identical version (same spec, same rows) already existed."""
+    windows: Windows
+    """The windows it was trained and tested on, and the hold-out it will face."""
+    data_week: int
+    """Newest week in the data."""
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    """Probabilities from the live version, each row labelled with that version."""
+
+    version: str
+    scores: pd.DataFrame
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows scored."""
+        return len(self.scores)
+
+
+def data_span(backend: Backend) -> tuple[int, int]:
+    """Oldest and newest week stored; raises when there is no data at all."""
+    span = backend.source.week_span()
+    if span is None:
+        raise EmptyWindowError(
+            "The applications table is empty; run `ccflows generate` (or load data) first."
+        )
+    return span
+
+
+def _train_and_log(
+    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str
+) -> tuple[ModelVersion, bool]:
+    """Train ``spec`` on the windows and log it, or reuse the identical version."""
+    train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
+    test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
+    trained = train_model(spec, train, test, train_weeks=windows.train, test_weeks=windows.test)
+    name = trained.version_name(role)
+    registry = backend.registry
+    if any(v.name == name for v in registry.list_versions()):
+        logger.info("Reusing version %s: same spec and same training rows", name)
+        return registry.get_version(name), True
+    version = registry.log_version(
+        trained.model,
+        _record(trained, name, role, registry.model_name),
+        sample_input=train[list(FEATURE_COLUMNS)].head(10),
+        train_row_hashes=trained.train_row_hashes,
+    )
+    return version, False
+
+
+def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> ModelVersion:
+    return ModelVersion(
+        model_name=model_name,
+        name=name,
+        created_at="",
+        comment=f"{role} trained on {trained.train_weeks}, tested on {trained.test_weeks}",
+        metrics={
+            "test_auc": trained.test_auc,
+            "training_samples": trained.row_count,
+            "model_type": trained.spec.estimator.rpartition(".")[2],
+        },
+        train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
+        test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
+        row_count=trained.row_count,
+        train_fingerprint=trained.train_fingerprint,
+        spec=trained.spec.to_dict(),
+    )
+
+
+def train_champion(
+    backend: Backend, settings: Settings, *, replace: bool = False, actor: str | None = None
+) -> ModelVersion:
+    """Train the bootstrap champion and make it CHAMPION, LIVE_VERSION and default.
+
+    Args:
+        replace: Allow replacing an existing live champion (recorded in the ledger).
+
+    Raises:
+        ConfigError: if a champion is already live and ``replace`` is false.
+    """
+    first, newest = data_span(backend)
+    windows = champion_windows(first, newest, settings.windows)
+    live = backend.registry.live_version()
+    if live is not None and not replace:
+        raise ConfigError(
+            f"Model {settings.model_name} already has a live champion ({live}); "
+            "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
+        )
+    version, _ = _train_and_log(backend, settings.champion_spec, windows, role="champion")
+    if version.name == live:
+        logger.info("Champion %s is unchanged", live)
+        return version
+    entry = LedgerEntry(
+        outcome=Outcome.BOOTSTRAPPED,
+        reason=f"Champion {version.name} trained on {windows.train} installed as live version.",
+        actor=actor or default_actor(),
+        champion_version=live,
+        challenger_version=version.name,
+        data_week=newest,
+    )
+    backend.registry.promote_if_champion_is(live, version.name, entry)
+    return version
+
+
+def retrain_challenger(backend: Backend, settings: Settings) -> RetrainResult:
+    """Train a challenger on the newest windows and point CHALLENGER at it."""
+    first, newest = data_span(backend)
+    windows = challenger_windows(first, newest, settings.windows)
+    backend.registry.champion()  # fail before training when there is nothing to challenge
+    version, reused = _train_and_log(backend, settings.challenger_spec, windows, role=CHALLENGER)
+    if version.name != backend.registry.live_version():
+        backend.registry.set_challenger(version.name)
+    return RetrainResult(version=version, reused=reused, windows=windows, data_week=newest)
+
+
+def evaluate(backend: Backend, settings: Settings, *, challenger: str | None = None) -> Evaluation:
+    """Score the live champion and the challenger on the newest hold-out weeks."""
+    first, newest = data_span(backend)
+    windows = challenger_windows(first, newest, settings.windows)
+    registry = backend.registry
+    champion = registry.champion()
+    name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
+    holdout = backend.source.read_weeks(windows.holdout, input_name="hold-out")
+    return evaluate_pair(
+        registry,
+        champion,
+        registry.get_version(name),
+        holdout,
+        holdout_weeks=windows.holdout,
+        data_week=newest,
+    )
+
+
+def decide_and_promote(
+    backend: Backend,
+    evaluation: Evaluation,
+    policy: ccpolicy.Policy,
+    *,
+    dry_run: bool = False,
+    actor: str | None = None,
+    run_id: str | None = None,
+) -> PromotionReport:
+    """Apply ``policy`` to the evaluation; promote as a compare-and-set or keep; record it."""
+    return decide_and_record(
+        backend.registry, evaluation, policy, dry_run=dry_run, actor=actor, run_id=run_id
+    )
+
+
+def record_failure(
+    backend: Backend, *, error: str, actor: str | None = None, run_id: str | None = None
+) -> LedgerEntry:
+    """Record that a cycle failed before deciding; the champion is untouched."""
+    entry = LedgerEntry(
+        outcome=Outcome.FAILED,
+        reason=f"Cycle failed before a decision; champion untouched. {error}",
+        actor=actor or default_actor(),
+        champion_version=backend.registry.live_version(),
+        run_id=run_id,
+    )
+    return backend.registry.append_ledger(entry)
+
+
+def weekly_cycle(
+    backend: Backend,
+    settings: Settings,
+    policy: ccpolicy.Policy,
+    *,
+    dry_run: bool = False,
+    actor: str | None = None,
+    run_id: str | None = None,
+) -> PromotionReport:
+    """Retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
+    retrained = retrain_challenger(backend, settings)
+    evaluation = evaluate(backend, settings, challenger=retrained.version.name)
+    return decide_and_promote(
+        backend, evaluation, policy, dry_run=dry_run, actor=actor, run_id=run_id
+    )
+
+
+def score(
+    backend: Backend,
+    *,
+    weeks: WeekRange | None = None,
+    data: pd.DataFrame | None = None,
+) -> ScoringResult:
+    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version."""
+    from flows.data import validate_applications
+
+    registry = backend.registry
+    live = registry.champion().name
+    if data is None:
+        newest = data_span(backend)[1]
+        weeks = weeks or WeekRange(newest, newest)
+        data = backend.source.read_weeks(weeks, input_name="scoring input")
+    else:
+        data = validate_applications(data, input_name="scoring input", require_label=False)
+    scores = data.copy()
+    scores["approval_probability"] = registry.predict_proba(live, data)
+    scores["model_version"] = live
+    logger.info("Scored %d rows with live version %s", len(scores), live)
+    return ScoringResult(version=live, scores=scores)
