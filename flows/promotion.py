@@ -182,3 +182,22 @@ def rollback(
 def _json_safe(details: Any) -> dict[str, Any]:
     """Details as plain JSON values (numpy scalars and tuples converted)."""
     return json.loads(json.dumps(dict(details), default=json_default))
+
+
+def replay(
+    registry: Registry, policy: ccpolicy.Policy, *, entry_ids: list[int] | None = None
+) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
+    """What ``policy`` would have decided on the evidence stored with past ledger entries.
+
+    Nothing is changed or recorded. Entries without stored evidence are skipped.
+    """
+    import ccpolicy
+
+    wanted = set(entry_ids) if entry_ids else None
+    results = []
+    for entry in registry.ledger():
+        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
+            continue
+        payload = registry.ledger_evidence(entry.id)
+        results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
+    return results

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import ccpolicy
     from flows.backend import Backend
     from flows.config import Settings
+    from flows.data import GeneratorSpec
     from flows.training import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,40 @@ class ScoringResult:
     def n_rows(self) -> int:
         """Number of rows scored."""
         return len(self.scores)
+
+
+def generate_data(
+    backend: Backend,
+    spec: GeneratorSpec,
+    *,
+    n_weeks: int = 20,
+    append_weeks: int = 0,
+    replace: bool = False,
+) -> pd.DataFrame:
+    """Write the quickstart's data set (``n_weeks`` weeks), or ``append_weeks`` more of it.
+
+    Appending continues the same random stream after the newest stored week, so a
+    weekly run sees genuinely new rows while the history stays as it was.
+
+    Raises:
+        ConfigError: if data is already stored and neither appending nor replacing.
+    """
+    from flows.data import generate_applications, generate_weeks
+
+    span = backend.source.week_span()
+    if append_weeks:
+        if span is None:
+            raise ConfigError("Nothing to append to: the applications table is empty.")
+        data = generate_weeks(span[1] + 1, span[1] + append_weeks, spec)
+    else:
+        if span is not None and not replace:
+            raise ConfigError(
+                f"The applications table already holds weeks {span[0]}–{span[1]}; "
+                "use --append-weeks N to add weeks or --replace to start over."
+            )
+        data = generate_applications(n_weeks, spec)
+    backend.source.write(data, replace=replace and not append_weeks)
+    return data
 
 
 def data_span(backend: Backend) -> tuple[int, int]:

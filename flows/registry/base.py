@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flows.errors import NoChampionError
+from flows.errors import ConfigError, NoChampionError
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 
 if TYPE_CHECKING:
@@ -313,6 +313,21 @@ class Registry(ABC):
                 return entry.live_before
         return None
 
+    def live_at(self, when: str) -> str | None:
+        """The version that was live at ISO-8601 time ``when``, from the ledger.
+
+        Raises:
+            ConfigError: if ``when`` is not an ISO-8601 time.
+        """
+        moment = parse_time(when)
+        live = None
+        for entry in self.ledger():
+            if datetime.fromisoformat(entry.recorded_at) > moment:
+                break
+            if entry.outcome.switched_live:
+                live = entry.live_after
+        return live
+
     def status(self) -> RegistryStatus:
         """A snapshot of the pointers and the newest ledger entry."""
         last = self.ledger(limit=1)
@@ -326,6 +341,21 @@ class Registry(ABC):
             n_versions=len(self.list_versions()),
             last_entry=last[-1] if last else None,
         )
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time (date only means midnight; no zone means UTC).
+
+    Raises:
+        ConfigError: naming the text and the expected form.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"Cannot read time {text!r}; use ISO-8601 such as 2026-11-26 or 2026-11-26T09:30:00+08:00."
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def utc_now() -> str:

@@ -1,0 +1,264 @@
+"""Commands that run the pipeline: ``demo``, ``generate``, ``train-champion``, ``run``, ``score``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flows.cli._console import add_backend_options, get_console, print_json, settings_from
+from flows.errors import ConfigError
+
+_PREFECT_DEFAULTS = {
+    # A fresh ephemeral server needs ~20 s on a small machine; Prefect's default is 20 s.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the pipeline commands."""
+    demo = subparsers.add_parser(
+        "demo", help="run the whole champion–challenger story on a fresh embedded home"
+    )
+    demo.add_argument("--home", help="an empty or new folder (default: a new temporary folder)")
+    demo.add_argument("--policy", default="significance_margin", help="promotion policy")
+    demo.set_defaults(handler=demo_command)
+
+    generate = subparsers.add_parser(
+        "generate", help="write the quickstart's synthetic applications (and export them)"
+    )
+    add_backend_options(generate)
+    generate.add_argument("--seed", type=int, default=42, help="default: 42 (the quickstart's)")
+    generate.add_argument("--weeks", type=int, default=20, help="weeks to generate (default: 20)")
+    generate.add_argument(
+        "--append-weeks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N new weeks to the stored data",
+    )
+    generate.add_argument("--rows-per-week", type=int, default=400, help="default: 400")
+    generate.add_argument(
+        "--concept-drift",
+        type=float,
+        default=0.0,
+        help="weekly speed at which the approval rule itself moves (default: 0, the quickstart)",
+    )
+    generate.add_argument("--replace", action="store_true", help="drop the stored data first")
+    generate.add_argument("--out", help="also export the generated rows to a .csv or .parquet file")
+    generate.add_argument("--no-store", action="store_true", help="only export, store nothing")
+    generate.set_defaults(handler=generate_command)
+
+    champion = subparsers.add_parser(
+        "train-champion", help="train the first champion and make it live (a Prefect flow)"
+    )
+    add_backend_options(champion)
+    champion.add_argument("--replace", action="store_true", help="replace a live champion")
+    champion.set_defaults(handler=train_champion_command)
+
+    run = subparsers.add_parser("run", help="run one weekly cycle (a Prefect flow)")
+    add_backend_options(run)
+    add_policy_options(run)
+    run.add_argument("--dry-run", action="store_true", help="evaluate and decide without acting")
+    run.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
+    run.set_defaults(handler=run_command)
+
+    score = subparsers.add_parser("score", help="score applications with the live version")
+    add_backend_options(score)
+    score.add_argument("--first-week", type=int, help="default: the newest week")
+    score.add_argument("--last-week", type=int, help="default: --first-week")
+    score.add_argument("--out", help="write the scores to a .csv or .parquet file")
+    score.set_defaults(handler=score_command)
+
+
+def add_policy_options(parser: argparse.ArgumentParser) -> None:
+    """``--policy`` and repeatable ``--param key=value``."""
+    parser.add_argument(
+        "--policy", default="significance_margin", help="default: significance_margin"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="policy parameter (repeatable; values parsed as JSON when they can be)",
+    )
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``["margin=0.01", "alpha=0.05"]`` → ``{"margin": 0.01, "alpha": 0.05}``."""
+    from ccpolicy import parse_param_value
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param expects KEY=VALUE; got {pair!r}.")
+        params[key.strip()] = parse_param_value(value)
+    return params
+
+
+def prepare_prefect() -> None:
+    """Settings Prefect reads at import: a patient ephemeral server, our loggers attached."""
+    for name, value in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def generate_command(args: argparse.Namespace) -> int:
+    """Write (and optionally export) the synthetic applications."""
+    from flows import steps
+    from flows.backend import open_backend
+    from flows.data import GeneratorSpec, generate_applications
+
+    spec = GeneratorSpec(
+        seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
+    )
+    console = get_console()
+    with console.status("Generating applications…"):
+        if args.no_store:
+            data = generate_applications(args.weeks, spec)
+        else:
+            with open_backend(settings_from(args)) as backend:
+                data = steps.generate_data(
+                    backend,
+                    spec,
+                    n_weeks=args.weeks,
+                    append_weeks=args.append_weeks,
+                    replace=args.replace,
+                )
+    if args.out:
+        export_table(data, Path(args.out))
+    weeks = data["week_number"]
+    console.print(
+        f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
+        f"{int(data['approved'].sum()):,} approved"
+        + (f"; exported to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def export_table(data: Any, path: Path) -> None:
+    """Write ``data`` as CSV or Parquet, chosen by the file extension."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        data.to_csv(path, index=False)
+    elif suffix in (".parquet", ".pq"):
+        data.to_parquet(path, index=False)
+    else:
+        raise ConfigError(f"Cannot export to {str(path)!r}: use a .csv or .parquet file name.")
+
+
+def train_champion_command(args: argparse.Namespace) -> int:
+    """Run the ``train-champion`` flow."""
+    prepare_prefect()
+    from flows.pipeline import train_champion
+
+    settings = settings_from(args)
+    version = train_champion(
+        backend=settings.backend,
+        model_name=settings.model_name,
+        home=str(settings.home),
+        replace=args.replace,
+    )
+    get_console().print(
+        f"Champion [bold]{version['name']}[/] is live "
+        f"(trained on weeks {version['train_weeks'][0]}–{version['train_weeks'][1]}, "
+        f"test AUC {version['metrics']['test_auc']:.4f})"
+    )
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one weekly cycle and show the metrics and the decision."""
+    prepare_prefect()
+    import ccpolicy
+
+    params = parse_params(args.param)
+    ccpolicy.load_policy(args.policy, **params)  # fail before starting Prefect
+    from flows.pipeline import champion_challenger
+
+    settings = settings_from(args)
+    entry = champion_challenger(
+        policy=args.policy,
+        policy_params=params,
+        backend=settings.backend,
+        model_name=settings.model_name,
+        home=str(settings.home),
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        print_json(entry)
+    else:
+        show_decision(entry)
+    return 0
+
+
+def show_decision(entry_data: dict[str, Any]) -> None:
+    """Render a recorded decision with its metric table."""
+    from flows.cli._render import decision_panel, metric_table
+    from flows.registry.base import LedgerEntry
+
+    entry = LedgerEntry.from_dict(entry_data)
+    console = get_console()
+    console.print(metric_table(dict(entry.metrics)))
+    console.print(decision_panel(entry))
+
+
+def score_command(args: argparse.Namespace) -> int:
+    """Score stored weeks with the live version."""
+    from flows import steps
+    from flows.backend import open_backend
+    from flows.windows import WeekRange
+
+    weeks = None
+    if args.first_week is not None:
+        weeks = WeekRange(args.first_week, args.last_week or args.first_week)
+    with get_console().status("Scoring…"), open_backend(settings_from(args)) as backend:
+        result = steps.score(backend, weeks=weeks)
+    if args.out:
+        export_table(result.scores, Path(args.out))
+    probabilities = result.scores["approval_probability"]
+    get_console().print(
+        f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
+        f"mean approval probability {probabilities.mean():.3f}"
+        + (f"; written to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """The whole story on a fresh home: data, champion, two weekly cycles, scoring."""
+    prepare_prefect()
+    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="cc-demo-"))
+    if home.exists() and any(home.iterdir()):
+        raise ConfigError(f"The demo needs an empty or new folder; {home} is not empty.")
+    os.environ["CC_HOME"] = str(home)
+    console = get_console()
+    console.rule("[bold]champion-challenger demo")
+    console.print(f"Home: {home}")
+    common = ["--home", str(home)]
+    steps_to_run: list[tuple[str, list[str]]] = [
+        ("1. The quickstart's data: 20 weeks × 400 applications (seed 42)", ["generate"]),
+        ("2. Train the champion on weeks 0–9 and make it live", ["train-champion"]),
+        ("3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19", ["run"]),
+        ("4. Four new weeks arrive", ["generate", "--append-weeks", "4"]),
+        ("5. Next weekly cycle: the windows slide to the new weeks", ["run"]),
+        ("6. Score the newest week with whichever version is live", ["score"]),
+    ]
+    from flows.cli import build_parser
+
+    parser = build_parser()
+    for title, argv in steps_to_run:
+        console.rule(title, align="left")
+        extra = ["--policy", args.policy] if argv[0] == "run" else []
+        sub = parser.parse_args([*argv, *common, *extra])
+        sub.handler(sub)
+    console.rule("[bold]done")
+    console.print(
+        f"Inspect it with: ccflows status --home {home}   ·   ccflows history --home {home}"
+    )
+    return 0

@@ -1,0 +1,85 @@
+"""Commands that read or move the registry's pointers: ``status``, ``history``, ``rollback``."""
+
+from __future__ import annotations
+
+import argparse
+
+from flows.cli._console import add_backend_options, get_console, print_json, settings_from
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the registry commands."""
+    status = subparsers.add_parser("status", help="live version, aliases, tags and versions")
+    add_backend_options(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=status_command)
+
+    history = subparsers.add_parser("history", help="the promotion ledger")
+    add_backend_options(history)
+    history.add_argument("--limit", type=int, help="only the newest N entries")
+    history.add_argument("--at", metavar="TIME", help="which version was live at this ISO time")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(handler=history_command)
+
+    rollback = subparsers.add_parser(
+        "rollback", help="make the previous champion (or --to VERSION) live again"
+    )
+    add_backend_options(rollback)
+    rollback.add_argument("--to", metavar="VERSION", help="version to make live")
+    rollback.add_argument("--reason", default="", help="why, recorded in the ledger")
+    rollback.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
+    rollback.set_defaults(handler=rollback_command)
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Show the registry's pointers and versions."""
+    from flows.backend import open_backend
+    from flows.cli._render import status_table, versions_table
+
+    with open_backend(settings_from(args)) as backend:
+        status = backend.registry.status()
+        versions = backend.registry.list_versions()
+    if args.json:
+        print_json({**status.to_dict(), "versions": [v.to_dict() for v in versions]})
+        return 0
+    console = get_console()
+    console.print(status_table(status))
+    if versions:
+        console.print(versions_table(versions, live=status.live_version))
+    return 0
+
+
+def history_command(args: argparse.Namespace) -> int:
+    """Show the ledger, or which version was live at a time."""
+    from flows.backend import open_backend
+    from flows.cli._render import ledger_table
+
+    with open_backend(settings_from(args)) as backend:
+        if args.at:
+            live = backend.registry.live_at(args.at)
+            if args.json:
+                print_json({"at": args.at, "live_version": live})
+            else:
+                get_console().print(f"Live at {args.at}: [bold]{live or 'no version'}[/]")
+            return 0
+        entries = backend.registry.ledger(limit=args.limit)
+    if args.json:
+        print_json([e.to_dict() for e in entries])
+    else:
+        get_console().print(ledger_table(entries))
+    return 0
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    """Make the previous champion live again, recorded in the ledger."""
+    from flows.backend import open_backend
+    from flows.cli._render import decision_panel
+    from flows.promotion import rollback
+
+    with open_backend(settings_from(args)) as backend:
+        entry = rollback(backend.registry, to_version=args.to, reason=args.reason)
+    if args.json:
+        print_json(entry.to_dict())
+    else:
+        get_console().print(decision_panel(entry))
+    return 0 if entry.outcome.switched_live else 1
