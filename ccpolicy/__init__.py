@@ -1,0 +1,67 @@
+"""Promotion policies for champion-challenger: evidence in, a reasoned verdict out.
+
+Policies are found by name under the entry-point group ``ccpolicy.policies``;
+the built-ins are ``auc_greater`` and ``significance_margin``. Statistics live in
+:mod:`ccpolicy.stats`, exceptions in :mod:`ccpolicy.errors`. Importing this
+package loads neither prefect, snowflake nor rich.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccpolicy._base import API_VERSION, Policy
+from ccpolicy._decision import Decision, Verdict
+from ccpolicy._evidence import Evidence
+from ccpolicy._loading import (
+    POLICY_ENTRY_POINT_GROUP,
+    PolicyInfo,
+    available_policies,
+    decide,
+    load_policy,
+)
+from ccpolicy._params import Interval, MetricLimits, Options, Parameter, parse_param_value
+from ccpolicy.errors import (
+    EvidenceError,
+    PolicyError,
+    PolicyLoadError,
+    PolicyParameterError,
+    PolicyValidationError,
+    UnknownPolicyError,
+)
+
+__all__ = [
+    "API_VERSION",
+    "POLICY_ENTRY_POINT_GROUP",
+    "Decision",
+    "Evidence",
+    "EvidenceError",
+    "Interval",
+    "MetricLimits",
+    "Options",
+    "Parameter",
+    "Policy",
+    "PolicyError",
+    "PolicyInfo",
+    "PolicyLoadError",
+    "PolicyParameterError",
+    "PolicyValidationError",
+    "UnknownPolicyError",
+    "Verdict",
+    "__version__",
+    "available_policies",
+    "decide",
+    "load_policy",
+    "parse_param_value",
+]
+
+_DISTRIBUTION = "champion-challenger"
+
+
+def __getattr__(name: str) -> Any:
+    """Compute ``__version__`` on first use, from the installed distribution's metadata."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version(_DISTRIBUTION)
+    raise AttributeError(f"module 'ccpolicy' has no attribute {name!r}")

@@ -1,0 +1,187 @@
+"""The evidence a policy decides on: both models' scores on one hold-out, and their context."""
+
+from __future__ import annotations
+
+import io
+import json
+import numbers
+from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ccpolicy._validation import labelled_scores
+from ccpolicy.errors import EvidenceError
+
+_ARRAYS = ("y_true", "champion_scores", "challenger_scores")
+_NPZ_FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Evidence:
+    """Labels and both models' scores on the identical hold-out rows, plus their context.
+
+    The arrays are validated and stored as read-only 1-D float64 copies, so a policy
+    can trust them: equal length, finite scores, labels 0 or 1 (one class only is
+    legal but makes every policy inconclusive).
+
+    Example:
+        >>> e = Evidence([0, 1, 1], [0.2, 0.7, 0.4], [0.1, 0.8, 0.6], data_week=19)
+        >>> e.n_rows, e.n_positive, e.y_true.dtype
+        (3, 2, dtype('float64'))
+    """
+
+    y_true: np.ndarray
+    """True labels of the hold-out rows: 1 for the positive class (approved), else 0."""
+    champion_scores: np.ndarray
+    """The champion's probability of class 1 for each row."""
+    challenger_scores: np.ndarray
+    """The challenger's probability of class 1 for each row, same row order."""
+    _: KW_ONLY
+    champion_metrics: Mapping[str, float] = field(default_factory=dict)
+    """The champion's metrics on the hold-out (e.g. auc, f1, accuracy); NaN allowed."""
+    challenger_metrics: Mapping[str, float] = field(default_factory=dict)
+    """The challenger's metrics on the hold-out, same names as the champion's."""
+    holdout_fingerprint: str | None = None
+    """Digest of the hold-out rows, tying the decision to the exact data."""
+    champion_version: str | None = None
+    """Registry version name of the champion."""
+    challenger_version: str | None = None
+    """Registry version name of the challenger."""
+    champion_window: tuple[int, int] | None = None
+    """First and last week of the champion's training data."""
+    challenger_window: tuple[int, int] | None = None
+    """First and last week of the challenger's training data."""
+    data_week: int | None = None
+    """Newest week in the data this decision is about."""
+    last_promotion_week: int | None = None
+    """``data_week`` of the last promotion in the ledger; None if there was none."""
+
+    def __post_init__(self) -> None:
+        arrays = labelled_scores(
+            self.y_true, self.champion_scores, self.challenger_scores, names=_ARRAYS
+        )
+        for name, array in zip(_ARRAYS, arrays, strict=True):
+            frozen = array.copy()
+            frozen.flags.writeable = False
+            object.__setattr__(self, name, frozen)
+        for name in ("champion_metrics", "challenger_metrics"):
+            object.__setattr__(self, name, _metrics(getattr(self, name), name=name))
+        for name in ("champion_window", "challenger_window"):
+            object.__setattr__(self, name, _window(getattr(self, name), name=name))
+        for name in ("data_week", "last_promotion_week"):
+            object.__setattr__(self, name, _week(getattr(self, name), name=name))
+        for name in ("holdout_fingerprint", "champion_version", "challenger_version"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise EvidenceError(f"{name} must be a str or None; got {value!r}.")
+        if (
+            self.data_week is not None
+            and self.last_promotion_week is not None
+            and self.last_promotion_week > self.data_week
+        ):
+            raise EvidenceError(
+                f"last_promotion_week ({self.last_promotion_week}) is after data_week "
+                f"({self.data_week}); pass the data week of the last promotion in the ledger."
+            )
+
+    @property
+    def n_rows(self) -> int:
+        """Number of hold-out rows."""
+        return int(self.y_true.size)
+
+    @property
+    def n_positive(self) -> int:
+        """Number of hold-out rows labelled 1."""
+        return int(np.count_nonzero(self.y_true))
+
+    def to_npz_bytes(self) -> bytes:
+        """Serialise losslessly: the arrays as float64, everything else as JSON metadata.
+
+        The flows store these bytes with each ledger entry so any policy can be replayed
+        on the exact evidence later.
+        """
+        metadata = {"format": _NPZ_FORMAT, **self._context()}
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            metadata=np.array(json.dumps(metadata, allow_nan=True)),
+            **{name: getattr(self, name) for name in _ARRAYS},
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_npz_bytes(cls, data: bytes) -> Evidence:
+        """Rebuild Evidence from :meth:`to_npz_bytes` output, validating it again.
+
+        Raises:
+            EvidenceError: The bytes are not an evidence archive of a known format.
+        """
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in _ARRAYS}
+                metadata = json.loads(str(archive["metadata"]))
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise EvidenceError(
+                f"bytes of length {len(data)} are not an evidence archive written by "
+                f"Evidence.to_npz_bytes ({type(exc).__name__}: {exc})."
+            ) from exc
+        version = metadata.pop("format", None)
+        if version != _NPZ_FORMAT:
+            raise EvidenceError(
+                f"evidence archive has format {version!r}; this ccpolicy reads format "
+                f"{_NPZ_FORMAT}. Replay it with the ccpolicy version that wrote it."
+            )
+        return cls(**arrays, **metadata)
+
+    def _context(self) -> dict[str, Any]:
+        """Every field except the arrays, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
+
+    def __repr__(self) -> str:
+        parts = [f"n_rows={self.n_rows}", f"n_positive={self.n_positive}"]
+        parts += [f"{k}={v!r}" for k, v in self._context().items() if v is not None and v != {}]
+        return f"Evidence({', '.join(parts)})"
+
+
+def _metrics(value: Any, *, name: str) -> dict[str, float]:
+    """Return a metrics mapping as a plain dict of str to float, or raise naming the bad entry."""
+    if not isinstance(value, Mapping):
+        raise EvidenceError(f"{name} must be a mapping of metric name to float; got {value!r}.")
+    result = {}
+    for key, metric in value.items():
+        if not isinstance(key, str) or isinstance(metric, bool):
+            raise EvidenceError(f"{name} must map str to float; got {key!r}: {metric!r}.")
+        if not isinstance(metric, numbers.Real):
+            raise EvidenceError(f"{name}[{key!r}] must be a float (NaN allowed); got {metric!r}.")
+        result[key] = float(metric)
+    return result
+
+
+def _window(value: Any, *, name: str) -> tuple[int, int] | None:
+    """Return a training window as a (first, last) tuple of ints, or raise."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, tuple | list)
+        or len(value) != 2
+        or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) for w in value)
+        or value[0] > value[1]
+    ):
+        raise EvidenceError(
+            f"{name} must be a (first_week, last_week) pair of ints with first <= last; "
+            f"got {value!r}."
+        )
+    return int(value[0]), int(value[1])
+
+
+def _week(value: Any, *, name: str) -> int | None:
+    """Return a week number as int, or raise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise EvidenceError(
+            f"{name} must be a non-negative int week number or None; got {value!r}."
+        )
+    return int(value)

@@ -1,0 +1,1 @@
+"""Statistics behind the built-in policies; the public names live in :mod:`ccpolicy.stats`."""

@@ -1,0 +1,70 @@
+"""Statistics for comparing two models scored on the same hold-out rows.
+
+Naming follows scikit-learn: ``roc_auc``, ``accuracy`` and ``f1`` are scores
+(higher is better); a ``delta`` is always ``model b - model a``, the challenger
+minus the champion.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from ccpolicy._stats.bootstrap import (
+    BOOTSTRAP_METRICS,
+    BootstrapResult,
+    WeightedMetric,
+    paired_bootstrap,
+)
+from ccpolicy._stats.delong import DeLongResult, delong_test
+from ccpolicy._stats.ranking import auc_from_group_counts, class_counts_by_tie_group
+from ccpolicy._validation import labelled_scores
+from ccpolicy.errors import UndefinedStatisticWarning
+
+__all__ = [
+    "BOOTSTRAP_METRICS",
+    "BootstrapResult",
+    "DeLongResult",
+    "UndefinedStatisticWarning",
+    "WeightedMetric",
+    "delong_test",
+    "paired_bootstrap",
+    "roc_auc",
+]
+
+
+def roc_auc(y_true: Any, scores: Any) -> float:
+    """Return the ROC AUC of ``scores`` for labels ``y_true``, ties counting half.
+
+    Equals ``sklearn.metrics.roc_auc_score`` for binary labels, without importing
+    scikit-learn. One class only gives NaN and a warning, as sklearn does.
+
+    Args:
+        y_true: Labels, 0 or 1, shape (n,).
+        scores: Scores for class 1, shape (n,).
+
+    Returns:
+        The AUC, or NaN when ``y_true`` holds one class only.
+
+    Raises:
+        EvidenceError: The labels or scores are malformed.
+
+    Warns:
+        UndefinedStatisticWarning: Only one class is present.
+
+    Example:
+        >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
+        0.875
+    """
+    y, s = labelled_scores(y_true, scores, names=("y_true", "scores"))
+    positive = y == 1
+    if positive.all() or not positive.any():
+        warnings.warn(
+            "Only one class is present in y_true; ROC AUC is not defined in that case.",
+            UndefinedStatisticWarning,
+            stacklevel=2,
+        )
+        return math.nan
+    pos, neg, _, _ = class_counts_by_tie_group(s, positive)
+    return float(auc_from_group_counts(pos, neg)[0])
