@@ -56,9 +56,9 @@ class Decision:
         return {
             "verdict": self.verdict.value,
             "reason": self.reason,
-            "details": _json_safe(self.details),
+            "details": json_safe(self.details),
             "policy": self.policy,
-            "params": _json_safe(self.params),
+            "params": json_safe(self.params),
         }
 
     def __str__(self) -> str:
@@ -77,12 +77,12 @@ class Decision:
         return table
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Convert nested mappings, sequences, enums and numpy values to JSON-safe Python values."""
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if value is None or isinstance(value, str | bool):

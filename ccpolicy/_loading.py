@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ccpolicy._base import Policy, policy_class_problems
-from ccpolicy._decision import Decision
+from ccpolicy._decision import Decision, json_safe
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Parameter
 from ccpolicy.errors import (
@@ -53,6 +53,26 @@ class PolicyInfo:
     """The policy's one-sentence description (None when it failed to load)."""
     parameters: Mapping[str, Parameter]
     """Every parameter the policy accepts, guardrails included (empty when it failed)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict; each parameter as its constraint text, default and description."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "status": self.status,
+            "error": self.error,
+            "description": self.description,
+            "parameters": {
+                name: {
+                    "constraint": str(p.constraint),
+                    "default": json_safe(p.default),
+                    "description": p.description,
+                }
+                for name, p in self.parameters.items()
+            },
+        }
 
 
 def load_policy(name: str, **params: Any) -> Policy:
