@@ -15,7 +15,7 @@ from flows.evaluation import Evaluation, evaluate_pair
 from flows.names import CHALLENGER, FEATURE_COLUMNS
 from flows.promotion import PromotionReport, decide_and_record, default_actor
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome
-from flows.training import TrainedModel, train_model
+from flows.training import TrainedModel, fingerprint, train_model, version_name
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
 if TYPE_CHECKING:
@@ -105,17 +105,17 @@ def _train_and_log(
     backend: Backend, spec: ModelSpec, windows: Windows, *, role: str
 ) -> tuple[ModelVersion, bool]:
     """Train ``spec`` on the windows and log it, or reuse the identical version."""
-    train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
-    test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
-    trained = train_model(spec, train, test, train_weeks=windows.train, test_weeks=windows.test)
-    name = trained.version_name(role)
     registry = backend.registry
+    train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
+    name = version_name(role, spec, windows.train, fingerprint(train))
     if any(v.name == name for v in registry.list_versions()):
         logger.info("Reusing version %s: same spec and same training rows", name)
         return registry.get_version(name), True
+    test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
+    trained = train_model(spec, train, test, train_weeks=windows.train, test_weeks=windows.test)
     version = registry.log_version(
         trained.model,
-        _record(trained, name, role, registry.model_name),
+        _record(trained, trained.version_name(role), role, registry.model_name),
         sample_input=train[list(FEATURE_COLUMNS)].head(10),
         train_row_hashes=trained.train_row_hashes,
     )

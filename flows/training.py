@@ -146,16 +146,19 @@ class TrainedModel:
     train_row_hashes: np.ndarray
 
     def version_name(self, role: str) -> str:
-        """A readable name that is the same for the same spec and the same rows.
+        """This model's deterministic version name (see :func:`version_name`)."""
+        return version_name(role, self.spec, self.train_weeks, self.train_fingerprint)
 
-        Re-running a cycle on unchanged data and specs therefore yields the same
-        name, which lets the registry reuse the version instead of piling up twins.
-        """
-        identity = hashlib.sha256(f"{self.spec.digest()}:{self.train_fingerprint}".encode())
-        return (
-            f"{role.upper()}_W{self.train_weeks.start:03d}_{self.train_weeks.end:03d}_"
-            f"{identity.hexdigest()[:8].upper()}"
-        )
+
+def version_name(role: str, spec: ModelSpec, train_weeks: WeekRange, train_fingerprint: str) -> str:
+    """A readable name that is the same for the same spec and the same training rows.
+
+    Re-running a cycle on unchanged data and specs therefore yields the same name,
+    which lets the registry reuse the version instead of piling up twins, and lets
+    the cycle skip training altogether.
+    """
+    identity = hashlib.sha256(f"{spec.digest()}:{train_fingerprint}".encode()).hexdigest()
+    return f"{role.upper()}_W{train_weeks.start:03d}_{train_weeks.end:03d}_{identity[:8].upper()}"
 
 
 def row_hashes(data: pd.DataFrame) -> np.ndarray:
