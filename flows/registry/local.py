@@ -117,8 +117,13 @@ class LocalRegistry(Registry):
             conn.close()
 
     def _initialise(self) -> None:
-        with self._connect(write=True) as conn:
+        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:  # WAL is persistent and must be set outside a transaction
             conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            raise RegistryBusyError(f"Cannot open registry database {self.db_path}: {exc}.") from exc
+        finally:
+            conn.close()
         with self._connect(write=True) as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
