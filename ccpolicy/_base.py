@@ -149,9 +149,9 @@ def policy_class_problems(obj: Any, *, registered_name: str) -> list[str]:
         missing = ", ".join(sorted(obj.__abstractmethods__))
         problems.append(f"{obj.__name__} does not implement {missing}")
     elif not _accepts_one_argument(obj.decide):
+        params = ", ".join(inspect.signature(obj.decide).parameters)
         problems.append(
-            f"{obj.__name__}.decide{inspect.signature(obj.decide)} must accept exactly "
-            "(self, evidence)"
+            f"{obj.__name__}.decide({params}) must be callable as decide(self, evidence)"
         )
     if getattr(obj, "name", None) != registered_name:
         problems.append(

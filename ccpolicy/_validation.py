@@ -41,7 +41,7 @@ def check_finite(array: np.ndarray, *, name: str) -> None:
         row = int(np.argmax(bad))
         raise EvidenceError(
             f"{name} must be finite; got {int(bad.sum())} non-finite value(s), the first "
-            f"at row {row} ({array[row]!r}). Score every hold-out row with a finite value."
+            f"at row {row} ({array[row].item()!r}). Score every hold-out row with a finite value."
         )
 
 
@@ -51,7 +51,7 @@ def check_binary(array: np.ndarray, *, name: str) -> None:
     if bad.any():
         row = int(np.argmax(bad))
         raise EvidenceError(
-            f"{name} must hold only the labels 0 and 1; got {array[row]!r} at row {row}. "
+            f"{name} must hold only the labels 0 and 1; got {array[row].item()!r} at row {row}. "
             "Encode the positive class (approved) as 1 and the other as 0."
         )
 

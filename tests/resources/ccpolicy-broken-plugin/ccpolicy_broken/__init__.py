@@ -1,0 +1,1 @@
+"""Test fixture: a distribution whose policy entry points are broken on purpose."""
