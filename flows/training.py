@@ -103,10 +103,17 @@ class ModelSpec:
                 f"{self.estimator} is not a classifier with predict_proba; "
                 "champion and challenger must output probabilities."
             )
-        if "n_jobs" in estimator.get_params() and "n_jobs" not in self.params:
-            estimator.set_params(n_jobs=-1)  # all cores; does not change a seeded forest's result
+        if _parallel_by_default(estimator) and "n_jobs" not in self.params:
+            estimator.set_params(n_jobs=-1)  # all cores; a seeded forest's result is unchanged
         steps = [("scaler", StandardScaler())] if self.scale else []
         return Pipeline([*steps, ("classifier", estimator)])
+
+
+def _parallel_by_default(estimator: Any) -> bool:
+    """Whether to give ``estimator`` every core: ensembles parallelise over their members."""
+    return "n_jobs" in estimator.get_params() and type(estimator).__module__.startswith(
+        "sklearn.ensemble"
+    )
 
 
 CHAMPION_SPEC = ModelSpec(

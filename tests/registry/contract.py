@@ -1,0 +1,194 @@
+"""The registry contract, as a test suite every backend subclasses.
+
+A backend's test module defines a subclass with a ``registry`` fixture returning a
+fresh, empty registry; every behaviour below then runs against it. This is what
+"both backends behave alike" means in practice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.data import generate_applications, validate_applications
+from flows.errors import NoChampionError, VersionExistsError, VersionNotFoundError
+from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
+from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
+from flows.training import ModelSpec, row_hashes
+
+TINY_SPEC = ModelSpec(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 200})
+
+
+def record(name: str, model_name: str, *, weeks: tuple[int, int] = (0, 0)) -> ModelVersion:
+    """A version record as the steps would build it."""
+    return ModelVersion(
+        model_name=model_name,
+        name=name,
+        created_at="",
+        comment=f"test version {name}",
+        metrics={"test_auc": 0.61, "training_samples": 400},
+        train_weeks=weeks,
+        test_weeks=(weeks[1] + 1, weeks[1] + 1),
+        row_count=400,
+        train_fingerprint="ab" * 32,
+        spec=TINY_SPEC.to_dict(),
+    )
+
+
+def decision(outcome: Outcome = Outcome.PROMOTED, **fields) -> LedgerEntry:
+    """A ledger entry as the promotion step would build it."""
+    return LedgerEntry(outcome=outcome, reason=f"test {outcome.value}", actor="tester", **fields)
+
+
+class RegistryContract:
+    """Behaviour every registry backend must show."""
+
+    @pytest.fixture
+    def registry(self) -> Registry:
+        raise NotImplementedError("subclasses return a fresh, empty registry")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tiny_data(cls) -> pd.DataFrame:
+        """Two weeks of applications, enough to fit and score a small model."""
+        return validate_applications(generate_applications(2))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tiny_model(cls, tiny_data: pd.DataFrame):
+        """A fitted logistic regression on the features."""
+        model = TINY_SPEC.build()
+        return model.fit(tiny_data[list(FEATURE_COLUMNS)], tiny_data["approved"])
+
+    def log(self, registry: Registry, name: str, model, data: pd.DataFrame, **kw) -> ModelVersion:
+        return registry.log_version(
+            model,
+            record(name, registry.model_name, **kw),
+            sample_input=data[list(FEATURE_COLUMNS)].head(5),
+            train_row_hashes=row_hashes(data),
+        )
+
+    @pytest.fixture
+    def two_versions(self, registry, tiny_model, tiny_data) -> tuple[str, str]:
+        self.log(registry, "V_ONE", tiny_model, tiny_data)
+        self.log(registry, "V_TWO", tiny_model, tiny_data)
+        return "V_ONE", "V_TWO"
+
+    # -- versions -------------------------------------------------------------------
+
+    def test_logged_version_reads_back_with_its_record(self, registry, tiny_model, tiny_data):
+        stored = self.log(registry, "V_ONE", tiny_model, tiny_data, weeks=(3, 12))
+        again = registry.get_version("V_ONE")
+        assert again == stored
+        assert again.train_weeks == (3, 12)
+        assert again.metrics["test_auc"] == pytest.approx(0.61)
+        assert again.created_at  # stamped by the backend
+        assert [v.name for v in registry.list_versions()] == ["V_ONE"]
+
+    def test_version_names_are_immutable(self, registry, tiny_model, tiny_data):
+        self.log(registry, "V_ONE", tiny_model, tiny_data)
+        with pytest.raises(VersionExistsError, match="V_ONE"):
+            self.log(registry, "V_ONE", tiny_model, tiny_data)
+
+    def test_unknown_version_is_refused_by_name(self, registry):
+        with pytest.raises(VersionNotFoundError, match="NOPE"):
+            registry.get_version("NOPE")
+
+    def test_scores_come_from_the_logged_model(self, registry, tiny_model, tiny_data):
+        self.log(registry, "V_ONE", tiny_model, tiny_data)
+        expected = tiny_model.predict_proba(tiny_data[list(FEATURE_COLUMNS)])[:, 1]
+        np.testing.assert_allclose(registry.predict_proba("V_ONE", tiny_data), expected)
+
+    def test_training_row_hashes_are_kept(self, registry, tiny_model, tiny_data):
+        self.log(registry, "V_ONE", tiny_model, tiny_data)
+        hashes = registry.train_row_hashes("V_ONE")
+        if hashes is not None:  # a backend may fall back to week overlap
+            np.testing.assert_array_equal(np.sort(hashes), np.sort(row_hashes(tiny_data)))
+
+    # -- pointers ---------------------------------------------------------------------
+
+    def test_empty_registry_has_no_champion(self, registry):
+        assert registry.live_version() is None
+        with pytest.raises(NoChampionError, match="train-champion"):
+            registry.champion()
+
+    def test_first_promotion_sets_alias_tag_and_default(self, registry, two_versions):
+        first, _ = two_versions
+        entry = registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        assert entry.outcome is Outcome.BOOTSTRAPPED
+        assert (entry.live_before, entry.live_after) == (None, first)
+        assert registry.version_by_alias(CHAMPION) == first
+        assert registry.get_tag(LIVE_VERSION) == first
+        assert registry.default_version() == first
+        assert registry.status().consistent
+
+    def test_set_challenger_moves_alias_and_tag(self, registry, two_versions):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        registry.set_challenger(second)
+        assert registry.version_by_alias(CHALLENGER) == second
+        assert registry.get_tag(CHALLENGER_VERSION) == second
+
+    def test_promotion_moves_champion_and_clears_challenger(self, registry, two_versions):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        registry.set_challenger(second)
+        entry = registry.promote_if_champion_is(first, second, decision())
+        assert entry.outcome is Outcome.PROMOTED
+        assert (entry.live_before, entry.live_after) == (first, second)
+        status = registry.status()
+        assert status.consistent and status.live_version == second
+        assert status.challenger_alias is None and status.challenger_tag is None
+
+    def test_stale_champion_changes_nothing_and_is_recorded(self, registry, two_versions):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        entry = registry.promote_if_champion_is("SOMEONE_ELSE", second, decision())
+        assert entry.outcome is Outcome.STALE_CHAMPION
+        assert first in entry.reason and "SOMEONE_ELSE" in entry.reason
+        assert registry.live_version() == first
+        assert registry.version_by_alias(CHAMPION) == first
+        assert registry.ledger()[-1].outcome is Outcome.STALE_CHAMPION
+
+    def test_a_version_holds_at_most_one_alias(self, registry, two_versions):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        with pytest.raises(Exception, match="champion"):
+            registry.set_challenger(first)
+        registry.set_challenger(second)
+        registry.promote_if_champion_is(first, second, decision())
+        assert registry.version_by_alias(CHAMPION) == second
+        assert registry.version_by_alias(CHALLENGER) is None
+
+    # -- ledger -----------------------------------------------------------------------
+
+    def test_ledger_is_ordered_and_keeps_evidence(self, registry, two_versions):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        kept = registry.append_ledger(decision(Outcome.KEPT), evidence=b"scores")
+        promoted = registry.promote_if_champion_is(first, second, decision(), evidence=b"more")
+        entries = registry.ledger()
+        assert [e.outcome for e in entries] == [
+            Outcome.BOOTSTRAPPED,
+            Outcome.KEPT,
+            Outcome.PROMOTED,
+        ]
+        assert [e.id for e in entries] == sorted(e.id for e in entries)
+        assert entries[1].has_evidence and not entries[0].has_evidence
+        assert registry.ledger_evidence(kept.id) == b"scores"
+        assert registry.ledger_evidence(promoted.id) == b"more"
+        assert [e.id for e in registry.ledger(limit=1)] == [promoted.id]
+
+    def test_previous_champion_and_live_at_follow_the_ledger(self, registry, two_versions):
+        first, second = two_versions
+        before = datetime.now(UTC).isoformat()
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        middle = datetime.now(UTC).isoformat()
+        registry.promote_if_champion_is(first, second, decision())
+        assert registry.previous_champion() == first
+        assert registry.live_at(before) is None
+        assert registry.live_at(middle) == first
+        assert registry.live_at(datetime.now(UTC).isoformat()) == second
