@@ -12,10 +12,10 @@ import json
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from flows.errors import ConfigError, NoChampionError
+from flows.errors import ArtifactIntegrityError, ConfigError, NoChampionError
 from flows.registry.base import LedgerEntry, Outcome, json_default
 
 if TYPE_CHECKING:
@@ -131,8 +131,8 @@ def decide_and_record(
     )
     payload = evidence.to_npz_bytes()
     if outcome is Outcome.PROMOTED:
-        recorded = registry.promote_if_champion_is(
-            evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
+        recorded = switch_live(
+            registry, evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
         )
     else:
         recorded = registry.append_ledger(entry, evidence=payload)
@@ -144,39 +144,84 @@ def rollback(
     registry: Registry,
     *,
     to_version: str | None = None,
+    if_live: str | None = None,
     reason: str = "",
     actor: str | None = None,
     run_id: str | None = None,
 ) -> LedgerEntry:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set.
 
+    The previous champion is the one the live version replaced, walking back past
+    earlier rollbacks (:meth:`Registry.previous_champion`), so rolling back twice
+    undoes two promotions. The target's artifact is checked before anything switches.
+
+    Args:
+        registry: The registry to act on.
+        to_version: The version to make live; defaults to the previous champion.
+        if_live: Roll back only if this version is still live; defaults to the version
+            live now. If another run switched first, nothing changes and the ledger
+            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
+        reason: Why, recorded in the ledger.
+        actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
+        run_id: The orchestrator run, if any.
+
+    Returns:
+        The recorded ledger entry (``ROLLED_BACK``, or ``STALE_CHAMPION`` if it lost).
+
     Raises:
         NoChampionError: if nothing is live, or there is no earlier champion to return to.
-        ConfigError: if ``to_version`` is already live.
+        ConfigError: if the target is already live.
+        VersionNotFoundError: if the target is not a version of the model.
+        ArtifactIntegrityError: if the target's artifact is missing or altered.
     """
     live = registry.live_version()
     if live is None:
         raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
+    expected = if_live or live
     target = to_version or registry.previous_champion()
     if target is None:
         raise NoChampionError(
-            f"Model {registry.model_name} has no earlier champion in the ledger; "
-            "name a version with --to."
+            f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
+            f"to from {live}; name a version with --to."
         )
-    if target == live:
+    if target == expected:
         raise ConfigError(f"Version {target} is already live; nothing to roll back.")
     registry.get_version(target)
     entry = LedgerEntry(
         outcome=Outcome.ROLLED_BACK,
-        reason=f"Rolled back from {live} to {target}" + (f": {reason}" if reason else "."),
+        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
         actor=actor or default_actor(),
-        champion_version=live,
+        champion_version=expected,
         challenger_version=target,
         run_id=run_id,
     )
-    recorded = registry.promote_if_champion_is(live, target, entry)
+    recorded = switch_live(registry, expected, target, entry)
     logger.info("%s", recorded.reason)
     return recorded
+
+
+def switch_live(
+    registry: Registry,
+    expected: str | None,
+    new: str,
+    entry: LedgerEntry,
+    *,
+    evidence: bytes | None = None,
+) -> LedgerEntry:
+    """The compare-and-set switch, with a refused switch recorded too.
+
+    When the backend refuses to make ``new`` live because its artifact is missing
+    or altered, nothing switches, the attempt is recorded as ``FAILED`` with the
+    reason, and the error is raised again: a decision is never silently lost.
+    """
+    try:
+        return registry.promote_if_champion_is(expected, new, entry, evidence=evidence)
+    except ArtifactIntegrityError as exc:
+        registry.append_ledger(
+            replace(entry, outcome=Outcome.FAILED, reason=f"{entry.reason} — not applied: {exc}"),
+            evidence=evidence,
+        )
+        raise
 
 
 def _json_safe(details: Any) -> dict[str, Any]:

@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_options(rollback)
     rollback.add_argument("--to", metavar="VERSION", help="version to make live")
+    rollback.add_argument(
+        "--if-live",
+        metavar="VERSION",
+        help="only if VERSION is still live (default: whatever is live now)",
+    )
     rollback.add_argument("--reason", default="", help="why, recorded in the ledger")
     rollback.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
     rollback.set_defaults(handler=rollback_command)
@@ -71,13 +76,19 @@ def history_command(args: argparse.Namespace) -> int:
 
 
 def rollback_command(args: argparse.Namespace) -> int:
-    """Make the previous champion live again, recorded in the ledger."""
+    """Make the previous champion live again, recorded in the ledger.
+
+    Exits 1 when another run switched the live version first (the lost
+    compare-and-set is recorded), 2 on a user error such as a corrupt target.
+    """
     from flows.backend import open_backend
     from flows.cli._render import decision_panel
     from flows.promotion import rollback
 
     with open_backend(settings_from(args)) as backend:
-        entry = rollback(backend.registry, to_version=args.to, reason=args.reason)
+        entry = rollback(
+            backend.registry, to_version=args.to, if_live=args.if_live, reason=args.reason
+        )
     if args.json:
         print_json(entry.to_dict())
     else:

@@ -306,12 +306,24 @@ class Registry(ABC):
         return self.get_version(live)
 
     def previous_champion(self) -> str | None:
-        """The version that was live before the current one, from the ledger."""
+        """The champion that the live one replaced, walking back past rollbacks.
+
+        Promotions stack up and a rollback returns down the stack: after A → B → C
+        and a rollback to B, the previous champion is A (not C, the version just
+        rolled back from), so rolling back twice goes back two promotions.
+        """
+        stack: list[str] = []
+        for entry in self.ledger():
+            if not entry.outcome.switched_live or entry.live_after is None:
+                continue
+            if entry.outcome is Outcome.ROLLED_BACK and entry.live_after in stack:
+                del stack[len(stack) - stack[::-1].index(entry.live_after) :]
+            else:
+                stack.append(entry.live_after)
         live = self.live_version()
-        for entry in reversed(self.ledger()):
-            if entry.outcome.switched_live and entry.live_after == live:
-                return entry.live_before
-        return None
+        if len(stack) < 2 or stack[-1] != live:
+            return None
+        return stack[-2]
 
     def live_at(self, when: str) -> str | None:
         """The version that was live at ISO-8601 time ``when``, from the ledger.

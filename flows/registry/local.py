@@ -9,9 +9,11 @@ Layout under the home directory::
 Every write that moves a pointer runs in one ``BEGIN IMMEDIATE`` transaction, so
 concurrent runs serialize on the database and a killed process leaves either the
 old state or the new one. Artifacts are written to a temporary name, fsynced and
-renamed, and only then is the version row committed: a version row never points at
-a missing or partial file, and an orphaned artifact folder is simply overwritten by
-the next attempt.
+renamed, all while the version's row is being inserted under the write lock, so a
+version row never points at a missing or partial file, two processes never write the
+same version's files at once, and an orphaned artifact folder (a process killed
+before COMMIT) is simply overwritten by the next attempt. A version is made live only
+after its artifact has been checked against its SHA-256, inside the switch itself.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from flows.config import validate_identifier
+from flows.durable import crash_point, remove_temporaries, write_atomically
 from flows.errors import (
     ArtifactIntegrityError,
+    ConfigError,
     RegistryBusyError,
     RegistryError,
     SchemaVersionError,
@@ -53,6 +58,11 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 """Version of the on-disk layout; a home written by a newer release is refused."""
 BUSY_TIMEOUT_SECONDS = 60.0
+"""How long a run waits for another run's write to finish before giving up."""
+BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
+"""Environment variable overriding :data:`BUSY_TIMEOUT_SECONDS` (seconds)."""
+MODEL_FILE = "model.pkl"
+ROWS_FILE = "train_rows.npy"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,13 +88,18 @@ class LocalRegistry(Registry):
     Args:
         home: The home directory (created if missing).
         model_name: The registered model's name.
+        busy_timeout: Seconds to wait for another process's write before raising
+            ``RegistryBusyError``. Defaults to :data:`BUSY_TIMEOUT_SECONDS`.
     """
 
-    def __init__(self, home: Path, model_name: str) -> None:
+    def __init__(
+        self, home: Path, model_name: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> None:
         self.home = Path(home)
         self.model_name = model_name
         self.db_path = self.home / "registry.sqlite"
         self.artifacts = self.home / "artifacts" / model_name
+        self.busy_timeout = busy_timeout
         self._models: dict[tuple[str, str], Any] = {}
         _ensure_writable(self.home)
         self._initialise()
@@ -94,50 +109,67 @@ class LocalRegistry(Registry):
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction (``BEGIN IMMEDIATE`` for writes)."""
+        with self._database_errors():
+            conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+            finally:
+                conn.close()
+
+    @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """Turn SQLite's exceptions into registry errors that name the file and the fix."""
         try:
-            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise RegistryError(f"Cannot open registry database {self.db_path}: {exc}.") from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
+            yield
+        except sqlite3.IntegrityError:
+            raise  # a broken invariant of ours, not a damaged file
         except sqlite3.OperationalError as exc:
-            _rollback(conn)
             if "locked" in str(exc) or "busy" in str(exc):
                 raise RegistryBusyError(
-                    f"Registry database {self.db_path} stayed locked for {BUSY_TIMEOUT_SECONDS:.0f} s "
+                    f"Registry database {self.db_path} stayed locked for {self.busy_timeout:g} s "
                     "by another process; retry when it has finished."
                 ) from exc
             raise RegistryError(f"Registry database {self.db_path}: {exc}.") from exc
-        except BaseException:
-            _rollback(conn)
-            raise
-        finally:
-            conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise RegistryError(
+                f"Registry database {self.db_path} is damaged or not a registry ({exc}); "
+                "move it aside and restore the home from a backup."
+            ) from exc
 
     def _initialise(self) -> None:
-        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        try:  # WAL is persistent and must be set outside a transaction
-            conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as exc:
-            raise RegistryBusyError(f"Cannot open registry database {self.db_path}: {exc}.") from exc
-        finally:
-            conn.close()
-        with self._connect(write=True) as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
+        """Create the schema on first use; refuse a home written by a newer release.
+
+        An existing registry is only read here, so opening one never waits for a writer.
+        """
+        with self._database_errors():
+            conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
+            try:  # WAL is persistent and must be set outside a transaction
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                conn.close()
+        with self._connect() as conn:
+            stored = _schema_version(conn)
+        if stored is None:
+            with self._connect(write=True) as conn:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"Home {self.home} was written by a newer release (schema version {row[0]}; "
-                    f"this release reads up to {SCHEMA_VERSION}). Upgrade champion-challenger."
-                )
+                stored = _schema_version(conn)
+        if stored is not None and stored > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"Home {self.home} was written by a newer release (schema version {stored}; "
+                f"this release reads up to {SCHEMA_VERSION}). Upgrade champion-challenger."
+            )
 
     # -- versions ---------------------------------------------------------------------
 
@@ -150,42 +182,49 @@ class LocalRegistry(Registry):
         train_row_hashes: np.ndarray | None = None,
     ) -> ModelVersion:
         if self._row(version.name) is not None:
-            raise VersionExistsError(
-                f"Version {version.name!r} of {self.model_name} already exists; versions are immutable."
-            )
+            raise _exists(version.name, self.model_name)
         if hasattr(model, "predict_proba"):
             model.predict_proba(
                 sample_input[list(FEATURE_COLUMNS)]
             )  # refuse a model that cannot score
-        folder = self.artifacts / version.name
-        folder.mkdir(parents=True, exist_ok=True)
-        sha = _write_file(folder / "model.pkl", pickle.dumps(model, protocol=5))
-        rows_sha = None
-        if train_row_hashes is not None:
-            rows_sha = _write_file(folder / "train_rows.npy", _npy_bytes(train_row_hashes))
-        stored = replace(version, model_name=self.model_name, created_at=utc_now(), sha256=sha)
+        payload = pickle.dumps(model, protocol=5)
+        rows = None if train_row_hashes is None else _npy_bytes(train_row_hashes)
+        folder = self._folder(version.name)
         with self._connect(write=True) as conn:
-            try:
-                conn.execute(
-                    "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        self.model_name,
-                        stored.name,
-                        stored.created_at,
-                        json.dumps(stored.to_dict()),
-                        sha,
-                        rows_sha,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise VersionExistsError(
-                    f"Version {version.name!r} of {self.model_name} already exists; "
-                    "versions are immutable."
-                ) from exc
+            # Files are written under the write lock: no other process can be writing
+            # this version's folder, and the row lands only if they are complete.
+            if _sha_of(conn, self.model_name, version.name) is not None:
+                raise _exists(version.name, self.model_name)
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_temporaries(folder)
+            sha = write_atomically(folder / MODEL_FILE, payload)
+            rows_sha = None if rows is None else write_atomically(folder / ROWS_FILE, rows)
+            if rows is None:
+                (folder / ROWS_FILE).unlink(missing_ok=True)  # left by an earlier, killed attempt
+            stored = replace(version, model_name=self.model_name, created_at=utc_now(), sha256=sha)
+            conn.execute(
+                "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self.model_name,
+                    stored.name,
+                    stored.created_at,
+                    json.dumps(stored.to_dict()),
+                    sha,
+                    rows_sha,
+                ),
+            )
+            crash_point("version-uncommitted")
+        crash_point("version-committed")
         logger.info("Logged version %s of %s (sha256 %s…)", stored.name, self.model_name, sha[:12])
         return stored
 
+    def _folder(self, name: str) -> Path:
+        """The artifact folder of version ``name``, always inside the registry's own store."""
+        validate_identifier(name, what="Version name")
+        return self.artifacts / name
+
     def _row(self, name: str) -> sqlite3.Row | None:
+        validate_identifier(name, what="Version name")
         with self._connect() as conn:
             return conn.execute(
                 "SELECT record, sha256, rows_sha256 FROM versions WHERE model=? AND name=?",
@@ -224,7 +263,7 @@ class LocalRegistry(Registry):
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
         sha = row[1]
         if (name, sha) not in self._models:
-            payload = self._verified_bytes(name, "model.pkl", sha)
+            payload = self._verified_bytes(name, MODEL_FILE, sha)
             self._models[(name, sha)] = pickle.loads(payload)
         return self._models[(name, sha)]
 
@@ -236,10 +275,13 @@ class LocalRegistry(Registry):
             return None
         import io
 
-        return np.load(io.BytesIO(self._verified_bytes(name, "train_rows.npy", row[2])))
+        return np.load(io.BytesIO(self._verified_bytes(name, ROWS_FILE, row[2])))
 
-    def _verified_bytes(self, name: str, filename: str, expected_sha: str) -> bytes:
-        path = self.artifacts / name / filename
+    def _verified_bytes(
+        self, name: str, filename: str, expected_sha: str, *, refusing: str = "load it"
+    ) -> bytes:
+        """The file's bytes, only if they hash to the SHA-256 recorded at logging time."""
+        path = self._folder(name) / filename
         try:
             payload = path.read_bytes()
         except OSError as exc:
@@ -251,7 +293,7 @@ class LocalRegistry(Registry):
         if actual != expected_sha:
             raise ArtifactIntegrityError(
                 f"Artifact of version {name} ({path}) does not match the SHA-256 recorded when it "
-                f"was logged (expected {expected_sha[:16]}…, got {actual[:16]}…); refusing to load it."
+                f"was logged (expected {expected_sha[:16]}…, got {actual[:16]}…); refusing to {refusing}."
             )
         return payload
 
@@ -288,12 +330,13 @@ class LocalRegistry(Registry):
                 )
             self._point(conn, CHALLENGER, name)
             self._tag(conn, CHALLENGER_VERSION, name)
+            crash_point("challenger-uncommitted")
 
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
     ) -> LedgerEntry:
         with self._connect(write=True) as conn:
-            self._require(conn, new)
+            sha = self._require(conn, new)
             live = _tag_of(conn, self.model_name, LIVE_VERSION)
             if live != expected:
                 entry = entry.stamped(
@@ -306,6 +349,7 @@ class LocalRegistry(Registry):
                     ),
                 )
                 return self._append(conn, entry, evidence)
+            self._verified_bytes(new, MODEL_FILE, sha, refusing="make it live")
             if _alias_of(conn, self.model_name, new) == CHALLENGER:
                 conn.execute(
                     "DELETE FROM aliases WHERE model=? AND alias=?", (self.model_name, CHALLENGER)
@@ -320,14 +364,18 @@ class LocalRegistry(Registry):
                 "INSERT INTO defaults VALUES (?, ?) ON CONFLICT(model) DO UPDATE SET version=excluded.version",
                 (self.model_name, new),
             )
-            return self._append(conn, entry.stamped(live_before=live, live_after=new), evidence)
+            recorded = self._append(conn, entry.stamped(live_before=live, live_after=new), evidence)
+            crash_point("switch-uncommitted")
+        crash_point("switch-committed")
+        return recorded
 
-    def _require(self, conn: sqlite3.Connection, name: str) -> None:
-        found = conn.execute(
-            "SELECT 1 FROM versions WHERE model=? AND name=?", (self.model_name, name)
-        ).fetchone()
-        if not found:
+    def _require(self, conn: sqlite3.Connection, name: str) -> str:
+        """The SHA-256 of version ``name``'s artifact; raises if there is no such version."""
+        validate_identifier(name, what="Version name")
+        sha = _sha_of(conn, self.model_name, name)
+        if sha is None:
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
+        return sha
 
     def _point(self, conn: sqlite3.Connection, alias: str, name: str) -> None:
         """Move ``alias`` to ``name``, taking any other alias off ``name`` first."""
@@ -348,7 +396,11 @@ class LocalRegistry(Registry):
     def append_ledger(self, entry: LedgerEntry, *, evidence: bytes | None = None) -> LedgerEntry:
         with self._connect(write=True) as conn:
             live = _tag_of(conn, self.model_name, LIVE_VERSION)
-            return self._append(conn, entry.stamped(live_before=live, live_after=live), evidence)
+            recorded = self._append(
+                conn, entry.stamped(live_before=live, live_after=live), evidence
+            )
+            crash_point("ledger-uncommitted")
+        return recorded
 
     def _append(
         self, conn: sqlite3.Connection, entry: LedgerEntry, evidence: bytes | None
@@ -391,9 +443,51 @@ def open_local_backend(settings: Settings) -> Backend:
     from flows.backend import Backend
     from flows.sources.local import LocalWeekStore
 
-    registry = LocalRegistry(settings.home, settings.model_name)
+    registry = LocalRegistry(settings.home, settings.model_name, busy_timeout=_busy_timeout())
     return Backend(
         source=LocalWeekStore(settings.home / "data" / "applications"), registry=registry
+    )
+
+
+def _busy_timeout() -> float:
+    """:data:`BUSY_TIMEOUT_SECONDS`, or the seconds ``CC_BUSY_TIMEOUT`` gives."""
+    text = os.environ.get(BUSY_TIMEOUT_ENV)
+    if text is None:
+        return BUSY_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(
+            f"{BUSY_TIMEOUT_ENV} must be a number of seconds ≥ 0; got {text!r}. "
+            f"Unset it to wait the default {BUSY_TIMEOUT_SECONDS:g} s."
+        )
+    return seconds
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    """The stored schema version, or None for a database not yet initialised."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+    ).fetchone()
+    if not has_meta:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def _sha_of(conn: sqlite3.Connection, model: str, name: str) -> str | None:
+    """The artifact SHA-256 recorded for version ``name``, or None if there is no such version."""
+    row = conn.execute(
+        "SELECT sha256 FROM versions WHERE model=? AND name=?", (model, name)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _exists(name: str, model: str) -> VersionExistsError:
+    return VersionExistsError(
+        f"Version {name!r} of {model} already exists; versions are immutable."
     )
 
 
@@ -415,17 +509,6 @@ def _version_from_json(text: str) -> ModelVersion:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     return ModelVersion(**data)
-
-
-def _write_file(path: Path, payload: bytes) -> str:
-    """Write atomically (temporary name, fsync, rename) and return the SHA-256."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return hashlib.sha256(payload).hexdigest()
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -2,17 +2,21 @@
 
 A week range is read by opening only that range's files, so a weekly run on a
 growing history never loads the weeks it does not use. Each file is written to a
-temporary name and renamed into place, so a killed writer leaves no partial week.
+temporary name and renamed into place, so a killed writer leaves no partial week;
+when adding weeks the file is linked into place instead, so of two processes adding
+the same week only one succeeds and the other is told the week is already stored.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.data import validate_applications
+from flows.durable import write_atomically
 from flows.errors import DataValidationError, EmptyWindowError
 from flows.names import WEEK_COLUMN
 from flows.sources.base import DataSource
@@ -57,9 +61,23 @@ class LocalWeekStore(DataSource):
                 expected=str(weeks),
                 got=have,
             )
-        frames = [pd.read_parquet(self._path(w)) for w in present]
+        frames = [self._read_week(w, input_name) for w in present]
         data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return validate_applications(data, input_name=input_name)
+
+    def _read_week(self, week: int, input_name: str) -> pd.DataFrame:
+        import pandas as pd
+
+        path = self._path(week)
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataValidationError(
+                f"Week {week} of {input_name} cannot be read from {path}: {exc}. "
+                "Restore the file, or delete it and load that week again.",
+                column=WEEK_COLUMN,
+                got=str(path),
+            ) from exc
 
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
         data = validate_applications(data, input_name="data to store")
@@ -67,24 +85,25 @@ class LocalWeekStore(DataSource):
         incoming = sorted(int(w) for w in data[WEEK_COLUMN].unique())
         clash = sorted(existing.intersection(incoming))
         if clash and not replace:
-            raise DataValidationError(
-                f"Week(s) {', '.join(map(str, clash[:5]))} are already stored; weeks are "
-                "immutable once written (use replace to start over).",
-                column=WEEK_COLUMN,
-                got=clash,
-            )
+            raise _already_stored(clash)
         self.folder.mkdir(parents=True, exist_ok=True)
         if replace:
             for week in existing.difference(incoming):
                 self._path(week).unlink(missing_ok=True)
         for week, rows in data.groupby(WEEK_COLUMN, sort=True):
-            _write_atomically(rows.reset_index(drop=True), self._path(int(week)))
+            buffer = io.BytesIO()
+            rows.reset_index(drop=True).to_parquet(buffer, index=False)
+            try:
+                write_atomically(self._path(int(week)), buffer.getvalue(), exclusive=not replace)
+            except FileExistsError as exc:  # another process stored it since the check
+                raise _already_stored([int(week)]) from exc
         return len(data)
 
 
-def _write_atomically(rows: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    rows.to_parquet(tmp, index=False)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _already_stored(weeks: list[int]) -> DataValidationError:
+    return DataValidationError(
+        f"Week(s) {', '.join(map(str, weeks[:5]))} are already stored; weeks are "
+        "immutable once written (use replace to start over).",
+        column=WEEK_COLUMN,
+        got=weeks,
+    )
