@@ -197,7 +197,9 @@ def validate_applications(
         )
     out = pd.DataFrame(index=data.index)
     try:
-        out[DATE_COLUMN] = pd.to_datetime(data[DATE_COLUMN])
+        dates = data[DATE_COLUMN]
+        is_datetime = pd.api.types.is_datetime64_any_dtype(dates)
+        out[DATE_COLUMN] = dates if is_datetime else pd.to_datetime(dates, format="ISO8601")
     except (ValueError, TypeError) as exc:
         raise DataValidationError(
             f"Column {DATE_COLUMN!r} in {input_name} must hold dates; {exc}.", column=DATE_COLUMN

@@ -1,0 +1,164 @@
+"""The cycle's steps end to end on the embedded backend, without an orchestrator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import ccpolicy
+from flows import steps
+from flows.backend import open_backend
+from flows.config import Settings
+from flows.data import GeneratorSpec
+from flows.errors import ConfigError, LeakageError, NoChampionError
+from flows.promotion import replay, rollback
+from flows.registry.base import Outcome
+from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.windows import WindowSpec
+
+FAST = {"n_estimators": 15}
+
+
+class AlwaysPromote(ccpolicy.Policy):
+    """Test policy: promote whatever the evidence says."""
+
+    name = "always_promote"
+    description = "Promote unconditionally (tests only)."
+    api_version = ccpolicy.API_VERSION
+
+    def decide(self, evidence):
+        return ccpolicy.Decision(ccpolicy.Verdict.PROMOTE, "always → promote")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
+        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
+    )
+
+
+@pytest.fixture
+def backend(settings):
+    with open_backend(settings) as opened:
+        steps.generate_data(opened, GeneratorSpec())
+        steps.train_champion(opened, settings, actor="tester")
+        yield opened
+
+
+def test_champion_is_bootstrapped_live_on_the_quickstart_weeks(backend):
+    status = backend.registry.status()
+    champion = backend.registry.champion()
+    assert status.consistent and status.live_version == champion.name
+    assert champion.train_weeks == (0, 9) and champion.test_weeks == (10, 12)
+    assert champion.row_count == 4000
+    assert backend.registry.ledger()[-1].outcome is Outcome.BOOTSTRAPPED
+
+
+def test_weekly_cycle_records_its_decision_with_evidence(backend, settings):
+    report = steps.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
+    entry = report.entry
+    assert entry.outcome in (Outcome.KEPT, Outcome.INCONCLUSIVE, Outcome.PROMOTED)
+    assert entry.policy == "significance_margin" and "p_value" in entry.details
+    assert entry.holdout_weeks == (16, 19) and entry.data_week == 19
+    assert set(entry.metrics) == {"champion", "challenger"}
+    assert report.evaluation.challenger.train_weeks == (3, 12)
+    stored = ccpolicy.Evidence.from_npz_bytes(backend.registry.ledger_evidence(entry.id))
+    assert stored.n_rows == 1600 and stored.holdout_fingerprint == entry.holdout_fingerprint
+
+
+def test_next_cycle_trains_on_the_new_weeks(backend, settings):
+    first = steps.retrain_challenger(backend, settings)
+    steps.generate_data(backend, GeneratorSpec(), append_weeks=4)
+    second = steps.retrain_challenger(backend, settings)
+    assert first.version.train_weeks == (3, 12)
+    assert second.version.train_weeks == (7, 16)
+    assert second.windows.holdout.start == 20 and second.data_week == 23
+    assert second.version.name != first.version.name
+
+
+def test_unchanged_cycle_reuses_the_challenger(backend, settings):
+    first = steps.retrain_challenger(backend, settings)
+    count = len(backend.registry.list_versions())
+    again = steps.retrain_challenger(backend, settings)
+    assert not first.reused and again.reused
+    assert again.version == first.version
+    assert len(backend.registry.list_versions()) == count
+
+
+def test_champion_switched_after_evaluation_is_not_overwritten(backend, settings):
+    champion = backend.registry.live_version()
+    retrained = steps.retrain_challenger(backend, settings)
+    evaluation = steps.evaluate(backend, settings, challenger=retrained.version.name)
+    steps.generate_data(backend, GeneratorSpec(), append_weeks=1)  # another run, newer data
+    other = steps.retrain_challenger(backend, settings).version.name
+    backend.registry.promote_if_champion_is(
+        champion, other, steps.LedgerEntry(outcome=Outcome.PROMOTED, reason="another run")
+    )
+
+    report = steps.decide_and_promote(backend, evaluation, AlwaysPromote())
+
+    assert report.entry.outcome is Outcome.STALE_CHAMPION
+    assert backend.registry.live_version() == other
+    assert f"live version is now {other}" in report.entry.reason
+    assert backend.registry.status().consistent
+
+
+def test_dry_run_decides_without_acting(backend, settings):
+    live = backend.registry.live_version()
+    report = steps.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    assert report.entry.outcome is Outcome.DRY_RUN
+    assert "would be promoted" in report.entry.reason
+    assert backend.registry.live_version() == live
+
+
+def test_promotion_then_rollback_then_history(backend, settings):
+    champion = backend.registry.live_version()
+    report = steps.weekly_cycle(backend, settings, AlwaysPromote())
+    assert report.promoted and backend.registry.live_version() == report.entry.challenger_version
+    back = rollback(backend.registry, reason="bad week", actor="tester")
+    assert back.outcome is Outcome.ROLLED_BACK and backend.registry.live_version() == champion
+    assert "bad week" in back.reason
+    assert backend.registry.status().consistent
+
+
+def test_contestant_trained_on_hold_out_rows_is_refused(backend, settings):
+    retrained = steps.retrain_challenger(backend, settings)  # weeks 3–12
+    wide_holdout = replace(
+        settings, windows=WindowSpec(train_weeks=3, test_weeks=1, holdout_weeks=9)
+    )
+    with pytest.raises(LeakageError, match=f"{retrained.version.name} was trained on weeks 3–12"):
+        steps.evaluate(backend, wide_holdout, challenger=retrained.version.name)
+
+
+def test_train_champion_twice_needs_replace(backend, settings):
+    with pytest.raises(ConfigError, match="already has a live champion"):
+        steps.train_champion(backend, settings)
+
+
+def test_scoring_labels_rows_with_the_live_version(backend):
+    result = steps.score(backend)
+    assert result.n_rows == 400
+    assert set(result.scores["model_version"]) == {backend.registry.live_version()}
+    assert result.scores["approval_probability"].between(0, 1).all()
+
+
+def test_cycle_without_a_champion_fails_before_training(tmp_path):
+    settings = Settings(home=tmp_path / "empty")
+    with open_backend(settings) as backend:
+        steps.generate_data(backend, GeneratorSpec())
+        with pytest.raises(NoChampionError, match="train-champion"):
+            steps.retrain_challenger(backend, settings)
+        assert backend.registry.list_versions() == []
+
+
+def test_replay_reads_stored_evidence_with_another_policy(backend, settings):
+    steps.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
+    results = replay(backend.registry, ccpolicy.load_policy("auc_greater"))
+    assert len(results) == 1
+    entry, decision = results[0]
+    assert decision.policy == "auc_greater"
+    expected = "promote" if entry.details["auc_delta"] > 0 else "keep"
+    assert decision.verdict.value == expected

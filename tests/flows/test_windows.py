@@ -1,0 +1,43 @@
+"""Windows slide with the newest week; the quickstart's weeks fall out for week 19."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.errors import ConfigError, EmptyWindowError
+from flows.windows import WeekRange, WindowSpec, challenger_windows, champion_windows
+
+
+def test_quickstart_windows_for_twenty_weeks():
+    windows = challenger_windows(0, 19, WindowSpec())
+    assert (windows.train, windows.test, windows.holdout) == (
+        WeekRange(3, 12),
+        WeekRange(13, 15),
+        WeekRange(16, 19),
+    )
+    champion = champion_windows(0, 19, WindowSpec())
+    assert (champion.train, champion.test) == (WeekRange(0, 9), WeekRange(10, 12))
+
+
+def test_windows_slide_when_new_weeks_arrive():
+    windows = challenger_windows(0, 23, WindowSpec())
+    assert windows.to_dict() == {"train": [7, 16], "test": [17, 19], "holdout": [20, 23]}
+
+
+def test_too_little_history_names_the_weeks_needed():
+    with pytest.raises(EmptyWindowError, match="needs weeks -1–8 but the data starts at week 0"):
+        challenger_windows(0, 15, WindowSpec())
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_window_sizes_must_be_positive_whole_numbers(bad):
+    with pytest.raises(ConfigError, match="train_weeks"):
+        WindowSpec(train_weeks=bad)
+
+
+def test_week_ranges_overlap_and_print_readably():
+    assert WeekRange(3, 12).overlaps(WeekRange(12, 15))
+    assert not WeekRange(3, 12).overlaps(WeekRange(13, 15))
+    assert str(WeekRange(16, 19)) == "weeks 16–19"
+    with pytest.raises(ConfigError, match="end before it starts"):
+        WeekRange(5, 4)
