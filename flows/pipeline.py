@@ -287,3 +287,54 @@ def score(
         description=f"Scored by {result.version}",
     )
     return {"version": result.version, "rows": result.n_rows}
+
+
+# -- rollback -----------------------------------------------------------------------------
+
+
+@task(name="roll-back", cache_policy=NO_CACHE, retries=0, timeout_seconds=600)
+def roll_back(
+    settings: Settings, to_version: str | None, if_live: str | None, reason: str
+) -> dict[str, Any]:
+    """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
+    # Imported here because the flow below takes the name ``rollback`` in this module.
+    from flows.promotion import rollback as rollback_step
+
+    with open_backend(settings) as backend:
+        entry = rollback_step(
+            backend.registry,
+            to_version=to_version,
+            if_live=if_live,
+            reason=reason,
+            run_id=_run_id(),
+        )
+    get_run_logger().info("Ledger entry #%s: %s", entry.id, entry.reason)
+    return entry.to_dict()
+
+
+@flow(name="rollback")
+def rollback(
+    backend: Literal["local", "snowflake"] | None = None,
+    model_name: str | None = None,
+    home: str | None = None,
+    to_version: str | None = None,
+    if_live: str | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """Make the previous champion (or ``to_version``) live again, recorded with this run.
+
+    Args:
+        backend: ``local`` (embedded) or ``snowflake``; defaults to the configuration's.
+        model_name: Registered model; defaults to the configuration's.
+        home: Home directory of the embedded backend; defaults to ``CC_HOME``.
+        to_version: The version to make live; defaults to the champion the live one replaced.
+        if_live: Roll back only if this version is still live; defaults to the one live now.
+        reason: Why, recorded in the ledger.
+
+    Returns:
+        The ledger entry: ``rolled-back``, or ``stale-champion`` if another run switched first.
+    """
+    settings = _settings(backend, model_name, home, None)
+    entry = roll_back(settings, to_version, if_live, reason)
+    publish_versions(settings)
+    return entry
