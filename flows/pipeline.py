@@ -1,34 +1,56 @@
 """The Prefect flows: ``train-champion``, ``champion-challenger`` (weekly) and ``score``.
 
 Each task is a one-line call into ``flows.steps`` inside a freshly opened backend;
-flows only wire tasks, name runs and publish artifacts. Training and promotion are
-never retried (a retry could train twice or switch twice); reads and scoring are
-retried with backoff. No task result is cached: a retrain must train.
+flows only wire tasks, name runs, log what happens and publish artifacts.
+
+Operational rules, the same for every flow:
+
+- Training and promotion are never retried (a retry could train twice or switch
+  twice). Reads, evaluation and scoring are retried with backoff, but only on
+  failures a retry can cure (I/O, a busy registry, the Snowflake connector): bad
+  data or a bad parameter fails at once, with the message that names it.
+- Every task has a timeout, and the weekly flow one too, so a hung run cannot hold
+  the deployment's single concurrency slot forever.
+- No task result is cached or persisted (``NO_CACHE``): a retrain must train.
+- A weekly run that fails before deciding records a ``failed`` entry in the ledger;
+  the champion is untouched.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
+from prefect.settings import get_current_settings
 from pydantic import BaseModel, Field
 
 from flows import steps
 from flows.backend import open_backend
 from flows.config import Settings, load_settings
+from flows.errors import ChampionChallengerError, RegistryBusyError
 from flows.evaluation import Evaluation
+from flows.names import DEFAULT_MODEL_NAME
 from flows.promotion import PromotionReport
-from flows.registry.base import ModelVersion
+from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
+"""Retries of a read, evaluation or scoring task after a transient failure."""
 IO_RETRY_DELAYS = [2, 10, 30]
+"""Backoff between those retries, in seconds."""
+IO_TIMEOUT_SECONDS = 600
+"""Timeout of a read or a ledger write."""
 STEP_TIMEOUT_SECONDS = 3600
+"""Timeout of a training, evaluation or scoring step."""
+CYCLE_TIMEOUT_SECONDS = 3 * STEP_TIMEOUT_SECONDS
+"""Timeout of a whole weekly cycle; it frees the deployment's concurrency slot."""
 
 
 class WindowParams(BaseModel):
@@ -59,24 +81,50 @@ def _run_id() -> str | None:
     return flow_run.get_id()
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether a retry can cure ``error``.
+
+    A busy registry, an I/O or network error and anything the Snowflake connector
+    raises are worth retrying; bad data, a bad setting or a bad policy parameter
+    fail the same way every time, so they fail at once.
+    """
+    if isinstance(error, RegistryBusyError):
+        return True
+    if isinstance(error, ChampionChallengerError):
+        return False
+    return isinstance(error, OSError | TimeoutError) or type(error).__module__.startswith(
+        "snowflake."
+    )
+
+
+def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn`` of the I/O tasks: retry only :func:`is_transient` failures."""
+    return is_transient(state.result(raise_on_failure=False))
+
+
+_IO_TASK_OPTIONS: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retries": IO_RETRIES,
+    "retry_delay_seconds": IO_RETRY_DELAYS,
+    "retry_condition_fn": _retry_transient,
+}
+"""Options shared by the tasks that read or score: retried with backoff, never cached."""
+
+
 # -- tasks ------------------------------------------------------------------------------
 
 
-@task(name="check-policy", cache_policy=NO_CACHE)
+@task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
     import ccpolicy
 
-    return ccpolicy.load_policy(name, **params)
+    chosen = ccpolicy.load_policy(name, **params)
+    get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
+    return chosen
 
 
-@task(
-    name="check-data",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    timeout_seconds=600,
-)
+@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
 def check_data(settings: Settings) -> tuple[int, int]:
     """The week span of the applications table (fails early on an empty table)."""
     with open_backend(settings) as backend:
@@ -99,27 +147,24 @@ def retrain(settings: Settings) -> steps.RetrainResult:
     return result
 
 
-@task(
-    name="evaluate",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    timeout_seconds=STEP_TIMEOUT_SECONDS,
-)
+@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
 def evaluate(settings: Settings, challenger: str) -> Evaluation:
     """Score champion and challenger on the same hold-out rows."""
     with open_backend(settings) as backend:
         evaluation = steps.evaluate(backend, settings, challenger=challenger)
     get_run_logger().info(
-        "Hold-out %s: champion AUC %.4f, challenger AUC %.4f",
+        "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
         evaluation.holdout_weeks,
+        evaluation.n_rows,
+        evaluation.champion.name,
         evaluation.champion_metrics["roc_auc"],
+        evaluation.challenger.name,
         evaluation.challenger_metrics["roc_auc"],
     )
     return evaluation
 
 
-@task(name="promote", cache_policy=NO_CACHE, retries=0, timeout_seconds=600)
+@task(name="promote", cache_policy=NO_CACHE, retries=0, timeout_seconds=IO_TIMEOUT_SECONDS)
 def promote(
     settings: Settings, evaluation: Evaluation, policy: Any, dry_run: bool
 ) -> PromotionReport:
@@ -128,8 +173,20 @@ def promote(
         report = steps.decide_and_promote(
             backend, evaluation, policy, dry_run=dry_run, run_id=_run_id()
         )
-    get_run_logger().info("Ledger entry #%s: %s", report.entry.id, report.entry.reason)
+    get_run_logger().info(
+        "Ledger entry #%s (%s): %s",
+        report.entry.id,
+        report.entry.outcome.value,
+        report.entry.reason,
+    )
     return report
+
+
+@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+def record_failure(settings: Settings, error: str) -> LedgerEntry:
+    """Record in the ledger that the cycle failed before deciding."""
+    with open_backend(settings) as backend:
+        return steps.record_failure(backend, error=error, run_id=_run_id())
 
 
 @task(
@@ -141,28 +198,24 @@ def promote(
 def bootstrap_champion(settings: Settings, replace: bool) -> ModelVersion:
     """Train the champion and make it live."""
     with open_backend(settings) as backend:
-        return steps.train_champion(backend, settings, replace=replace)
+        version = steps.train_champion(backend, settings, replace=replace)
+    get_run_logger().info(
+        "Champion %s is live (trained on weeks %s, test AUC %.4f)",
+        version.name,
+        version.train_weeks,
+        version.metrics.get("test_auc", float("nan")),
+    )
+    return version
 
 
-@task(
-    name="score-live",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    timeout_seconds=STEP_TIMEOUT_SECONDS,
-)
+@task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
 def score_live(settings: Settings, weeks: WeekRange | None) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
     with open_backend(settings) as backend:
         return steps.score(backend, weeks=weeks)
 
 
-@task(
-    name="list-versions",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-)
+@task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
 def list_versions(settings: Settings) -> tuple[list[ModelVersion], str | None]:
     """Every version and the live one, for the versions artifact."""
     with open_backend(settings) as backend:
@@ -203,16 +256,47 @@ def publish_versions(settings: Settings) -> None:
     )
 
 
+# -- run names --------------------------------------------------------------------------
+
+
+def _provisional_name(kind: str) -> str:
+    """The name a run starts with, from its parameters: ``<model>-<kind>``."""
+    model = flow_run.parameters.get("model_name") or DEFAULT_MODEL_NAME
+    return f"{str(model).lower()}-{kind}"
+
+
+def _name_run(settings: Settings, *, data_week: int, suffix: str = "") -> str:
+    """Rename the current run ``<model>-week-<newest data week>[-suffix]`` once the week is known."""
+    name = f"{settings.model_name.lower()}-week-{data_week}" + (f"-{suffix}" if suffix else "")
+    context = FlowRunContext.get()
+    if context is not None and context.flow_run is not None:
+        context.client.set_flow_run_name(flow_run_id=context.flow_run.id, name=name)
+        context.flow_run.name = name
+    return name
+
+
+def _attach_step_loggers() -> None:
+    """Let the step modules' INFO lines reach the run's logs.
+
+    ``PREFECT_LOGGING_EXTRA_LOGGERS`` (``flows,ccpolicy`` in the deployments) gives those
+    loggers Prefect's API handler but leaves their level unset, so the root logger's
+    WARNING level would still drop their INFO lines.
+    """
+    current = get_current_settings().logging
+    for name in current.extra_loggers or []:
+        step_logger = logging.getLogger(name)
+        if step_logger.level == logging.NOTSET:
+            step_logger.setLevel(current.level)
+
+
 # -- flows ------------------------------------------------------------------------------
 
 
-def _weekly_run_name() -> str:
-    params = flow_run.parameters
-    model = params.get("model_name") or "model"
-    return f"{str(model).lower()}-weekly{'-dry-run' if params.get('dry_run') else ''}"
-
-
-@flow(name="champion-challenger", flow_run_name=_weekly_run_name, log_prints=True)
+@flow(
+    name="champion-challenger",
+    flow_run_name=lambda: _provisional_name("weekly"),
+    timeout_seconds=CYCLE_TIMEOUT_SECONDS,
+)
 def champion_challenger(
     policy: str = "significance_margin",
     policy_params: dict[str, Any] | None = None,
@@ -235,23 +319,37 @@ def champion_challenger(
 
     Returns:
         The ledger entry of the decision, as a dict.
+
+    Raises:
+        Exception: whatever stopped the cycle, after a ``failed`` ledger entry was recorded.
     """
+    _attach_step_loggers()
+    logger = get_run_logger()
     settings = _settings(backend, model_name, home, windows)
-    chosen = check_policy(policy, policy_params or {})
-    first, newest = check_data(settings)
-    get_run_logger().info(
-        "Cycle for %s on weeks %d–%d with policy %s", settings.model_name, first, newest, policy
-    )
-    retrained = retrain(settings)
-    evaluation = evaluate(settings, retrained.version.name)
-    publish_metric_table(settings, evaluation)
-    report = promote(settings, evaluation, chosen, dry_run)
+    logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
+    try:
+        chosen = check_policy(policy, policy_params or {})
+        first, newest = check_data(settings)
+        name = _name_run(settings, data_week=newest, suffix="dry-run" if dry_run else "")
+        logger.info("Data holds weeks %d–%d; this run is %s", first, newest, name)
+        retrained = retrain(settings)
+        evaluation = evaluate(settings, retrained.version.name)
+        publish_metric_table(settings, evaluation)
+        report = promote(settings, evaluation, chosen, dry_run)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.error("Weekly cycle failed before a decision; the champion is untouched. %s", error)
+        recorded = record_failure(settings, error, return_state=True)
+        if recorded.is_failed():
+            logger.warning("Could not record the failure in the ledger: %s", recorded.message)
+        raise
     publish_decision_report(settings, report)
     publish_versions(settings)
+    logger.info("Published the metric table, the decision report and the versions summary")
     return report.entry.to_dict()
 
 
-@flow(name="train-champion", log_prints=True)
+@flow(name="train-champion", flow_run_name=lambda: _provisional_name("bootstrap"))
 def train_champion(
     backend: Literal["local", "snowflake"] | None = None,
     model_name: str | None = None,
@@ -260,14 +358,16 @@ def train_champion(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version."""
+    _attach_step_loggers()
     settings = _settings(backend, model_name, home, windows)
-    check_data(settings)
+    _, newest = check_data(settings)
+    _name_run(settings, data_week=newest, suffix="bootstrap")
     version = bootstrap_champion(settings, replace)
     publish_versions(settings)
     return version.to_dict()
 
 
-@flow(name="score", log_prints=True)
+@flow(name="score", flow_run_name=lambda: _provisional_name("score"))
 def score(
     backend: Literal["local", "snowflake"] | None = None,
     model_name: str | None = None,
@@ -276,11 +376,13 @@ def score(
     last_week: int | None = None,
 ) -> dict[str, Any]:
     """Batch inference with the version that LIVE_VERSION names (default: the newest week)."""
+    _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
     weeks = None
     if first_week is not None:
         weeks = WeekRange(first_week, last_week if last_week is not None else first_week)
     result = score_live(settings, weeks)
+    get_run_logger().info("Scored %d rows with live version %s", result.n_rows, result.version)
     create_markdown_artifact(
         scoring_markdown(result),
         key=_artifact_key(settings, "scoring"),
