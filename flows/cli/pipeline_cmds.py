@@ -16,6 +16,8 @@ _PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
+    # Steps run outside flows too (score, replay); their logs stay local then.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 
@@ -247,7 +249,11 @@ def demo_command(args: argparse.Namespace) -> int:
         ("3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19", ["run"]),
         ("4. Four new weeks arrive", ["generate", "--append-weeks", "4"]),
         ("5. Next weekly cycle: the windows slide to the new weeks", ["run"]),
-        ("6. Score the newest week with whichever version is live", ["score"]),
+        (
+            "6. What the quickstart's rule (strictly higher AUC) would have done on the same evidence",
+            ["replay", "--policy", "auc_greater"],
+        ),
+        ("7. Score the newest week with whichever version is live", ["score"]),
     ]
     from flows.cli import build_parser
 

@@ -67,15 +67,15 @@ def replay_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"entry": e.to_dict(), "replayed": d.to_dict()} for e, d in results])
         return 0
-    table = Table(title=f"Replay of {args.policy} over the ledger")
-    for column in ("#", "when (UTC)", "recorded", "by policy", "replayed", "reason"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"Replay of {args.policy} over the ledger", title_justify="left")
+    for column in ("#", "recorded (UTC)", "original verdict", "replayed"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
     for entry, decision in results:
         table.add_row(
             str(entry.id),
-            entry.recorded_at[:19],
-            entry.verdict or "",
-            entry.policy or "",
+            entry.recorded_at[:16].replace("T", " "),
+            f"{entry.verdict} ({entry.policy})",
             decision.verdict.value,
             decision.reason,
         )
