@@ -68,17 +68,11 @@ def replay_command(args: argparse.Namespace) -> int:
         print_json([{"entry": e.to_dict(), "replayed": d.to_dict()} for e, d in results])
         return 0
     table = Table(title=f"Replay of {args.policy} over the ledger", title_justify="left")
-    for column in ("#", "recorded (UTC)", "original verdict", "replayed"):
+    for column in ("#", "original", "replayed"):
         table.add_column(column, no_wrap=True)
-    table.add_column("reason", overflow="fold")
+    table.add_column("reason of the replayed verdict", overflow="fold")
     for entry, decision in results:
-        table.add_row(
-            str(entry.id),
-            entry.recorded_at[:16].replace("T", " "),
-            f"{entry.verdict} ({entry.policy})",
-            decision.verdict.value,
-            decision.reason,
-        )
+        table.add_row(str(entry.id), entry.verdict, decision.verdict.value, decision.reason)
     get_console().print(table)
     if not results:
         get_console().print("No ledger entry has stored evidence yet.")
