@@ -53,6 +53,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Resolve settings from the common options."""
     from flows.config import load_settings
 
+    if args.config:  # flows run in this process resolve their settings again
+        os.environ["CC_CONFIG"] = os.path.abspath(args.config)
     return load_settings(
         home=args.home, backend=args.backend, model_name=args.model_name, config_file=args.config
     )
