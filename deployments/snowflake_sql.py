@@ -1,0 +1,186 @@
+"""The task graph as a reviewable SQL script: code, procedure, tasks, resumption.
+
+Order matters and is fixed here: suspend the running root first (a task graph
+can only be changed while its root is suspended), ship the code and replace the
+procedure, create the tasks root first (they are created suspended), then resume
+the step tasks and the finalizer before the root, which starts the schedule.
+``ccflows snowflake deploy`` runs the same statements for the code and procedure
+and lets snowflake.core create the identical tasks.
+
+Every identifier reaching this module was validated by ``validate_identifier``;
+literals are escaped here the way snowflake.core escapes them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from deployments.graph_contract import PROCEDURE
+
+if TYPE_CHECKING:
+    from pathlib import PurePath
+
+    from deployments.snowflake_graph import TaskGraph
+
+RUNTIME_VERSION: Final = "3.11"
+"""Python of the procedure: the project's minimum, which Snowflake supports."""
+HANDLER: Final = "deployments.procedures.run_step"
+"""The procedure's handler, imported from the staged package archive."""
+
+
+def sql_literal(text: str) -> str:
+    """A single-quoted SQL string literal (backslashes first, then quotes, as snowflake.core)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def render_task(task: Any, *, database: str, schema: str) -> str:
+    """``CREATE OR REPLACE TASK`` for ``task``.
+
+    Args:
+        task: A :class:`~deployments.snowflake_graph.TaskSpec`, or a snowflake.core
+            ``Task`` with a SQL definition (they share attribute names), so both
+            render identically.
+        database: Database of the task and its predecessors.
+        schema: Schema of the task and its predecessors.
+
+    Raises:
+        TypeError: if the definition is not SQL text (a Python callable needs a session).
+    """
+    if not isinstance(task.definition, str):
+        raise TypeError(f"Task {task.name} must have a SQL definition to be rendered offline.")
+
+    def qualified(name: str) -> str:
+        return f"{database}.{schema}.{name}"
+
+    lines = [f"CREATE OR REPLACE TASK {qualified(task.name)}"]
+    if task.warehouse:
+        lines.append(f"  WAREHOUSE = {task.warehouse}")
+    elif task.user_task_managed_initial_warehouse_size:
+        size = sql_literal(task.user_task_managed_initial_warehouse_size)
+        lines.append(f"  USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE = {size}")
+    if task.schedule is not None:
+        cron = f"USING CRON {task.schedule.expr} {task.schedule.timezone}"
+        lines.append(f"  SCHEDULE = {sql_literal(cron)}")
+    if task.config:
+        lines.append(f"  CONFIG = $${json.dumps(dict(task.config), sort_keys=True)}$$")
+    if task.allow_overlapping_execution is not None:
+        lines.append(
+            f"  ALLOW_OVERLAPPING_EXECUTION = {str(task.allow_overlapping_execution).upper()}"
+        )
+    if task.user_task_timeout_ms is not None:
+        lines.append(f"  USER_TASK_TIMEOUT_MS = {int(task.user_task_timeout_ms)}")
+    if task.suspend_task_after_num_failures is not None:
+        failures = int(task.suspend_task_after_num_failures)
+        lines.append(f"  SUSPEND_TASK_AFTER_NUM_FAILURES = {failures}")
+    if task.comment:
+        lines.append(f"  COMMENT = {sql_literal(task.comment)}")
+    if task.finalize:
+        lines.append(f"  FINALIZE = {qualified(task.finalize)}")
+    if task.task_auto_retry_attempts is not None:
+        lines.append(f"  TASK_AUTO_RETRY_ATTEMPTS = {int(task.task_auto_retry_attempts)}")
+    if task.predecessors:
+        lines.append("  AFTER " + ", ".join(qualified(p) for p in task.predecessors))
+    lines.append(f"AS\n  {task.definition}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class GraphScript:
+    """The statements that deploy a graph, in the order they must run."""
+
+    header: str
+    """Comment lines saying where the script comes from and how to apply it."""
+    suspend_root: str
+    """Stop the schedule while the graph is replaced (a no-op on the first deploy)."""
+    create_stage: str
+    """The stage holding the code archive."""
+    upload: str
+    """PUT of the code archive (run from the folder the archive path is relative to)."""
+    create_procedure: str
+    """The procedure whose handler runs one step."""
+    create_tasks: tuple[str, ...]
+    """The tasks, root first, each after its predecessors, the finalizer last."""
+    resume_tasks: tuple[str, ...]
+    """Resume the step tasks and the finalizer, then the root."""
+
+    def text(self) -> str:
+        """The whole script: the header, then the four commented sections."""
+        sections = [
+            ("1. Stop the schedule while the graph is replaced.", [self.suspend_root]),
+            (
+                "2. The code: the package archive on a stage, and the procedure running one step.",
+                [self.create_stage, self.upload, self.create_procedure],
+            ),
+            ("3. The tasks, root first; Snowflake creates them suspended.", self.create_tasks),
+            (
+                "4. Resume the step tasks and the finalizer, then the root (starts the schedule).",
+                self.resume_tasks,
+            ),
+        ]
+        parts = [self.header]
+        for title, statements in sections:
+            parts.append(f"-- {title}\n" + "\n\n".join(f"{s};" for s in statements))
+        return "\n\n".join(parts) + "\n"
+
+
+def render_script(graph: TaskGraph, *, archive: PurePath) -> GraphScript:
+    """The deploy statements of ``graph``, its procedure importing the archive at ``archive``.
+
+    Args:
+        graph: The task graph.
+        archive: Local path of the package archive (``PUT`` uploads it; its file name
+            is what the procedure imports from the stage).
+    """
+    stage = graph.qualified(graph.options.stage)
+    tasks = graph.tasks()
+    root, steps = tasks[0], tasks[1:]
+    deployment = graph.deployment
+    header = "\n".join(
+        [
+            f"-- Snowflake task graph {graph.options.name} of champion-challenger, derived from the",
+            f"-- prefect.yaml deployment {deployment.name!r} ({deployment.entrypoint!r}): the same",
+            "-- schedule, the same parameters (the root task's CONFIG), the same step code.",
+            "-- Regenerate with `ccflows snowflake emit`; apply with `ccflows snowflake deploy`, or",
+            "-- run this script with SnowSQL or `snow sql -f` where the PUT below finds the code",
+            "-- archive (`ccflows snowflake emit --archive DIR` builds it).",
+        ]
+    )
+    return GraphScript(
+        header=header,
+        suspend_root=f"ALTER TASK IF EXISTS {graph.qualified(root.name)} SUSPEND",
+        create_stage=(
+            f"CREATE STAGE IF NOT EXISTS {stage}\n"
+            f"  COMMENT = {sql_literal('champion-challenger: code of the task graph procedure')}"
+        ),
+        upload=(
+            f"PUT {sql_literal('file://' + archive.as_posix())} @{stage}\n"
+            "  AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+        ),
+        create_procedure=_procedure(graph, stage=stage, archive_name=archive.name),
+        create_tasks=tuple(
+            render_task(task, database=graph.database, schema=graph.schema) for task in tasks
+        ),
+        resume_tasks=tuple(
+            f"ALTER TASK {graph.qualified(task.name)} RESUME" for task in (*steps, root)
+        ),
+    )
+
+
+def _procedure(graph: TaskGraph, *, stage: str, archive_name: str) -> str:
+    packages = ", ".join(sql_literal(p) for p in graph.options.packages)
+    comment = "champion-challenger: runs one step of the cycle with the Prefect flow's step code"
+    return "\n".join(
+        [
+            f"CREATE OR REPLACE PROCEDURE {graph.qualified(PROCEDURE)}(STEP VARCHAR)",
+            "  RETURNS VARCHAR",
+            "  LANGUAGE PYTHON",
+            f"  RUNTIME_VERSION = {sql_literal(RUNTIME_VERSION)}",
+            f"  PACKAGES = ({packages})",
+            f"  IMPORTS = ({sql_literal(f'@{stage}/{archive_name}')})",
+            f"  HANDLER = {sql_literal(HANDLER)}",
+            "  EXECUTE AS OWNER",
+            f"  COMMENT = {sql_literal(comment)}",
+        ]
+    )

@@ -1,0 +1,72 @@
+-- Snowflake task graph CHAMPION_CHALLENGER_DAG of champion-challenger, derived from the
+-- prefect.yaml deployment 'weekly' ('flows/pipeline.py:champion_challenger'): the same
+-- schedule, the same parameters (the root task's CONFIG), the same step code.
+-- Regenerate with `ccflows snowflake emit`; apply with `ccflows snowflake deploy`, or
+-- run this script with SnowSQL or `snow sql -f` where the PUT below finds the code
+-- archive (`ccflows snowflake emit --archive DIR` builds it).
+
+-- 1. Stop the schedule while the graph is replaced.
+ALTER TASK IF EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG SUSPEND;
+
+-- 2. The code: the package archive on a stage, and the procedure running one step.
+CREATE STAGE IF NOT EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
+  COMMENT = 'champion-challenger: code of the task graph procedure';
+
+PUT 'file://champion_challenger-0.1.0.zip' @DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
+  AUTO_COMPRESS = FALSE OVERWRITE = TRUE;
+
+CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP(STEP VARCHAR)
+  RETURNS VARCHAR
+  LANGUAGE PYTHON
+  RUNTIME_VERSION = '3.11'
+  PACKAGES = ('numpy==2.4.6', 'pandas==2.3.3', 'scikit-learn==1.9.1', 'snowflake-ml-python==2.6.0', 'snowflake-snowpark-python==1.56.0')
+  IMPORTS = ('@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE/champion_challenger-0.1.0.zip')
+  HANDLER = 'deployments.procedures.run_step'
+  EXECUTE AS OWNER
+  COMMENT = 'champion-challenger: runs one step of the cycle with the Prefect flow''s step code';
+
+-- 3. The tasks, root first; Snowflake creates them suspended.
+CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
+  WAREHOUSE = COMPUTE_WH
+  SCHEDULE = 'USING CRON 1 1 * * 1 Asia/Singapore'
+  CONFIG = $${"challenger_spec": "{\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced_subsample\", \"max_depth\": 12, \"min_samples_split\": 3, \"n_estimators\": 120, \"random_state\": 42}, \"scale\": true}", "dry_run": false, "model_name": "CREDIT_APPROVAL", "policy": "significance_margin", "policy_params": "{\"alpha\": 0.05, \"margin\": 0.0}", "snowflake": "{\"applications_table\": \"CREDIT_APPLICATIONS\", \"database\": \"DEV_AUTOMATION_DEMO\", \"evaluation_table\": \"EVALUATION_DATA\", \"ledger_table\": \"PROMOTION_LEDGER\", \"lock_table\": \"PROMOTION_LOCK\", \"schema\": \"CHAMPION_CHALLENGER\", \"warehouse\": null}", "windows": "{\"holdout_weeks\": 4, \"test_weeks\": 3, \"train_weeks\": 10}"}$$
+  ALLOW_OVERLAPPING_EXECUTION = FALSE
+  USER_TASK_TIMEOUT_MS = 3600000
+  SUSPEND_TASK_AFTER_NUM_FAILURES = 3
+  COMMENT = 'champion-challenger: the prefect.yaml deployment ''weekly'' (flows/pipeline.py:champion_challenger) as a task graph'
+  TASK_AUTO_RETRY_ATTEMPTS = 2
+AS
+  select 'dag dummy root';
+
+CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING
+  WAREHOUSE = COMPUTE_WH
+  USER_TASK_TIMEOUT_MS = 3600000
+  COMMENT = 'Check the policy, then retrain the challenger on the newest weeks.'
+  AFTER DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
+AS
+  CALL DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP('WEEKLY_RETRAINING');
+
+CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$AUTO_DEPLOY_BEST_MODEL
+  WAREHOUSE = COMPUTE_WH
+  USER_TASK_TIMEOUT_MS = 3600000
+  COMMENT = 'Score both models on one hold-out; the policy decides; promote or keep.'
+  AFTER DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING
+AS
+  CALL DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP('AUTO_DEPLOY_BEST_MODEL');
+
+CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$RECORD_OUTCOME
+  WAREHOUSE = COMPUTE_WH
+  USER_TASK_TIMEOUT_MS = 3600000
+  COMMENT = 'Make sure the run''s outcome is in the ledger, failures included.'
+  FINALIZE = DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
+AS
+  CALL DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP('RECORD_OUTCOME');
+
+-- 4. Resume the step tasks and the finalizer, then the root (starts the schedule).
+ALTER TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING RESUME;
+
+ALTER TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$AUTO_DEPLOY_BEST_MODEL RESUME;
+
+ALTER TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG$RECORD_OUTCOME RESUME;
+
+ALTER TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG RESUME;
