@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import numbers
+import zipfile
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any
@@ -122,7 +123,7 @@ class Evidence:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in _ARRAYS}
                 metadata = json.loads(str(archive["metadata"]))
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise EvidenceError(
                 f"bytes of length {len(data)} are not an evidence archive written by "
                 f"Evidence.to_npz_bytes ({type(exc).__name__}: {exc})."

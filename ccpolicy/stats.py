@@ -8,7 +8,6 @@ minus the champion.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 from ccpolicy._stats.bootstrap import (
@@ -18,7 +17,11 @@ from ccpolicy._stats.bootstrap import (
     paired_bootstrap,
 )
 from ccpolicy._stats.delong import DeLongResult, delong_test
-from ccpolicy._stats.ranking import auc_from_group_counts, class_counts_by_tie_group
+from ccpolicy._stats.ranking import (
+    auc_from_group_counts,
+    both_classes_present,
+    class_counts_by_tie_group,
+)
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import UndefinedStatisticWarning
 
@@ -59,12 +62,7 @@ def roc_auc(y_true: Any, scores: Any) -> float:
     """
     y, s = labelled_scores(y_true, scores, names=("y_true", "scores"))
     positive = y == 1
-    if positive.all() or not positive.any():
-        warnings.warn(
-            "Only one class is present in y_true; ROC AUC is not defined in that case.",
-            UndefinedStatisticWarning,
-            stacklevel=2,
-        )
+    if not both_classes_present(positive, statistic="ROC AUC"):
         return math.nan
     pos, neg, _, _ = class_counts_by_tie_group(s, positive)
     return float(auc_from_group_counts(pos, neg)[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +10,13 @@ from typing import Any
 import numpy as np
 
 from ccpolicy._params import OPEN_UNIT_INTERVAL, Interval, check_value
-from ccpolicy._stats.ranking import auc_from_group_counts, class_counts_by_tie_group
+from ccpolicy._stats.ranking import (
+    auc_from_group_counts,
+    both_classes_present,
+    class_counts_by_tie_group,
+)
 from ccpolicy._validation import labelled_scores
-from ccpolicy.errors import PolicyParameterError, UndefinedStatisticWarning
+from ccpolicy.errors import PolicyParameterError
 
 WeightedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """``metric(y_true (n,), scores (n,), weights (b, n)) -> (b,)``: a metric per row weighting."""
@@ -117,16 +120,10 @@ def paired_bootstrap(
     check_value("paired_bootstrap", "n_resamples", Interval("int", 1), n_resamples)
     check_value("paired_bootstrap", "confidence", OPEN_UNIT_INTERVAL, confidence)
     y, a, b = labelled_scores(y_true, scores_a, scores_b, names=("y_true", "scores_a", "scores_b"))
+    if not both_classes_present(y == 1, statistic="the stratified bootstrap"):
+        return BootstrapResult(math.nan, math.nan, math.nan, math.nan, np.empty(0))
     pos_rows = np.flatnonzero(y == 1)
     neg_rows = np.flatnonzero(y == 0)
-    if pos_rows.size == 0 or neg_rows.size == 0:
-        warnings.warn(
-            f"Only one class is present in y_true ({y.size} rows); the stratified "
-            "bootstrap is not defined in that case.",
-            UndefinedStatisticWarning,
-            stacklevel=2,
-        )
-        return BootstrapResult(math.nan, math.nan, math.nan, math.nan, np.empty(0))
 
     unit = np.ones((1, y.size))
     delta = float(metric_fn(y, b, unit)[0] - metric_fn(y, a, unit)[0])

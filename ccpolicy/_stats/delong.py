@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ccpolicy._params import OPEN_UNIT_INTERVAL, Interval, Options, check_value
-from ccpolicy._stats.ranking import placements
+from ccpolicy._stats.ranking import both_classes_present, placements
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import UndefinedStatisticWarning
 
@@ -101,17 +101,11 @@ def delong_test(
     check_value("delong_test", "confidence", OPEN_UNIT_INTERVAL, confidence)
     y, a, b = labelled_scores(y_true, scores_a, scores_b, names=("y_true", "scores_a", "scores_b"))
     positive = y == 1
-    n_pos = int(positive.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        warnings.warn(
-            f"Only one class is present in y_true ({y.size} rows, all {int(y[0])}); "
-            "ROC AUC is not defined in that case.",
-            UndefinedStatisticWarning,
-            stacklevel=2,
-        )
+    if not both_classes_present(positive, statistic="ROC AUC"):
         nan = math.nan
         return DeLongResult(nan, nan, nan, nan, nan, nan, nan, nan)
+    n_pos = int(positive.sum())
+    n_neg = y.size - n_pos
 
     place_a = placements(a, positive)
     place_b = placements(b, positive)

@@ -7,7 +7,24 @@ negative with the same score count as half a correctly ordered pair.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+from ccpolicy.errors import UndefinedStatisticWarning
+
+
+def both_classes_present(positive: np.ndarray, *, statistic: str) -> bool:
+    """Whether both classes occur; if not, warn as sklearn does (the statistic will be NaN)."""
+    if positive.any() and not positive.all():
+        return True
+    warnings.warn(
+        f"Only one class is present in y_true ({positive.size} rows, all {int(positive[0])}); "
+        f"{statistic} is not defined in that case.",
+        UndefinedStatisticWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 def class_counts_by_tie_group(

@@ -107,9 +107,12 @@ class TestNpzRoundTrip:
         restored = Evidence.from_npz_bytes(Evidence([0, 1], [0.1, 0.9], [0.2, 0.8]).to_npz_bytes())
         assert repr(restored) == "Evidence(n_rows=2, n_positive=1)"
 
-    def test_garbage_bytes_are_refused(self) -> None:
+    def test_garbage_or_truncated_bytes_are_refused(self) -> None:
         with pytest.raises(EvidenceError, match=r"bytes of length 7 are not an evidence archive"):
             Evidence.from_npz_bytes(b"garbage")
+        data = Evidence([0, 1], [0.1, 0.9], [0.2, 0.8]).to_npz_bytes()
+        with pytest.raises(EvidenceError, match=r"not an evidence archive .*BadZipFile"):
+            Evidence.from_npz_bytes(data[: len(data) // 2])
 
     def test_an_archive_of_another_format_is_refused(self) -> None:
         data = Evidence([0, 1], [0.1, 0.9], [0.2, 0.8]).to_npz_bytes()
