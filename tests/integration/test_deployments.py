@@ -1,0 +1,181 @@
+"""The documented production path: deploy, a process worker, ``prefect deployment run``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from flows.registry.base import Outcome
+from tests.conftest import REPO
+from tests.integration.conftest import (
+    BOOTSTRAP,
+    POOL,
+    WATCH_TIMEOUT_SECONDS,
+    WEEKLY,
+    artifacts,
+    ledger,
+    live_version,
+    read_flow_run,
+    run_deployment_cli,
+    run_logs,
+    task_runs,
+)
+
+pytestmark = pytest.mark.prefect_server
+
+
+def _read_deployment(name: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(name)
+
+
+def _wait_until_final(flow_run_id: UUID) -> Any:
+    deadline = time.monotonic() + WATCH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        flow_run = read_flow_run(flow_run_id)
+        if flow_run.state is not None and flow_run.state.is_final():
+            return flow_run
+        time.sleep(1)
+    pytest.fail(f"flow run {flow_run_id} did not finish within {WATCH_TIMEOUT_SECONDS} s")
+
+
+def _state_names(flow_run_id: UUID) -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [state.name for state in client.read_flow_run_states(flow_run_id)]
+
+
+class TestDeploy:
+    def test_deploy_creates_the_process_pool_and_the_three_deployments(self, deployed):
+        from prefect.client.orchestration import get_client
+
+        assert deployed["created_pools"] == [POOL]
+        assert {d["name"] for d in deployed["deployments"]} == {WEEKLY, BOOTSTRAP, "score/score"}
+        with get_client(sync_client=True) as client:
+            assert client.read_work_pool(POOL).type == "process"
+
+    def test_deploying_again_finds_the_pool_instead_of_creating_it(self, deployed):
+        from deployments.prefect_deploy import ensure_work_pool
+
+        assert ensure_work_pool(POOL) is False
+
+    def test_the_weekly_schedule_on_the_server_is_monday_0101_in_singapore(self, deployed):
+        deployment = _read_deployment(WEEKLY)
+        [schedule] = deployment.schedules
+        assert schedule.active
+        assert (schedule.schedule.cron, schedule.schedule.timezone) == (
+            "1 1 * * 1",
+            "Asia/Singapore",
+        )
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+
+    def test_runs_start_in_the_absolute_project_folder_with_the_step_loggers(self, deployed):
+        for name in (WEEKLY, BOOTSTRAP, "score/score"):
+            deployment = _read_deployment(name)
+            assert deployment.pull_steps == [
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+            ]
+            env = deployment.job_variables["env"]
+            assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"
+
+    def test_unscheduled_deployments_have_no_schedule(self, deployed):
+        assert _read_deployment(BOOTSTRAP).schedules == []
+        assert _read_deployment("score/score").schedules == []
+
+
+class TestWeeklyRun:
+    def test_the_bootstrap_deployment_made_the_first_champion_live(self, bootstrapped, worker_home):
+        flow_run = read_flow_run(bootstrapped.flow_run_id)
+        assert flow_run.state_name == "Completed"
+        assert flow_run.name == "credit_approval-week-19-bootstrap"
+        [entry] = ledger(worker_home)
+        assert entry.outcome is Outcome.BOOTSTRAPPED
+        assert entry.live_after == live_version(worker_home)
+
+    def test_a_weekly_run_completes_and_explains_itself(
+        self, prefect_server, bootstrapped, worker_home
+    ):
+        champion = live_version(worker_home)
+        run = run_deployment_cli(prefect_server, WEEKLY)
+        assert run.returncode == 0, run.output
+
+        flow_run = read_flow_run(run.flow_run_id)
+        assert flow_run.state_name == "Completed"
+        assert flow_run.name == "credit_approval-week-19"
+        tasks = task_runs(run.flow_run_id)
+        for name in ("check-policy", "check-data", "retrain", "evaluate", "promote"):
+            assert tasks[name].state_name == "Completed", name
+
+        entry = ledger(worker_home)[-1]
+        assert entry.run_id == str(run.flow_run_id)
+        assert entry.champion_version == champion
+        assert entry.policy == "significance_margin"
+        assert entry.outcome in (Outcome.PROMOTED, Outcome.KEPT, Outcome.INCONCLUSIVE)
+
+        found = artifacts(run.flow_run_id)
+        assert set(found) == {
+            "credit-approval-metrics",
+            "credit-approval-decision",
+            "credit-approval-versions",
+        }
+        rows = {row["metric"]: row for row in json.loads(found["credit-approval-metrics"].data)}
+        for role in ("champion", "challenger"):
+            assert rows["roc_auc"][role] == pytest.approx(entry.metrics[role]["roc_auc"])
+        report = found["credit-approval-decision"].data
+        for fact in (
+            entry.reason,
+            f"`{entry.verdict}`",
+            entry.champion_version,
+            entry.challenger_version,
+            "p-value",
+            entry.holdout_fingerprint[:16],
+            f"#{entry.id}",
+        ):
+            assert fact in report
+        assert entry.challenger_version in found["credit-approval-versions"].data
+
+        logs = run_logs(run.flow_run_id)
+        assert any(line.startswith("flows.") for line in logs), "step loggers not attached"
+        assert any(entry.reason in line for line in logs)
+
+    def test_an_unknown_policy_parameter_fails_the_run_naming_it(
+        self, prefect_server, bootstrapped, worker_home
+    ):
+        champion = live_version(worker_home)
+        run = run_deployment_cli(prefect_server, WEEKLY, policy_params={"margin": 0, "bogus": 1})
+        assert run.returncode == 1, run.output
+
+        flow_run = read_flow_run(run.flow_run_id)
+        assert flow_run.state_name == "Failed"
+        assert "PolicyParameterError" in flow_run.state.message
+        assert "'bogus'" in flow_run.state.message
+        assert any("'bogus'" in line and "margin" in line for line in run_logs(run.flow_run_id))
+        tasks = task_runs(run.flow_run_id)
+        assert tasks["check-policy"].state_name == "Failed"
+        assert "retrain" not in tasks
+
+        assert live_version(worker_home) == champion
+        entry = ledger(worker_home)[-1]
+        assert entry.outcome is Outcome.FAILED
+        assert "'bogus'" in entry.reason and entry.run_id == str(run.flow_run_id)
+
+    def test_two_weekly_runs_at_once_never_run_the_cycle_concurrently(self, bootstrapped):
+        from prefect.deployments import run_deployment
+
+        started = [run_deployment(WEEKLY, timeout=0, as_subflow=False) for _ in range(2)]
+        finished = sorted(
+            (_wait_until_final(flow_run.id) for flow_run in started),
+            key=lambda flow_run: flow_run.start_time,
+        )
+        assert [flow_run.state_name for flow_run in finished] == ["Completed", "Completed"]
+        first, second = finished
+        assert first.end_time <= second.start_time
+        assert "AwaitingConcurrencySlot" in _state_names(second.id)
