@@ -1,0 +1,51 @@
+"""The graph rehearsed on the embedded backend: Snowflake's run semantics, the same steps."""
+
+from __future__ import annotations
+
+from deployments.local_graph import FAILED, SKIPPED, SUCCEEDED, run_graph_locally
+from deployments.snowflake_graph import load_graph
+from flows import steps
+from flows.backend import open_backend
+from flows.config import load_settings
+from flows.data import GeneratorSpec
+from flows.registry.base import Outcome
+from tests.deployments.conftest import PREFECT_YAML
+
+DAG = "CHAMPION_CHALLENGER_DAG"
+
+
+def _graph(home):
+    return load_graph(PREFECT_YAML, settings=load_settings(home=home))
+
+
+def test_a_run_decides_once_and_the_finalizer_confirms_it(copy_home):
+    home = copy_home("run")
+    result = run_graph_locally(_graph(home), home=home, run_id="local-1")
+    assert [(t.task, t.state) for t in result.tasks] == [
+        (f"{DAG}$WEEKLY_RETRAINING", SUCCEEDED),
+        (f"{DAG}$AUTO_DEPLOY_BEST_MODEL", SUCCEEDED),
+        (f"{DAG}$RECORD_OUTCOME", SUCCEEDED),
+    ]
+    retrained, decided, recorded = (t.return_value for t in result.tasks)
+    with open_backend(load_settings(home=home)) as backend:
+        ledger = backend.registry.ledger()
+    entry = ledger[-1]
+    assert [e.run_id for e in ledger].count("local-1") == 1
+    assert entry.run_id == "local-1" and entry.challenger_version == retrained
+    assert entry.outcome.value == decided == recorded
+    assert entry.actor == f"local-graph:{DAG}$AUTO_DEPLOY_BEST_MODEL"
+    assert entry.policy == "significance_margin"
+
+
+def test_a_failed_step_skips_the_rest_and_the_finalizer_records_it(tmp_path):
+    home = tmp_path / "no-champion"
+    with open_backend(load_settings(home=home)) as backend:
+        steps.generate_data(backend, GeneratorSpec())
+    result = run_graph_locally(_graph(home), home=home, run_id="local-2")
+    assert [t.state for t in result.tasks] == [FAILED, SKIPPED, SUCCEEDED]
+    assert result.tasks[0].error.startswith("NoChampionError: ")
+    assert result.tasks[2].return_value == "failed" and not result.succeeded
+    with open_backend(load_settings(home=home)) as backend:
+        (entry,) = backend.registry.ledger()
+    assert entry.outcome is Outcome.FAILED and entry.run_id == "local-2"
+    assert f"{DAG}$WEEKLY_RETRAINING failed: NoChampionError" in entry.reason
