@@ -1,0 +1,72 @@
+"""The flows' operational rules: what is retried, what never is, and nothing cached."""
+
+from __future__ import annotations
+
+import pytest
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
+
+from ccpolicy import PolicyParameterError
+from flows import pipeline
+from flows.errors import DataValidationError, EmptyWindowError, RegistryBusyError
+
+SnowflakeOperationalError = type(
+    "OperationalError", (Exception,), {"__module__": "snowflake.connector.errors"}
+)
+
+
+class TestTransientFailures:
+    @pytest.mark.parametrize(
+        "error",
+        [
+            RegistryBusyError("registry.sqlite stayed locked"),
+            ConnectionResetError("peer reset"),
+            TimeoutError("read timed out"),
+            SnowflakeOperationalError("250003: could not connect"),
+        ],
+    )
+    def test_io_failures_are_retried(self, error):
+        assert pipeline.is_transient(error)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            DataValidationError("Column 'credit_score' in hold-out contains NaN values"),
+            EmptyWindowError("hold-out has no rows"),
+            PolicyParameterError("unexpected parameter 'bogus'"),
+            KeyError("bug"),
+        ],
+    )
+    def test_bad_input_and_bugs_fail_at_once(self, error):
+        assert not pipeline.is_transient(error)
+
+    def test_the_retry_condition_reads_the_error_from_the_failed_state(self):
+        assert pipeline._retry_transient(None, None, Failed(data=OSError("disk")))
+        assert not pipeline._retry_transient(None, None, Failed(data=DataValidationError("NaN")))
+
+
+TASKS = [
+    value
+    for value in vars(pipeline).values()
+    if type(value).__name__ == "Task" and value.fn.__module__ == pipeline.__name__
+]
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda task: task.name)
+def test_every_task_has_a_timeout_and_caches_nothing(task):
+    assert task.timeout_seconds
+    assert task.cache_policy is NO_CACHE
+
+
+@pytest.mark.parametrize("name", ["retrain", "bootstrap-champion", "promote", "check-policy"])
+def test_training_promotion_and_the_policy_check_are_never_retried(name):
+    [task] = [task for task in TASKS if task.name == name]
+    assert task.retries == 0
+
+
+@pytest.mark.parametrize("name", ["check-data", "evaluate", "score-live", "list-versions"])
+def test_reads_are_retried_with_backoff_only_when_transient(name):
+    [task] = [task for task in TASKS if task.name == name]
+    assert task.retries == pipeline.IO_RETRIES
+    assert task.retry_delay_seconds == pipeline.IO_RETRY_DELAYS
+    assert task.retry_condition_fn is pipeline._retry_transient
