@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from flows.data import generate_applications
 from flows.evaluation import classification_metrics
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS, LABEL_COLUMN
