@@ -77,6 +77,7 @@ _TAG_COMMENTS = {
     CHALLENGER_VERSION: "Version of the model currently challenging the champion.",
 }
 _MISSING_MODEL = "Unable to find model"
+_LEDGER_STEP = "INSERT INTO {table} (the ledger entry)"
 _SYSTEM_ALIASES = {"DEFAULT", "FIRST", "LAST"}
 
 
@@ -85,12 +86,24 @@ class SwitchFailedError(RegistryError):
 
 
 class PromotionIncompleteError(RegistryError):
-    """A pointer switch failed midway and could not be undone; ``repair_sql`` restores the pointers."""
+    """A pointer switch failed midway and could not be undone; ``repair_sql`` restores the pointers.
 
-    def __init__(self, message: str, *, state: Pointers, repair_sql: list[str]) -> None:
+    ``repair_sql_if_applied`` is the repair for the case where the statement that was
+    running when the connection failed took effect after all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: Pointers,
+        repair_sql: list[str],
+        repair_sql_if_applied: list[str],
+    ) -> None:
         super().__init__(message)
         self.state = state
         self.repair_sql = repair_sql
+        self.repair_sql_if_applied = repair_sql_if_applied
 
 
 @dataclass(frozen=True)
@@ -152,18 +165,20 @@ def plan_switch(current: Pointers, target: Pointers, *, commit_last: bool = True
     """The statements that take the pointers from ``current`` to ``target``, in a safe order.
 
     Forward (``commit_last``): aliases (every unset before any set, because a version
-    holds one alias at most), the challenger tag, the default version, and
+    holds one alias at most; aliases that only go away first, so a moving alias is
+    missing for a single statement), the challenger tag, the default version, and
     ``LIVE_VERSION`` last, so inference switches only once everything else agrees.
     Backward (restoring): the same groups in reverse, ``LIVE_VERSION`` first.
     """
-    unsets, sets = [], []
+    cleared, moved, sets = [], [], []
     for alias, field in _ALIAS_FIELD.items():
         now, wanted = getattr(current, field), getattr(target, field)
         if now != wanted:
             if now is not None:
-                unsets.append(Change("unset_alias", alias, now))
+                (cleared if wanted is None else moved).append(Change("unset_alias", alias, now))
             if wanted is not None:
                 sets.append(Change("set_alias", alias, wanted))
+    unsets = cleared + moved  # an alias that moves is absent for as few statements as possible
     tags = {}
     for tag, field in _TAG_FIELD.items():
         now, wanted = getattr(current, field), getattr(target, field)
@@ -415,14 +430,14 @@ class SnowflakeRegistry(Registry):
 
     def set_challenger(self, name: str) -> None:
         name = self.get_version(name).name
-        with self._locked():
+        with self._locked() as holder:
             before = self.pointers()
             if before.champion == name:
                 raise RegistryError(
                     f"Version {name} is the champion; it cannot also be the challenger."
                 )
             target = replace(before, challenger=name, challenger_tag=name)
-            self._switch(before, target, what=f"Setting {name} as challenger")
+            self._switch(before, target, what=f"Setting {name} as challenger", holder=holder)
 
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
@@ -483,23 +498,28 @@ class SnowflakeRegistry(Registry):
         target: Pointers,
         *,
         what: str,
+        holder: str,
         record: Callable[[], LedgerEntry] | None = None,
-        holder: str | None = None,
-    ) -> Any:
+    ) -> LedgerEntry | None:
         """Move the pointers from ``before`` to ``target``, then ``record``; undo both on failure."""
-        state = before
-        step = "reading the pointers"
+        plan = plan_switch(before, target)
+        for pointers in (before, target):  # every read happens before the first write
+            for name in (pointers.champion, pointers.challenger):
+                if name is not None:
+                    self._mv(name)
+        state, in_flight, step = before, None, ""
         try:
-            for change in plan_switch(before, target):
+            for change in plan:
                 step = change.sql(self.qualified_model, self.schema)
-                if change.name == LIVE_VERSION and holder is not None:
+                if change.name == LIVE_VERSION:
                     self._renew_lock(holder)  # never commit on a lock another run took over
+                in_flight = change
                 self._run(change)
-                state = change.applied_to(state)
-            step = f"INSERT INTO {self.ledger_table} (the ledger entry)"
+                state, in_flight = change.applied_to(state), None
+            step = _LEDGER_STEP.format(table=self.ledger_table)
             result = record() if record is not None else None
         except Exception as exc:
-            self._restore(before, state, what=what, step=step, cause=exc)
+            self._restore(before, state, in_flight, what=what, step=step, cause=exc)
         logger.info("%s: done (%s).", what, target.describe())
         return result
 
@@ -518,35 +538,81 @@ class SnowflakeRegistry(Registry):
             model.unset_tag(change.name)
 
     def _restore(
-        self, before: Pointers, believed: Pointers, *, what: str, step: str, cause: Exception
+        self,
+        before: Pointers,
+        believed: Pointers,
+        in_flight: Change | None,
+        *,
+        what: str,
+        step: str,
+        cause: Exception,
     ) -> None:
-        """Return the pointers to ``before`` after a failed switch, then raise what happened."""
+        """Return the pointers to ``before`` after a failed switch, then raise what happened.
+
+        ``in_flight`` is the statement that was running when the failure came: it may or
+        may not have taken effect, so the pointers are read back before anything is undone.
+        """
         logger.error("%s failed at `%s`: %s. Restoring %s.", what, step, cause, before.describe())
         state = believed
         try:
-            state = self.pointers()  # the failed statement may or may not have taken effect
+            state, in_flight = self.pointers(), None
             for change in plan_switch(state, before, commit_last=False):
+                in_flight = change
                 self._run(change)
-                state = change.applied_to(state)
+                state, in_flight = change.applied_to(state), None
         except Exception as restore_exc:
-            repair = [
-                change.sql(self.qualified_model, self.schema)
-                for change in plan_switch(state, before, commit_last=False)
-            ]
-            raise PromotionIncompleteError(
-                f"{what} failed at `{step}` ({cause}), and restoring the previous pointers failed "
-                f"too ({restore_exc}). Last known pointers: {state.describe()}; they should be: "
-                f"{before.describe()}. Nothing was recorded in the ledger. To restore them, run "
-                f"in order (a statement whose change is already in place may be skipped):\n"
-                + "\n".join(f"  {sql};" for sql in repair)
-                + f"\nThe promotion lock frees itself within {self.lock_ttl_seconds:.0f} s.",
-                state=state,
-                repair_sql=repair,
+            raise self._incomplete(
+                before, state, in_flight, what=what, step=step, cause=cause, failure=restore_exc
             ) from cause
         raise SwitchFailedError(
             f"{what} failed at `{step}`: {cause}. The previous pointers were restored "
             f"({before.describe()}); nothing was switched."
         ) from cause
+
+    def _incomplete(
+        self,
+        before: Pointers,
+        state: Pointers,
+        in_flight: Change | None,
+        *,
+        what: str,
+        step: str,
+        cause: Exception,
+        failure: Exception,
+    ) -> RegistryError:
+        """The error for a switch that could not be undone, with the exact SQL that undoes it."""
+        repair = self._repair_sql(state, before)
+        applied = self._repair_sql(in_flight.applied_to(state), before) if in_flight else repair
+        if not repair and not applied:
+            return SwitchFailedError(
+                f"{what} failed at `{step}`: {cause}. No pointer had been changed, so nothing "
+                f"was switched (the pointers could not be read back: {failure})."
+            )
+        lines = [
+            f"{what} failed at `{step}` ({cause}), and restoring the previous pointers failed "
+            f"too ({failure}).",
+            f"Last known pointers: {state.describe()}.",
+            f"They should be: {before.describe()}.",
+            "If the ledger holds the entry after all, the switch is complete: run nothing."
+            if step == _LEDGER_STEP.format(table=self.ledger_table)
+            else "Nothing was recorded in the ledger.",
+        ]
+        if repair:
+            lines += ["To restore them, run in order:", *(f"  {sql};" for sql in repair)]
+        if in_flight is not None and applied != repair:
+            sql = in_flight.sql(self.qualified_model, self.schema)
+            lines += [f"If `{sql}` took effect after all (its reply was lost), run instead:"]
+            lines += [f"  {sql};" for sql in applied] or ["  nothing."]
+        lines += [f"The promotion lock frees itself within {self.lock_ttl_seconds:.0f} s."]
+        return PromotionIncompleteError(
+            "\n".join(lines), state=state, repair_sql=repair, repair_sql_if_applied=applied
+        )
+
+    def _repair_sql(self, state: Pointers, before: Pointers) -> list[str]:
+        return [
+            change.sql(self.qualified_model, self.schema)
+            for change in plan_switch(state, before, commit_last=False)
+        ]
 
     # -- the promotion lock -------------------------------------------------------------
 
@@ -564,11 +630,15 @@ class SnowflakeRegistry(Registry):
         deadline = self._clock() + self.lock_wait_seconds
         while True:
             now = self._clock()
-            taken = self._sql(
-                f"UPDATE {self.lock_table} SET HOLDER = ?, ACQUIRED_AT = ?, EXPIRES_AT = ? "
-                "WHERE NAME = ? AND (HOLDER IS NULL OR EXPIRES_AT < ?)",
-                [holder, _iso(now), now + self.lock_ttl_seconds, self.model_name, now],
-            )
+            try:
+                taken = self._sql(
+                    f"UPDATE {self.lock_table} SET HOLDER = ?, ACQUIRED_AT = ?, EXPIRES_AT = ? "
+                    "WHERE NAME = ? AND (HOLDER IS NULL OR EXPIRES_AT < ?)",
+                    [holder, _iso(now), now + self.lock_ttl_seconds, self.model_name, now],
+                )
+            except Exception:
+                self._release_lock(holder)  # the lost reply may have been a success
+                raise
             if taken[0][0]:
                 return holder
             if now >= deadline:
@@ -640,24 +710,38 @@ class SnowflakeRegistry(Registry):
             [self.model_name],
         )
         entry = replace(entry, id=int(rows[0]["NEXT_ID"]), has_evidence=evidence is not None)
-        self._sql(
-            f"INSERT INTO {self.ledger_table} (ID, MODEL_NAME, RECORDED_AT, OUTCOME, "
-            "CHAMPION_VERSION, CHALLENGER_VERSION, LIVE_BEFORE, LIVE_AFTER, ENTRY, "
-            "EVIDENCE_BASE64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                entry.id,
-                self.model_name,
-                entry.recorded_at,
-                entry.outcome.value,
-                entry.champion_version,
-                entry.challenger_version,
-                entry.live_before,
-                entry.live_after,
-                json.dumps(entry.to_dict()),
-                None if evidence is None else base64.b64encode(evidence).decode("ascii"),
-            ],
-        )
+        try:
+            self._sql(
+                f"INSERT INTO {self.ledger_table} (ID, MODEL_NAME, RECORDED_AT, OUTCOME, "
+                "CHAMPION_VERSION, CHALLENGER_VERSION, LIVE_BEFORE, LIVE_AFTER, ENTRY, "
+                "EVIDENCE_BASE64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    entry.id,
+                    self.model_name,
+                    entry.recorded_at,
+                    entry.outcome.value,
+                    entry.champion_version,
+                    entry.challenger_version,
+                    entry.live_before,
+                    entry.live_after,
+                    json.dumps(entry.to_dict()),
+                    None if evidence is None else base64.b64encode(evidence).decode("ascii"),
+                ],
+            )
+        except Exception:
+            if not self._ledger_holds(entry):  # a lost reply may hide a successful insert
+                raise
         return entry
+
+    def _ledger_holds(self, entry: LedgerEntry) -> bool:
+        try:
+            rows = self._sql(
+                f"SELECT ENTRY FROM {self.ledger_table} WHERE MODEL_NAME = ? AND ID = ?",
+                [self.model_name, entry.id],
+            )
+        except Exception:
+            return False
+        return bool(rows) and json.loads(rows[0]["ENTRY"])["recorded_at"] == entry.recorded_at
 
     def ledger(self, *, limit: int | None = None) -> list[LedgerEntry]:
         query = f"SELECT ID, ENTRY FROM {self.ledger_table} WHERE MODEL_NAME = ? ORDER BY ID DESC"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from snowflake.ml._internal import file_utils
+from snowflake.ml._internal import env_utils, file_utils
 
 from flows.config import SnowflakeSettings
 from flows.registry.snowflake import SnowflakeRegistry
@@ -12,17 +12,24 @@ from tests.snowflake.recording_session import RecordingSession
 MODEL = "CREDIT_APPROVAL"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def snowflake_settings() -> SnowflakeSettings:
     return SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA")
 
 
-@pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
-    """A recording session; the client's model upload lands in its stages."""
+def recording_session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
+    """A fresh recording session wired into the ML client's upload, with cold client caches."""
     fake = RecordingSession("CC_DB", "CC_SCHEMA")
     monkeypatch.setattr(file_utils, "upload_directory_to_stage", fake.upload_directory)
+    # The client caches Snowflake's package list per process; start each test cold so
+    # the statements a test sees do not depend on which tests ran before it.
+    monkeypatch.setattr(env_utils, "_SNOWFLAKE_INFO_SCHEMA_PACKAGE_CACHE", {})
     return fake
+
+
+@pytest.fixture
+def session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
+    return recording_session(monkeypatch)
 
 
 @pytest.fixture

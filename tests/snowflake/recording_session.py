@@ -30,6 +30,7 @@ connection down so that every later statement fails too.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import pickle
@@ -69,6 +70,12 @@ class _Version:
     comment: str | None = None
     metadata: str = "{}"
     alias: str | None = None
+    spec: dict[str, Any] = field(init=False)
+    manifest: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.spec = yaml.safe_load(self.files["model/model.yaml"])
+        self.manifest = yaml.safe_load(self.files["MANIFEST.yml"])
 
 
 @dataclass
@@ -82,11 +89,10 @@ class _Model:
 
 @dataclass
 class _Failure:
-    pattern: re.Pattern[str]
-    nth: int
+    at: int
+    """Position (in ``statements``) of the statement that fails."""
     applied: bool
     then_dead: bool
-    seen: int = 0
 
 
 class RecordingSession:
@@ -103,6 +109,7 @@ class RecordingSession:
         self.closed = False
         self._db = sqlite3.connect(":memory:", isolation_level=None)
         self._failures: list[_Failure] = []
+        self._hooks: list[tuple[re.Pattern[str], Any]] = []
         self._clock = itertools.count()
         self._local: Any = None
         self._last_frame: pd.DataFrame | None = None
@@ -118,10 +125,11 @@ class RecordingSession:
     def sql(self, query: str, params: Any = None, **_: Any) -> Any:
         text = " ".join(query.split())
         values = tuple(params or ())
+        self._run_hooks(text)
         self.statements.append(Statement(text, values))
         if self.dead:
             raise SnowparkSQLException("Connection is closed (the stand-in went down).")
-        failure = self._due_failure(text)
+        failure = self._due_failure()
         if failure is None:
             return self._answer(text, values)
         if failure.applied:
@@ -171,21 +179,44 @@ class RecordingSession:
 
     # -- test controls ------------------------------------------------------------------
 
-    def fail(
-        self, pattern: str, *, nth: int = 1, applied: bool = False, then_dead: bool = False
-    ) -> None:
-        """Make the ``nth`` statement matching ``pattern`` (a regex) fail.
+    def fail(self, after: int = 0, *, applied: bool = False, then_dead: bool = False) -> None:
+        """Make the statement ``after`` statements from now fail (0 = the next one).
 
         Args:
             applied: The statement takes effect before the error (a lost reply).
             then_dead: Every later statement fails too (the connection is gone).
         """
-        self._failures.append(_Failure(re.compile(pattern), nth, applied, then_dead))
+        self._failures.append(_Failure(len(self.statements) + after, applied, then_dead))
+
+    def before(self, pattern: str, action: Any) -> None:
+        """Run ``action()`` once, just before the next statement matching ``pattern`` is recorded.
+
+        A failure the action registers with ``fail()`` therefore hits that statement
+        (unless the action sends statements of its own first).
+        """
+        self._hooks.append((re.compile(pattern), action))
 
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
         self.dead = False
         self._failures.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The server-side state, to :meth:`restore` later (the statement log is kept)."""
+        return {
+            "models": copy.deepcopy(self.models),
+            "tags": set(self.tag_objects),
+            "stages": copy.deepcopy(self.stages),
+            "tables": self._db.serialize(),
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Return the server-side state to ``snapshot``."""
+        self.models = copy.deepcopy(snapshot["models"])
+        self.tag_objects = set(snapshot["tags"])
+        self.stages = copy.deepcopy(snapshot["stages"])
+        self._db.deserialize(snapshot["tables"])
+        self.revive()
 
     def sql_log(self, *, since: int = 0) -> list[str]:
         """The statement texts recorded from position ``since`` on."""
@@ -211,14 +242,20 @@ class RecordingSession:
 
     # -- answering ----------------------------------------------------------------------
 
-    def _due_failure(self, text: str) -> _Failure | None:
+    def _due_failure(self) -> _Failure | None:
+        position = len(self.statements) - 1
         for failure in self._failures:
-            if failure.pattern.search(text):
-                failure.seen += 1
-                if failure.seen == failure.nth:
-                    self._failures.remove(failure)
-                    return failure
+            if failure.at == position:
+                self._failures.remove(failure)
+                return failure
         return None
+
+    def _run_hooks(self, text: str) -> None:
+        for hook in list(self._hooks):
+            pattern, action = hook
+            if pattern.search(text):
+                self._hooks.remove(hook)
+                action()
 
     def _tag(self, name: str) -> str:
         return f"{self.database}.{self.schema}.{name}"
@@ -338,8 +375,6 @@ class RecordingSession:
                 )
                 if holder == version.name
             ]
-            spec = yaml.safe_load(version.files["model/model.yaml"])
-            manifest = yaml.safe_load(version.files["MANIFEST.yml"])
             rows.append(
                 Row(
                     created_on=version.created_on,
@@ -350,20 +385,19 @@ class RecordingSession:
                     schema_name=self.schema,
                     model_name=model.name,
                     is_default_version=version.name == model.default,
-                    functions=json.dumps([m["name"] for m in manifest["methods"]]),
+                    functions=json.dumps([m["name"] for m in version.manifest["methods"]]),
                     metadata=version.metadata,
                     user_data="{}",
                     model_spec=version.files["model/model.yaml"].decode(),
-                    runnable_in=json.dumps(manifest.get("target_platforms", [])),
-                    model_attributes=json.dumps({"task": spec.get("task", "UNKNOWN")}),
+                    runnable_in=json.dumps(version.manifest.get("target_platforms", [])),
+                    model_attributes=json.dumps({"task": version.spec.get("task", "UNKNOWN")}),
                 )
             )
         return rows
 
     def _show_functions(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
         version = self._version(match[1], match[2])
-        manifest = yaml.safe_load(version.files["MANIFEST.yml"])
-        return [Row(name=m["name"], return_type="OBJECT") for m in manifest["methods"]]
+        return [Row(name=m["name"], return_type="OBJECT") for m in version.manifest["methods"]]
 
     def _staged(self, location: str) -> dict[str, bytes]:
         stage, _, prefix = location.partition("/")
@@ -460,7 +494,7 @@ class RecordingSession:
         version = self._version(qualified, version_name)
         model_name = qualified.rsplit(".", 1)[-1]
         estimator = pickle.loads(version.files[f"model/models/{model_name}/model.pkl"])
-        signature = yaml.safe_load(version.files["model/model.yaml"])["signatures"][method.lower()]
+        signature = version.spec["signatures"][method.lower()]
         inputs = [feature["name"] for feature in signature["inputs"]]
         outputs = [feature["name"] for feature in signature["outputs"]]
         frame = self._last_frame

@@ -1,0 +1,381 @@
+"""The Snowflake registry's own behaviour: the statements it sends, and promotion under failure.
+
+Golden files pin the SQL (``tests/snowflake/golden``); the failure tests break the
+promotion at each of its statements in turn and check what Snowflake is left with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import yaml
+from sklearn import __version__ as sklearn_version
+
+from flows.errors import ConfigError, RegistryBusyError, RegistryError
+from flows.names import FEATURE_COLUMNS
+from flows.registry.base import Outcome
+from flows.registry.snowflake import (
+    RECORD_KEY,
+    Change,
+    Pointers,
+    PromotionIncompleteError,
+    SnowflakeRegistry,
+    SwitchFailedError,
+    plan_switch,
+)
+from flows.training import row_hashes
+from tests.registry.contract import TINY_SPEC, decision, record
+from tests.snowflake.conftest import MODEL, recording_session
+from tests.snowflake.golden import assert_golden
+
+OLD, NEW = "V_ONE", "V_TWO"
+QUALIFIED = f"CC_DB.CC_SCHEMA.{MODEL}"
+LOCK = "CC_DB.CC_SCHEMA.PROMOTION_LOCK"
+BEFORE = {
+    "CHAMPION": OLD,
+    "CHALLENGER": NEW,
+    "default": OLD,
+    "LIVE_VERSION": OLD,
+    "CHALLENGER_VERSION": NEW,
+}
+AFTER = {
+    "CHAMPION": NEW,
+    "CHALLENGER": None,
+    "default": NEW,
+    "LIVE_VERSION": NEW,
+    "CHALLENGER_VERSION": None,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    from flows.data import generate_applications, validate_applications
+
+    return validate_applications(generate_applications(2))
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
+
+
+def log(registry: SnowflakeRegistry, name: str, model, data, **fields):
+    return registry.log_version(
+        model,
+        replace(record(name, registry.model_name), **fields),
+        sample_input=data[list(FEATURE_COLUMNS)].head(5),
+        train_row_hashes=row_hashes(data),
+    )
+
+
+@pytest.fixture(scope="module")
+def logged_state(snowflake_settings, fitted, data):
+    """Server state with V_ONE live (champion, default, LIVE_VERSION) and V_TWO logged.
+
+    Built once per module with two real ``log_model`` calls, then restored per test.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        fake = recording_session(patch)
+        registry = SnowflakeRegistry(fake, snowflake_settings, model_name=MODEL)
+        log(registry, OLD, fitted, data)
+        log(registry, NEW, fitted, data)
+        registry.promote_if_champion_is(None, OLD, decision(Outcome.BOOTSTRAPPED))
+        return fake.snapshot()
+
+
+@pytest.fixture
+def contest(session, logged_state, make_registry) -> SnowflakeRegistry:
+    """A fresh registry (a new run) on V_ONE live and V_TWO the challenger."""
+    session.restore(logged_state)
+    registry = make_registry()
+    registry.set_challenger(NEW)
+    assert session.pointers(MODEL) == BEFORE
+    return registry
+
+
+def since(session, mark: int) -> list[str]:
+    return session.sql_log(since=mark)
+
+
+class TestStatements:
+    def test_opening_creates_the_tables_the_lock_row_and_the_tags(self, session, make_registry):
+        make_registry()
+        assert_golden("open", session.sql_log())
+        assert session.tag_objects == {
+            "CC_DB.CC_SCHEMA.LIVE_VERSION",
+            "CC_DB.CC_SCHEMA.CHALLENGER_VERSION",
+        }
+
+    def test_logging_a_version(self, session, make_registry, fitted, data):
+        registry = make_registry()
+        mark = len(session.statements)
+        log(registry, OLD, fitted, data)
+        assert_golden("log_version", since(session, mark))
+
+    def test_setting_the_challenger(self, session, logged_state, make_registry):
+        session.restore(logged_state)
+        registry = make_registry()
+        mark = len(session.statements)
+        registry.set_challenger(NEW)
+        assert_golden("set_challenger", since(session, mark))
+
+    def test_the_whole_promotion(self, session, contest):
+        mark = len(session.statements)
+        contest.promote_if_champion_is(OLD, NEW, decision(), evidence=b"npz")
+        assert_golden("promotion", since(session, mark))
+        assert session.pointers(MODEL) == AFTER
+
+    def test_a_stale_promotion_reads_and_records_only(self, session, contest):
+        mark = len(session.statements)
+        entry = contest.promote_if_champion_is("V_ELSEWHERE", NEW, decision())
+        assert entry.outcome is Outcome.STALE_CHAMPION and OLD in entry.reason
+        assert_golden("stale_promotion", since(session, mark))
+        assert not any(s.startswith("ALTER MODEL") for s in since(session, mark))
+
+    def test_the_pointer_statements_are_exactly_the_plan(self, session, contest):
+        """So the repair SQL an error prints is what the client itself would have sent."""
+        before = contest.pointers()
+        mark = len(session.statements)
+        contest.promote_if_champion_is(OLD, NEW, decision())
+        sent = [s for s in since(session, mark) if s.startswith("ALTER MODEL")]
+        plan = plan_switch(before, contest.pointers())
+        assert sent == [change.sql(QUALIFIED, "CC_DB.CC_SCHEMA") for change in plan]
+
+
+class TestSwitchPlan:
+    before = Pointers(champion=OLD, challenger=NEW, challenger_tag=NEW, default=OLD, live=OLD)
+    after = Pointers(champion=NEW, default=NEW, live=NEW)
+
+    def test_forward_moves_aliases_first_and_live_version_last(self):
+        assert plan_switch(self.before, self.after) == [
+            Change("unset_alias", "CHALLENGER", NEW),
+            Change("unset_alias", "CHAMPION", OLD),
+            Change("set_alias", "CHAMPION", NEW),
+            Change("unset_tag", "CHALLENGER_VERSION", None),
+            Change("set_default", "", NEW),
+            Change("set_tag", "LIVE_VERSION", NEW),
+        ]
+
+    def test_restoring_moves_live_version_first(self):
+        plan = plan_switch(self.after, self.before, commit_last=False)
+        assert [c.kind for c in plan] == [
+            "set_tag",
+            "set_default",
+            "set_tag",
+            "unset_alias",
+            "set_alias",
+            "set_alias",
+        ]
+        assert plan[0] == Change("set_tag", "LIVE_VERSION", OLD)
+
+    def test_applying_the_plan_reaches_the_target(self):
+        state = self.before
+        for change in plan_switch(self.before, self.after):
+            state = change.applied_to(state)
+        assert state == self.after
+
+
+def _promote_with_failure(session, registry, position: int, mode: str):
+    session.fail(position, applied=mode == "lost reply", then_dead=mode == "connection dies")
+    try:
+        return registry.promote_if_champion_is(OLD, NEW, decision(), evidence=b"npz"), None
+    except Exception as exc:  # every failure is classified by the caller
+        return None, exc
+
+
+class TestPromotionUnderFailure:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def promotion_length(cls, logged_state, snowflake_settings):
+        """How many statements a clean promotion sends, from a fresh registry."""
+        with pytest.MonkeyPatch.context() as patch:
+            fake = recording_session(patch)
+            fake.restore(logged_state)
+            registry = SnowflakeRegistry(fake, snowflake_settings, model_name=MODEL)
+            registry.set_challenger(NEW)
+            mark = len(fake.statements)
+            registry.promote_if_champion_is(OLD, NEW, decision())
+            return len(fake.statements) - mark
+
+    @pytest.mark.parametrize("mode", ["fails", "lost reply", "connection dies"])
+    def test_pointers_agree_whichever_statement_fails(
+        self, session, logged_state, make_registry, promotion_length, mode
+    ):
+        assert promotion_length > 10
+        for position in range(promotion_length):
+            session.restore(logged_state)
+            registry = make_registry()
+            registry.set_challenger(NEW)
+            mark = len(session.statements)
+            entry, error = _promote_with_failure(session, registry, position, mode)
+            failed_sql = session.statements[mark + position].sql
+            where = f"failure ({mode}) at statement {position}: {failed_sql}"
+            if isinstance(error, PromotionIncompleteError):
+                assert mode == "connection dies", where
+                assert all(s in str(error) for s in error.repair_sql), where
+                session.revive()
+                for statement in error.repair_sql:
+                    session.sql(statement).collect()
+                assert session.pointers(MODEL) == BEFORE, where
+            elif error is not None:
+                assert session.pointers(MODEL) == BEFORE, where
+            else:  # a failed lock release, or a ledger insert whose reply was lost
+                assert "SET HOLDER = NULL" in failed_sql or (
+                    mode == "lost reply" and failed_sql.startswith("INSERT INTO")
+                ), where
+                assert entry.outcome is Outcome.PROMOTED, where
+                assert session.pointers(MODEL) == AFTER, where
+            outcomes = [row["OUTCOME"] for row in session.rows("PROMOTION_LEDGER")]
+            assert (outcomes.count("promoted") == 1) == (error is None), where
+
+    def test_a_lost_connection_after_the_commit_names_the_exact_repair(self, session, contest):
+        session.before(r"^INSERT INTO \S+PROMOTION_LEDGER", lambda: session.fail(then_dead=True))
+        with pytest.raises(PromotionIncompleteError) as caught:
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        message = str(caught.value)
+        assert f"Promotion of {NEW} over {OLD} failed at `INSERT INTO" in message
+        assert f"LIVE_VERSION={NEW}" in message  # what is left
+        assert caught.value.repair_sql == [
+            f"ALTER MODEL {QUALIFIED} SET TAG CC_DB.CC_SCHEMA.LIVE_VERSION = $${OLD}$$",
+            f"ALTER MODEL {QUALIFIED} SET DEFAULT_VERSION = {OLD}",
+            f"ALTER MODEL {QUALIFIED} SET TAG CC_DB.CC_SCHEMA.CHALLENGER_VERSION = $${NEW}$$",
+            f"ALTER MODEL {QUALIFIED} VERSION CHAMPION UNSET ALIAS",
+            f"ALTER MODEL {QUALIFIED} VERSION {OLD} SET ALIAS = CHAMPION",
+            f"ALTER MODEL {QUALIFIED} VERSION {NEW} SET ALIAS = CHALLENGER",
+        ]
+        assert session.pointers(MODEL)["LIVE_VERSION"] == NEW  # inference would follow NEW
+
+    def test_a_restored_failure_is_recorded_as_failed(self, session, contest):
+        session.before(r"SET DEFAULT_VERSION", lambda: session.fail())
+        with pytest.raises(SwitchFailedError, match="previous pointers were restored"):
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        assert session.pointers(MODEL) == BEFORE
+        last = contest.ledger()[-1]
+        assert last.outcome is Outcome.FAILED
+        assert "SET DEFAULT_VERSION" in last.reason and last.live_after == OLD
+
+
+class TestPromotionLock:
+    def hold_lock(self, session, holder: str, expires_at: float) -> None:
+        session.sql(
+            f"UPDATE {LOCK} SET HOLDER = ?, ACQUIRED_AT = ?, EXPIRES_AT = ? WHERE NAME = ?",
+            [holder, "2026-01-05T09:00:00+00:00", expires_at, MODEL],
+        ).collect()
+
+    def test_a_held_lock_makes_the_second_run_wait_then_give_up(self, session, contest):
+        now = [1_000.0]
+        slept = []
+
+        def sleep(seconds):
+            slept.append(seconds)
+            now[0] += seconds
+
+        contest.lock_wait_seconds = 6.0
+        contest._clock, contest._sleep = (lambda: now[0]), sleep
+        self.hold_lock(session, "other-host:42:abc", expires_at=now[0] + 600)
+        with pytest.raises(RegistryBusyError, match="held by other-host:42:abc") as caught:
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        assert slept == [2.0, 2.0, 2.0]
+        assert f"WHERE NAME = '{MODEL}' AND HOLDER = 'other-host:42:abc'" in str(caught.value)
+        assert session.pointers(MODEL) == BEFORE
+
+    def test_a_crashed_holder_blocks_nobody_after_the_expiry(self, session, contest):
+        contest._clock = lambda: 5_000.0
+        contest._sleep = lambda seconds: pytest.fail("must not wait for an expired lock")
+        self.hold_lock(session, "crashed:1:dead", expires_at=4_999.0)
+        entry = contest.promote_if_champion_is(OLD, NEW, decision())
+        assert entry.outcome is Outcome.PROMOTED
+        assert [r["HOLDER"] for r in session.rows("PROMOTION_LOCK")] == [None]
+
+    def test_a_lock_lost_before_the_commit_switches_nothing(self, session, contest):
+        session.before(
+            r"SET EXPIRES_AT = \? WHERE NAME = \? AND HOLDER = \?",
+            lambda: self.hold_lock(session, "thief:7:xyz", expires_at=10**10),
+        )
+        with pytest.raises(SwitchFailedError, match="taken by another run"):
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        assert session.pointers(MODEL) == BEFORE
+        assert [r["HOLDER"] for r in session.rows("PROMOTION_LOCK")] == ["thief:7:xyz"]
+
+    def test_a_run_that_promoted_first_makes_the_other_stale(self, session, contest, make_registry):
+        other = make_registry()
+        session.before(
+            r"^UPDATE \S+PROMOTION_LOCK SET HOLDER = \?",
+            lambda: other.promote_if_champion_is(OLD, NEW, decision()),
+        )
+        entry = contest.promote_if_champion_is(OLD, NEW, decision())
+        assert entry.outcome is Outcome.STALE_CHAMPION
+        assert f"live version is now {NEW}" in entry.reason
+        assert [e.outcome for e in contest.ledger()][-2:] == [
+            Outcome.PROMOTED,
+            Outcome.STALE_CHAMPION,
+        ]
+
+
+class TestHostileInput:
+    hostile = "V1; DROP TABLE CC_DB.CC_SCHEMA.PROMOTION_LEDGER"
+
+    def test_hostile_version_names_are_refused_before_any_sql(self, session, contest, data):
+        mark = len(session.statements)
+        calls = [
+            lambda: contest.get_version(self.hostile),
+            lambda: contest.predict_proba(self.hostile, data),
+            lambda: contest.set_challenger(self.hostile),
+            lambda: contest.promote_if_champion_is(OLD, self.hostile, decision()),
+            lambda: contest.train_row_hashes(self.hostile),
+        ]
+        for call in calls:
+            with pytest.raises(ConfigError, match="plain identifier"):
+                call()
+        assert not any("DROP" in s for s in since(session, mark))
+
+    def test_a_hostile_model_name_is_refused(self, session, snowflake_settings):
+        with pytest.raises(ConfigError, match="model name"):
+            SnowflakeRegistry(session, snowflake_settings, model_name='M"; DROP MODEL X; --')
+        assert session.statements == []
+
+    @pytest.mark.parametrize("field", ["comment", "metrics"])
+    def test_dollar_quotes_in_logged_text_are_refused(
+        self, session, make_registry, fitted, data, field
+    ):
+        registry = make_registry()
+        value = "ends $$; DROP" if field == "comment" else {"note": "ends $$; DROP"}
+        with pytest.raises(RegistryError, match=r"contains '\$\$'"):
+            log(registry, OLD, fitted, data, **{field: value})
+        assert not any(s.startswith("CREATE MODEL") for s in session.sql_log())
+
+
+class TestVersions:
+    def test_versions_are_packaged_for_warehouse_and_spcs_from_snowflakes_channel(
+        self, session, logged_state
+    ):
+        session.restore(logged_state)
+        files = session.models[MODEL].versions[OLD].files
+        manifest = yaml.safe_load(files["MANIFEST.yml"])
+        assert manifest["target_platforms"] == ["WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES"]
+        assert {m["name"] for m in manifest["methods"]} == {"PREDICT", "PREDICT_PROBA"}
+        conda = yaml.safe_load(files["runtimes/python_runtime/env/conda.yml"])
+        assert conda["channels"][0] == "https://repo.anaconda.com/pkgs/snowflake"
+        major, minor = (int(p) for p in sklearn_version.split(".")[:2])
+        assert f"scikit-learn<{major}.{minor + 1},>={major}.{minor}" in conda["dependencies"]
+
+    def test_the_record_lives_in_the_metadata_and_comment(self, session, logged_state):
+        session.restore(logged_state)
+        version = session.models[MODEL].versions[OLD]
+        metrics = json.loads(version.metadata)["metrics"]
+        assert metrics["test_auc"] == pytest.approx(0.61)
+        assert metrics[RECORD_KEY]["train_fingerprint"] == "ab" * 32
+        assert version.comment == f"test version {OLD}"
+
+    def test_without_row_hashes_the_leakage_check_falls_back_to_weeks(
+        self, session, make_registry, fitted, data
+    ):
+        registry = make_registry()
+        registry.log_version(
+            fitted,
+            record(OLD, MODEL),
+            sample_input=data[list(FEATURE_COLUMNS)].head(5),
+        )
+        assert registry.train_row_hashes(OLD) is None
