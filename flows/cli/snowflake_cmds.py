@@ -1,0 +1,300 @@
+"""``ccflows snowflake``: the task graph equivalent to prefect.yaml's weekly deployment.
+
+``emit`` writes the reviewable SQL script (fast: no snowflake, prefect or
+scikit-learn import); ``deploy`` creates the graph through snowflake.core;
+``run`` starts a graph run now (``--local`` rehearses it on the embedded backend);
+``status`` shows current and recent graph runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flows.cli._console import get_console, print_json
+
+if TYPE_CHECKING:
+    from deployments.snowflake_graph import TaskGraph
+    from flows.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``snowflake emit|deploy|run|status``."""
+    group = subparsers.add_parser(
+        "snowflake", help="the Snowflake task graph equivalent to the weekly deployment"
+    )
+    group.set_defaults(handler=lambda args: _help(group))
+    commands = group.add_subparsers(dest="snowflake_command", metavar="COMMAND")
+
+    emit = commands.add_parser("emit", help="write the graph as a reviewable SQL script")
+    _add_graph_options(emit)
+    emit.add_argument("--out", metavar="FILE", help="write the script here (default: stdout)")
+    emit.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="also build the code archive into DIR; the script's PUT then uploads it from there",
+    )
+    emit.set_defaults(handler=emit_command)
+
+    deploy = commands.add_parser("deploy", help="create or replace the graph in the account")
+    _add_graph_options(deploy)
+    _add_connection_option(deploy)
+    deploy.add_argument(
+        "--no-package-check",
+        action="store_true",
+        help="skip checking the pinned packages against INFORMATION_SCHEMA.PACKAGES",
+    )
+    deploy.set_defaults(handler=deploy_command)
+
+    run = commands.add_parser("run", help="start one graph run now")
+    _add_graph_options(run)
+    _add_connection_option(run)
+    run.add_argument(
+        "--local",
+        action="store_true",
+        help="rehearse the graph's steps on the embedded backend (no account needed)",
+    )
+    run.set_defaults(handler=run_command)
+
+    status = commands.add_parser("status", help="current and recent graph runs")
+    _add_graph_options(status)
+    _add_connection_option(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=status_command)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _add_graph_options(parser: argparse.ArgumentParser) -> None:
+    from deployments import snowflake_graph as defaults
+    from deployments.snowflake_graph import DAG_NAME, WAREHOUSE_SIZES
+
+    source = parser.add_argument_group("source")
+    source.add_argument(
+        "--prefect-yaml", default="prefect.yaml", help="the project's prefect.yaml (default: ./)"
+    )
+    source.add_argument(
+        "--deployment", default="weekly", help="deployment to mirror (default: weekly)"
+    )
+    source.add_argument(
+        "--home",
+        help="home folder holding config.toml (default: $CC_HOME or ~/.champion-challenger)",
+    )
+    source.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
+    graph = parser.add_argument_group("graph")
+    graph.add_argument(
+        "--name", default=DAG_NAME, help=f"graph and root task name (default: {DAG_NAME})"
+    )
+    compute = graph.add_mutually_exclusive_group()
+    compute.add_argument(
+        "--warehouse",
+        help="warehouse of every task (default: [snowflake] warehouse of the settings)",
+    )
+    compute.add_argument(
+        "--serverless", action="store_true", help="serverless tasks, even if a warehouse is set"
+    )
+    graph.add_argument(
+        "--serverless-size",
+        choices=WAREHOUSE_SIZES,
+        default=defaults.DEFAULT_SERVERLESS_SIZE,
+        help=f"initial size of serverless step tasks (default: {defaults.DEFAULT_SERVERLESS_SIZE})",
+    )
+    graph.add_argument(
+        "--retries",
+        type=int,
+        default=defaults.DEFAULT_RETRY_ATTEMPTS,
+        help=f"automatic retries of a failed run (default: {defaults.DEFAULT_RETRY_ATTEMPTS})",
+    )
+    graph.add_argument(
+        "--timeout-minutes",
+        type=int,
+        default=defaults.DEFAULT_TIMEOUT_MINUTES,
+        help=f"timeout of each task (default: {defaults.DEFAULT_TIMEOUT_MINUTES})",
+    )
+    graph.add_argument(
+        "--suspend-after",
+        type=int,
+        default=defaults.DEFAULT_SUSPEND_AFTER_FAILURES,
+        metavar="N",
+        help=f"suspend after N failed runs in a row (default: {defaults.DEFAULT_SUSPEND_AFTER_FAILURES})",
+    )
+    graph.add_argument(
+        "--package",
+        action="append",
+        default=[],
+        metavar="NAME==VERSION",
+        help="pin another version of a procedure package (repeatable)",
+    )
+
+
+def _add_connection_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connection",
+        metavar="NAME",
+        help="connections.toml entry (default: [snowflake] connection_name, else the default)",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from --home/--config, with --connection applied."""
+    from flows.config import load_settings
+
+    settings = load_settings(home=args.home, config_file=args.config)
+    if getattr(args, "connection", None):
+        snowflake = dataclasses.replace(settings.snowflake, connection_name=args.connection)
+        settings = settings.with_overrides(snowflake=snowflake)
+    return settings
+
+
+def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGraph:
+    """The graph the options describe, its policy checked."""
+    from deployments.snowflake_graph import GraphOptions, load_graph
+
+    settings = settings or _settings(args)
+    options = GraphOptions(
+        name=args.name,
+        warehouse=None if args.serverless else args.warehouse or settings.snowflake.warehouse,
+        serverless_size=args.serverless_size,
+        retry_attempts=args.retries,
+        timeout_minutes=args.timeout_minutes,
+        suspend_after_failures=args.suspend_after,
+    ).with_packages(args.package)
+    return load_graph(
+        args.prefect_yaml, settings=settings, deployment=args.deployment, options=options
+    )
+
+
+def emit_command(args: argparse.Namespace) -> int:
+    """Write the SQL script (and the code archive with --archive)."""
+    from deployments.code_archive import archive_name, build_archive
+    from deployments.snowflake_sql import render_script
+
+    graph = _graph(args)
+    archive = build_archive(args.archive) if args.archive else Path(archive_name())
+    script = render_script(graph, archive=archive).text()
+    if not args.out:
+        sys.stdout.write(script)
+        return 0
+    Path(args.out).write_text(script)
+    _summary(graph, f"Wrote {args.out}")
+    if args.archive:
+        get_console().print(f"Code archive: {archive}")
+    return 0
+
+
+def deploy_command(args: argparse.Namespace) -> int:
+    """Ship the code, replace the procedure and recreate the graph, resumed."""
+    from deployments.code_archive import build_archive
+    from deployments.snowflake_deploy import deploy_graph, open_graph_session
+
+    graph = _graph(args)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        open_graph_session(graph.config.snowflake) as opened,
+    ):
+        report = deploy_graph(
+            graph,
+            session=opened.session,
+            archive=build_archive(folder),
+            package_check=not args.no_package_check,
+        )
+    _summary(
+        graph, f"Deployed {report.tasks[0]} (code on @{report.stage}, procedure {report.procedure})"
+    )
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Start a graph run in the account, or rehearse it with --local."""
+    if args.local:
+        return _rehearse(args)
+    from deployments.snowflake_deploy import open_graph_session, run_graph
+
+    graph = _graph(args)
+    with open_graph_session(graph.config.snowflake) as opened:
+        run_graph(graph, session=opened.session)
+    get_console().print(
+        f"Started a run of {graph.qualified(graph.options.name)}; "
+        "follow it with `ccflows snowflake status`."
+    )
+    return 0
+
+
+def _rehearse(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from deployments.local_graph import run_graph_locally
+
+    settings = _settings(args)
+    result = run_graph_locally(_graph(args, settings), home=settings.home)
+    table = Table(title=f"Rehearsal {result.run_id} on the embedded backend", title_justify="left")
+    for column in ("task", "state", "returned", "error"):
+        table.add_column(column, overflow="fold")
+    for task in result.tasks:
+        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(task.state, "yellow")
+        table.add_row(
+            task.task, f"[{style}]{task.state}[/]", task.return_value or "", task.error or ""
+        )
+    get_console().print(table)
+    return 0 if result.succeeded else 1
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Show the graph's current runs and the task runs of the last days."""
+    from rich.table import Table
+
+    from deployments.snowflake_deploy import HISTORY_DAYS, graph_status, open_graph_session
+
+    graph = _graph(args)
+    with open_graph_session(graph.config.snowflake) as opened:
+        status = graph_status(graph, session=opened.session)
+    if args.json:
+        print_json(dataclasses.asdict(status))
+        return 0
+    current = Table(title=f"{graph.options.name}: current and next runs", title_justify="left")
+    for column in ("run", "state", "scheduled", "first error"):
+        current.add_column(column, overflow="fold")
+    for run in status.current:
+        current.add_row(str(run.run_id), run.state, str(run.scheduled_time), run.first_error or "")
+    history = Table(title=f"Task runs of the last {HISTORY_DAYS} days", title_justify="left")
+    for column in ("graph run", "task", "state", "scheduled", "returned", "error"):
+        history.add_column(column, overflow="fold")
+    for record in status.history:
+        history.add_row(
+            record.run_group_id,
+            record.task,
+            record.state,
+            str(record.scheduled_time),
+            record.return_value or "",
+            record.error or "",
+        )
+    console = get_console()
+    console.print(current)
+    console.print(history)
+    return 0
+
+
+def _summary(graph: TaskGraph, headline: str) -> None:
+    """What the graph is: schedule, compute and its tasks."""
+    schedule = graph.deployment.schedule
+    compute = (
+        f"warehouse {graph.options.warehouse}"
+        if graph.options.warehouse
+        else f"serverless ({graph.options.serverless_size})"
+    )
+    lines = [
+        headline,
+        f"  schedule: {schedule.expr} {schedule.timezone}; {compute}; "
+        f"{graph.options.retry_attempts} retries; suspended after "
+        f"{graph.options.suspend_after_failures} failed runs",
+        f"  policy: {graph.config.policy} {dict(graph.config.policy_params)}",
+    ]
+    lines += [f"  task: {task.name}" for task in graph.tasks()]
+    get_console().print("\n".join(lines), highlight=False)
