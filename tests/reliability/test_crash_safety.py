@@ -1,0 +1,68 @@
+"""A process killed (SIGKILL) at any point of a weekly cycle leaves a consistent registry.
+
+Each case forks a process that runs a whole cycle (new week, retrain, log, evaluate,
+decide, roll back, dry run) and kills itself with SIGKILL at one named crash point
+(``CC_CRASH_AT``, see :mod:`flows.durable`). The home is then checked for every
+invariant, and the next cycle must run to the end on it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+
+import pytest
+
+from flows.durable import CRASH_POINTS, write_atomically
+from tests.reliability import contenders, crash_cycle
+from tests.reliability.helpers import assert_consistent, open_home, pointers
+
+FILE_POINTS = ("file-temporary-written", "file-in-place")
+
+CASES = [
+    *[pytest.param(point, 1, id=f"{point}-of-a-week-file") for point in FILE_POINTS],
+    *[pytest.param(point, 0, id=f"{point}-of-an-artifact") for point in FILE_POINTS],
+    *[pytest.param(point, 1, id=point) for point in CRASH_POINTS if point not in FILE_POINTS],
+]
+
+
+def _kill_at(home, point: str, new_weeks: int) -> int:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([crash_cycle.__name__, contenders.__name__])
+    process = context.Process(target=crash_cycle.run_crashing, args=(str(home), new_weeks, point))
+    process.start()
+    process.join(120)
+    return process.exitcode
+
+
+@pytest.mark.parametrize(("point", "new_weeks"), CASES)
+def test_a_cycle_killed_at_any_point_leaves_a_consistent_registry_and_the_next_run_succeeds(
+    home, point, new_weeks
+):
+    with open_home(home) as (backend, _):
+        before = pointers(backend.registry)
+    assert _kill_at(home, point, new_weeks) == -signal.SIGKILL  # the point was reached
+    with open_home(home) as (backend, _):
+        assert_consistent(backend.registry)
+        if point.endswith("-uncommitted") and point != "ledger-uncommitted":
+            assert pointers(backend.registry)["live"] == before["live"]
+    crash_cycle.run_cycle(home, new_weeks=new_weeks)
+    with open_home(home) as (backend, _):
+        ledger = assert_consistent(backend.registry)
+        assert ledger[-1].outcome.value == "dry-run"
+        leftovers = list(backend.registry.artifacts.rglob(".*.tmp"))
+    assert leftovers == []
+
+
+def test_the_cycle_reaches_every_crash_point():
+    assert set(FILE_POINTS) <= set(CRASH_POINTS)
+    assert {case.values[0] for case in CASES} == set(CRASH_POINTS)
+
+
+def test_an_exclusive_write_never_replaces_an_existing_file(tmp_path):
+    target = tmp_path / "week-00001.parquet"
+    write_atomically(target, b"first", exclusive=True)
+    with pytest.raises(FileExistsError):
+        write_atomically(target, b"second", exclusive=True)
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
