@@ -7,9 +7,8 @@ are the alternative for code that holds its credentials elsewhere. Either way th
 database, schema and warehouse come from :class:`~flows.config.SnowflakeSettings`.
 
 Passwords and key passphrases are held as :class:`pydantic.SecretStr` and unwrapped
-only in the dictionary handed to a fresh ``Session.SessionBuilder`` (never the shared
-``Session.builder``, whose options outlive the session), so they never reach a log
-line, a ``repr``, a Prefect artifact or a ledger row.
+only in the dictionary handed to the ``Session.SessionBuilder``, so they never reach
+a log line, a ``repr``, a Prefect artifact or a ledger row.
 """
 
 from __future__ import annotations

@@ -1,0 +1,149 @@
+"""The Snowpark data source: DataFrame paths in Snowpark local-testing mode, SQL compiled for real.
+
+Local testing runs the DataFrame API in process but has no SQL text; the pushdown
+test therefore compiles the same query with a real Snowpark ``Session`` whose server
+connection can only compile (it answers a schema lookup with nothing and refuses to
+run anything).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+from snowflake.snowpark import Session
+from snowflake.snowpark._internal.server_connection import ServerConnection
+
+from flows.config import SnowflakeSettings
+from flows.data import GeneratorSpec, generate_applications, validate_applications
+from flows.errors import DataValidationError, EmptyWindowError
+from flows.names import COLUMNS, WEEK_COLUMN
+from flows.sources.local import LocalWeekStore
+from flows.sources.snowflake import SnowparkSource
+from flows.windows import WeekRange
+
+SETTINGS = SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA")
+
+
+ROWS_PER_WEEK = 40  # local testing converts row by row: keep the weeks small
+
+
+@pytest.fixture(scope="module")
+def applications() -> pd.DataFrame:
+    return generate_applications(6, GeneratorSpec(rows_per_week=ROWS_PER_WEEK))
+
+
+@pytest.fixture
+def local_session():
+    session = Session.SessionBuilder().config("local_testing", True).create()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def source(local_session) -> SnowparkSource:
+    return SnowparkSource(local_session, SETTINGS)
+
+
+class _CompileOnlyConnection(ServerConnection):
+    """A server connection that lets Snowpark build SQL but never runs it."""
+
+    def __init__(self) -> None:  # no network: none of ServerConnection's set-up
+        self._lower_case_parameters = {}
+        self._thread_safe_session_enabled = True
+        self._lock = threading.RLock()
+        self._conn = type("Closed", (), {"_session_parameters": {}, "is_closed": lambda s: False})()
+        self._telemetry_client = type(
+            "Silent", (), {"__getattr__": lambda s, n: lambda *a, **k: None}
+        )()
+
+    def get_session_id(self) -> int:
+        return 1
+
+    def _get_client_side_session_parameter(self, name, default):
+        return default
+
+    def _get_current_parameter(self, param, quoted=True):
+        return None
+
+    def get_result_attributes(self, *args, **kwargs):
+        return []  # a table's columns are unknown here: no ROW_ID
+
+    def run_query(self, *args, **kwargs):
+        raise AssertionError("the compile-only session cannot run queries")
+
+    execute = run_query
+
+
+class TestReading:
+    def test_the_week_filter_and_projection_run_in_snowflake(self):
+        source = SnowparkSource(Session(_CompileOnlyConnection()), SETTINGS)
+        (query,) = source.weeks_frame(WeekRange(3, 12)).queries["queries"]
+        assert "FROM CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS" in query
+        assert 'WHERE (("WEEK_NUMBER" >= 3 :: INT) AND ("WEEK_NUMBER" <= 12 :: INT))' in query
+        projection = query.split(" FROM ", 1)[0]
+        assert projection.startswith('SELECT "WEEK_NUMBER", "APPLICATION_DATE", "APPLICANT_AGE"')
+        assert projection.endswith('"APPROVED"')  # only the schema's columns come back
+
+    def test_reads_return_the_weeks_in_the_embedded_stores_order(
+        self, source, applications, tmp_path
+    ):
+        source.write(applications)
+        local = LocalWeekStore(tmp_path / "weeks")
+        local.write(applications)
+        got = source.read_weeks(WeekRange(2, 4), input_name="training window")
+        pd.testing.assert_frame_equal(got, local.read_weeks(WeekRange(2, 4)))
+        assert list(got.columns) == list(COLUMNS)
+        assert source.week_span() == (0, 5)
+
+    def test_a_table_without_row_ids_reads_in_a_deterministic_order(
+        self, local_session, source, applications
+    ):
+        upper = applications.rename(columns=str.upper).sample(frac=1.0, random_state=3)
+        local_session.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
+        got = source.read_weeks(WeekRange(1, 1))
+        expected = validate_applications(applications[applications[WEEK_COLUMN] == 1])
+        pd.testing.assert_frame_equal(
+            got,
+            expected.sort_values(list(got.columns), kind="stable", ignore_index=True),
+            check_like=False,
+        )
+
+    def test_an_empty_range_names_what_the_table_holds(self, source, applications):
+        source.write(applications)
+        with pytest.raises(
+            EmptyWindowError, match=r"hold-out \(weeks 9–12\) has no rows .* weeks 0–5"
+        ):
+            source.read_weeks(WeekRange(9, 12), input_name="hold-out")
+
+    def test_a_missing_table_has_no_span(self, source):
+        assert source.week_span() is None
+
+
+class TestWriting:
+    def test_weeks_are_immutable_unless_replaced(self, source, applications):
+        source.write(applications[applications[WEEK_COLUMN] < 3])
+        with pytest.raises(DataValidationError, match="Week\\(s\\) 2 are already stored"):
+            source.write(applications[applications[WEEK_COLUMN] >= 2])
+        source.write(applications[applications[WEEK_COLUMN] >= 3])
+        assert source.week_span() == (0, 5)
+        last_week = applications[applications[WEEK_COLUMN] == 5]
+        assert source.write(last_week, replace=True) == ROWS_PER_WEEK
+        assert source.week_span() == (5, 5)
+
+    def test_bad_data_is_refused_before_anything_is_written(self, source, applications):
+        broken = applications.assign(approved=2)
+        with pytest.raises(DataValidationError, match="'approved'"):
+            source.write(broken)
+        assert source.week_span() is None
+
+    def test_evaluation_data_holds_the_newest_weeks_in_the_quickstart_columns(
+        self, local_session, source, applications
+    ):
+        source.write(applications)
+        assert source.write_evaluation_data(holdout_weeks=4) == 4 * ROWS_PER_WEEK
+        table = local_session.table(source.evaluation_table)
+        assert sorted(table.columns) == sorted(c.upper() for c in COLUMNS)
+        weeks = sorted({row[0] for row in table.select("WEEK_NUMBER").distinct().collect()})
+        assert weeks == [2, 3, 4, 5]
