@@ -116,7 +116,7 @@ def _draw_week(
     drift = 1 + 0.02 * week
     seasonal = 1 + 0.3 * np.sin(2 * np.pi * week / 52)
     week_start = start + pd.Timedelta(weeks=week)
-    offsets = [rng.randint(0, 7) for _ in range(n)]
+    offsets = rng.randint(0, 7, n)  # the same draws as n scalar calls, without a Python loop
     dates = week_start + pd.to_timedelta(offsets, unit="D")
     age = rng.uniform(18, 80, n)
     income = rng.uniform(20000, 200000, n) * seasonal
