@@ -18,7 +18,8 @@ from uuid import UUID
 
 import pytest
 
-from tests.conftest import REPO, PrefectServer, restore_sigint, stop_process
+from deployments.local_prefect import LocalServer, process_worker
+from tests.conftest import REPO
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -83,7 +84,7 @@ class CliRun:
     output: str
 
 
-def prefect_cli(server: PrefectServer, *args: str, timeout: float = 120) -> str:
+def prefect_cli(server: LocalServer, *args: str, timeout: float = 120) -> str:
     """Run ``prefect <args>`` against the server; fail the test on a non-zero exit."""
     result = subprocess.run(
         [sys.executable, "-m", "prefect", *args],
@@ -98,7 +99,7 @@ def prefect_cli(server: PrefectServer, *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
-def run_deployment_cli(server: PrefectServer, name: str, **params: Any) -> CliRun:
+def run_deployment_cli(server: LocalServer, name: str, **params: Any) -> CliRun:
     """``prefect deployment run NAME --param k=v … --watch``, as an operator types it."""
     command = [sys.executable, "-m", "prefect", "deployment", "run", name, "--watch"]
     command += ["--watch-timeout", str(WATCH_TIMEOUT_SECONDS)]
@@ -170,7 +171,7 @@ def run_logs(flow_run_id: UUID) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def deployed(prefect_server: PrefectServer) -> dict[str, Any]:
+def deployed(prefect_server: LocalServer) -> dict[str, Any]:
     """``ccflows deploy --json`` from the project folder: the pool and the deployments."""
     result = subprocess.run(
         [str(Path(sys.executable).with_name("ccflows")), "deploy", "--json"],
@@ -193,29 +194,17 @@ def worker_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def worker(
-    prefect_server: PrefectServer, deployed: dict[str, Any], worker_home: Path
+    prefect_server: LocalServer, deployed: dict[str, Any], worker_home: Path
 ) -> Iterator[Path]:
     """One process worker on the pool, CC_HOME in its environment; yields its log file."""
     log = prefect_server.home / "worker.log"
     env = {**prefect_server.env, "CC_HOME": str(worker_home), "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--name", "ci"],
-            env=env,
-            cwd=worker_home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=restore_sigint,
-        )
-    try:
+    with process_worker(POOL, env=env, log=log, cwd=worker_home):
         yield log
-    finally:
-        stop_process(proc)
 
 
 @pytest.fixture(scope="session")
-def bootstrapped(prefect_server: PrefectServer, worker: Path, worker_home: Path) -> CliRun:
+def bootstrapped(prefect_server: LocalServer, worker: Path, worker_home: Path) -> CliRun:
     """The documented first step: the ``bootstrap`` deployment makes the first champion live."""
     run = run_deployment_cli(prefect_server, BOOTSTRAP)
     assert run.returncode == 0, f"{run.output}\nworker log: {worker}"
