@@ -180,7 +180,7 @@ def _procedure(graph: TaskGraph, *, stage: str, archive_name: str) -> str:
             f"  PACKAGES = ({packages})",
             f"  IMPORTS = ({sql_literal(f'@{stage}/{archive_name}')})",
             f"  HANDLER = {sql_literal(HANDLER)}",
-            "  EXECUTE AS OWNER",
             f"  COMMENT = {sql_literal(comment)}",
+            "  EXECUTE AS OWNER",
         ]
     )

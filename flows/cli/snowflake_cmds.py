@@ -78,7 +78,8 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("source")
     source.add_argument(
-        "--prefect-yaml", default="prefect.yaml", help="the project's prefect.yaml (default: ./)"
+        "--prefect-yaml",
+        help="the project's prefect.yaml (default: ./prefect.yaml, else this checkout's)",
     )
     source.add_argument(
         "--deployment", default="weekly", help="deployment to mirror (default: weekly)"
@@ -155,9 +156,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGraph:
     """The graph the options describe, its policy checked."""
+    from deployments.prefect_deploy import PREFECT_FILE, find_project_dir
     from deployments.snowflake_graph import GraphOptions, load_graph
 
     settings = settings or _settings(args)
+    prefect_yaml = args.prefect_yaml or find_project_dir() / PREFECT_FILE
     options = GraphOptions(
         name=args.name,
         warehouse=None if args.serverless else args.warehouse or settings.snowflake.warehouse,
@@ -166,9 +169,7 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
         timeout_minutes=args.timeout_minutes,
         suspend_after_failures=args.suspend_after,
     ).with_packages(args.package)
-    return load_graph(
-        args.prefect_yaml, settings=settings, deployment=args.deployment, options=options
-    )
+    return load_graph(prefect_yaml, settings=settings, deployment=args.deployment, options=options)
 
 
 def emit_command(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHA
   PACKAGES = ('numpy==2.4.6', 'pandas==2.3.3', 'scikit-learn==1.9.1', 'snowflake-ml-python==2.6.0', 'snowflake-snowpark-python==1.56.0')
   IMPORTS = ('@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE/champion_challenger-0.1.0.zip')
   HANDLER = 'deployments.procedures.run_step'
-  EXECUTE AS OWNER
-  COMMENT = 'champion-challenger: runs one step of the cycle with the Prefect flow''s step code';
+  COMMENT = 'champion-challenger: runs one step of the cycle with the Prefect flow''s step code'
+  EXECUTE AS OWNER;
 
 -- 3. The tasks, root first; Snowflake creates them suspended.
 CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
