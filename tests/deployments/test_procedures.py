@@ -8,13 +8,16 @@ import sys
 from typing import Any
 
 import pytest
+from snowflake.ml._internal import file_utils
 from snowflake.snowpark import Row
 
 from deployments import procedures
 from deployments.prefect_yaml import read_deployment
 from deployments.snowflake_graph import build_graph
+from flows import steps
 from flows.backend import open_backend
 from flows.config import Settings, SnowflakeSettings
+from flows.data import GeneratorSpec
 from flows.errors import ConfigError
 from flows.registry.base import LedgerEntry, Outcome
 from tests.deployments.conftest import PREFECT_YAML
@@ -62,13 +65,15 @@ class InTaskSession:
         inner: RecordingSession,
         *,
         config: dict | None,
-        history: list[Row],
+        history: list[Row] = (),
         root_id: str = ROOT_ID,
+        task: str = FINALIZER,
+        predecessor: str | None = None,
     ) -> None:
         self._inner = inner
-        self.root_id = root_id
+        self.root_id, self.task, self.predecessor = root_id, task, predecessor
         self.config_text = None if config is None else json.dumps(config)
-        self.history = history
+        self.history = list(history)
         self.sent: list[tuple[str, tuple]] = []
         self.returned: list[str] = []
 
@@ -83,7 +88,8 @@ class InTaskSession:
             "SELECT TO_CHAR(SYSTEM$TASK_RUNTIME_INFO('CURRENT_ROOT_TASK_UUID'))": [
                 Row(self.root_id)
             ],
-            "SELECT SYSTEM$CURRENT_USER_TASK_NAME()": [Row(FINALIZER)],
+            "SELECT SYSTEM$CURRENT_USER_TASK_NAME()": [Row(self.task)],
+            "SELECT SYSTEM$GET_PREDECESSOR_RETURN_VALUE()": [Row(self.predecessor)],
         }
         if text in answers:
             return _Rows(answers[text])
@@ -154,6 +160,41 @@ class TestInsideSnowflake:
         session = InTaskSession(recording, config=None, history=[])
         with pytest.raises(ConfigError, match="runs as a task of the graph"):
             procedures.run_step(session, "RECORD_OUTCOME")
+
+
+def test_the_whole_graph_runs_inside_snowflake_on_the_flows_steps(graph, recording, monkeypatch):
+    """Each task's CALL, in the graph's order, with the procedure's session on the Snowflake backend."""
+    monkeypatch.setattr(file_utils, "upload_directory_to_stage", recording.upload_directory)
+    settings = graph.config.settings()
+    with open_backend(settings, session=recording) as backend:
+        steps.generate_data(backend, GeneratorSpec(rows_per_week=40))
+        steps.train_champion(backend, settings, actor="tester")
+    returned: dict[str, str] = {}
+    for step in graph.steps:
+        session = InTaskSession(
+            recording,
+            config=graph.root_task().config,
+            task=graph.qualified(graph.task_name(step)),
+            predecessor=returned.get(step.after) if step.after else None,
+        )
+        result = procedures.run_step(session, step.name)
+        returned[step.name] = session.returned[-1] if session.returned else result
+    challenger, outcome = returned["WEEKLY_RETRAINING"], returned["AUTO_DEPLOY_BEST_MODEL"]
+    entry = _ledger(recording, graph)[-1]
+    assert (entry.challenger_version, entry.outcome.value, entry.run_id) == (
+        challenger,
+        outcome,
+        RUN_ID,
+    )
+    assert (
+        entry.actor
+        == "snowflake-task:CC_DB.CC_SCHEMA.CHAMPION_CHALLENGER_DAG$AUTO_DEPLOY_BEST_MODEL"
+    )
+    assert returned["RECORD_OUTCOME"] == outcome
+    pointers = recording.pointers("CREDIT_APPROVAL")
+    assert (
+        pointers["LIVE_VERSION"] == pointers["CHAMPION"] == pointers["default"] == entry.live_after
+    )
 
 
 class TestSnowflakeTaskRuntime:
