@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from snowflake.ml._internal import env_utils, file_utils
+from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
 
 from flows.config import SnowflakeSettings
 from flows.registry.snowflake import SnowflakeRegistry
@@ -21,9 +21,11 @@ def recording_session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
     """A fresh recording session wired into the ML client's upload, with cold client caches."""
     fake = RecordingSession("CC_DB", "CC_SCHEMA")
     monkeypatch.setattr(file_utils, "upload_directory_to_stage", fake.upload_directory)
-    # The client caches Snowflake's package list per process; start each test cold so
-    # the statements a test sees do not depend on which tests ran before it.
+    # The client caches Snowflake's package list and the platform capabilities per
+    # process; start each test cold so the statements a test sees do not depend on
+    # which tests ran before it.
     monkeypatch.setattr(env_utils, "_SNOWFLAKE_INFO_SCHEMA_PACKAGE_CACHE", {})
+    monkeypatch.setattr(platform_capabilities.PlatformCapabilities, "_instance", None)
     return fake
 
 

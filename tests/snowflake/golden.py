@@ -20,6 +20,8 @@ _STABLE = [
     ),
     (re.compile(r"TMP_RESULT_[A-Z0-9]+"), "TMP_RESULT_<ID>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00"), "<TIME>"),
+    # measured metrics: their last digits may differ between platforms' float arithmetic
+    (re.compile(r"\b\d+\.\d{6,}(e-?\d+)?\b"), "<FLOAT>"),
 ]
 
 
