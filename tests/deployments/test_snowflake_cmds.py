@@ -17,6 +17,18 @@ from tests.deployments.conftest import GOLDEN, REPO
 HEAVY = ("prefect", "sklearn", "pandas", "snowflake.core", "snowflake.snowpark", "snowflake.ml")
 
 
+def _argv(command: str, home, *extra: str) -> list[str]:
+    return [
+        "snowflake",
+        command,
+        "--prefect-yaml",
+        str(REPO / "prefect.yaml"),
+        "--home",
+        str(home),
+        *extra,
+    ]
+
+
 @pytest.fixture
 def screen():
     buffer = io.StringIO()
@@ -48,15 +60,10 @@ def test_emit_prints_the_golden_script_without_importing_heavy_libraries(tmp_pat
 
 def test_emit_writes_the_script_and_the_archive_it_uploads(tmp_path, screen):
     out, dist = tmp_path / "graph.sql", tmp_path / "dist"
-    argv = [
-        "snowflake",
-        "emit",
-        "--prefect-yaml",
-        str(REPO / "prefect.yaml"),
-        "--home",
-        str(tmp_path),
-    ]
-    assert main([*argv, "--out", str(out), "--archive", str(dist), "--retries", "1"]) == 0
+    assert (
+        main(_argv("emit", tmp_path, "--out", str(out), "--archive", str(dist), "--retries", "1"))
+        == 0
+    )
     (archive,) = dist.glob("champion_challenger-*.zip")
     script = out.read_text()
     assert f"PUT 'file://{archive.as_posix()}'" in script
@@ -73,32 +80,22 @@ def test_emit_writes_the_script_and_the_archive_it_uploads(tmp_path, screen):
 
 @pytest.mark.parametrize("command", ["deploy", "run", "status"])
 def test_account_commands_without_a_connection_fail_with_one_line(command, tmp_path, capsys):
-    argv = ["snowflake", command, "--prefect-yaml", str(REPO / "prefect.yaml")]
-    assert main([*argv, "--home", str(tmp_path), "--connection", "cc-none"]) == 2
+    assert main(_argv(command, tmp_path, "--connection", "cc-none")) == 2
     err = capsys.readouterr().err
     assert "Cannot open a Snowflake session with connection 'cc-none'" in err
     assert "Traceback" not in err
 
 
 def test_bad_graph_options_are_user_errors(tmp_path, capsys):
-    argv = [
-        "snowflake",
-        "emit",
-        "--prefect-yaml",
-        str(REPO / "prefect.yaml"),
-        "--home",
-        str(tmp_path),
-    ]
-    assert main([*argv, "--retries", "-1"]) == 2
+    assert main(_argv("emit", tmp_path, "--retries", "-1")) == 2
     assert "retry attempts must be a whole number ≥ 0" in capsys.readouterr().err
-    assert main([*argv, "--package", "pandas>=2"]) == 2
+    assert main(_argv("emit", tmp_path, "--package", "pandas>=2")) == 2
     assert "must be pinned as name==version" in capsys.readouterr().err
 
 
 def test_a_local_rehearsal_runs_the_graph_on_the_embedded_backend(copy_home, screen):
     home = copy_home("rehearsal")
-    argv = ["snowflake", "run", "--local", "--prefect-yaml", str(REPO / "prefect.yaml")]
-    assert main([*argv, "--home", str(home)]) == 0
+    assert main(_argv("run", home, "--local")) == 0
     shown = screen.getvalue()
     for step in ("WEEKLY_RETRAINING", "AUTO_DEPLOY_BEST_MODEL", "RECORD_OUTCOME"):
         assert f"CHAMPION_CHALLENGER_DAG${step}" in shown
