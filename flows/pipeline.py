@@ -436,6 +436,7 @@ def rollback(
     Returns:
         The ledger entry: ``rolled-back``, or ``stale-champion`` if another run switched first.
     """
+    _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
     entry = roll_back(settings, to_version, if_live, reason)
     publish_versions(settings)
