@@ -7,11 +7,15 @@ results replace the marked table in docs/decision-quality.md.
 
 Run from the repository root:
 
-    .venv/bin/python bench/study_decision_quality.py
+    .venv/bin/python bench/study_decision_quality.py --mode all
+
+``--mode simulated`` (the default, a couple of minutes) runs only this module's
+simulation; ``--mode real`` only the second mode, real forests retrained on the
+project's generator (``bench/study_real_cycles.py``, about ten minutes).
 
 The simulation (``binormal_evidence``) and the counting (``promotion_rates``)
-meet only at ``ccpolicy.Evidence``: another source of evidence, such as real
-forests retrained on drifting data, plugs into ``promotion_rates`` unchanged.
+meet only at ``ccpolicy.Evidence``: the real mode's evidence plugs into
+``promotion_rates`` unchanged.
 """
 
 from __future__ import annotations
@@ -132,42 +136,71 @@ def results_markdown(
     return "\n".join(lines)
 
 
-def write_results(doc: Path, table: str) -> None:
-    """Replace the text between the result markers of ``doc`` with ``table``."""
+def write_results(doc: Path, table: str, *, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the text between the markers ``begin`` and ``end`` of ``doc`` with ``table``."""
     text = doc.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
+    if begin not in text or end not in text:
         raise SystemExit(
-            f"{doc} lacks the markers {BEGIN} and {END}; add them where the table goes."
+            f"{doc} lacks the markers {begin} and {end}; add them where the table goes."
         )
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}", encoding="utf-8")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    doc.write_text(f"{head}{begin}\n{table}\n{end}{tail}", encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every scenario, print the tables and write them into the doc."""
+    """Run every scenario of the chosen mode(s), print the tables and write them into the doc."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replications", type=int, default=10_000, help="hold-outs per scenario")
+    parser.add_argument(
+        "--mode",
+        choices=("simulated", "real", "all"),
+        default="simulated",
+        help="simulated scores, real retrained forests, or both (default: simulated)",
+    )
+    parser.add_argument(
+        "--replications",
+        type=int,
+        help="hold-outs per scenario (default: 10,000 simulated; 100 real data sets)",
+    )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the simulation")
     parser.add_argument("--output", type=Path, default=DOC, help="markdown file with the markers")
     args = parser.parse_args(argv)
 
     policies = {name: ccpolicy.load_policy(name) for name in POLICIES}
-    rng = np.random.default_rng(args.seed)
+    if args.mode in ("simulated", "all"):
+        _run_simulated(
+            policies, replications=args.replications or 10_000, seed=args.seed, output=args.output
+        )
+    if args.mode in ("real", "all"):
+        import study_real_cycles  # the sibling module; it trains forests, so only when asked
+
+        study_real_cycles.run(
+            policies,
+            replications=args.replications or study_real_cycles.REPLICATIONS,
+            seed=args.seed,
+            output=args.output,
+        )
+    return 0
+
+
+def _run_simulated(
+    policies: Mapping[str, ccpolicy.Policy], *, replications: int, seed: int, output: Path
+) -> None:
+    """Simulate every scenario and write its tables into ``output``."""
+    rng = np.random.default_rng(seed)
     started = time.perf_counter()
     results = {}
     for correlation in CORRELATIONS:
         for gain in TRUE_GAINS:
             evidence = binormal_evidence(
-                gain=gain, correlation=correlation, replications=args.replications, rng=rng
+                gain=gain, correlation=correlation, replications=replications, rng=rng
             )
             results[correlation, gain] = promotion_rates(policies, evidence)
             rates = {name: str(rate) for name, rate in results[correlation, gain].items()}
             print(f"correlation {correlation}, gain {gain:+.2f}: {rates}")
-    table = results_markdown(results, replications=args.replications, seed=args.seed)
-    write_results(args.output, table)
-    print(f"\n{table}\n\nwritten to {args.output} in {time.perf_counter() - started:.0f} s")
-    return 0
+    table = results_markdown(results, replications=replications, seed=seed)
+    write_results(output, table)
+    print(f"\n{table}\n\nwritten to {output} in {time.perf_counter() - started:.0f} s")
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
