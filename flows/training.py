@@ -16,14 +16,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from flows.errors import ConfigError, EmptyWindowError
 from flows.names import COLUMNS, FEATURE_COLUMNS, LABEL_COLUMN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import numpy as np
     import pandas as pd
 
     from flows.windows import WeekRange
@@ -217,6 +216,8 @@ def train_model(
 
 
 def _check_trainable(data: pd.DataFrame, name: str, weeks: WeekRange, *, minimum: int) -> None:
+    import numpy as np  # here, not at the top: flows.config imports this module on every CLI start
+
     if len(data) < minimum:
         raise EmptyWindowError(
             f"The {name} ({weeks}) has {len(data)} rows while at least {minimum} are required.",
