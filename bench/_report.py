@@ -1,0 +1,204 @@
+"""The benchmark's results as Markdown, and their place in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+WALL_TARGET = 1.10
+"""Weekly cycle at 100 thousand rows and above: at most this times the bare script's wall time."""
+MEMORY_TARGET = 1.3
+"""... and at most this times its peak memory."""
+TARGET_FROM_ROWS = 100_000
+CLI_TARGET_SECONDS = 1.0
+STATS_TARGET = 2.0
+"""DeLong at 10^6 rows and above: at most this times one ``roc_auc_score``."""
+STATS_TARGET_FROM_ROWS = 10**6
+LABELS = {
+    "bare": "bare script",
+    "steps": "our steps, no Prefect",
+    "flow": "our flow, running server",
+}
+
+
+def render(results: dict) -> str:
+    """All tables: cycles (process and work-only wall, memory), targets, CLI, demo, DeLong, machine."""
+    cycles = results["cycles"]
+    parts = [
+        _heading(results),
+        "### Weekly cycle: wall time of the whole process (seconds)\n",
+        _cycle_table(cycles, lambda s: s["wall"], "{:.2f}"),
+        "### Weekly cycle: the work alone, after imports (seconds)\n",
+        _cycle_table(cycles, lambda s: s["result"]["cycle_seconds"], "{:.2f}"),
+        "### Weekly cycle: CPU time of the whole process, user + system (seconds)\n",
+        _cycle_table(cycles, lambda s: s["cpu"], "{:.2f}"),
+        "### Weekly cycle: peak RSS (MiB)\n",
+        _cycle_table(cycles, lambda s: s["peak_mib"], "{:.0f}"),
+        "### Targets\n",
+        _targets(results),
+        "### CLI latency (median of fresh processes, seconds)\n",
+        _cli_table(results["cli"]),
+        "### Demo from a cold start\n",
+        _demo(results["demo"]),
+        "### DeLong test against one `roc_auc_score` (best of the repeats, seconds)\n",
+        _stats_table(results["stats"]),
+        "### Machine\n",
+        _machine(results["machine"], results["total_seconds"]),
+    ]
+    return "\n".join(parts)
+
+
+def _heading(results: dict) -> str:
+    mode = (
+        " (`--quick`: no 1-million-row cycle, no 10^7-row statistics)" if results["quick"] else ""
+    )
+    return f"Measured by `bench/run.py`{mode}.\n"
+
+
+def _range(samples: list[dict], value) -> tuple[float, float]:
+    """Lowest (the best run, the one least disturbed by other processes) and highest value."""
+    values = [value(s) for s in samples]
+    return min(values), max(values)
+
+
+def _cycle_table(cycles: list[dict], value, fmt: str) -> str:
+    header = "| applications | runs | " + " | ".join(
+        f"{LABELS[v]}{'' if v == 'bare' else ' | ratio'}" for v in LABELS
+    )
+    lines = [header + " |", "|" + "---|" * (2 + 2 * len(LABELS) - 1)]
+    for cycle in cycles:
+        samples = cycle["samples"]
+        bare = _range(samples["bare"], value)[0]
+        cells = [f"{cycle['rows']:,}", str(len(samples["bare"]))]
+        for variant in LABELS:
+            best, high = _range(samples[variant], value)
+            spread = (
+                f" ({fmt.format(best)}–{fmt.format(high)})" if len(samples[variant]) > 1 else ""
+            )
+            cells.append(f"{fmt.format(best)}{spread}")
+            if variant != "bare":
+                cells.append(f"{best / bare:.2f}×")
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (
+        "\nBest of the runs, with the range in brackets; ratios are best over best. "
+        "The flow variant ran against an already running Prefect server.\n"
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def _ratio(cycle: dict, variant: str, value) -> float:
+    samples = cycle["samples"]
+    return _range(samples[variant], value)[0] / _range(samples["bare"], value)[0]
+
+
+def _targets(results: dict) -> str:
+    rows = ["| target | measured | met |", "|---|---|---|"]
+    big = [c for c in results["cycles"] if c["rows"] >= TARGET_FROM_ROWS]
+    for cycle in big:
+        for variant in ("flow", "steps"):
+            label = LABELS[variant]
+            for what, value, limit in (
+                ("wall time, whole process", lambda s: s["wall"], WALL_TARGET),
+                ("wall time, work alone", lambda s: s["result"]["cycle_seconds"], WALL_TARGET),
+                ("CPU time, whole process", lambda s: s["cpu"], WALL_TARGET),
+                ("peak RSS", lambda s: s["peak_mib"], MEMORY_TARGET),
+            ):
+                ratio = _ratio(cycle, variant, value)
+                rows.append(
+                    f"| {label}, {cycle['rows']:,} rows: {what} ≤ {limit:.2f}× bare | "
+                    f"{ratio:.2f}× | {_yes(ratio <= limit)} |"
+                )
+    for label, entry in results["cli"].items():
+        if "median" in entry:
+            met = _yes(entry["median"] < CLI_TARGET_SECONDS)
+            rows.append(
+                f"| `{label}` < {CLI_TARGET_SECONDS:.0f} s | {entry['median']:.2f} s | {met} |"
+            )
+        else:
+            rows.append(f"| `{label}` < {CLI_TARGET_SECONDS:.0f} s | {_cli_missing(entry)} | — |")
+    for stat in results["stats"]:
+        if stat["rows"] >= STATS_TARGET_FROM_ROWS:
+            ratio = min(stat["delong_test"]) / min(stat["roc_auc_score"])
+            rows.append(
+                f"| DeLong at {stat['rows']:,} rows ≤ {STATS_TARGET:.0f}× `roc_auc_score` | "
+                f"{ratio:.2f}× | {_yes(ratio <= STATS_TARGET)} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "**no**"
+
+
+def _cli_missing(entry: dict) -> str:
+    return "not in this checkout" if entry.get("missing") else f"failed: {entry['error']}"
+
+
+def _cli_table(cli: dict) -> str:
+    lines = ["| command | median | runs |", "|---|---|---|"]
+    for label, entry in cli.items():
+        if "median" in entry:
+            runs = ", ".join(f"{w:.2f}" for w in entry["walls"])
+            lines.append(f"| `{label}` | {entry['median']:.2f} | {runs} |")
+        else:
+            lines.append(f"| `{label}` | {_cli_missing(entry)} | |")
+    return "\n".join(lines) + "\n"
+
+
+def _demo(demo: dict) -> str:
+    return (
+        f"`ccflows demo` in a new home with a new PREFECT_HOME (Prefect's ephemeral server "
+        f"started and migrated inside the run): **{demo['wall']:.1f} s**, peak RSS "
+        f"{demo['peak_mib']:.0f} MiB (largest single process).\n"
+    )
+
+
+def _stats_table(stats: list[dict]) -> str:
+    lines = [
+        "| hold-out rows | repeats | `roc_auc_score` | `delong_test` | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for stat in stats:
+        sk, dl = min(stat["roc_auc_score"]), min(stat["delong_test"])
+        lines.append(
+            f"| {stat['rows']:,} | {len(stat['delong_test'])} | {sk:.4f} | {dl:.4f} | "
+            f"{dl / sk:.2f}× |"
+        )
+    note = (
+        "\n`delong_test` computes both models' AUCs, their covariance and the p-value; "
+        "`roc_auc_score` one AUC.\n"
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def _machine(info: dict, total: float) -> str:
+    libraries = ", ".join(f"{name} {version}" for name, version in info["libraries"].items())
+    blas = "; ".join(
+        f"{b.get('internal_api')} {b.get('architecture')} ×{b.get('num_threads')}"
+        for b in info["blas"]
+    )
+    before = ", ".join(f"{x:.1f}" for x in info["load_before"])
+    after = ", ".join(f"{x:.1f}" for x in info["load_after"])
+    return (
+        f"- CPU: {info['cpu']}, {info['cores']} cores; memory {info['memory_gib']} GiB; "
+        f"{info['system']}\n"
+        f"- Python {info['python']}; {libraries}\n"
+        f"- BLAS in the measured processes: {blas or 'none reported'}\n"
+        f"- Load average (1, 5, 15 min) before: {before}; after: {after}\n"
+        f"- Whole benchmark: {total / 60:.1f} min\n"
+    )
+
+
+def replace_section(doc: Path, markdown: str) -> None:
+    """Put ``markdown`` between the result markers of ``doc``.
+
+    Raises:
+        ValueError: if ``doc`` lacks the markers, naming them.
+    """
+    text = doc.read_text()
+    head, begin, rest = text.partition(BEGIN)
+    _, end, tail = rest.partition(END)
+    if not begin or not end:
+        raise ValueError(f"{doc} must contain the lines {BEGIN} and {END}; add them and rerun.")
+    doc.write_text(f"{head}{BEGIN}\n{markdown}\n{END}{tail}")
