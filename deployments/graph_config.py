@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -21,8 +22,6 @@ from flows.training import CHALLENGER_SPEC, ModelSpec
 from flows.windows import WindowSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import ccpolicy
 
 CARRIED_PARAMETERS: Final = ("policy", "policy_params", "model_name", "windows", "dry_run")
@@ -56,6 +55,11 @@ class GraphConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.policy, str) or not self.policy:
             raise ConfigError(f"The policy must be a non-empty name; got {self.policy!r}.")
+        if not isinstance(self.policy_params, Mapping):
+            raise ConfigError(
+                f"policy_params must be a mapping of parameter names to values; "
+                f"got {self.policy_params!r}."
+            )
         if not isinstance(self.dry_run, bool):
             raise ConfigError(f"dry_run must be true or false; got {self.dry_run!r}.")
         object.__setattr__(
@@ -79,7 +83,7 @@ class GraphConfig:
             raise ConfigError(
                 f"The deployment passes parameter(s) {unknown} that the Snowflake task graph "
                 f"does not carry; it carries {', '.join(CARRIED_PARAMETERS)}. Remove them from "
-                "prefect.yaml or teach deployments.graph_contract.GraphConfig about them."
+                "prefect.yaml or teach deployments.graph_config.GraphConfig about them."
             )
         if "policy" not in parameters:
             raise ConfigError(
@@ -89,7 +93,7 @@ class GraphConfig:
         windows = parameters.get("windows")
         return cls(
             policy=parameters["policy"],
-            policy_params=dict(parameters.get("policy_params") or {}),
+            policy_params=parameters.get("policy_params") or {},
             model_name=parameters.get("model_name") or settings.model_name,
             windows=_windows(windows) if windows is not None else settings.windows,
             dry_run=parameters.get("dry_run", False),
