@@ -66,8 +66,12 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSe
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     home = tmp_path_factory.mktemp("prefect-home")
-    # A weekly run that finds the cycle busy retries after this long (default 30 s).
-    settings = {"PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2"}
+    settings = {
+        # A weekly run that finds the cycle busy retries after this long (default 30 s).
+        "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
+        # The scheduler creates a new deployment's upcoming runs this soon (default 60 s).
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    }
     with (
         local_server(home, env=os.environ, settings=settings) as server,
         temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: str(home)}),

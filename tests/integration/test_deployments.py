@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -76,6 +77,27 @@ class TestDeploy:
         )
         assert deployment.global_concurrency_limit.limit == 1
         assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+
+    def test_the_scheduler_plans_weekly_runs_on_mondays_at_0101_singapore_time(self, deployed):
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+        weekly = DeploymentFilter(id=DeploymentFilterId(any_=[_read_deployment(WEEKLY).id]))
+        deadline = time.monotonic() + 60
+        with get_client(sync_client=True) as client:
+            while not (
+                planned := [
+                    flow_run
+                    for flow_run in client.read_flow_runs(deployment_filter=weekly)
+                    if flow_run.auto_scheduled
+                ]
+            ):
+                assert time.monotonic() < deadline, "the scheduler planned no weekly run"
+                time.sleep(1)
+        singapore = ZoneInfo("Asia/Singapore")
+        for flow_run in planned:
+            local = flow_run.expected_start_time.astimezone(singapore)
+            assert (local.strftime("%A"), local.hour, local.minute) == ("Monday", 1, 1)
 
     def test_runs_start_in_the_absolute_project_folder_with_the_step_loggers(self, deployed):
         for name in (WEEKLY, BOOTSTRAP, "score/score"):
