@@ -24,6 +24,7 @@ lists the exact SQL that restores them.
 from __future__ import annotations
 
 import base64
+import enum
 import json
 import logging
 import os
@@ -64,11 +65,13 @@ TARGET_PLATFORMS = ("WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES")
 CONDA_DEPENDENCIES = ("scikit-learn",)
 """Packaged from Snowflake's Anaconda channel; relaxed to ``>=x.y,<x.(y+1)`` of the local version."""
 TARGET_METHODS = ("predict", "predict_proba")
+"""The model methods that become warehouse functions."""
 LOCK_TTL_SECONDS = 600.0
 """A lock older than this is considered abandoned by a crashed holder and may be taken over."""
 LOCK_WAIT_SECONDS = 120.0
 """How long to wait for another run's lock before giving up."""
 LOCK_POLL_SECONDS = 2.0
+"""Pause between two attempts to take a lock held by another run."""
 
 _ALIAS_FIELD = {CHAMPION: "champion", CHALLENGER: "challenger"}
 _TAG_FIELD = {CHALLENGER_VERSION: "challenger_tag", LIVE_VERSION: "live"}
@@ -78,7 +81,6 @@ _TAG_COMMENTS = {
 }
 _MISSING_MODEL = "Unable to find model"
 _LEDGER_STEP = "INSERT INTO {table} (the ledger entry)"
-_SYSTEM_ALIASES = {"DEFAULT", "FIRST", "LAST"}
 
 
 class SwitchFailedError(RegistryError):
@@ -130,12 +132,27 @@ class Pointers:
         )
 
 
+class ChangeKind(enum.StrEnum):
+    """What one pointer statement does."""
+
+    SET_ALIAS = "set_alias"
+    UNSET_ALIAS = "unset_alias"
+    SET_TAG = "set_tag"
+    UNSET_TAG = "unset_tag"
+    SET_DEFAULT = "set_default"
+
+    @property
+    def is_unset(self) -> bool:
+        """Whether the statement removes a pointer."""
+        return self in (ChangeKind.UNSET_ALIAS, ChangeKind.UNSET_TAG)
+
+
 @dataclass(frozen=True)
 class Change:
     """One pointer statement of a switch."""
 
-    kind: str
-    """``unset_alias``, ``set_alias``, ``set_tag``, ``unset_tag`` or ``set_default``."""
+    kind: ChangeKind
+    """What the statement does."""
     name: str
     """The alias or tag concerned (empty for the default version)."""
     version: str | None
@@ -143,20 +160,20 @@ class Change:
 
     def applied_to(self, state: Pointers) -> Pointers:
         """The pointers after this statement."""
-        if self.kind == "set_default":
+        if self.kind is ChangeKind.SET_DEFAULT:
             return replace(state, default=self.version)
         field = _ALIAS_FIELD.get(self.name) or _TAG_FIELD[self.name]
-        return replace(state, **{field: None if self.kind.startswith("unset") else self.version})
+        return replace(state, **{field: None if self.kind.is_unset else self.version})
 
     def sql(self, model: str, schema: str) -> str:
         """The statement the Snowflake ML client issues for it (``model`` and ``schema`` qualified)."""
-        if self.kind == "set_alias":
+        if self.kind is ChangeKind.SET_ALIAS:
             return f"ALTER MODEL {model} VERSION {self.version} SET ALIAS = {self.name}"
-        if self.kind == "unset_alias":
+        if self.kind is ChangeKind.UNSET_ALIAS:
             return f"ALTER MODEL {model} VERSION {self.name} UNSET ALIAS"
-        if self.kind == "set_default":
+        if self.kind is ChangeKind.SET_DEFAULT:
             return f"ALTER MODEL {model} SET DEFAULT_VERSION = {self.version}"
-        if self.kind == "set_tag":
+        if self.kind is ChangeKind.SET_TAG:
             return f"ALTER MODEL {model} SET TAG {schema}.{self.name} = $${self.version}$$"
         return f"ALTER MODEL {model} UNSET TAG {schema}.{self.name}"
 
@@ -175,17 +192,19 @@ def plan_switch(current: Pointers, target: Pointers, *, commit_last: bool = True
         now, wanted = getattr(current, field), getattr(target, field)
         if now != wanted:
             if now is not None:
-                (cleared if wanted is None else moved).append(Change("unset_alias", alias, now))
+                unset = Change(ChangeKind.UNSET_ALIAS, alias, now)
+                (cleared if wanted is None else moved).append(unset)
             if wanted is not None:
-                sets.append(Change("set_alias", alias, wanted))
+                sets.append(Change(ChangeKind.SET_ALIAS, alias, wanted))
     unsets = cleared + moved  # an alias that moves is absent for as few statements as possible
     tags = {}
     for tag, field in _TAG_FIELD.items():
         now, wanted = getattr(current, field), getattr(target, field)
         if now != wanted:
-            tags[tag] = [Change("unset_tag" if wanted is None else "set_tag", tag, wanted)]
+            kind = ChangeKind.UNSET_TAG if wanted is None else ChangeKind.SET_TAG
+            tags[tag] = [Change(kind, tag, wanted)]
     default = (
-        [Change("set_default", "", target.default)]
+        [Change(ChangeKind.SET_DEFAULT, "", target.default)]
         if target.default is not None and target.default != current.default
         else []
     )
@@ -526,13 +545,13 @@ class SnowflakeRegistry(Registry):
     def _run(self, change: Change) -> None:
         """Issue ``change`` through the Snowflake ML client."""
         model = self._require_model()
-        if change.kind == "set_alias":
+        if change.kind is ChangeKind.SET_ALIAS:
             self._mv(change.version).set_alias(change.name)
-        elif change.kind == "unset_alias":
+        elif change.kind is ChangeKind.UNSET_ALIAS:
             self._mv(change.version).unset_alias(change.name)
-        elif change.kind == "set_default":
+        elif change.kind is ChangeKind.SET_DEFAULT:
             model.default = change.version
-        elif change.kind == "set_tag":
+        elif change.kind is ChangeKind.SET_TAG:
             model.set_tag(change.name, change.version)
         else:
             model.unset_tag(change.name)

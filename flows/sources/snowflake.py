@@ -72,15 +72,13 @@ class SnowparkSource(DataSource):
         return table.filter(col(_WEEK).between(weeks.start, weeks.end)).select(columns)
 
     def week_span(self) -> tuple[int, int] | None:
+        from snowflake.snowpark import functions as sf
         from snowflake.snowpark.exceptions import SnowparkSQLException
-        from snowflake.snowpark.functions import col, max, min
 
+        week = sf.col(_WEEK)
         try:
-            row = (
-                self.session.table(self.table)
-                .select(min(col(_WEEK)).alias("FIRST"), max(col(_WEEK)).alias("LAST"))
-                .collect()[0]
-            )
+            frame = self.session.table(self.table)
+            row = frame.select(sf.min(week).alias("FIRST"), sf.max(week).alias("LAST")).collect()[0]
         except SnowparkSQLException as exc:
             if _MISSING_OBJECT in str(exc):
                 return None
@@ -88,8 +86,15 @@ class SnowparkSource(DataSource):
         return None if row["FIRST"] is None else (int(row["FIRST"]), int(row["LAST"]))
 
     def read_weeks(self, weeks: WeekRange, *, input_name: str = "applications") -> pd.DataFrame:
-        data = self.weeks_frame(weeks).to_pandas()
-        if data.empty:
+        from snowflake.snowpark.exceptions import SnowparkSQLException
+
+        try:
+            data = self.weeks_frame(weeks).to_pandas()
+        except SnowparkSQLException as exc:
+            if _MISSING_OBJECT not in str(exc):
+                raise
+            data = None  # no table yet: reported like an empty one
+        if data is None or data.empty:
             span = self.week_span()
             have = f"weeks {span[0]}–{span[1]}" if span else "no data"
             raise EmptyWindowError(

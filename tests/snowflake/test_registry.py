@@ -19,6 +19,7 @@ from flows.registry.base import Outcome
 from flows.registry.snowflake import (
     RECORD_KEY,
     Change,
+    ChangeKind,
     Pointers,
     PromotionIncompleteError,
     SnowflakeRegistry,
@@ -150,25 +151,25 @@ class TestSwitchPlan:
 
     def test_forward_moves_aliases_first_and_live_version_last(self):
         assert plan_switch(self.before, self.after) == [
-            Change("unset_alias", "CHALLENGER", NEW),
-            Change("unset_alias", "CHAMPION", OLD),
-            Change("set_alias", "CHAMPION", NEW),
-            Change("unset_tag", "CHALLENGER_VERSION", None),
-            Change("set_default", "", NEW),
-            Change("set_tag", "LIVE_VERSION", NEW),
+            Change(ChangeKind.UNSET_ALIAS, "CHALLENGER", NEW),
+            Change(ChangeKind.UNSET_ALIAS, "CHAMPION", OLD),
+            Change(ChangeKind.SET_ALIAS, "CHAMPION", NEW),
+            Change(ChangeKind.UNSET_TAG, "CHALLENGER_VERSION", None),
+            Change(ChangeKind.SET_DEFAULT, "", NEW),
+            Change(ChangeKind.SET_TAG, "LIVE_VERSION", NEW),
         ]
 
     def test_restoring_moves_live_version_first(self):
         plan = plan_switch(self.after, self.before, commit_last=False)
         assert [c.kind for c in plan] == [
-            "set_tag",
-            "set_default",
-            "set_tag",
-            "unset_alias",
-            "set_alias",
-            "set_alias",
+            ChangeKind.SET_TAG,
+            ChangeKind.SET_DEFAULT,
+            ChangeKind.SET_TAG,
+            ChangeKind.UNSET_ALIAS,
+            ChangeKind.SET_ALIAS,
+            ChangeKind.SET_ALIAS,
         ]
-        assert plan[0] == Change("set_tag", "LIVE_VERSION", OLD)
+        assert plan[0] == Change(ChangeKind.SET_TAG, "LIVE_VERSION", OLD)
 
     def test_applying_the_plan_reaches_the_target(self):
         state = self.before

@@ -117,8 +117,10 @@ class TestReading:
         ):
             source.read_weeks(WeekRange(9, 12), input_name="hold-out")
 
-    def test_a_missing_table_has_no_span(self, source):
+    def test_a_missing_table_has_no_span_and_no_rows(self, source):
         assert source.week_span() is None
+        with pytest.raises(EmptyWindowError, match="the table holds no data"):
+            source.read_weeks(WeekRange(0, 3))
 
 
 class TestWriting:
