@@ -3,8 +3,9 @@
 Read the weeks it needs from the weekly Parquet files, fit the challenger
 pipeline (``StandardScaler`` then the forest), score the pickled champion and the
 challenger on the hold-out, compare their ROC AUCs with ``>``, and pickle the
-winner. No registry, no ledger, no statistics, no orchestration. ``bench/run.py``
-times our pipeline against this script on the same files and the same specs.
+winner. No registry, no ledger, no statistics, no orchestration: the column
+names are all it takes from this package. ``bench/run.py`` times our pipeline
+against this script on the same files and the same specs.
 
 Run it by hand (weeks are inclusive ranges; ``--params`` is the forest's JSON):
 
@@ -28,18 +29,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-FEATURES = [
-    "applicant_age",
-    "annual_income",
-    "credit_score",
-    "debt_to_income",
-    "years_employed",
-    "num_credit_cards",
-    "has_mortgage",
-    "education_score",
-    "location_risk_score",
-]
-LABEL = "approved"
+from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
+
+FEATURES = list(FEATURE_COLUMNS)
+LABEL = LABEL_COLUMN
 
 
 def read_weeks(folder: Path, first: int, last: int) -> pd.DataFrame:
