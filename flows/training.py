@@ -115,6 +115,19 @@ def _parallel_by_default(estimator: Any) -> bool:
     )
 
 
+def _score_in_one_thread(model: Any, spec: ModelSpec) -> None:
+    """Make a forest fitted on all cores score on one thread.
+
+    A forest scoring on several threads adds its trees' votes in whatever order the
+    threads finish, so the same rows get scores that differ in the last bits from one
+    run to the next. Scoring on one thread makes scores, metrics and decisions
+    reproducible, wherever the version is loaded.
+    """
+    classifier = model.steps[-1][1]
+    if "n_jobs" not in spec.params and _parallel_by_default(classifier):
+        classifier.set_params(n_jobs=None)
+
+
 CHAMPION_SPEC = ModelSpec(
     params={
         "n_estimators": 100,
@@ -200,6 +213,7 @@ def train_model(
     model = spec.build()
     logger.info("Training %s on %s (%d rows)", spec.estimator, train_weeks, len(train))
     model.fit(train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN])
+    _score_in_one_thread(model, spec)
     scores = model.predict_proba(test[list(FEATURE_COLUMNS)])[:, 1]
     test_auc = float(roc_auc_score(test[LABEL_COLUMN], scores))
     logger.info("Test AUC on %s: %.4f", test_weeks, test_auc)

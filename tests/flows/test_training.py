@@ -97,3 +97,18 @@ class TestTraining:
                 train_weeks=WeekRange(0, 2),
                 test_weeks=WeekRange(3, 3),
             )
+
+
+def test_a_forest_fitted_on_all_cores_scores_reproducibly(weeks):
+    trained = train_model(
+        small(CHAMPION_SPEC),
+        weeks["train"],
+        weeks["test"],
+        train_weeks=WeekRange(0, 2),
+        test_weeks=WeekRange(3, 3),
+    )
+    forest = trained.model.steps[-1][1]
+    assert forest.n_jobs is None
+    features = weeks["test"][trained.model.feature_names_in_]
+    first = trained.model.predict_proba(features)
+    assert all((trained.model.predict_proba(features) == first).all() for _ in range(5))
