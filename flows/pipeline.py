@@ -378,6 +378,8 @@ def score(
     """Batch inference with the version that LIVE_VERSION names (default: the newest week)."""
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
+    _, newest = check_data(settings)
+    _name_run(settings, data_week=newest, suffix="score")
     weeks = None
     if first_week is not None:
         weeks = WeekRange(first_week, last_week if last_week is not None else first_week)

@@ -77,6 +77,7 @@ def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, hom
     assert state.is_completed(), state.message
     result = state.result()
     assert result == {"version": live_version(home), "rows": 800}
+    assert read_flow_run(state.state_details.flow_run_id).name == "credit_approval-week-19-score"
     summary = artifacts(state.state_details.flow_run_id)["credit-approval-scoring"]
     assert f"Scored 800 applications with `{result['version']}`" in summary.data
     assert result["version"] in summary.description
