@@ -84,3 +84,18 @@ def log_same_version(home: str, index: int, barrier: Any, results: Any) -> None:
         results.put((index, stored.sha256))
     except VersionExistsError:
         results.put((index, None))
+
+
+def weekly_run(home: str, index: int, barrier: Any, results: Any) -> None:
+    """One whole weekly cycle (retrain, evaluate, decide), all processes starting at once."""
+    from flows import steps
+    from tests.reliability.helpers import open_home
+
+    policy = ccpolicy.load_policy("auc_greater")
+    with open_home(Path(home)) as (backend, settings):
+        barrier.wait(TIMEOUT_SECONDS)
+        try:
+            report = steps.weekly_cycle(backend, settings, policy, actor=f"weekly-{index}")
+            results.put((index, report.entry.outcome.value))
+        except Exception as exc:
+            results.put((index, f"{type(exc).__name__}: {exc}"))

@@ -22,27 +22,27 @@ from flows.registry.base import LedgerEntry, Outcome
 from flows.registry.local import LocalRegistry
 from flows.training import ModelSpec
 from tests.reliability import contenders
-from tests.reliability.helpers import assert_consistent
+from tests.reliability.helpers import assert_consistent, open_home
 
 N_PROCESSES = 8
 N_ROUNDS = 12
 
 
-def _race(target, home: Path, *extra) -> list:
-    """Run ``target(home, index, barrier, queue, *extra)`` in N_PROCESSES processes at once."""
+def _race(target, home: Path, *extra, n_processes: int = N_PROCESSES) -> list:
+    """Run ``target(home, index, barrier, queue, *extra)`` in ``n_processes`` processes at once."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([contenders.__name__])
-    barrier = context.Barrier(N_PROCESSES)
+    barrier = context.Barrier(n_processes)
     queue = context.Queue()
     processes = [
         context.Process(target=target, args=(str(home), i, barrier, queue, *extra))
-        for i in range(N_PROCESSES)
+        for i in range(n_processes)
     ]
     for process in processes:
         process.start()
     for process in processes:
         process.join(contenders.TIMEOUT_SECONDS)
-    assert [p.exitcode for p in processes] == [0] * N_PROCESSES
+    assert [p.exitcode for p in processes] == [0] * n_processes
     items = []
     while not queue.empty():
         items.append(queue.get(timeout=10))
@@ -112,3 +112,22 @@ def test_racing_writers_of_one_version_leave_exactly_one_intact_artifact(registr
     folder = registry.artifacts / "RACE"
     assert sorted(p.name for p in folder.iterdir()) == ["model.pkl"]
     assert_consistent(registry)
+
+
+@pytest.mark.xfail(
+    reason="flows.steps._train_and_log checks for an existing version, trains, then logs: a "
+    "concurrent run that logged the same challenger first makes log_version raise "
+    "VersionExistsError; it should catch it and reuse the version the other run logged",
+    raises=AssertionError,
+    strict=False,
+)
+def test_concurrent_weekly_cycles_promote_once_and_record_every_run(home):
+    n_runs = 4
+    results = dict(_race(contenders.weekly_run, home, n_processes=n_runs))
+    with open_home(home) as (backend, _):
+        ledger = assert_consistent(backend.registry)
+        assert len(backend.registry.list_versions()) == 2  # one champion, one shared challenger
+    outcomes = Counter(results.values())
+    assert outcomes[Outcome.PROMOTED.value] == 1, results
+    assert set(outcomes) <= {"promoted", "stale-champion", "kept"}, results
+    assert len(ledger) == 1 + n_runs
