@@ -24,6 +24,7 @@ import logging
 import os
 import pickle
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -148,9 +149,8 @@ class LocalRegistry(Registry):
         """
         with self._database_errors():
             conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
-            try:  # WAL is persistent and must be set outside a transaction
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                self._use_wal(conn)
             finally:
                 conn.close()
         with self._connect() as conn:
@@ -170,6 +170,21 @@ class LocalRegistry(Registry):
                 f"Home {self.home} was written by a newer release (schema version {stored}; "
                 f"this release reads up to {SCHEMA_VERSION}). Upgrade champion-challenger."
             )
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the database to WAL (persistent; set outside a transaction), once.
+
+        Switching fails at once, without waiting, while another process has the file
+        open; that process is then the one switching it, so look again until it has.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     # -- versions ---------------------------------------------------------------------
 

@@ -99,3 +99,11 @@ def weekly_run(home: str, index: int, barrier: Any, results: Any) -> None:
             results.put((index, report.entry.outcome.value))
         except Exception as exc:
             results.put((index, f"{type(exc).__name__}: {exc}"))
+
+
+def open_and_log(home: str, index: int, barrier: Any, results: Any) -> None:
+    """Open a home no process has opened yet, all at once, and log a version of one's own."""
+    barrier.wait(TIMEOUT_SECONDS)
+    registry = LocalRegistry(Path(home), DEFAULT_MODEL_NAME)
+    stored = registry.log_version({"writer": index}, record(f"V{index}"), sample_input=None)
+    results.put((index, stored.name))

@@ -131,3 +131,12 @@ def test_concurrent_weekly_cycles_promote_once_and_record_every_run(home):
     assert outcomes[Outcome.PROMOTED.value] == 1, results
     assert set(outcomes) <= {"promoted", "stale-champion", "kept"}, results
     assert len(ledger) == 1 + n_runs
+
+
+def test_processes_creating_one_home_at_once_all_succeed(tmp_path):
+    home = tmp_path / "fresh"
+    results = dict(_race(contenders.open_and_log, home))
+    assert results == {i: f"V{i}" for i in range(N_PROCESSES)}
+    registry = LocalRegistry(home, DEFAULT_MODEL_NAME)
+    assert sorted(v.name for v in registry.list_versions()) == sorted(results.values())
+    assert_consistent(registry)

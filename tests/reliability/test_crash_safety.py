@@ -26,13 +26,30 @@ CASES = [
 ]
 
 
-def _kill_at(home, point: str, new_weeks: int) -> int:
+def _start(target, *args) -> multiprocessing.Process:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([crash_cycle.__name__, contenders.__name__])
-    process = context.Process(target=crash_cycle.run_crashing, args=(str(home), new_weeks, point))
+    process = context.Process(target=target, args=args)
     process.start()
+    return process
+
+
+def _kill_at(home, point: str, new_weeks: int) -> int:
+    process = _start(crash_cycle.run_crashing, str(home), new_weeks, point)
     process.join(120)
     return process.exitcode
+
+
+def _assert_recovers(home, new_weeks: int) -> None:
+    """The home is consistent, and the next cycle runs to the end on it and leaves no debris."""
+    with open_home(home) as (backend, _):
+        assert_consistent(backend.registry)
+    crash_cycle.run_cycle(home, new_weeks=new_weeks)
+    with open_home(home) as (backend, _):
+        ledger = assert_consistent(backend.registry)
+        assert ledger[-1].outcome.value == "dry-run"
+        leftovers = list(backend.registry.artifacts.rglob(".*.tmp"))
+    assert leftovers == []
 
 
 @pytest.mark.parametrize(("point", "new_weeks"), CASES)
@@ -43,15 +60,20 @@ def test_a_cycle_killed_at_any_point_leaves_a_consistent_registry_and_the_next_r
         before = pointers(backend.registry)
     assert _kill_at(home, point, new_weeks) == -signal.SIGKILL  # the point was reached
     with open_home(home) as (backend, _):
-        assert_consistent(backend.registry)
         if point.endswith("-uncommitted") and point != "ledger-uncommitted":
             assert pointers(backend.registry)["live"] == before["live"]
-    crash_cycle.run_cycle(home, new_weeks=new_weeks)
-    with open_home(home) as (backend, _):
-        ledger = assert_consistent(backend.registry)
-        assert ledger[-1].outcome.value == "dry-run"
-        leftovers = list(backend.registry.artifacts.rglob(".*.tmp"))
-    assert leftovers == []
+    _assert_recovers(home, new_weeks)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5, 1.0, 2.0])
+def test_a_cycle_killed_after_a_sweeping_delay_leaves_a_consistent_registry(home, delay):
+    """Kills at arbitrary instructions (mid-fsync, mid-page write), not only at named points."""
+    process = _start(crash_cycle.run_crashing, str(home), 1, "")
+    process.join(delay)
+    if process.exitcode is None:
+        process.kill()
+        process.join(60)
+    _assert_recovers(home, 1)
 
 
 def test_the_cycle_reaches_every_crash_point():
