@@ -64,11 +64,14 @@ def generate_data(
     n_weeks: int = 20,
     append_weeks: int = 0,
     replace: bool = False,
+    holdout_weeks: int = 4,
 ) -> pd.DataFrame:
     """Write the quickstart's data set (``n_weeks`` weeks), or ``append_weeks`` more of it.
 
     Appending continues the same random stream after the newest stored week, so a
-    weekly run sees genuinely new rows while the history stays as it was.
+    weekly run sees genuinely new rows while the history stays as it was. Backends
+    that keep the quickstart's EVALUATION_DATA table refresh it with the newest
+    ``holdout_weeks`` weeks.
 
     Raises:
         ConfigError: if data is already stored and neither appending nor replacing.
@@ -88,6 +91,7 @@ def generate_data(
             )
         data = generate_applications(n_weeks, spec)
     backend.source.write(data, replace=replace and not append_weeks)
+    backend.source.write_evaluation_data(holdout_weeks=holdout_weeks)
     return data
 
 

@@ -124,13 +124,15 @@ def generate_command(args: argparse.Namespace) -> int:
         if args.no_store:
             data = generate_applications(args.weeks, spec)
         else:
-            with open_backend(settings_from(args)) as backend:
+            settings = settings_from(args)
+            with open_backend(settings) as backend:
                 data = steps.generate_data(
                     backend,
                     spec,
                     n_weeks=args.weeks,
                     append_weeks=args.append_weeks,
                     replace=args.replace,
+                    holdout_weeks=settings.windows.holdout_weeks,
                 )
     if args.out:
         export_table(data, Path(args.out))

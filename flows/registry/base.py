@@ -45,7 +45,7 @@ class Outcome(enum.StrEnum):
     ROLLED_BACK = "rolled-back"
     """A previous version was made live again."""
     FAILED = "failed"
-    """The run failed before deciding; the champion is untouched."""
+    """The run failed, or a switch failed and was undone; the previous champion is live."""
 
     @property
     def switched_live(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+from flows.errors import EmptyWindowError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -43,6 +45,26 @@ class DataSource(ABC):
             DataValidationError: if ``data`` breaks the schema, or (when appending)
                 holds a week that is already stored.
         """
+
+    def write_evaluation_data(self, *, holdout_weeks: int) -> int:
+        """Refresh the quickstart's EVALUATION_DATA table (the newest ``holdout_weeks`` weeks).
+
+        Only backends that keep that table for parity with the quickstart do
+        anything; the default writes nothing and returns 0.
+        """
+        return 0
+
+    def no_rows_error(
+        self, weeks: WeekRange, *, input_name: str, where: str = ""
+    ) -> EmptyWindowError:
+        """The error for a week range that holds no rows, naming what the table does hold."""
+        span = self.week_span()
+        have = f"weeks {span[0]}–{span[1]}" if span else "no data"
+        return EmptyWindowError(
+            f"{input_name} ({weeks}) has no rows{where}; the table holds {have}.",
+            expected=str(weeks),
+            got=have,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; idempotent."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from flows.data import validate_applications
 from flows.durable import write_atomically
-from flows.errors import DataValidationError, EmptyWindowError
+from flows.errors import DataValidationError
 from flows.names import WEEK_COLUMN
 from flows.sources.base import DataSource
 
@@ -54,13 +54,7 @@ class LocalWeekStore(DataSource):
 
         present = [w for w in self._weeks() if weeks.start <= w <= weeks.end]
         if not present:
-            span = self.week_span()
-            have = f"weeks {span[0]}–{span[1]}" if span else "no data"
-            raise EmptyWindowError(
-                f"{input_name} ({weeks}) has no rows; the table holds {have}.",
-                expected=str(weeks),
-                got=have,
-            )
+            raise self.no_rows_error(weeks, input_name=input_name)
         frames = [self._read_week(w, input_name) for w in present]
         data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return validate_applications(data, input_name=input_name)

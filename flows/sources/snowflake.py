@@ -95,13 +95,7 @@ class SnowparkSource(DataSource):
                 raise
             data = None  # no table yet: reported like an empty one
         if data is None or data.empty:
-            span = self.week_span()
-            have = f"weeks {span[0]}–{span[1]}" if span else "no data"
-            raise EmptyWindowError(
-                f"{input_name} ({weeks}) has no rows in {self.table}; the table holds {have}.",
-                expected=str(weeks),
-                got=have,
-            )
+            raise self.no_rows_error(weeks, input_name=input_name, where=f" in {self.table}")
         order = [_WEEK, ROW_ID] if ROW_ID in data.columns else [_WEEK, *_PROJECTION[1:]]
         data = data.sort_values(order, kind="stable", ignore_index=True)
         logger.info("Read %d rows of %s from %s", len(data), weeks, self.table)
