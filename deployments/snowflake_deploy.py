@@ -26,32 +26,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from deployments.snowflake_graph import TaskGraph
-    from flows.config import SnowflakeSettings
-    from flows.snowflake_session import SnowflakeSession
 
 _TASK_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 HISTORY_DAYS = 7
 """How far back ``status`` reads the task history (the Information Schema keeps 7 days)."""
-
-
-def open_graph_session(settings: SnowflakeSettings) -> SnowflakeSession:
-    """A session on the graph's database and schema, from connections.toml.
-
-    Raises:
-        ConfigError: if no such connection is configured or it cannot connect.
-    """
-    from snowflake.connector.errors import Error
-
-    from flows.snowflake_session import open_session
-
-    try:
-        return open_session(settings)
-    except Error as exc:
-        which = repr(settings.connection_name) if settings.connection_name else "the default one"
-        raise ConfigError(
-            f"Cannot open a Snowflake session with connection {which}: {exc}. Add it to "
-            "~/.snowflake/connections.toml (or pass --connection NAME) and retry."
-        ) from exc
 
 
 def check_packages(session: Any, packages: tuple[str, ...]) -> None:

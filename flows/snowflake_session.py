@@ -195,6 +195,9 @@ def open_session(
     Returns:
         The opened session, to be closed by the caller (or used in a ``with`` block).
 
+    Raises:
+        ConfigError: if the connection is not configured or refuses to connect.
+
     Example:
         >>> with open_session(SnowflakeSettings(connection_name="dev")) as opened:  # doctest: +SKIP
         ...     opened.session.sql("SELECT CURRENT_ROLE()").collect()
@@ -203,9 +206,17 @@ def open_session(
         from snowflake.snowpark import Session
 
         builder = Session.SessionBuilder()
+    from snowflake.connector.errors import Error
+
     description = _describe(settings, parameters)
     logger.info("Opening a Snowflake session (%s).", description)
-    session = builder.configs(_session_options(settings, parameters)).create()
+    try:
+        session = builder.configs(_session_options(settings, parameters)).create()
+    except Error as exc:
+        raise ConfigError(
+            f"Cannot open a Snowflake session ({description}): {exc}. Add the connection to "
+            "~/.snowflake/connections.toml (or name another one) and retry."
+        ) from exc
     return SnowflakeSession(session, description=description)
 
 

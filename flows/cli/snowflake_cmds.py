@@ -193,12 +193,13 @@ def emit_command(args: argparse.Namespace) -> int:
 def deploy_command(args: argparse.Namespace) -> int:
     """Ship the code, replace the procedure and recreate the graph, resumed."""
     from deployments.code_archive import build_archive
-    from deployments.snowflake_deploy import deploy_graph, open_graph_session
+    from deployments.snowflake_deploy import deploy_graph
+    from flows.snowflake_session import open_session
 
     graph = _graph(args)
     with (
         tempfile.TemporaryDirectory() as folder,
-        open_graph_session(graph.config.snowflake) as opened,
+        open_session(graph.config.snowflake) as opened,
     ):
         report = deploy_graph(
             graph,
@@ -216,10 +217,11 @@ def run_command(args: argparse.Namespace) -> int:
     """Start a graph run in the account, or rehearse it with --local."""
     if args.local:
         return _rehearse(args)
-    from deployments.snowflake_deploy import open_graph_session, run_graph
+    from deployments.snowflake_deploy import run_graph
+    from flows.snowflake_session import open_session
 
     graph = _graph(args)
-    with open_graph_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.snowflake) as opened:
         run_graph(graph, session=opened.session)
     get_console().print(
         f"Started a run of {graph.qualified(graph.options.name)}; "
@@ -251,10 +253,11 @@ def status_command(args: argparse.Namespace) -> int:
     """Show the graph's current runs and the task runs of the last days."""
     from rich.table import Table
 
-    from deployments.snowflake_deploy import HISTORY_DAYS, graph_status, open_graph_session
+    from deployments.snowflake_deploy import HISTORY_DAYS, graph_status
+    from flows.snowflake_session import open_session
 
     graph = _graph(args)
-    with open_graph_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.snowflake) as opened:
         status = graph_status(graph, session=opened.session)
     if args.json:
         print_json(dataclasses.asdict(status))

@@ -21,10 +21,11 @@ from snowflake.snowpark import Row
 from snowflake.snowpark.exceptions import SnowparkSQLException
 
 from deployments.code_archive import build_archive
-from deployments.snowflake_deploy import deploy_graph, graph_status, open_graph_session, run_graph
+from deployments.snowflake_deploy import deploy_graph, graph_status, run_graph
 from deployments.snowflake_graph import PROCEDURE_PACKAGES
 from flows.config import SnowflakeSettings
 from flows.errors import ConfigError
+from flows.snowflake_session import open_session
 from tests.deployments.conftest import golden_graph
 
 DAG = "CHAMPION_CHALLENGER_DAG"
@@ -237,6 +238,6 @@ class TestRunAndStatus:
 
 def test_no_configured_connection_is_a_user_error():
     with pytest.raises(
-        ConfigError, match="Cannot open a Snowflake session with connection 'cc-none'"
+        ConfigError, match="Cannot open a Snowflake session \\(connection 'cc-none'"
     ):
-        open_graph_session(SnowflakeSettings(connection_name="cc-none"))
+        open_session(SnowflakeSettings(connection_name="cc-none"))
