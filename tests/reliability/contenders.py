@@ -1,7 +1,7 @@
 """The bodies of the processes that race on one home in ``test_concurrency``.
 
-Kept apart from the test module so that each process imports only the registry and
-the promotion step (no pytest, no scikit-learn): starting eight of them stays cheap.
+Kept apart from the test modules so that the processes, forked from a server that
+imported this module once, carry no pytest and start in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import ccpolicy
+from flows import steps
 from flows.errors import VersionExistsError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
@@ -17,6 +18,7 @@ from flows.promotion import decide_and_record, rollback
 from flows.registry.base import ModelVersion
 from flows.registry.local import LocalRegistry
 from flows.windows import WeekRange
+from tests.reliability.helpers import open_home
 
 VERSIONS = ("V0", "V1", "V2", "V3")
 """The versions the contenders switch between."""
@@ -88,9 +90,6 @@ def log_same_version(home: str, index: int, barrier: Any, results: Any) -> None:
 
 def weekly_run(home: str, index: int, barrier: Any, results: Any) -> None:
     """One whole weekly cycle (retrain, evaluate, decide), all processes starting at once."""
-    from flows import steps
-    from tests.reliability.helpers import open_home
-
     policy = ccpolicy.load_policy("auc_greater")
     with open_home(Path(home)) as (backend, settings):
         barrier.wait(TIMEOUT_SECONDS)

@@ -23,6 +23,7 @@ from flows import steps
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.errors import ArtifactIntegrityError, DataValidationError, EmptyWindowError, LeakageError
+from flows.evaluation import UndefinedMetricWarning
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS
 from flows.registry.base import ModelVersion, Outcome
 from flows.registry.local import BUSY_TIMEOUT_ENV, LocalRegistry
@@ -190,7 +191,11 @@ class TestBadWindows:
     def test_a_hold_out_with_one_class_is_inconclusive_not_a_crash(self, home):
         for week in range(16, 20):
             _rewrite_week(home, week, lambda rows: rows.assign(approved=0))
-        with untouched(home), open_home(home) as (backend, settings):
+        with (
+            untouched(home),
+            open_home(home) as (backend, settings),
+            pytest.warns(UndefinedMetricWarning, match="Only one class is present"),
+        ):
             report = steps.weekly_cycle(
                 backend, settings, ccpolicy.load_policy("significance_margin")
             )

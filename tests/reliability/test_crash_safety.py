@@ -65,7 +65,7 @@ def test_a_cycle_killed_at_any_point_leaves_a_consistent_registry_and_the_next_r
     _assert_recovers(home, new_weeks)
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5, 1.0, 2.0])
+@pytest.mark.parametrize("delay", [0.1, 0.4, 1.2])
 def test_a_cycle_killed_after_a_sweeping_delay_leaves_a_consistent_registry(home, delay):
     """Kills at arbitrary instructions (mid-fsync, mid-page write), not only at named points."""
     process = _start(crash_cycle.run_crashing, str(home), 1, "")
