@@ -13,7 +13,8 @@ Operational rules, the same for every flow:
   the deployment's single concurrency slot forever.
 - No task result is cached or persisted (``NO_CACHE``): a retrain must train.
 - A weekly run that fails before deciding records a ``failed`` entry in the ledger;
-  the champion is untouched.
+  the champion is untouched. The decision step records its own outcome, including a
+  switch the registry refused.
 """
 
 from __future__ import annotations
@@ -321,7 +322,8 @@ def champion_challenger(
         The ledger entry of the decision, as a dict.
 
     Raises:
-        Exception: whatever stopped the cycle, after a ``failed`` ledger entry was recorded.
+        Exception: whatever stopped the cycle; before the decision, after a ``failed``
+            ledger entry was recorded.
     """
     _attach_step_loggers()
     logger = get_run_logger()
@@ -335,7 +337,6 @@ def champion_challenger(
         retrained = retrain(settings)
         evaluation = evaluate(settings, retrained.version.name)
         publish_metric_table(settings, evaluation)
-        report = promote(settings, evaluation, chosen, dry_run)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.error("Weekly cycle failed before a decision; the champion is untouched. %s", error)
@@ -343,6 +344,8 @@ def champion_challenger(
         if recorded.is_failed():
             logger.warning("Could not record the failure in the ledger: %s", recorded.message)
         raise
+    # The decision step records its own outcome, a refused switch included.
+    report = promote(settings, evaluation, chosen, dry_run)
     publish_decision_report(settings, report)
     publish_versions(settings)
     logger.info("Published the metric table, the decision report and the versions summary")
