@@ -229,12 +229,13 @@ def validate_applications(
     if require_label:
         bad = ~out[LABEL_COLUMN].isin((0, 1))
         if bad.any():
+            first_bad = out.loc[bad, LABEL_COLUMN].iloc[0].item()
             raise DataValidationError(
                 f"Column {LABEL_COLUMN!r} in {input_name} must be 0 or 1; "
-                f"got {out.loc[bad, LABEL_COLUMN].iloc[0]!r} in {int(bad.sum())} row(s).",
+                f"got {first_bad} in {int(bad.sum())} row(s).",
                 column=LABEL_COLUMN,
                 expected={0, 1},
-                got=out.loc[bad, LABEL_COLUMN].iloc[0],
+                got=first_bad,
             )
     return out.reset_index(drop=True)
 

@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flows.errors import ConfigError, EmptyWindowError
+from flows.errors import ConfigError, EmptyWindowError, VersionExistsError
 from flows.evaluation import Evaluation, evaluate_pair
 from flows.names import CHALLENGER, FEATURE_COLUMNS
 from flows.promotion import PromotionReport, decide_and_record, default_actor
-from flows.registry.base import LedgerEntry, ModelVersion, Outcome
+from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
 from flows.training import TrainedModel, fingerprint, train_model, version_name
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
@@ -113,17 +113,24 @@ def _train_and_log(
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     name = version_name(role, spec, windows.train, fingerprint(train))
     if any(v.name == name for v in registry.list_versions()):
-        logger.info("Reusing version %s: same spec and same training rows", name)
-        return registry.get_version(name), True
+        return _reuse(registry, name), True
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
     trained = train_model(spec, train, test, train_weeks=windows.train, test_weeks=windows.test)
-    version = registry.log_version(
-        trained.model,
-        _record(trained, trained.version_name(role), role, registry.model_name),
-        sample_input=train[list(FEATURE_COLUMNS)].head(10),
-        train_row_hashes=trained.train_row_hashes,
-    )
+    try:
+        version = registry.log_version(
+            trained.model,
+            _record(trained, name, role, registry.model_name),
+            sample_input=train[list(FEATURE_COLUMNS)].head(10),
+            train_row_hashes=trained.train_row_hashes,
+        )
+    except VersionExistsError:  # a concurrent run logged the identical version first
+        return _reuse(registry, name), True
     return version, False
+
+
+def _reuse(registry: Registry, name: str) -> ModelVersion:
+    logger.info("Reusing version %s: same spec and same training rows", name)
+    return registry.get_version(name)
 
 
 def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> ModelVersion:

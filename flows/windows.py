@@ -86,27 +86,28 @@ def challenger_windows(first_week: int, newest_week: int, spec: WindowSpec) -> W
     Raises:
         EmptyWindowError: if the data does not reach back far enough for the windows.
     """
-    holdout = WeekRange(newest_week - spec.holdout_weeks + 1, newest_week)
-    test = WeekRange(holdout.start - spec.test_weeks, holdout.start - 1)
-    train = WeekRange(test.start - spec.train_weeks, test.start - 1)
-    windows = Windows(train=train, test=test, holdout=holdout)
-    _check_available(windows, first_week, newest_week, spec)
-    return windows
+    return _checked(_latest_windows(newest_week, spec), first_week, newest_week, spec)
 
 
 def champion_windows(first_week: int, newest_week: int, spec: WindowSpec) -> Windows:
     """Windows for bootstrapping the first champion: the challenger's, one test window earlier."""
-    latest = challenger_windows(first_week - spec.test_weeks, newest_week, spec)
+    latest = _latest_windows(newest_week, spec)
     windows = Windows(
         train=latest.train.shifted(-spec.test_weeks),
         test=latest.test.shifted(-spec.test_weeks),
         holdout=latest.holdout,
     )
-    _check_available(windows, first_week, newest_week, spec)
-    return windows
+    return _checked(windows, first_week, newest_week, spec)
 
 
-def _check_available(windows: Windows, first_week: int, newest_week: int, spec: WindowSpec) -> None:
+def _latest_windows(newest_week: int, spec: WindowSpec) -> Windows:
+    holdout = WeekRange(newest_week - spec.holdout_weeks + 1, newest_week)
+    test = WeekRange(holdout.start - spec.test_weeks, holdout.start - 1)
+    train = WeekRange(test.start - spec.train_weeks, test.start - 1)
+    return Windows(train=train, test=test, holdout=holdout)
+
+
+def _checked(windows: Windows, first_week: int, newest_week: int, spec: WindowSpec) -> Windows:
     earliest = min(windows.train.start, windows.test.start)
     if earliest < first_week:
         needed = spec.train_weeks + spec.test_weeks + spec.holdout_weeks
@@ -117,3 +118,4 @@ def _check_available(windows: Windows, first_week: int, newest_week: int, spec: 
             expected=earliest,
             got=first_week,
         )
+    return windows

@@ -108,7 +108,7 @@ class TestValidation:
     def test_labels_must_be_zero_or_one(self, quickstart):
         bad = quickstart.copy()
         bad.loc[0, "approved"] = 2
-        with pytest.raises(DataValidationError, match="'approved'.*0 or 1.*2"):
+        with pytest.raises(DataValidationError, match="'approved'.*0 or 1; got 2 in 1 row"):
             validate_applications(bad)
 
     def test_weeks_must_be_whole_and_non_negative(self, quickstart):

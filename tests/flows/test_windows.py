@@ -41,3 +41,8 @@ def test_week_ranges_overlap_and_print_readably():
     assert str(WeekRange(16, 19)) == "weeks 16–19"
     with pytest.raises(ConfigError, match="end before it starts"):
         WeekRange(5, 4)
+
+
+def test_too_little_history_for_the_champion_names_the_real_first_week():
+    with pytest.raises(EmptyWindowError, match="data starts at week 0 \\(weeks 0–15"):
+        champion_windows(0, 15, WindowSpec())

@@ -114,13 +114,6 @@ def test_racing_writers_of_one_version_leave_exactly_one_intact_artifact(registr
     assert_consistent(registry)
 
 
-@pytest.mark.xfail(
-    reason="flows.steps._train_and_log checks for an existing version, trains, then logs: a "
-    "concurrent run that logged the same challenger first makes log_version raise "
-    "VersionExistsError; it should catch it and reuse the version the other run logged",
-    raises=AssertionError,
-    strict=False,
-)
 def test_concurrent_weekly_cycles_promote_once_and_record_every_run(home):
     n_runs = 4
     results = dict(_race(contenders.weekly_run, home, n_processes=n_runs))
