@@ -54,11 +54,16 @@ def _state_names(flow_run_id: UUID) -> list[str]:
 
 
 class TestDeploy:
-    def test_deploy_creates_the_process_pool_and_the_three_deployments(self, deployed):
+    def test_deploy_creates_the_process_pool_and_the_four_deployments(self, deployed):
         from prefect.client.orchestration import get_client
 
         assert deployed["created_pools"] == [POOL]
-        assert {d["name"] for d in deployed["deployments"]} == {WEEKLY, BOOTSTRAP, "score/score"}
+        assert {d["name"] for d in deployed["deployments"]} == {
+            WEEKLY,
+            BOOTSTRAP,
+            "score/score",
+            "rollback/rollback",
+        }
         with get_client(sync_client=True) as client:
             assert client.read_work_pool(POOL).type == "process"
 
