@@ -15,13 +15,14 @@ from tests.conftest import REPO
 
 
 class TestReadDeployments:
-    def test_the_project_declares_weekly_bootstrap_and_score_on_one_process_pool(self):
+    def test_the_project_declares_weekly_bootstrap_score_and_rollback_on_one_pool(self):
         specs = {spec.full_name: spec for spec in read_deployments(REPO)}
 
         assert set(specs) == {
             "champion-challenger/weekly",
             "train-champion/bootstrap",
             "score/score",
+            "rollback/rollback",
         }
         assert {spec.work_pool for spec in specs.values()} == {"champion-challenger"}
         assert specs["champion-challenger/weekly"].schedules == ("1 1 * * 1 (Asia/Singapore)",)

@@ -82,7 +82,7 @@ def test_emit_writes_the_script_and_the_archive_it_uploads(tmp_path, screen):
 def test_account_commands_without_a_connection_fail_with_one_line(command, tmp_path, capsys):
     assert main(_argv(command, tmp_path, "--connection", "cc-none")) == 2
     err = capsys.readouterr().err
-    assert "Cannot open a Snowflake session with connection 'cc-none'" in err
+    assert "Cannot open a Snowflake session (connection 'cc-none'" in err
     assert "Traceback" not in err
 
 
