@@ -11,7 +11,7 @@ Run from the repository root:
 
 ``--mode simulated`` (the default, a couple of minutes) runs only this module's
 simulation; ``--mode real`` only the second mode, real forests retrained on the
-project's generator (``bench/study_real_cycles.py``, about ten minutes).
+project's generator (``bench/study_real_cycles.py``, about 17 CPU-minutes).
 
 The simulation (``binormal_evidence``) and the counting (``promotion_rates``)
 meet only at ``ccpolicy.Evidence``: the real mode's evidence plugs into
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         help="hold-outs per scenario (default: 10,000 simulated; 100 real data sets)",
     )
-    parser.add_argument("--seed", type=int, default=2024, help="seed of the simulation")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of either mode")
     parser.add_argument("--output", type=Path, default=DOC, help="markdown file with the markers")
     args = parser.parse_args(argv)
 

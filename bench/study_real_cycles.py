@@ -37,7 +37,7 @@ N_WEEKS = 20
 WINDOW_SPEC = WindowSpec()
 """The quickstart's windows: champion trains on weeks 0-9, challenger on 3-12, hold-out 16-19."""
 REPLICATIONS = 100
-"""Data sets per contest by default: about ten minutes of training on two idle cores."""
+"""Data sets per contest by default: about 17 minutes of CPU time (10 s a replication)."""
 TRUTH_ROWS_PER_WEEK = 10_000
 """Rows per hold-out week of the independent sample that measures the true AUCs (40,000 in all)."""
 BEGIN, END = "<!-- real-results:begin -->", "<!-- real-results:end -->"
