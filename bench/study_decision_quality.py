@@ -1,4 +1,4 @@
-"""Decision quality of the built-in promotion policies, by simulation.
+"""Decision quality of the built-in promotion policies: simulated, and on real retrained forests.
 
 For each built-in policy: how often it promotes a challenger that is truly no
 better (false promotion) and one that is truly better by a given AUC gain
