@@ -35,6 +35,8 @@ def render(results: dict) -> str:
         _cycle_table(cycles, lambda s: s["cpu"], "{:.2f}"),
         "### Weekly cycle: peak RSS (MiB)\n",
         _cycle_table(cycles, lambda s: s["peak_mib"], "{:.0f}"),
+        "### Weekly cycle: what we add to the bare script, by size\n",
+        _overhead_table(cycles),
         "### Targets\n",
         _targets(results),
         "### CLI latency (median of fresh processes, seconds)\n",
@@ -85,6 +87,28 @@ def _cycle_table(cycles: list[dict], value, fmt: str) -> str:
         "The flow variant ran against an already running Prefect server.\n"
     )
     return "\n".join(lines) + "\n" + note
+
+
+def _overhead_table(cycles: list[dict]) -> str:
+    """Best-run differences to the bare script: how the added cost grows with the data."""
+    measures = (
+        ("CPU s", lambda s: s["cpu"], "{:+.2f}"),
+        ("work-alone s", lambda s: s["result"]["cycle_seconds"], "{:+.2f}"),
+        ("peak MiB", lambda s: s["peak_mib"], "{:+.0f}"),
+    )
+    header = ["applications"] + [
+        f"{LABELS[v]}: {what}" for v in ("steps", "flow") for what, _, _ in measures
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for cycle in cycles:
+        samples = cycle["samples"]
+        cells = [f"{cycle['rows']:,}"]
+        for variant in ("steps", "flow"):
+            for _, value, fmt in measures:
+                added = _range(samples[variant], value)[0] - _range(samples["bare"], value)[0]
+                cells.append(fmt.format(added))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _ratio(cycle: dict, variant: str, value) -> float:

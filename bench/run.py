@@ -1,17 +1,20 @@
 """Benchmarks: our weekly cycle against a bare scikit-learn script, CLI latency, the demo, DeLong.
 
-Run from the repository root (about 15 minutes on two cores; ``--quick`` skips the
-1-million-row cycle and the 10^7-row statistics, about 5 minutes):
+Run from the repository root:
 
     .venv/bin/python bench/run.py [--quick]
 
-Every measurement runs in a fresh process (``bench/_measure.py`` or ``ccflows``);
-its wall time is taken around the process, its CPU time (user + system, less
-sensitive to other processes' load than wall time) and its peak RSS from
-``os.wait4`` (``ru_maxrss`` of that child: the largest resident set of the
-process or of any descendant it waited for). The pipeline and the bare script alternate within each
-repeat so that load from other processes hits both alike. The results replace the
-marked section of docs/benchmarks.md (``--no-doc`` only prints them).
+Most of the time goes to the forests at 1 million rows, 3 to 6 minutes per cycle
+on two cores: the full run took 32 minutes on a shared machine. ``--quick`` skips
+that size and the 10^7-row statistics.
+
+Every measurement runs in a fresh process (``bench/_measure.py`` or ``ccflows``).
+Its wall time is taken around the process; its CPU time (user + system, far less
+sensitive than wall time to other processes' load) and its peak RSS come from
+``os.wait4`` (``ru_maxrss`` of that child: the largest resident set of the process
+or of any descendant it waited for). The pipeline and the bare script alternate
+within each repeat so that load from other processes hits both alike. The results
+replace the marked section of docs/benchmarks.md (``--no-doc`` only prints them).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from importlib import metadata
 from pathlib import Path
 
 import _report
-from _server import prefect_server
+
+from deployments.local_prefect import local_server
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -219,8 +223,28 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def measure_all(*, quick: bool) -> dict:
+    """Every measurement of one benchmark run, as raw results for :func:`_report.render`."""
+    started = time.perf_counter()
+    results: dict = {"quick": quick, "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
+        root = Path(tmp)
+        with local_server(root / "prefect-home", env=child_env()) as server:
+            results["cycles"] = [
+                measure_cycles(rows, repeats, root, server.env)
+                for rows, repeats in CYCLE_SIZES.items()
+                if not (quick and rows >= QUICK_SKIPS_ROWS)
+            ]
+        results["cli"] = measure_cli(root / "home-400")
+        results["demo"] = measure_demo(root)
+    results["stats"] = measure_stats(quick)
+    results["machine"]["load_after"] = os.getloadavg()
+    results["total_seconds"] = time.perf_counter() - started
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every measurement, print the tables, and update docs/benchmarks.md."""
+    """Run every measurement (or load them), print the tables, and update docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick",
@@ -229,24 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the raw results")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="PATH",
+        help="measure nothing: render the raw results an earlier --json run wrote",
+    )
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
-    results: dict = {"quick": args.quick, "machine": machine()}
-    with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
-        root = Path(tmp)
-        with prefect_server(root / "prefect-home", child_env()) as flow_env:
-            results["cycles"] = [
-                measure_cycles(rows, repeats, root, flow_env)
-                for rows, repeats in CYCLE_SIZES.items()
-                if not (args.quick and rows >= QUICK_SKIPS_ROWS)
-            ]
-        results["cli"] = measure_cli(root / "home-400")
-        results["demo"] = measure_demo(root)
-    results["stats"] = measure_stats(args.quick)
-    results["machine"]["load_after"] = os.getloadavg()
-    results["total_seconds"] = time.perf_counter() - started
-
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = measure_all(quick=args.quick)
     markdown = _report.render(results)
     print(markdown)
     if args.json:
