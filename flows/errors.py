@@ -45,6 +45,10 @@ class VersionExistsError(RegistryError):
     """A version name is already taken; versions are immutable."""
 
 
+class AlreadyChampionError(RegistryError):
+    """The version is the live champion, so it cannot also hold the CHALLENGER alias."""
+
+
 class NoChampionError(RegistryError):
     """The registry has no live champion yet (run ``ccflows train-champion`` first)."""
 

@@ -10,7 +10,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flows.errors import ConfigError, EmptyWindowError, VersionExistsError
+from flows.errors import (
+    AlreadyChampionError,
+    ConfigError,
+    EmptyWindowError,
+    VersionExistsError,
+)
 from flows.evaluation import Evaluation, evaluate_pair
 from flows.names import CHALLENGER, FEATURE_COLUMNS
 from flows.promotion import PromotionReport, decide_and_record, default_actor
@@ -193,8 +198,10 @@ def retrain_challenger(backend: Backend, settings: Settings) -> RetrainResult:
     windows = challenger_windows(first, newest, settings.windows)
     backend.registry.champion()  # fail before training when there is nothing to challenge
     version, reused = _train_and_log(backend, settings.challenger_spec, windows, role=CHALLENGER)
-    if version.name != backend.registry.live_version():
+    try:
         backend.registry.set_challenger(version.name)
+    except AlreadyChampionError:  # unchanged data, or another run just promoted this version
+        logger.info("Challenger %s is the live champion itself", version.name)
     return RetrainResult(version=version, reused=reused, windows=windows, data_week=newest)
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from flows.config import validate_identifier
 from flows.durable import crash_point, remove_temporaries, write_atomically
 from flows.errors import (
+    AlreadyChampionError,
     ArtifactIntegrityError,
     ConfigError,
     RegistryBusyError,
@@ -340,7 +341,7 @@ class LocalRegistry(Registry):
             self._require(conn, name)
             holder = _alias_of(conn, self.model_name, name)
             if holder == CHAMPION:
-                raise RegistryError(
+                raise AlreadyChampionError(
                     f"Version {name} is the champion; it cannot also be the challenger."
                 )
             self._point(conn, CHALLENGER, name)

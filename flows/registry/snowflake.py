@@ -40,7 +40,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from flows.config import validate_identifier
-from flows.errors import RegistryBusyError, RegistryError, VersionExistsError, VersionNotFoundError
+from flows.errors import (
+    AlreadyChampionError,
+    RegistryBusyError,
+    RegistryError,
+    VersionExistsError,
+    VersionNotFoundError,
+)
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
@@ -452,7 +458,7 @@ class SnowflakeRegistry(Registry):
         with self._locked() as holder:
             before = self.pointers()
             if before.champion == name:
-                raise RegistryError(
+                raise AlreadyChampionError(
                     f"Version {name} is the champion; it cannot also be the challenger."
                 )
             target = replace(before, challenger=name, challenger_tag=name)

@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 
 from flows.data import generate_applications, validate_applications
-from flows.errors import NoChampionError, VersionExistsError, VersionNotFoundError
+from flows.errors import (
+    AlreadyChampionError,
+    NoChampionError,
+    VersionExistsError,
+    VersionNotFoundError,
+)
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
 from flows.training import ModelSpec, row_hashes
@@ -156,7 +161,7 @@ class RegistryContract:
     def test_a_version_holds_at_most_one_alias(self, registry, two_versions):
         first, second = two_versions
         registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
-        with pytest.raises(Exception, match="champion"):
+        with pytest.raises(AlreadyChampionError, match="champion"):
             registry.set_challenger(first)
         registry.set_challenger(second)
         registry.promote_if_champion_is(first, second, decision())

@@ -157,7 +157,7 @@ class TestBadWindows:
             steps.generate_data(backend, GeneratorSpec(rows_per_week=100), n_weeks=12)
             with pytest.raises(
                 EmptyWindowError,
-                match=r"The training window needs weeks -5–4 but the data starts at week .*"
+                match=r"The training window needs weeks -8–1 but the data starts at week 0 .*"
                 r"these windows need at least 17 weeks\)\. Generate or load more weeks",
             ):
                 steps.train_champion(backend, settings)
