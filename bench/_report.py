@@ -55,7 +55,8 @@ def _heading(results: dict) -> str:
     mode = (
         " (`--quick`: no 1-million-row cycle, no 10^7-row statistics)" if results["quick"] else ""
     )
-    return f"Measured by `bench/run.py`{mode}.\n"
+    date = f" on {results['date']}" if "date" in results else ""
+    return f"Measured by `bench/run.py`{mode}{date}.\n"
 
 
 def _range(samples: list[dict], value) -> tuple[float, float]:

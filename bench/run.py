@@ -226,7 +226,7 @@ def _progress(message: str) -> None:
 def measure_all(*, quick: bool) -> dict:
     """Every measurement of one benchmark run, as raw results for :func:`_report.render`."""
     started = time.perf_counter()
-    results: dict = {"quick": quick, "machine": machine()}
+    results: dict = {"quick": quick, "date": time.strftime("%Y-%m-%d"), "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
         root = Path(tmp)
         with local_server(root / "prefect-home", env=child_env()) as server:
