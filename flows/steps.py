@@ -20,7 +20,13 @@ from flows.evaluation import Evaluation, evaluate_pair
 from flows.names import CHALLENGER, FEATURE_COLUMNS
 from flows.promotion import PromotionReport, decide_and_record, default_actor
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
-from flows.training import TrainedModel, fingerprint, train_model, version_name
+from flows.training import (
+    TrainedModel,
+    hashes_fingerprint,
+    row_hashes,
+    train_model,
+    version_name,
+)
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
 if TYPE_CHECKING:
@@ -116,11 +122,19 @@ def _train_and_log(
     """Train ``spec`` on the windows and log it, or reuse the identical version."""
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
-    name = version_name(role, spec, windows.train, fingerprint(train))
+    hashes = row_hashes(train)
+    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes))
     if any(v.name == name for v in registry.list_versions()):
         return _reuse(registry, name), True
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
-    trained = train_model(spec, train, test, train_weeks=windows.train, test_weeks=windows.test)
+    trained = train_model(
+        spec,
+        train,
+        test,
+        train_weeks=windows.train,
+        test_weeks=windows.test,
+        train_row_hashes=hashes,
+    )
     try:
         version = registry.log_version(
             trained.model,

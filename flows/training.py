@@ -189,7 +189,12 @@ def row_hashes(data: pd.DataFrame) -> np.ndarray:
 
 def fingerprint(data: pd.DataFrame) -> str:
     """SHA-256 of the rows' hashes in order: equal for identical rows in identical order."""
-    return hashlib.sha256(row_hashes(data).tobytes()).hexdigest()
+    return hashes_fingerprint(row_hashes(data))
+
+
+def hashes_fingerprint(hashes: np.ndarray) -> str:
+    """The fingerprint of rows whose :func:`row_hashes` are already computed."""
+    return hashlib.sha256(hashes.tobytes()).hexdigest()
 
 
 def train_model(
@@ -199,8 +204,12 @@ def train_model(
     *,
     train_weeks: WeekRange,
     test_weeks: WeekRange,
+    train_row_hashes: np.ndarray | None = None,
 ) -> TrainedModel:
     """Fit ``spec`` on ``train`` and measure its ROC AUC on ``test``.
+
+    Args:
+        train_row_hashes: ``row_hashes(train)`` if the caller already has them.
 
     Raises:
         EmptyWindowError: if a window is too small or holds a single class.
@@ -209,7 +218,7 @@ def train_model(
 
     _check_trainable(train, "training window", train_weeks, minimum=MIN_TRAINING_ROWS)
     _check_trainable(test, "test window", test_weeks, minimum=1)
-    hashes = row_hashes(train)
+    hashes = row_hashes(train) if train_row_hashes is None else train_row_hashes
     model = spec.build()
     logger.info("Training %s on %s (%d rows)", spec.estimator, train_weeks, len(train))
     model.fit(train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN])
@@ -224,7 +233,7 @@ def train_model(
         test_weeks=test_weeks,
         row_count=len(train),
         test_auc=test_auc,
-        train_fingerprint=hashlib.sha256(hashes.tobytes()).hexdigest(),
+        train_fingerprint=hashes_fingerprint(hashes),
         train_row_hashes=hashes,
     )
 
