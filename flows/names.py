@@ -20,9 +20,6 @@ LIVE_VERSION: Final = "LIVE_VERSION"
 CHALLENGER_VERSION: Final = "CHALLENGER_VERSION"
 """Model tag naming the current challenger version."""
 
-ALIASES: Final = (CHAMPION, CHALLENGER)
-TAGS: Final = (LIVE_VERSION, CHALLENGER_VERSION)
-
 DATE_COLUMN: Final = "application_date"
 WEEK_COLUMN: Final = "week_number"
 LABEL_COLUMN: Final = "approved"
