@@ -121,7 +121,8 @@ def _score_in_one_thread(model: Any, spec: ModelSpec) -> None:
     A forest scoring on several threads adds its trees' votes in whatever order the
     threads finish, so the same rows get scores that differ in the last bits from one
     run to the next. Scoring on one thread makes scores, metrics and decisions
-    reproducible, wherever the version is loaded.
+    reproducible, wherever the version is loaded; ``flows.prediction`` still uses every
+    core, by splitting the rows.
     """
     classifier = model.steps[-1][1]
     if "n_jobs" not in spec.params and _parallel_by_default(classifier):
@@ -187,13 +188,8 @@ def row_hashes(data: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(data[list(COLUMNS)], index=False).to_numpy()
 
 
-def fingerprint(data: pd.DataFrame) -> str:
-    """SHA-256 of the rows' hashes in order: equal for identical rows in identical order."""
-    return hashes_fingerprint(row_hashes(data))
-
-
 def hashes_fingerprint(hashes: np.ndarray) -> str:
-    """The fingerprint of rows whose :func:`row_hashes` are already computed."""
+    """SHA-256 of the rows' :func:`row_hashes` in order: equal for identical rows in identical order."""
     return hashlib.sha256(hashes.tobytes()).hexdigest()
 
 
@@ -216,6 +212,8 @@ def train_model(
     """
     from sklearn.metrics import roc_auc_score
 
+    from flows.prediction import positive_scores
+
     _check_trainable(train, "training window", train_weeks, minimum=MIN_TRAINING_ROWS)
     _check_trainable(test, "test window", test_weeks, minimum=1)
     hashes = row_hashes(train) if train_row_hashes is None else train_row_hashes
@@ -223,7 +221,7 @@ def train_model(
     logger.info("Training %s on %s (%d rows)", spec.estimator, train_weeks, len(train))
     model.fit(train[list(FEATURE_COLUMNS)], train[LABEL_COLUMN])
     _score_in_one_thread(model, spec)
-    scores = model.predict_proba(test[list(FEATURE_COLUMNS)])[:, 1]
+    scores = positive_scores(model, test[list(FEATURE_COLUMNS)])
     test_auc = float(roc_auc_score(test[LABEL_COLUMN], scores))
     logger.info("Test AUC on %s: %.4f", test_weeks, test_auc)
     return TrainedModel(

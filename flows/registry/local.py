@@ -45,6 +45,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
+from flows.prediction import positive_scores
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
 if TYPE_CHECKING:
@@ -265,8 +266,7 @@ class LocalRegistry(Registry):
         return [_version_from_json(r[0]) for r in rows]
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        model = self.load_model(name)
-        return np.asarray(model.predict_proba(features[list(FEATURE_COLUMNS)])[:, 1], dtype=float)
+        return positive_scores(self.load_model(name), features[list(FEATURE_COLUMNS)])
 
     def load_model(self, name: str) -> Any:
         """Unpickle version ``name`` from the registry's own store, after checking its SHA-256.
