@@ -24,7 +24,9 @@ import logging
 import os
 import pickle
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +69,44 @@ BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
 MODEL_FILE = "model.pkl"
 ROWS_FILE = "train_rows.npy"
 
+RECENT_MODELS_KEPT = 2
+"""Unpickled models a process keeps: a weekly cycle's champion and challenger."""
+
+
+class _RecentModels:
+    """The models this process last logged or loaded, by artifact path and SHA-256.
+
+    The evaluate step scores the challenger that the retrain step has just logged,
+    usually in the same process but through a freshly opened registry; keeping the
+    object saves unpickling it again and holding a second copy of it in memory. A hit
+    is still checked against the file's SHA-256, so an altered artifact is refused
+    whether or not it was kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path, sha: str) -> Any | None:
+        key = (str(path.resolve()), sha)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+            return self._models.get(key)
+
+    def keep(self, path: Path, sha: str, model: Any) -> None:
+        key = (str(path.resolve()), sha)
+        with self._lock:
+            self._models[key] = model
+            self._models.move_to_end(key)
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
+
+
+_recent_models = _RecentModels(RECENT_MODELS_KEPT)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
@@ -103,7 +143,6 @@ class LocalRegistry(Registry):
         self.db_path = self.home / "registry.sqlite"
         self.artifacts = self.home / "artifacts" / model_name
         self.busy_timeout = busy_timeout
-        self._models: dict[tuple[str, str], Any] = {}
         _ensure_writable(self.home)
         self._initialise()
 
@@ -232,6 +271,7 @@ class LocalRegistry(Registry):
             )
             crash_point("version-uncommitted")
         crash_point("version-committed")
+        _recent_models.keep(folder / MODEL_FILE, sha, model)
         logger.info("Logged version %s of %s (sha256 %s…)", stored.name, self.model_name, sha[:12])
         return stored
 
@@ -277,11 +317,14 @@ class LocalRegistry(Registry):
         row = self._row(name)
         if row is None:
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
-        sha = row[1]
-        if (name, sha) not in self._models:
-            payload = self._verified_bytes(name, MODEL_FILE, sha)
-            self._models[(name, sha)] = pickle.loads(payload)
-        return self._models[(name, sha)]
+        sha, path = row[1], self._folder(name) / MODEL_FILE
+        model = _recent_models.get(path, sha)
+        if model is None:
+            model = pickle.loads(self._verified_bytes(name, MODEL_FILE, sha))
+            _recent_models.keep(path, sha, model)
+        else:
+            self._verify_file(name, path, sha)
+        return model
 
     def train_row_hashes(self, name: str) -> np.ndarray | None:
         row = self._row(name)
@@ -301,17 +344,18 @@ class LocalRegistry(Registry):
         try:
             payload = path.read_bytes()
         except OSError as exc:
-            raise ArtifactIntegrityError(
-                f"Artifact of version {name} is missing: {path} ({exc.strerror}). "
-                "Restore the file or roll back to another version."
-            ) from exc
-        actual = hashlib.sha256(payload).hexdigest()
-        if actual != expected_sha:
-            raise ArtifactIntegrityError(
-                f"Artifact of version {name} ({path}) does not match the SHA-256 recorded when it "
-                f"was logged (expected {expected_sha[:16]}…, got {actual[:16]}…); refusing to {refusing}."
-            )
+            raise _missing(name, path, exc) from exc
+        _check_sha(name, path, hashlib.sha256(payload).hexdigest(), expected_sha, refusing)
         return payload
+
+    def _verify_file(self, name: str, path: Path, expected_sha: str) -> None:
+        """Check the file against its SHA-256 without holding its bytes in memory."""
+        try:
+            with open(path, "rb") as file:
+                actual = hashlib.file_digest(file, "sha256").hexdigest()
+        except OSError as exc:
+            raise _missing(name, path, exc) from exc
+        _check_sha(name, path, actual, expected_sha, "load it")
 
     # -- pointers ---------------------------------------------------------------------
 
@@ -546,6 +590,21 @@ def _ensure_writable(home: Path) -> None:
             f"Home directory {home} is not writable ({exc.strerror}); "
             "choose another with --home or CC_HOME."
         ) from exc
+
+
+def _missing(name: str, path: Path, exc: OSError) -> ArtifactIntegrityError:
+    return ArtifactIntegrityError(
+        f"Artifact of version {name} is missing: {path} ({exc.strerror}). "
+        "Restore the file or roll back to another version."
+    )
+
+
+def _check_sha(name: str, path: Path, actual: str, expected: str, refusing: str) -> None:
+    if actual != expected:
+        raise ArtifactIntegrityError(
+            f"Artifact of version {name} ({path}) does not match the SHA-256 recorded when it "
+            f"was logged (expected {expected[:16]}…, got {actual[:16]}…); refusing to {refusing}."
+        )
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
