@@ -18,7 +18,7 @@ import numpy as np
 
 from flows.errors import LeakageError
 from flows.names import LABEL_COLUMN
-from flows.training import fingerprint, row_hashes
+from flows.training import hashes_fingerprint, row_hashes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,12 +123,15 @@ class Evaluation:
 
 
 def check_not_trained_on(
-    registry: Registry, version: ModelVersion, holdout: pd.DataFrame, holdout_weeks: WeekRange
+    registry: Registry,
+    version: ModelVersion,
+    holdout_hashes: np.ndarray,
+    holdout_weeks: WeekRange,
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
-    Row hashes are compared when the registry recorded them; the training weeks are
-    always compared too.
+    Row hashes (``training.row_hashes`` of the hold-out) are compared when the registry
+    recorded the version's; the training weeks are always compared too.
 
     Raises:
         LeakageError: naming the version and how many rows it has seen.
@@ -142,11 +145,11 @@ def check_not_trained_on(
             )
     trained_on = registry.train_row_hashes(version.name)
     if trained_on is not None:
-        seen = int(np.isin(row_hashes(holdout), trained_on).sum())
+        seen = int(np.isin(holdout_hashes, trained_on).sum())
         if seen:
             raise LeakageError(
-                f"Version {version.name} was trained on {seen} of the {len(holdout)} hold-out rows "
-                f"({holdout_weeks}); it cannot be judged on rows it has seen."
+                f"Version {version.name} was trained on {seen} of the {len(holdout_hashes)} "
+                f"hold-out rows ({holdout_weeks}); it cannot be judged on rows it has seen."
             )
 
 
@@ -160,8 +163,9 @@ def evaluate_pair(
     data_week: int,
 ) -> Evaluation:
     """Score both versions once each on ``holdout`` and compute their metrics."""
+    holdout_hashes = row_hashes(holdout)
     for version in (champion, challenger):
-        check_not_trained_on(registry, version, holdout, holdout_weeks)
+        check_not_trained_on(registry, version, holdout_hashes, holdout_weeks)
     y_true = holdout[LABEL_COLUMN].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
     champion_scores = registry.predict_proba(champion.name, holdout)
@@ -174,7 +178,7 @@ def evaluate_pair(
         champion=champion,
         challenger=challenger,
         holdout_weeks=holdout_weeks,
-        holdout_fingerprint=fingerprint(holdout),
+        holdout_fingerprint=hashes_fingerprint(holdout_hashes),
         data_week=data_week,
         y_true=y_true,
         champion_scores=champion_scores,

@@ -6,7 +6,14 @@ import pytest
 
 from flows.data import generate_applications, validate_applications
 from flows.errors import ConfigError, EmptyWindowError
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec, fingerprint, train_model
+from flows.training import (
+    CHALLENGER_SPEC,
+    CHAMPION_SPEC,
+    ModelSpec,
+    hashes_fingerprint,
+    row_hashes,
+    train_model,
+)
 from flows.windows import WeekRange
 
 
@@ -63,7 +70,7 @@ class TestTraining:
         )
         assert trained.row_count == 1200
         assert 0.5 < trained.test_auc < 1.0
-        assert trained.train_fingerprint == fingerprint(weeks["train"])
+        assert trained.train_fingerprint == hashes_fingerprint(row_hashes(weeks["train"]))
         assert len(trained.train_row_hashes) == 1200
 
     def test_version_name_is_deterministic_and_changes_with_rows_or_spec(self, weeks):
