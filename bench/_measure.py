@@ -7,6 +7,9 @@ Workloads:
 - ``bare HOME`` / ``steps HOME`` / ``flow HOME``: one weekly cycle by the bare
   script, by ``flows.steps.weekly_cycle`` without Prefect, or by the
   ``champion-challenger`` flow against the server ``PREFECT_API_URL`` names.
+- ``idle`` / ``floor``: nothing after the shared imports, or the smallest Prefect
+  run (a flow with one task that adds 1 to 1) against that server: the
+  difference of the two processes is what Prefect costs any run, whatever its work.
 - ``stats ROWS REPEATS``: ``delong_test`` against one ``roc_auc_score``.
 
 Every cycle first imports the libraries all three share (pandas, pyarrow,
@@ -109,6 +112,27 @@ def flow_cycle(home: Path) -> dict:
     return _timed(ready, outcome=entry["outcome"])
 
 
+def idle() -> dict:
+    """The shared imports and nothing else: the baseline of :func:`floor`."""
+    return _timed(time.perf_counter())
+
+
+def floor() -> dict:
+    """The smallest Prefect run: a flow with one trivial task, against a running server."""
+    from prefect import flow, task
+
+    @task
+    def add_one(number: int) -> int:
+        return number + 1
+
+    @flow
+    def smallest(number: int = 1) -> int:
+        return add_one(number)
+
+    ready = time.perf_counter()
+    return _timed(ready, result=smallest())
+
+
 def stats(rows: int, repeats: int) -> dict:
     """Best-of-``repeats`` seconds of ``delong_test`` and of one ``roc_auc_score``."""
     import numpy as np
@@ -145,6 +169,8 @@ def main(argv: list[str]) -> int:
         result = setup(Path(rest[0]), int(rest[1]))
     elif kind == "stats":
         result = stats(int(rest[0]), int(rest[1]))
+    elif kind in ("idle", "floor"):
+        result = {"idle": idle, "floor": floor}[kind]()
     else:
         cycle = {"bare": bare, "steps": steps_cycle, "flow": flow_cycle}[kind]
         result = cycle(Path(rest[0]))

@@ -37,6 +37,11 @@ def render(results: dict) -> str:
         _cycle_table(cycles, lambda s: s["peak_mib"], "{:.0f}"),
         "### Weekly cycle: what we add to the bare script, by size\n",
         _overhead_table(cycles),
+        *(
+            ["### Prefect's fixed cost per run\n", _floor_tables(results["floor"], cycles)]
+            if "floor" in results
+            else []
+        ),
         "### Targets\n",
         _targets(results),
         "### CLI latency (median of fresh processes, seconds)\n",
@@ -110,6 +115,58 @@ def _overhead_table(cycles: list[dict]) -> str:
                 cells.append(fmt.format(added))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _floor_tables(floor: dict, cycles: list[dict]) -> str:
+    """The smallest flow's process against one that only imports, then that cost by size."""
+    measures = (
+        ("wall s", "wall", "{:.2f}"),
+        ("CPU s", "cpu", "{:.2f}"),
+        ("peak MiB", "peak_mib", "{:.0f}"),
+    )
+    best = {
+        kind: {key: min(s[key] for s in runs) for _, key, _ in measures}
+        for kind, runs in floor.items()
+    }
+    header = " | ".join(what for what, _, _ in measures)
+    lines = [
+        f"| process (best of {len(floor['idle'])}) | {header} |",
+        "|---|" + "---|" * len(measures),
+    ]
+    rows = (
+        ("the shared imports only", best["idle"]),
+        ("the same, then a one-task flow against the running server", best["floor"]),
+        (
+            "**Prefect's floor** (the difference)",
+            {k: best["floor"][k] - best["idle"][k] for k in best["idle"]},
+        ),
+    )
+    for label, values in rows:
+        lines.append(
+            f"| {label} | " + " | ".join(fmt.format(values[key]) for _, key, fmt in measures) + " |"
+        )
+    cost = best["floor"]["wall"] - best["idle"]["wall"]
+    lines += [
+        "",
+        "| applications | the target's allowance: 10 % of the bare script's wall time | "
+        "Prefect's floor | our flow minus our steps |",
+        "|---|---|---|---|",
+    ]
+    for cycle in cycles:
+        samples = cycle["samples"]
+        bare = _range(samples["bare"], lambda s: s["wall"])[0]
+        added = (
+            _range(samples["flow"], lambda s: s["wall"])[0]
+            - _range(samples["steps"], lambda s: s["wall"])[0]
+        )
+        allowance = (WALL_TARGET - 1) * bare
+        lines.append(f"| {cycle['rows']:,} | {allowance:.2f} s | {cost:.2f} s | {added:+.2f} s |")
+    note = (
+        "\nThe floor is importing Prefect, creating, starting and finishing a flow run and "
+        "a task run, and the exit; it does not depend on the data. Where it exceeds the "
+        "allowance, no Prefect flow can meet the wall-time target, whatever it computes.\n"
+    )
+    return "\n".join(lines) + "\n" + note
 
 
 def _ratio(cycle: dict, variant: str, value) -> float:

@@ -51,6 +51,8 @@ VARIANTS = ("bare", "steps", "flow")
 STATS_SIZES = {10**4: 7, 10**5: 5, 10**6: 3, 10**7: 2}
 """Hold-out rows → repeats inside one process (best of them is kept)."""
 QUICK_SKIPS_STATS = 10**7
+FLOOR_REPEATS = 5
+"""Pairs of a process that only imports and one that also runs the smallest flow."""
 CLI_COMMANDS = {
     "ccflows --help": ["--help"],
     "ccflows status": ["status"],
@@ -137,6 +139,18 @@ def measure_cycles(rows_per_week: int, repeats: int, root: Path, flow_env: dict[
         "setup_seconds": setup.wall,
         "samples": {v: [asdict(s) for s in runs] for v, runs in samples.items()},
     }
+
+
+def measure_floor(flow_env: dict[str, str]) -> dict:
+    """Prefect's fixed cost per run: the smallest flow's process against an idle one."""
+    samples: dict[str, list[dict]] = {"idle": [], "floor": []}
+    for _ in range(FLOOR_REPEATS):
+        for kind, env in (("idle", child_env()), ("floor", flow_env)):
+            sample = run_child([sys.executable, str(MEASURE), kind], env=env)
+            samples[kind].append(asdict(sample))
+    best = {kind: min(s["wall"] for s in runs) for kind, runs in samples.items()}
+    _progress(f"Prefect floor: {best['floor'] - best['idle']:.2f} s per run")
+    return samples
 
 
 def measure_cli(home: Path) -> dict:
@@ -230,6 +244,7 @@ def measure_all(*, quick: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
         root = Path(tmp)
         with local_server(root / "prefect-home", env=child_env()) as server:
+            results["floor"] = measure_floor(server.env)
             results["cycles"] = [
                 measure_cycles(rows, repeats, root, server.env)
                 for rows, repeats in CYCLE_SIZES.items()
