@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -195,41 +195,43 @@ def validate_applications(
             expected=required,
             got=list(data.columns),
         )
-    out = pd.DataFrame(index=data.index)
     try:
         dates = data[DATE_COLUMN]
-        is_datetime = pd.api.types.is_datetime64_any_dtype(dates)
-        out[DATE_COLUMN] = dates if is_datetime else pd.to_datetime(dates, format="ISO8601")
+        if not pd.api.types.is_datetime64_any_dtype(dates):
+            dates = pd.to_datetime(dates, format="ISO8601")
     except (ValueError, TypeError) as exc:
         raise DataValidationError(
             f"Column {DATE_COLUMN!r} in {input_name} must hold dates; {exc}.", column=DATE_COLUMN
         ) from exc
-    if out[DATE_COLUMN].isna().any():
+    if dates.isna().any():
         raise DataValidationError(
             f"Column {DATE_COLUMN!r} in {input_name} has missing dates.", column=DATE_COLUMN
         )
-    numeric = [c for c in required if c != DATE_COLUMN]
-    for column in numeric:
-        out[column] = _numeric_column(data[column], column, input_name)
+    # Plain arrays, assembled into one frame at the end: the table is copied once, however
+    # many columns it has (a window of a million rows is read, then validated).
+    columns: dict[str, Any] = {DATE_COLUMN: dates.array}
+    for column in (c for c in required if c != DATE_COLUMN):
+        columns[column] = _numeric_column(data[column], column, input_name)
     for column in (WEEK_COLUMN, *((LABEL_COLUMN,) if require_label else ())):
-        values = out[column]
-        if not np.array_equal(values, np.round(values)):
+        values = columns[column]
+        fractional = values != np.round(values)
+        if fractional.any():
             raise DataValidationError(
                 f"Column {column!r} in {input_name} must hold whole numbers; "
-                f"got {values[values != np.round(values)].iloc[0]!r}.",
+                f"got {values[fractional][0]!r}.",
                 column=column,
             )
-        out[column] = values.astype("int64")
-    if (out[WEEK_COLUMN] < 0).any():
+        columns[column] = values.astype("int64")
+    weeks = columns[WEEK_COLUMN]
+    if (weeks < 0).any():
         raise DataValidationError(
-            f"Column {WEEK_COLUMN!r} in {input_name} must be non-negative; "
-            f"got {int(out[WEEK_COLUMN].min())}.",
+            f"Column {WEEK_COLUMN!r} in {input_name} must be non-negative; got {int(weeks.min())}.",
             column=WEEK_COLUMN,
         )
     if require_label:
-        bad = ~out[LABEL_COLUMN].isin((0, 1))
+        bad = ~np.isin(columns[LABEL_COLUMN], (0, 1))
         if bad.any():
-            first_bad = out.loc[bad, LABEL_COLUMN].iloc[0].item()
+            first_bad = columns[LABEL_COLUMN][bad][0].item()
             raise DataValidationError(
                 f"Column {LABEL_COLUMN!r} in {input_name} must be 0 or 1; "
                 f"got {first_bad} in {int(bad.sum())} row(s).",
@@ -237,11 +239,11 @@ def validate_applications(
                 expected={0, 1},
                 got=first_bad,
             )
-    return out.reset_index(drop=True)
+    return pd.DataFrame(columns)
 
 
-def _numeric_column(values: pd.Series, column: str, input_name: str) -> pd.Series:
-    """Return ``values`` as float64, or raise naming the first value that is not a finite number."""
+def _numeric_column(values: pd.Series, column: str, input_name: str) -> np.ndarray:
+    """``values`` as float64 (not copied if they are already), or raise at a non-finite one."""
     import pandas as pd
 
     if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
@@ -256,10 +258,13 @@ def _numeric_column(values: pd.Series, column: str, input_name: str) -> pd.Serie
                 got=str(values.dtype),
             )
         values = converted
-    floats = values.astype("float64")
-    not_finite = ~np.isfinite(floats.to_numpy())
+    if isinstance(values.dtype, np.dtype):
+        floats = values.to_numpy(dtype="float64")
+    else:  # a nullable extension dtype: its missing values become NaN, refused below
+        floats = values.astype("float64").to_numpy()
+    not_finite = ~np.isfinite(floats)
     if not_finite.any():
-        kind = "NaN" if floats.isna().any() else "infinite"
+        kind = "NaN" if np.isnan(floats).any() else "infinite"
         raise DataValidationError(
             f"Column {column!r} in {input_name} contains {kind} values in "
             f"{int(not_finite.sum())} row(s) (first at row {int(np.flatnonzero(not_finite)[0])}); "

@@ -10,7 +10,7 @@ import pytest
 
 from flows.data import GeneratorSpec, generate_applications, generate_weeks, validate_applications
 from flows.errors import DataValidationError
-from flows.names import COLUMNS
+from flows.names import COLUMNS, FEATURE_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,25 @@ class TestValidation:
         assert checked["week_number"].dtype == "int64"
         assert checked["approved"].dtype == "int64"
         assert checked["credit_score"].dtype == "float64"
+
+    def test_any_row_order_index_and_extra_columns_give_a_fresh_canonical_table(self, quickstart):
+        messy = quickstart.iloc[::-3].assign(note="x", week_number=quickstart["week_number"] * 1.0)
+        messy = messy.astype({"application_date": str, "num_credit_cards": "Int64"})
+        checked = validate_applications(messy[["note", *reversed(messy.columns[:-1])]])
+        assert list(checked.columns) == list(quickstart.columns)
+        assert checked.index.equals(pd.RangeIndex(len(messy)))
+        expected = quickstart.iloc[::-3].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            checked, expected.astype(dict.fromkeys(FEATURE_COLUMNS, float))
+        )
+        checked.loc[0, "credit_score"] = -1.0  # a copy: the caller's frame is not touched
+        assert quickstart.iloc[::-3]["credit_score"].iloc[0] != -1.0
+
+    def test_missing_values_of_a_nullable_column_are_refused(self, quickstart):
+        bad = quickstart.astype({"num_credit_cards": "Int64"})
+        bad.loc[5, "num_credit_cards"] = pd.NA
+        with pytest.raises(DataValidationError, match="'num_credit_cards'.*NaN.*row 5"):
+            validate_applications(bad)
 
     def test_missing_column_is_named(self, quickstart):
         with pytest.raises(DataValidationError, match="missing column.*'credit_score'") as info:
