@@ -135,11 +135,13 @@ def _train_and_log(
         test_weeks=windows.test,
         train_row_hashes=hashes,
     )
+    sample_input = train.head(10)[list(FEATURE_COLUMNS)]
+    del train, test  # free the windows before the model is pickled next to itself
     try:
         version = registry.log_version(
             trained.model,
             _record(trained, name, role, registry.model_name),
-            sample_input=train[list(FEATURE_COLUMNS)].head(10),
+            sample_input=sample_input,
             train_row_hashes=trained.train_row_hashes,
         )
     except VersionExistsError:  # a concurrent run logged the identical version first
