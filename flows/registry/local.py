@@ -19,6 +19,7 @@ after its artifact has been checked against its SHA-256, inside the switch itsel
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -31,8 +32,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from flows.config import validate_identifier
 from flows.durable import crash_point, remove_temporaries, write_atomically
@@ -47,12 +46,12 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
-from flows.prediction import positive_scores
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status` starts faster
     from collections.abc import Iterator
 
+    import numpy as np
     import pandas as pd
 
     from flows.backend import Backend
@@ -306,6 +305,8 @@ class LocalRegistry(Registry):
         return [_version_from_json(r[0]) for r in rows]
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
+        from flows.prediction import positive_scores
+
         return positive_scores(self.load_model(name), features[list(FEATURE_COLUMNS)])
 
     def load_model(self, name: str) -> Any:
@@ -332,7 +333,7 @@ class LocalRegistry(Registry):
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
         if row[2] is None:
             return None
-        import io
+        import numpy as np
 
         return np.load(io.BytesIO(self._verified_bytes(name, ROWS_FILE, row[2])))
 
@@ -572,7 +573,7 @@ def _version_from_json(text: str) -> ModelVersion:
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
+    import numpy as np
 
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array), allow_pickle=False)

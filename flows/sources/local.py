@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.data import validate_applications
 from flows.durable import write_atomically
 from flows.errors import DataValidationError
 from flows.names import WEEK_COLUMN
@@ -53,6 +52,8 @@ class LocalWeekStore(DataSource):
         import pandas as pd
         import pyarrow
 
+        from flows.data import validate_applications
+
         present = [w for w in self._weeks() if weeks.start <= w <= weeks.end]
         if not present:
             raise self.no_rows_error(weeks, input_name=input_name)
@@ -81,6 +82,8 @@ class LocalWeekStore(DataSource):
             ) from exc
 
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+        from flows.data import validate_applications  # here: `ccflows status` needs no numpy
+
         data = validate_applications(data, input_name="data to store")
         existing = set(self._weeks())
         incoming = sorted(int(w) for w in data[WEEK_COLUMN].unique())

@@ -91,6 +91,30 @@ def test_fast_commands_import_no_heavy_library():
     assert result.stdout.strip() == ""
 
 
+def test_status_of_a_registry_with_versions_imports_no_array_library(home):
+    from flows.data import generate_applications
+    from flows.names import FEATURE_COLUMNS
+    from flows.registry.local import LocalRegistry
+    from tests.registry.contract import TINY_SPEC, record
+
+    data = generate_applications(2)
+    registry = LocalRegistry(home, "CREDIT_APPROVAL")
+    model = TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
+    registry.log_version(
+        model, record("V_ONE", registry.model_name), sample_input=data[list(FEATURE_COLUMNS)]
+    )
+    code = (
+        "import sys; from flows.cli import main; code = main(['status', '--json']);"
+        "heavy = [m for m in ('numpy', 'pandas', 'sklearn') if m in sys.modules];"
+        "print('heavy:', *heavy); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert '"V_ONE"' in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "heavy:"
+
+
 def test_step_modules_import_neither_prefect_nor_snowflake():
     modules = [
         "flows.data", "flows.windows", "flows.training", "flows.evaluation", "flows.promotion",
