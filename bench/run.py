@@ -4,9 +4,9 @@ Run from the repository root:
 
     .venv/bin/python bench/run.py [--quick]
 
-Most of the time goes to the forests at 1 million rows, 3 to 6 minutes per cycle
-on two cores: the full run took 32 minutes on a shared machine. ``--quick`` skips
-that size and the 10^7-row statistics.
+Most of the time goes to the forests at 1 million rows, 2 to 6 minutes per cycle
+on two cores: the full run took 20 minutes here. ``--quick`` skips that size and
+the 10^7-row statistics.
 
 Every measurement runs in a fresh process (``bench/_measure.py`` or ``ccflows``).
 Its wall time is taken around the process; its CPU time (user + system, far less
