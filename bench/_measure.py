@@ -171,8 +171,10 @@ def main(argv: list[str]) -> int:
         result = setup(Path(rest[0]), int(rest[1]))
     elif kind == "stats":
         result = stats(int(rest[0]), int(rest[1]))
-    elif kind in ("idle", "floor"):
-        result = {"idle": idle, "floor": floor}[kind]()
+    elif kind == "idle":
+        result = idle()
+    elif kind == "floor":
+        result = floor()
     else:
         cycle = {"bare": bare, "steps": steps_cycle, "flow": flow_cycle}[kind]
         result = cycle(Path(rest[0]))

@@ -1,13 +1,13 @@
 """Scoring rows on every core, with the same result on every run.
 
 A forest asked to score on several threads adds its trees' votes in whatever order
-the threads finish, so its scores differ in the last bits from run to run; a
-trained forest is therefore set to score on one thread. Splitting the *rows* instead keeps each row's
-arithmetic on one thread and in one order: the chunks are scored in parallel by
-single-threaded calls and concatenated in order. For estimators that score each row
-on its own (trees, forests, gradient boosting) the result is bit for bit that of one
-call; for the others (a linear model's matrix product) it is fixed for a given
-number of cores.
+the threads finish, so its scores differ in the last bits from run to run; a trained
+forest is therefore set to score on one thread. Splitting the *rows* instead keeps
+each row's arithmetic on one thread and in one order: the chunks are scored in
+parallel by single-threaded calls and concatenated in order. For estimators that
+score each row on its own (trees, forests, gradient boosting) the result is bit for
+bit that of one call; for the others (a linear model's matrix product) it is fixed
+for a given number of cores.
 """
 
 from __future__ import annotations

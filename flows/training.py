@@ -189,7 +189,7 @@ def row_hashes(data: pd.DataFrame) -> np.ndarray:
 
 
 def hashes_fingerprint(hashes: np.ndarray) -> str:
-    """SHA-256 of the rows' :func:`row_hashes` in order: equal for identical rows in identical order."""
+    """SHA-256 of :func:`row_hashes` in order: equal for the same rows in the same order."""
     return hashlib.sha256(hashes.tobytes()).hexdigest()
 
 

@@ -324,7 +324,7 @@ class LocalRegistry(Registry):
             model = pickle.loads(self._verified_bytes(name, MODEL_FILE, sha))
             _recent_models.keep(path, sha, model)
         else:
-            self._verify_file(name, path, sha)
+            _verify_file(name, path, sha)
         return model
 
     def train_row_hashes(self, name: str) -> np.ndarray | None:
@@ -348,15 +348,6 @@ class LocalRegistry(Registry):
             raise _missing(name, path, exc) from exc
         _check_sha(name, path, hashlib.sha256(payload).hexdigest(), expected_sha, refusing)
         return payload
-
-    def _verify_file(self, name: str, path: Path, expected_sha: str) -> None:
-        """Check the file against its SHA-256 without holding its bytes in memory."""
-        try:
-            with open(path, "rb") as file:
-                actual = hashlib.file_digest(file, "sha256").hexdigest()
-        except OSError as exc:
-            raise _missing(name, path, exc) from exc
-        _check_sha(name, path, actual, expected_sha, "load it")
 
     # -- pointers ---------------------------------------------------------------------
 
@@ -591,6 +582,16 @@ def _ensure_writable(home: Path) -> None:
             f"Home directory {home} is not writable ({exc.strerror}); "
             "choose another with --home or CC_HOME."
         ) from exc
+
+
+def _verify_file(name: str, path: Path, expected_sha: str) -> None:
+    """Check the file against its SHA-256 without holding its bytes in memory."""
+    try:
+        with open(path, "rb") as file:
+            actual = hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError as exc:
+        raise _missing(name, path, exc) from exc
+    _check_sha(name, path, actual, expected_sha, "load it")
 
 
 def _missing(name: str, path: Path, exc: OSError) -> ArtifactIntegrityError:
