@@ -46,7 +46,7 @@ def setup(home: Path, rows_per_week: int) -> dict:
     import pickle
 
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
     from flows.data import GeneratorSpec
     from flows.windows import challenger_windows
@@ -92,7 +92,7 @@ def steps_cycle(home: Path) -> dict:
     """``flows.steps.weekly_cycle`` on the embedded backend, no Prefect."""
     import ccpolicy
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
 
     ready = time.perf_counter()

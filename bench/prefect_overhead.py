@@ -86,7 +86,7 @@ def run_steps(home: Path) -> RunTimes:
     """The cycle's step functions without Prefect."""
     import ccpolicy
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
 
     settings = load_settings(home=home)
@@ -137,7 +137,7 @@ def cold_import_seconds() -> float:
 def prepare(base: Path) -> None:
     """The quickstart's 20 weeks and a live champion."""
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
     from flows.data import GeneratorSpec
 
@@ -150,7 +150,7 @@ def prepare(base: Path) -> None:
 def append_week(base: Path) -> None:
     """One more week of data: the next run trains a new challenger."""
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
     from flows.data import GeneratorSpec
 

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from flows.config import Settings, SnowflakeSettings, validate_identifier
+from flows.config import Settings, SnowflakeSettings
 from flows.errors import ConfigError
+from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
 from flows.training import CHALLENGER_SPEC, ModelSpec
 from flows.windows import WindowSpec

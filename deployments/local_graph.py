@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from deployments import procedures
 from deployments.graph_config import GraphConfig
-from flows.backend import open_backend
+from flows.backends import open_backend
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from pathlib import Path
 
     from deployments.snowflake_graph import GraphStep, TaskGraph
-    from flows.backend import Backend
+    from flows.backends import Backend
     from flows.config import Settings
 
 SUCCEEDED = "SUCCEEDED"

@@ -24,7 +24,7 @@ from deployments.graph_contract import (
     WEEKLY_RETRAINING,
 )
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.errors import ConfigError
 from flows.registry.base import Outcome
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
-    from flows.backend import Backend
+    from flows.backends import Backend
     from flows.config import Settings
 
 logger = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from deployments.graph_contract import (
 )
 from deployments.prefect_yaml import DEFAULT_DEPLOYMENT, read_deployment
 from flows.errors import ConfigError
+from flows.identifiers import validate_identifier
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -91,8 +92,6 @@ class GraphOptions:
     """Stage holding the code archive."""
 
     def __post_init__(self) -> None:
-        from flows.config import validate_identifier  # flows.config loads numpy; keep --help fast
-
         object.__setattr__(self, "name", validate_identifier(self.name, what="graph name"))
         object.__setattr__(self, "stage", validate_identifier(self.stage, what="code stage"))
         if self.warehouse is not None:

@@ -8,34 +8,19 @@ environment (``CC_HOME``, ``CC_BACKEND``, ``CC_MODEL_NAME``), the TOML file
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from flows.errors import ConfigError
+from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WindowSpec
 
 BACKENDS = ("local", "snowflake")
 DEFAULT_HOME = Path("~/.champion-challenger")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
-
-
-def validate_identifier(value: str, *, what: str) -> str:
-    """Return ``value`` upper-cased if it is a plain SQL identifier, else raise.
-
-    Model, table, tag and version names reach generated SQL; only plain
-    identifiers are accepted, so nothing a user types can change a statement.
-    """
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise ConfigError(
-            f"{what} must be a plain identifier (a letter or underscore, then letters, digits, "
-            f"underscores or $; at most 255 characters); got {value!r}."
-        )
-    return value.upper()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from prefect.settings import get_current_settings
 from pydantic import BaseModel, Field
 
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings, load_settings
 from flows.errors import ChampionChallengerError, RegistryBusyError
 from flows.evaluation import Evaluation

@@ -1,4 +1,4 @@
-"""The steps of the champion–challenger cycle, each against a :class:`~flows.backend.Backend`.
+"""The steps of the champion–challenger cycle, each against a :class:`~flows.backends.Backend`.
 
 These are the units the Prefect tasks in ``flows.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     import ccpolicy
-    from flows.backend import Backend
+    from flows.backends import Backend
     from flows.config import Settings
     from flows.data import GeneratorSpec
     from flows.training import ModelSpec

@@ -4,6 +4,10 @@ One module per command group registers its subcommands; each command parses its
 arguments, calls one function and renders the result. Heavy libraries (prefect,
 scikit-learn, snowflake) are imported inside command bodies only, so ``--help``,
 ``status``, ``history`` and ``policies`` start fast.
+
+The groups of this package are listed below; other packages add theirs through the
+entry-point group ``ccflows.commands`` (``deployments`` adds ``deploy`` and
+``snowflake``), so this package never imports the packages that build on it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from importlib.metadata import entry_points
+from types import ModuleType
 
 from flows.cli._console import run_command
 
@@ -19,10 +25,18 @@ COMMAND_GROUPS = (
     "flows.cli.pipeline_cmds",
     "flows.cli.registry_cmds",
     "flows.cli.policy_cmds",
-    "flows.cli.deploy_cmds",
-    "flows.cli.snowflake_cmds",
 )
-"""Modules that each expose ``register(subparsers)``; a missing one is skipped."""
+"""Modules of this package that each expose ``register(subparsers)``."""
+COMMAND_GROUP_ENTRY_POINTS = "ccflows.commands"
+"""Entry-point group of command modules from other packages, each with ``register``."""
+
+
+def command_groups() -> Iterator[ModuleType]:
+    """This package's command modules, then those other installed packages register."""
+    for module_name in COMMAND_GROUPS:
+        yield importlib.import_module(module_name)
+    for entry_point in sorted(entry_points(group=COMMAND_GROUP_ENTRY_POINTS), key=lambda e: e.name):
+        yield entry_point.load()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for module in command_groups():
         module.register(subparsers)
     return parser
 

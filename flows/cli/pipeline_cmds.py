@@ -113,7 +113,7 @@ def prepare_prefect() -> None:
 def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.data import GeneratorSpec, generate_applications
 
     spec = GeneratorSpec(
@@ -215,7 +215,7 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 def score_command(args: argparse.Namespace) -> int:
     """Score stored weeks with the live version."""
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.windows import WeekRange
 
     weeks = None

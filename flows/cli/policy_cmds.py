@@ -58,7 +58,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     import ccpolicy
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.promotion import replay
 
     policy = ccpolicy.load_policy(args.policy, **parse_params(args.param))

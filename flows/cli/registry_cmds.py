@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def status_command(args: argparse.Namespace) -> int:
     """Show the registry's pointers and versions."""
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.cli._render import status_table, versions_table
 
     with open_backend(settings_from(args)) as backend:
@@ -56,7 +56,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 def history_command(args: argparse.Namespace) -> int:
     """Show the ledger, or which version was live at a time."""
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.cli._render import ledger_table
 
     with open_backend(settings_from(args)) as backend:
@@ -81,7 +81,7 @@ def rollback_command(args: argparse.Namespace) -> int:
     Exits 1 when another run switched the live version first (the lost
     compare-and-set is recorded), 2 on a user error such as a corrupt target.
     """
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.cli._render import decision_panel
     from flows.promotion import rollback
 

@@ -33,18 +33,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.config import validate_identifier
 from flows.durable import crash_point, remove_temporaries, write_atomically
 from flows.errors import (
     AlreadyChampionError,
     ArtifactIntegrityError,
-    ConfigError,
     RegistryBusyError,
     RegistryError,
     SchemaVersionError,
     VersionExistsError,
     VersionNotFoundError,
 )
+from flows.identifiers import validate_identifier
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
@@ -54,8 +53,6 @@ if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status
     import numpy as np
     import pandas as pd
 
-    from flows.backend import Backend
-    from flows.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +60,6 @@ SCHEMA_VERSION = 1
 """Version of the on-disk layout; a home written by a newer release is refused."""
 BUSY_TIMEOUT_SECONDS = 60.0
 """How long a run waits for another run's write to finish before giving up."""
-BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
-"""Environment variable overriding :data:`BUSY_TIMEOUT_SECONDS` (seconds)."""
 MODEL_FILE = "model.pkl"
 ROWS_FILE = "train_rows.npy"
 
@@ -488,34 +483,6 @@ class LocalRegistry(Registry):
         if row is None:
             raise VersionNotFoundError(f"The ledger of {self.model_name} has no entry {entry_id}.")
         return row[0]
-
-
-def open_local_backend(settings: Settings) -> Backend:
-    """The embedded backend under ``settings.home``."""
-    from flows.backend import Backend
-    from flows.sources.local import LocalWeekStore
-
-    registry = LocalRegistry(settings.home, settings.model_name, busy_timeout=_busy_timeout())
-    return Backend(
-        source=LocalWeekStore(settings.home / "data" / "applications"), registry=registry
-    )
-
-
-def _busy_timeout() -> float:
-    """:data:`BUSY_TIMEOUT_SECONDS`, or the seconds ``CC_BUSY_TIMEOUT`` gives."""
-    text = os.environ.get(BUSY_TIMEOUT_ENV)
-    if text is None:
-        return BUSY_TIMEOUT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ConfigError(
-            f"{BUSY_TIMEOUT_ENV} must be a number of seconds ≥ 0; got {text!r}. "
-            f"Unset it to wait the default {BUSY_TIMEOUT_SECONDS:g} s."
-        )
-    return seconds
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flows.config import validate_identifier
 from flows.errors import (
     AlreadyChampionError,
     RegistryBusyError,
@@ -47,6 +46,7 @@ from flows.errors import (
     VersionExistsError,
     VersionNotFoundError,
 )
+from flows.identifiers import validate_identifier
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
@@ -56,9 +56,7 @@ if TYPE_CHECKING:
     from snowflake.ml.model import ModelVersion as SnowflakeModelVersion
     from snowflake.snowpark import Row, Session
 
-    from flows.backend import Backend
-    from flows.config import Settings, SnowflakeSettings
-    from flows.snowflake_session import ConnectionParameters
+    from flows.config import SnowflakeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -793,42 +791,6 @@ class SnowflakeRegistry(Registry):
     def close(self) -> None:
         if self._on_close is not None:
             self._on_close()
-
-
-def open_snowflake_backend(
-    settings: Settings,
-    session: Session | None = None,
-    *,
-    parameters: ConnectionParameters | None = None,
-) -> Backend:
-    """The Snowflake backend: Snowpark data and the Snowflake ML registry on one session.
-
-    Args:
-        settings: Resolved settings; ``settings.snowflake`` says where everything lives.
-        session: A session to use and leave open (a stored procedure's, a test's);
-            None opens one from ``settings.snowflake`` and closes it with the backend.
-        parameters: Explicit connection parameters instead of connections.toml.
-    """
-    from flows.backend import Backend
-    from flows.snowflake_session import borrow_session, open_session
-    from flows.sources.snowflake import SnowparkSource
-
-    opened = (
-        borrow_session(session, settings.snowflake)
-        if session is not None
-        else open_session(settings.snowflake, parameters=parameters)
-    )
-    try:
-        registry = SnowflakeRegistry(
-            opened.session,
-            settings.snowflake,
-            model_name=settings.model_name,
-            on_close=opened.close,
-        )
-    except BaseException:
-        opened.close()
-        raise
-    return Backend(source=SnowparkSource(opened.session, settings.snowflake), registry=registry)
 
 
 def _version_name(name: str) -> str:

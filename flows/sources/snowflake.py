@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from flows.config import validate_identifier
 from flows.data import validate_applications
 from flows.errors import DataValidationError, EmptyWindowError
+from flows.identifiers import validate_identifier
 from flows.names import COLUMNS, WEEK_COLUMN
 from flows.sources.base import DataSource
 from flows.windows import WeekRange

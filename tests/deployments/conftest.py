@@ -10,7 +10,7 @@ import pytest
 
 from deployments.snowflake_graph import GraphOptions, TaskGraph, load_graph
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings, load_settings
 from flows.data import GeneratorSpec
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC

@@ -5,7 +5,7 @@ from __future__ import annotations
 from deployments.local_graph import FAILED, SKIPPED, SUCCEEDED, run_graph_locally
 from deployments.snowflake_graph import load_graph
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.registry.base import Outcome

@@ -10,7 +10,7 @@ from deployments.graph_contract import AUTO_DEPLOY_BEST_MODEL, WEEKLY_RETRAINING
 from deployments.local_graph import run_graph_locally
 from deployments.prefect_yaml import read_deployment
 from deployments.snowflake_graph import load_graph
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import load_settings
 from tests.deployments.conftest import PREFECT_YAML
 

@@ -15,7 +15,7 @@ from deployments import procedures
 from deployments.prefect_yaml import read_deployment
 from deployments.snowflake_graph import build_graph
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings, SnowflakeSettings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError

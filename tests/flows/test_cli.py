@@ -118,7 +118,7 @@ def test_status_of_a_registry_with_versions_imports_no_array_library(home):
 def test_step_modules_import_neither_prefect_nor_snowflake():
     modules = [
         "flows.data", "flows.windows", "flows.training", "flows.evaluation", "flows.promotion",
-        "flows.steps", "flows.registry.local", "flows.sources.local", "flows.backend",
+        "flows.steps", "flows.registry.local", "flows.sources.local", "flows.backends",
         "flows.config", "flows.report",
     ]  # fmt: skip
     code = (

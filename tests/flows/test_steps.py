@@ -8,7 +8,7 @@ import pytest
 
 import ccpolicy
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError

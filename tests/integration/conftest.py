@@ -43,7 +43,7 @@ pytestmark = pytest.mark.prefect_server
 def make_home(path: Path, *, champion: bool) -> Path:
     """A home with the quickstart's 20 weeks of data and, if asked, a live champion."""
     from flows import steps
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
     from flows.data import GeneratorSpec
 
@@ -59,7 +59,7 @@ def make_home(path: Path, *, champion: bool) -> Path:
 
 def live_version(home: Path) -> str | None:
     """LIVE_VERSION of the default model in ``home``."""
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
 
     with open_backend(load_settings(home=home)) as backend:
@@ -68,7 +68,7 @@ def live_version(home: Path) -> str | None:
 
 def ledger(home: Path) -> list[Any]:
     """Every ledger entry of the default model in ``home``, oldest first."""
-    from flows.backend import open_backend
+    from flows.backends import open_backend
     from flows.config import load_settings
 
     with open_backend(load_settings(home=home)) as backend:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
@@ -22,7 +22,7 @@ from flows.registry.base import Outcome
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from flows.backend import Backend
+    from flows.backends import Backend
     from flows.config import Settings
     from flows.registry.base import LedgerEntry, Registry
     from flows.registry.local import LocalRegistry

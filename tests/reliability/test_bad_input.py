@@ -20,13 +20,14 @@ import pytest
 
 import ccpolicy
 from flows import steps
+from flows.backends.local import BUSY_TIMEOUT_ENV
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.errors import ArtifactIntegrityError, DataValidationError, EmptyWindowError, LeakageError
 from flows.evaluation import UndefinedMetricWarning
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS
 from flows.registry.base import ModelVersion, Outcome
-from flows.registry.local import BUSY_TIMEOUT_ENV, LocalRegistry
+from flows.registry.local import LocalRegistry
 from flows.training import train_model
 from flows.windows import WeekRange
 from tests.reliability.helpers import CONFIG_TOML, assert_consistent, open_home, pointers

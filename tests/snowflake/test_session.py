@@ -11,7 +11,7 @@ import logging
 import pytest
 from snowflake.snowpark import Session
 
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings, SnowflakeSettings
 from flows.errors import ConfigError
 from flows.names import FEATURE_COLUMNS

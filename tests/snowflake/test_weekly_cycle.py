@@ -14,7 +14,7 @@ from snowflake.snowpark import Session
 
 import ccpolicy
 from flows import steps
-from flows.backend import open_backend
+from flows.backends import open_backend
 from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.registry.base import Outcome

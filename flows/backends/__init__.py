@@ -1,8 +1,10 @@
 """Opening a backend: the data source and the registry that one configuration names.
 
-The flows receive a :class:`Backend` and never branch on which one it is. Backends
-are looked up in a name → opener map, so the Snowflake code is imported only when
-the Snowflake backend is asked for.
+The flows receive a :class:`Backend` and never branch on which one it is. Each
+backend is assembled (source, registry, session) in a module of this package, and
+looked up in a name → opener map, so the Snowflake code is imported only when the
+Snowflake backend is asked for. The registry and source modules know only their
+interfaces; nothing there builds a backend.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class Backend:
 
 
 _OPENERS: dict[str, str] = {
-    "local": "flows.registry.local:open_local_backend",
-    "snowflake": "flows.registry.snowflake:open_snowflake_backend",
+    "local": "flows.backends.local:open_local_backend",
+    "snowflake": "flows.backends.snowflake:open_snowflake_backend",
 }
 
 
