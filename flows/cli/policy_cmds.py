@@ -58,12 +58,12 @@ def replay_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     import ccpolicy
+    from flows import steps
     from flows.backends import open_backend
-    from flows.promotion import replay
 
     policy = ccpolicy.load_policy(args.policy, **parse_params(args.param))
     with open_backend(settings_from(args)) as backend:
-        results = replay(backend.registry, policy, entry_ids=args.entry)
+        results = steps.replay(backend, policy, entry_ids=args.entry)
     if args.json:
         print_json([{"entry": e.to_dict(), "replayed": d.to_dict()} for e, d in results])
         return 0

@@ -38,12 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def status_command(args: argparse.Namespace) -> int:
     """Show the registry's pointers and versions."""
+    from flows import steps
     from flows.backends import open_backend
     from flows.cli._render import status_table, versions_table
 
     with open_backend(settings_from(args)) as backend:
-        status = backend.registry.status()
-        versions = backend.registry.list_versions()
+        current = steps.status(backend)
+    status, versions = current.pointers, current.versions
     if args.json:
         print_json({**status.to_dict(), "versions": [v.to_dict() for v in versions]})
         return 0
@@ -56,18 +57,19 @@ def status_command(args: argparse.Namespace) -> int:
 
 def history_command(args: argparse.Namespace) -> int:
     """Show the ledger, or which version was live at a time."""
+    from flows import steps
     from flows.backends import open_backend
     from flows.cli._render import ledger_table
 
     with open_backend(settings_from(args)) as backend:
         if args.at:
-            live = backend.registry.live_at(args.at)
+            live = steps.live_at(backend, args.at)
             if args.json:
                 print_json({"at": args.at, "live_version": live})
             else:
                 get_console().print(f"Live at {args.at}: [bold]{live or 'no version'}[/]")
             return 0
-        entries = backend.registry.ledger(limit=args.limit)
+        entries = steps.history(backend, limit=args.limit)
     if args.json:
         print_json([e.to_dict() for e in entries])
     else:
@@ -81,13 +83,13 @@ def rollback_command(args: argparse.Namespace) -> int:
     Exits 1 when another run switched the live version first (the lost
     compare-and-set is recorded), 2 on a user error such as a corrupt target.
     """
+    from flows import steps
     from flows.backends import open_backend
     from flows.cli._render import decision_panel
-    from flows.promotion import rollback
 
     with open_backend(settings_from(args)) as backend:
-        entry = rollback(
-            backend.registry, to_version=args.to, if_live=args.if_live, reason=args.reason
+        entry = steps.rollback(
+            backend, to_version=args.to, if_live=args.if_live, reason=args.reason
         )
     if args.json:
         print_json(entry.to_dict())

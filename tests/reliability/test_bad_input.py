@@ -113,7 +113,7 @@ class TestBadData:
                 DataValidationError, match="Column 'approved' in hold-out must be 0 or 1"
             ),
         ):
-            steps.evaluate(backend, settings)
+            steps.evaluate(backend, steps.plan_cycle(backend, settings))
 
     def test_an_unreadable_week_file(self, home, cli):
         _week_file(home, 19).write_bytes(b"PAR1 this is not parquet")
@@ -187,7 +187,7 @@ class TestBadWindows:
                 EmptyWindowError, match=r"training window \(weeks 3–12\) holds only label \[1\]"
             ),
         ):
-            steps.retrain_challenger(backend, settings)
+            steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
 
     def test_a_hold_out_with_one_class_is_inconclusive_not_a_crash(self, home):
         for week in range(16, 20):
@@ -229,7 +229,7 @@ class TestLeakage:
                 LeakageError,
                 match=r"Version LEAKY was trained on weeks 10–19, which overlap the hold-out \(weeks 16–19\)",
             ):
-                steps.evaluate(backend, settings, challenger="LEAKY")
+                steps.evaluate(backend, steps.plan_cycle(backend, settings), challenger="LEAKY")
 
     def test_a_contestant_whose_training_rows_include_hold_out_rows_is_refused(self, home):
         """Its record claims weeks 0–9, but 100 of its rows are week 17's: the hashes tell."""
@@ -246,7 +246,7 @@ class TestLeakage:
                 LeakageError,
                 match=r"Version COPIED was trained on 100 of the 400 hold-out rows \(weeks 16–19\)",
             ):
-                steps.evaluate(backend, settings, challenger="COPIED")
+                steps.evaluate(backend, steps.plan_cycle(backend, settings), challenger="COPIED")
 
 
 class TestBadPolicy:
@@ -325,11 +325,9 @@ class TestBadRegistry:
 
     def test_promoting_a_challenger_whose_artifact_went_bad_is_refused_and_recorded(self, home):
         with open_home(home) as (backend, settings):
-            evaluation = steps.evaluate(
-                backend,
-                settings,
-                challenger=steps.retrain_challenger(backend, settings).version.name,
-            )
+            plan = steps.plan_cycle(backend, settings)
+            retrained = steps.retrain_challenger(backend, settings, plan)
+            evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
             challenger = evaluation.challenger.name
             artifact = backend.registry.artifacts / challenger / "model.pkl"
         artifact.write_bytes(b"tampered after evaluation")
@@ -338,7 +336,7 @@ class TestBadRegistry:
                 ArtifactIntegrityError,
                 match=f"Artifact of version {challenger} .*refusing to make it live",
             ):
-                steps.decide_and_promote(backend, evaluation, ccpolicy.load_policy("auc_greater"))
+                steps.decide(backend, evaluation, ccpolicy.load_policy("auc_greater"))
             last = backend.registry.ledger()[-1]
         assert last.outcome is Outcome.FAILED and last.verdict == "promote"
         assert "not applied" in last.reason and last.has_evidence
