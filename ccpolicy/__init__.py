@@ -13,6 +13,7 @@ from typing import Any
 from ccpolicy._base import API_VERSION, Policy
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
+from ccpolicy._guardrails import greater_is_better
 from ccpolicy._loading import (
     POLICY_ENTRY_POINT_GROUP,
     PolicyInfo,
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "available_policies",
     "decide",
+    "greater_is_better",
     "load_policy",
     "parse_param_value",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ccpolicy._stats.bootstrap import (
     BOOTSTRAP_METRICS,
     BootstrapResult,
@@ -32,9 +34,19 @@ __all__ = [
     "UndefinedStatisticWarning",
     "WeightedMetric",
     "delong_test",
+    "has_both_classes",
     "paired_bootstrap",
     "roc_auc",
 ]
+
+
+def has_both_classes(y_true: Any, *, statistic: str) -> bool:
+    """Whether ``y_true`` holds both labels; if not, warn that ``statistic`` is undefined.
+
+    The one place that says so, with :class:`UndefinedStatisticWarning`, for the
+    policies' statistics and for the metrics the flows report alike.
+    """
+    return both_classes_present(np.asarray(y_true) == 1, statistic=statistic)
 
 
 def roc_auc(y_true: Any, scores: Any) -> float:

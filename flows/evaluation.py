@@ -10,46 +10,37 @@ summaries. A contestant trained on any hold-out row is refused before it is scor
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ccpolicy import greater_is_better
+from ccpolicy.stats import has_both_classes
 from flows.errors import LeakageError
 from flows.names import LABEL_COLUMN
 from flows.training import hashes_fingerprint, row_hashes
+from flows.windows import WeekRange
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from flows.registry.base import ModelVersion, Registry
-    from flows.windows import WeekRange
 
 logger = logging.getLogger(__name__)
 
-GREATER_IS_BETTER: dict[str, bool] = {
-    "roc_auc": True,
-    "f1": True,
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "brier_loss": False,
-}
-"""Every metric reported, and its direction (sklearn's naming: ``*_loss`` is lower-better)."""
+METRICS = ("roc_auc", "f1", "accuracy", "precision", "recall", "brier_loss")
+"""Every metric reported, in sklearn's naming; ``ccpolicy.greater_is_better`` gives each one's
+direction, the same rule the policies' guardrails use."""
 
 DECISION_THRESHOLD = 0.5
 
 
-class UndefinedMetricWarning(UserWarning):
-    """A metric is undefined on this hold-out (e.g. ROC AUC with a single class)."""
-
-
 def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """The metrics of ``GREATER_IS_BETTER`` for one model's probabilities of class 1.
+    """The :data:`METRICS` of one model's probabilities of class 1.
 
-    ROC AUC is NaN, with an :class:`UndefinedMetricWarning`, when the hold-out holds
-    a single class; policies then answer "inconclusive".
+    ROC AUC is NaN, with ccpolicy's ``UndefinedStatisticWarning``, when the hold-out
+    holds a single class; policies then answer "inconclusive".
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -62,15 +53,10 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, 
 
     y_true = np.asarray(y_true)
     predicted = (scores >= DECISION_THRESHOLD).astype(int)
-    if len(np.unique(y_true)) < 2:
-        warnings.warn(
-            "Only one class is present in the hold-out labels; ROC AUC is undefined (NaN).",
-            UndefinedMetricWarning,
-            stacklevel=2,
-        )
-        auc = float("nan")
-    else:
+    if has_both_classes(y_true, statistic="ROC AUC"):
         auc = float(roc_auc_score(y_true, scores))
+    else:
+        auc = float("nan")
     return {
         "roc_auc": auc,
         "f1": float(f1_score(y_true, predicted, zero_division=0)),
@@ -109,9 +95,9 @@ class Evaluation:
                 "champion": self.champion_metrics[name],
                 "challenger": self.challenger_metrics[name],
                 "delta": self.challenger_metrics[name] - self.champion_metrics[name],
-                "greater_is_better": better,
+                "greater_is_better": greater_is_better(name),
             }
-            for name, better in GREATER_IS_BETTER.items()
+            for name in METRICS
         ]
 
     def metrics_by_role(self) -> dict[str, dict[str, float]]:
@@ -138,7 +124,7 @@ def check_not_trained_on(
     """
     if version.train_weeks is not None:
         start, end = version.train_weeks
-        if start <= holdout_weeks.end and holdout_weeks.start <= end:
+        if WeekRange(start, end).overlaps(holdout_weeks):
             raise LeakageError(
                 f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
                 f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."

@@ -165,10 +165,6 @@ class TrainedModel:
     train_fingerprint: str
     train_row_hashes: np.ndarray
 
-    def version_name(self, role: str) -> str:
-        """This model's deterministic version name (see :func:`version_name`)."""
-        return version_name(role, self.spec, self.train_weeks, self.train_fingerprint)
-
 
 def version_name(role: str, spec: ModelSpec, train_weeks: WeekRange, train_fingerprint: str) -> str:
     """A readable name that is the same for the same spec and the same training rows.
@@ -237,7 +233,7 @@ def train_model(
 
 
 def _check_trainable(data: pd.DataFrame, name: str, weeks: WeekRange, *, minimum: int) -> None:
-    import numpy as np  # here, not at the top: flows.config imports this module on every CLI start
+    import numpy as np  # here, not at the top: `ccflows status` imports this module, not numpy
 
     if len(data) < minimum:
         raise EmptyWindowError(

@@ -31,7 +31,8 @@ def metric_table(metrics: dict[str, dict[str, float]]) -> RenderableType:
     """Champion vs challenger metrics, with the difference."""
     from rich.table import Table
 
-    from flows.evaluation import GREATER_IS_BETTER
+    from ccpolicy import greater_is_better
+    from flows.evaluation import METRICS
 
     table = Table(title="Hold-out metrics", title_justify="left")
     table.add_column("metric")
@@ -39,11 +40,11 @@ def metric_table(metrics: dict[str, dict[str, float]]) -> RenderableType:
     table.add_column("challenger", justify="right")
     table.add_column("delta", justify="right")
     champion, challenger = metrics.get("champion", {}), metrics.get("challenger", {})
-    for name, better in GREATER_IS_BETTER.items():
+    for name in METRICS:
         if name not in champion:
             continue
         delta = challenger[name] - champion[name]
-        good = (delta > 0) == better and delta != 0
+        good = (delta > 0) == greater_is_better(name) and delta != 0
         style = "green" if good else "red" if delta != 0 else ""
         table.add_row(
             name, _num(champion[name]), _num(challenger[name]), f"[{style}]{delta:+.4f}[/]"

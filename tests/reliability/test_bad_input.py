@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 
 import ccpolicy
+from ccpolicy.stats import UndefinedStatisticWarning
 from flows import steps
 from flows.backends.local import BUSY_TIMEOUT_ENV
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.errors import ArtifactIntegrityError, DataValidationError, EmptyWindowError, LeakageError
-from flows.evaluation import UndefinedMetricWarning
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS
 from flows.registry.base import ModelVersion, Outcome
 from flows.registry.local import LocalRegistry
@@ -195,7 +195,7 @@ class TestBadWindows:
         with (
             untouched(home),
             open_home(home) as (backend, settings),
-            pytest.warns(UndefinedMetricWarning, match="Only one class is present"),
+            pytest.warns(UndefinedStatisticWarning, match="Only one class is present"),
         ):
             report = steps.weekly_cycle(
                 backend, settings, ccpolicy.load_policy("significance_margin")
