@@ -153,7 +153,7 @@ def _print_plain(console: Console, rows: Sequence[Sequence[Cell]]) -> None:
     """One record per line, tab-separated, newlines and tabs inside cells flattened."""
     for row in rows:
         cells = (" ".join(_text(c).replace("\n", "; ").split()) for c in row)
-        console.out("\t".join(cells), highlight=False)
+        console.file.write("\t".join(cells) + "\n")  # Rich would expand the tabs
 
 
 def _columns_that_fit(
@@ -217,7 +217,7 @@ def print_decision(console: Console, entry: LedgerEntry) -> None:
         ("challenger", human(entry.challenger_version)),
         ("live before", human(entry.live_before)),
         ("live after", human(entry.live_after)),
-        ("ledger entry", f"#{entry.id}"),
+        ("ledger entry", NOTHING if entry.id is None else f"#{entry.id}"),
     ]
     style = OUTCOME_STYLE.get(outcome, "")
     print_fields(console, f"[{style}]{outcome.upper()}[/]", fields)
