@@ -146,3 +146,32 @@ class TestOnAnEightyColumnTerminal:
         )
         assert re.search(r"live before +—", text) and "None" not in text
         assert all(version in text for version in VERSIONS)
+
+
+def test_a_flows_progress_becomes_the_status_line_and_its_failure_report_is_dropped():
+    import io
+    import logging
+
+    from rich.console import Console
+    from rich.status import Status
+
+    from flows.cli._flow_runs import _StatusLine
+
+    status = Status("", console=Console(file=io.StringIO()))
+    line = _StatusLine(status, width=60)
+
+    def shown(name: str, level: int, message: str, **extra) -> logging.LogRecord | None:
+        record = logging.LogRecord(name, level, __file__, 1, message, None, None)
+        record.__dict__.update(extra)
+        return record if line.filter(record) else None
+
+    assert shown("prefect", logging.INFO, "Starting temporary server on http://127.0.0.1:1") is None
+    assert "temporary Prefect server" in str(status.status)
+    assert shown("prefect.task_runs", logging.INFO, "Reused X", task_name="retrain") is None
+    assert str(status.status) == "retrain: Reused X"
+    assert shown("flows.training", logging.INFO, "Training " + "x" * 80) is None
+    assert str(status.status).startswith("retrain: Training x") and len(str(status.status)) == 56
+    failure = (ValueError, ValueError("boom"), None)
+    assert shown("prefect.flow_runs", logging.ERROR, "Encountered", exc_info=failure) is None
+    warning = shown("prefect.flow_runs", logging.WARNING, "Could not record", exc_info=failure)
+    assert warning is not None and warning.exc_info is None
