@@ -6,7 +6,7 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flows.cli._console import (
     add_backend_options,
@@ -18,9 +18,6 @@ from flows.cli._console import (
 )
 from flows.cli._flow_runs import flow_terminal, prepare_prefect
 from flows.errors import ConfigError
-
-if TYPE_CHECKING:
-    from flows.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -152,20 +149,14 @@ def export_table(data: Any, path: Path) -> None:
         raise ConfigError(f"Cannot export to {str(path)!r}: use a .csv or .parquet file name.")
 
 
-def require_home(settings: Settings) -> None:
-    """Refuse a home that does not exist yet instead of creating it (embedded backend)."""
-    if settings.backend == "local" and not settings.home.is_dir():
-        raise ConfigError(
-            f"no home directory {settings.home}; `ccflows generate --home {settings.home}` "
-            "creates one with data"
-        )
-
-
 def train_champion_command(args: argparse.Namespace) -> int:
     """Run the ``train-champion`` flow."""
     prepare_prefect()
     settings = settings_from(args)
-    require_home(settings)
+    if settings.backend == "local":  # train-champion may create the model, not the home
+        from flows.registry.local import require_home
+
+        require_home(settings.home)
     from flows.pipeline import train_champion
 
     with flow_terminal(get_console(), debug=debug_enabled(args)):

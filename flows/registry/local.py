@@ -508,6 +508,18 @@ def require_home(home: Path) -> None:
         )
 
 
+def require_home(home: Path) -> None:
+    """Refuse a home directory that does not exist, rather than create it.
+
+    Raises:
+        ModelNotFoundError: naming the directory and the command that creates one.
+    """
+    if not home.is_dir():
+        raise ModelNotFoundError(
+            f"no home directory {home}; `ccflows generate --home {home}` creates one with data"
+        )
+
+
 def _ensure_writable(home: Path) -> None:
     try:
         home.mkdir(parents=True, exist_ok=True)
