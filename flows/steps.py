@@ -153,11 +153,7 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
 def _train_and_log(
     backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
 ) -> tuple[ModelVersion, bool, TrainedModel | None]:
-    """Train ``spec`` on the windows and log it, or reuse the identical version.
-
-    With ``log=False`` (a dry run) the trained model is returned beside its record
-    instead of being logged.
-    """
+    """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
@@ -259,10 +255,7 @@ def train_champion(
 def retrain_challenger(
     backend: Backend, settings: Settings, plan: CyclePlan, *, dry_run: bool = False
 ) -> RetrainResult:
-    """Train a challenger on the plan's windows and point CHALLENGER at it.
-
-    A dry run trains it all the same but logs no version and moves no pointer.
-    """
+    """Train a challenger on the plan's windows and point CHALLENGER at it (a dry run: only train)."""
     backend.registry.champion()  # fail before training when there is nothing to challenge
     version, reused, unlogged = _train_and_log(
         backend, settings.challenger_spec, plan.windows, role=CHALLENGER, log=not dry_run
@@ -279,12 +272,7 @@ def retrain_challenger(
 def evaluate(
     backend: Backend, plan: CyclePlan, *, challenger: str | RetrainResult | None = None
 ) -> Evaluation:
-    """Score the live champion and the challenger on the plan's hold-out.
-
-    Args:
-        challenger: A version name, or what :func:`retrain_challenger` returned (which
-            carries the model itself after a dry run); defaults to the CHALLENGER alias.
-    """
+    """Score the champion and the challenger (a name, or a dry run's unlogged model) on the hold-out."""
     from flows.evaluation import evaluate_pair
 
     registry = backend.registry
@@ -340,12 +328,7 @@ def decide(
         )
     else:
         recorded = registry.append_ledger(entry, evidence=payload)
-    logger.info(
-        "Decision recorded as ledger entry #%s (%s): %s",
-        recorded.id,
-        recorded.outcome.value,
-        recorded.reason,
-    )
+    logger.info("Decision recorded as ledger entry %s: %s", recorded.id, recorded.reason)
     return PromotionReport(entry=recorded, decision=decision, evaluation=evaluation)
 
 

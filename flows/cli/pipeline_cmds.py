@@ -154,7 +154,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
     prepare_prefect()
     settings = settings_from(args)
     if settings.backend == "local":  # train-champion may create the model, not the home
-        from flows.registry.local import require_home
+        from flows.registry.local_home import require_home
 
         require_home(settings.home)
     from flows.pipeline import train_champion

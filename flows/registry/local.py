@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -43,6 +42,7 @@ from flows.identifiers import validate_identifier
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 from flows.registry.local_artifacts import ArtifactStore
+from flows.registry.local_home import ensure_writable, require_home, require_model
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status` starts faster
     from collections.abc import Iterator
@@ -109,7 +109,7 @@ class LocalRegistry(Registry):
         if read_only:
             self._check_model_exists()
         else:
-            _ensure_writable(self.home)
+            ensure_writable(self.home)
             self._initialise()
 
     def _check_model_exists(self) -> None:
@@ -123,16 +123,9 @@ class LocalRegistry(Registry):
         with self._connect() as conn:
             stored = _schema_version(conn)
             self._refuse_newer(stored)
-            if stored is None:
-                models: list[str] = []
-            else:
-                rows = conn.execute("SELECT model FROM versions UNION SELECT model FROM ledger")
-                models = sorted(row[0] for row in rows)
-        if self.model_name not in models:
-            here = ", ".join(models) if models else "none yet (run `ccflows train-champion`)"
-            raise ModelNotFoundError(
-                f"no model {self.model_name} in {self.home}; models here: {here}"
-            )
+            query = "SELECT model FROM versions UNION SELECT model FROM ledger"
+            models = [row[0] for row in conn.execute(query)] if stored is not None else []
+        require_model(self.home, self.model_name, models)
 
     # -- database plumbing ------------------------------------------------------------
 
@@ -494,43 +487,6 @@ def _version_from_json(text: str) -> ModelVersion:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     return ModelVersion(**data)
-
-
-def require_home(home: Path) -> None:
-    """Refuse a home directory that does not exist, rather than create it.
-
-    Raises:
-        ModelNotFoundError: naming the directory and the command that creates one.
-    """
-    if not home.is_dir():
-        raise ModelNotFoundError(
-            f"no home directory {home}; `ccflows generate --home {home}` creates one with data"
-        )
-
-
-def require_home(home: Path) -> None:
-    """Refuse a home directory that does not exist, rather than create it.
-
-    Raises:
-        ModelNotFoundError: naming the directory and the command that creates one.
-    """
-    if not home.is_dir():
-        raise ModelNotFoundError(
-            f"no home directory {home}; `ccflows generate --home {home}` creates one with data"
-        )
-
-
-def _ensure_writable(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        probe = home / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise RegistryError(
-            f"Home directory {home} is not writable ({exc.strerror}); "
-            "choose another with --home or CC_HOME."
-        ) from exc
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
