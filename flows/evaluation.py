@@ -18,7 +18,7 @@ import numpy as np
 from ccpolicy import greater_is_better
 from ccpolicy.stats import has_both_classes
 from flows.errors import LeakageError
-from flows.names import LABEL_COLUMN
+from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
 from flows.training import hashes_fingerprint, row_hashes
 from flows.windows import WeekRange
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from flows.registry.base import ModelVersion, Registry
+    from flows.training import TrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -109,15 +110,16 @@ class Evaluation:
 
 
 def check_not_trained_on(
-    registry: Registry,
+    trained_on: np.ndarray | None,
     version: ModelVersion,
     holdout_hashes: np.ndarray,
     holdout_weeks: WeekRange,
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
-    Row hashes (``training.row_hashes`` of the hold-out) are compared when the registry
-    recorded the version's; the training weeks are always compared too.
+    Row hashes (``training.row_hashes`` of the hold-out) are compared with
+    ``trained_on``, the version's own, when they are known; the training weeks are
+    always compared too.
 
     Raises:
         LeakageError: naming the version and how many rows it has seen.
@@ -129,7 +131,6 @@ def check_not_trained_on(
                 f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
                 f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."
             )
-    trained_on = registry.train_row_hashes(version.name)
     if trained_on is not None:
         seen = int(np.isin(holdout_hashes, trained_on).sum())
         if seen:
@@ -147,16 +148,32 @@ def evaluate_pair(
     *,
     holdout_weeks: WeekRange,
     data_week: int,
+    unlogged: TrainedModel | None = None,
 ) -> Evaluation:
-    """Score both versions once each on ``holdout`` and compute their metrics."""
+    """Score both versions once each on ``holdout`` and compute their metrics.
+
+    Args:
+        unlogged: The challenger itself when it is not in the registry (a dry run
+            trains it but logs nothing); it is scored and checked as it is.
+    """
+    from flows.prediction import positive_scores
+
     holdout_hashes = row_hashes(holdout)
-    for version in (champion, challenger):
-        check_not_trained_on(registry, version, holdout_hashes, holdout_weeks)
+    check_not_trained_on(
+        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout_weeks
+    )
+    challenger_rows = (
+        unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
+    )
+    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout_weeks)
     y_true = holdout[LABEL_COLUMN].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
     champion_scores = registry.predict_proba(champion.name, holdout)
     if challenger.name == champion.name:
         challenger_scores = champion_scores
+    elif unlogged is not None:
+        logger.info("Scoring challenger %s (not logged: dry run) on the same rows", challenger.name)
+        challenger_scores = positive_scores(unlogged.model, holdout[list(FEATURE_COLUMNS)])
     else:
         logger.info("Scoring challenger %s on the same rows", challenger.name)
         challenger_scores = registry.predict_proba(challenger.name, holdout)

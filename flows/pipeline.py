@@ -136,9 +136,11 @@ def check_data(backend: Backend, settings: Settings, role: Role = "challenger") 
 
 
 @task(name="retrain", cache_policy=NO_CACHE, retries=0, timeout_seconds=STEP_TIMEOUT_SECONDS)
-def retrain(backend: Backend, settings: Settings, plan: CyclePlan) -> steps.RetrainResult:
-    """Train the challenger on the plan's windows and log it as CHALLENGER."""
-    result = steps.retrain_challenger(backend, settings, plan)
+def retrain(
+    backend: Backend, settings: Settings, plan: CyclePlan, dry_run: bool = False
+) -> steps.RetrainResult:
+    """Train the challenger on the plan's windows and log it as CHALLENGER (not in a dry run)."""
+    result = steps.retrain_challenger(backend, settings, plan, dry_run=dry_run)
     verb = "Reused" if result.reused else "Trained"
     get_run_logger().info(
         "%s challenger %s on %s (test AUC %.4f)",
@@ -151,7 +153,7 @@ def retrain(backend: Backend, settings: Settings, plan: CyclePlan) -> steps.Retr
 
 
 @task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def evaluate(backend: Backend, plan: CyclePlan, challenger: str) -> Evaluation:
+def evaluate(backend: Backend, plan: CyclePlan, challenger: steps.RetrainResult) -> Evaluation:
     """Score champion and challenger on the plan's hold-out rows."""
     evaluation = steps.evaluate(backend, plan, challenger=challenger)
     get_run_logger().info(
@@ -171,14 +173,8 @@ def promote(
     backend: Backend, evaluation: Evaluation, policy: Any, plan: CyclePlan, dry_run: bool
 ) -> PromotionReport:
     """Let the policy decide; promote as a compare-and-set or keep; record it in the ledger."""
-    report = steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
-    get_run_logger().info(
-        "Ledger entry #%s (%s): %s",
-        report.entry.id,
-        report.entry.outcome.value,
-        report.entry.reason,
-    )
-    return report
+    # steps.decide logs the decision once, here and in a stored procedure alike.
+    return steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
 
 
 @task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
@@ -343,8 +339,8 @@ def champion_challenger(
             logger.info(
                 "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
             )
-            retrained = retrain(opened, settings, plan)
-            evaluation = evaluate(opened, plan, retrained.version.name)
+            retrained = retrain(opened, settings, plan, dry_run)
+            evaluation = evaluate(opened, plan, retrained)
             publish_metric_table(settings, evaluation)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"

@@ -60,6 +60,8 @@ class RetrainResult:
     """True when an identical version (same spec, same rows) already existed."""
     plan: CyclePlan
     """The plan it was trained on: its windows, and the hold-out it will face."""
+    unlogged: TrainedModel | None = None
+    """The challenger itself when a dry run trained it without logging it."""
 
     @property
     def windows(self) -> Windows:
@@ -149,15 +151,15 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
 
 
 def _train_and_log(
-    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str
-) -> tuple[ModelVersion, bool]:
-    """Train ``spec`` on the windows and log it, or reuse the identical version."""
+    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
+) -> tuple[ModelVersion, bool, TrainedModel | None]:
+    """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
     name = version_name(role, spec, windows.train, hashes_fingerprint(hashes))
     if any(v.name == name for v in registry.list_versions()):
-        return _reuse(registry, name), True
+        return _reuse(registry, name), True, None
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
     trained = train_model(
         spec,
@@ -167,6 +169,8 @@ def _train_and_log(
         test_weeks=windows.test,
         train_row_hashes=hashes,
     )
+    if not log:
+        return _record(trained, name, role, registry.model_name), False, trained
     sample_input = train.head(10)[list(FEATURE_COLUMNS)]
     del train, test  # free the windows before the model is pickled next to itself
     try:
@@ -177,8 +181,8 @@ def _train_and_log(
             train_row_hashes=trained.train_row_hashes,
         )
     except VersionExistsError:  # a concurrent run logged the identical version first
-        return _reuse(registry, name), True
-    return version, False
+        return _reuse(registry, name), True, None
+    return version, False, None
 
 
 def _reuse(registry: Registry, name: str) -> ModelVersion:
@@ -230,7 +234,7 @@ def train_champion(
             f"Model {settings.model_name} already has a live champion ({live}); "
             "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
         )
-    version, _ = _train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    version, _, _ = _train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version
@@ -248,12 +252,16 @@ def train_champion(
     return version
 
 
-def retrain_challenger(backend: Backend, settings: Settings, plan: CyclePlan) -> RetrainResult:
-    """Train a challenger on the plan's windows and point CHALLENGER at it."""
+def retrain_challenger(
+    backend: Backend, settings: Settings, plan: CyclePlan, *, dry_run: bool = False
+) -> RetrainResult:
+    """Train a challenger on the plan's windows and point CHALLENGER at it (a dry run: only train)."""
     backend.registry.champion()  # fail before training when there is nothing to challenge
-    version, reused = _train_and_log(
-        backend, settings.challenger_spec, plan.windows, role=CHALLENGER
+    version, reused, unlogged = _train_and_log(
+        backend, settings.challenger_spec, plan.windows, role=CHALLENGER, log=not dry_run
     )
+    if dry_run:
+        return RetrainResult(version=version, reused=reused, plan=plan, unlogged=unlogged)
     try:
         backend.registry.set_challenger(version.name)
     except AlreadyChampionError:  # unchanged data, or another run just promoted this version
@@ -261,21 +269,28 @@ def retrain_challenger(backend: Backend, settings: Settings, plan: CyclePlan) ->
     return RetrainResult(version=version, reused=reused, plan=plan)
 
 
-def evaluate(backend: Backend, plan: CyclePlan, *, challenger: str | None = None) -> Evaluation:
-    """Score the live champion and the challenger on the plan's hold-out."""
+def evaluate(
+    backend: Backend, plan: CyclePlan, *, challenger: str | RetrainResult | None = None
+) -> Evaluation:
+    """Score the champion and the challenger (a name, or a dry run's unlogged model) on the hold-out."""
     from flows.evaluation import evaluate_pair
 
     registry = backend.registry
     champion = registry.champion()
-    name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
+    if isinstance(challenger, RetrainResult):
+        version, unlogged = challenger.version, challenger.unlogged
+    else:
+        name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
+        version, unlogged = registry.get_version(name), None
     holdout = backend.source.read_weeks(plan.holdout, input_name="hold-out")
     return evaluate_pair(
         registry,
         champion,
-        registry.get_version(name),
+        version,
         holdout,
         holdout_weeks=plan.holdout,
         data_week=plan.data_week,
+        unlogged=unlogged,
     )
 
 
@@ -349,8 +364,8 @@ def weekly_cycle(
 ) -> PromotionReport:
     """Plan, retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
     plan = plan_cycle(backend, settings)
-    retrained = retrain_challenger(backend, settings, plan)
-    evaluation = evaluate(backend, plan, challenger=retrained.version.name)
+    retrained = retrain_challenger(backend, settings, plan, dry_run=dry_run)
+    evaluation = evaluate(backend, plan, challenger=retrained)
     return decide(
         backend, evaluation, policy, plan=plan, dry_run=dry_run, actor=actor, run_id=run_id
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from flows.durable import crash_point
 from flows.errors import (
     AlreadyChampionError,
+    ModelNotFoundError,
     RegistryBusyError,
     RegistryError,
     SchemaVersionError,
@@ -42,6 +42,7 @@ from flows.identifiers import validate_identifier
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 from flows.registry.local_artifacts import ArtifactStore
+from flows.registry.local_home import ensure_writable, require_home, require_model
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status` starts faster
     from collections.abc import Iterator
@@ -78,14 +79,25 @@ class LocalRegistry(Registry):
     """A registry for one model in a home directory; no server involved.
 
     Args:
-        home: The home directory (created if missing).
+        home: The home directory (created if missing, unless ``read_only``).
         model_name: The registered model's name.
         busy_timeout: Seconds to wait for another process's write before raising
             ``RegistryBusyError``. Defaults to :data:`BUSY_TIMEOUT_SECONDS`.
+        read_only: Open an existing registry without creating or changing anything, so
+            a mistyped home or model name is refused instead of silently created.
+
+    Raises:
+        ModelNotFoundError: if ``read_only`` and the home, its registry or the model
+            does not exist; the message lists the models the home does hold.
     """
 
     def __init__(
-        self, home: Path, model_name: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+        self,
+        home: Path,
+        model_name: str,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        read_only: bool = False,
     ) -> None:
         self.home = Path(home)
         self.model_name = model_name
@@ -93,14 +105,37 @@ class LocalRegistry(Registry):
         self.artifacts = self.home / "artifacts" / model_name
         self._store = ArtifactStore(self.artifacts)
         self.busy_timeout = busy_timeout
-        _ensure_writable(self.home)
-        self._initialise()
+        self.read_only = read_only
+        if read_only:
+            self._check_model_exists()
+        else:
+            ensure_writable(self.home)
+            self._initialise()
+
+    def _check_model_exists(self) -> None:
+        """Refuse a missing home, registry or model, naming what exists instead."""
+        require_home(self.home)
+        if not self.db_path.is_file():
+            raise ModelNotFoundError(
+                f"no registry in {self.home} (no registry.sqlite); "
+                "`ccflows generate` and `ccflows train-champion` create one"
+            )
+        with self._connect() as conn:
+            stored = _schema_version(conn)
+            self._refuse_newer(stored)
+            query = "SELECT model FROM versions UNION SELECT model FROM ledger"
+            models = [row[0] for row in conn.execute(query)] if stored is not None else []
+        require_model(self.home, self.model_name, models)
 
     # -- database plumbing ------------------------------------------------------------
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction (``BEGIN IMMEDIATE`` for writes)."""
+        if write and self.read_only:
+            raise RegistryError(
+                f"Registry {self.db_path} was opened read-only; nothing was changed."
+            )
         with self._database_errors():
             conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
             try:
@@ -156,6 +191,10 @@ class LocalRegistry(Registry):
                     (str(SCHEMA_VERSION),),
                 )
                 stored = _schema_version(conn)
+        self._refuse_newer(stored)
+
+    def _refuse_newer(self, stored: int | None) -> None:
+        """Refuse a home written by a newer release of this package."""
         if stored is not None and stored > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"Home {self.home} was written by a newer release (schema version {stored}; "
@@ -448,19 +487,6 @@ def _version_from_json(text: str) -> ModelVersion:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     return ModelVersion(**data)
-
-
-def _ensure_writable(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        probe = home / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise RegistryError(
-            f"Home directory {home} is not writable ({exc.strerror}); "
-            "choose another with --home or CC_HOME."
-        ) from exc
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

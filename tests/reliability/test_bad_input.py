@@ -286,15 +286,12 @@ class TestBadPolicy:
 
 
 class TestBadRegistry:
-    def test_rolling_back_with_no_champion(self, tmp_path, cli):
-        code, _, err = cli("rollback", "--home", str(tmp_path / "new"))
+    @pytest.mark.parametrize("command", ["rollback", "score"])
+    def test_a_home_that_does_not_exist_is_refused_not_created(self, tmp_path, cli, command):
+        code, _, err = cli(command, "--home", str(tmp_path / "new"))
         assert code == 2
-        assert "Model CREDIT_APPROVAL has no live version to roll back from." in err
-
-    def test_scoring_with_no_champion(self, tmp_path, cli):
-        code, _, err = cli("score", "--home", str(tmp_path / "new"))
-        assert code == 2
-        assert "has no live champion yet; run `ccflows train-champion` first." in err
+        assert f"no home directory {tmp_path / 'new'}" in err
+        assert not (tmp_path / "new").exists()
 
     def test_rolling_back_with_no_earlier_champion(self, home, cli):
         with untouched(home):
@@ -352,7 +349,7 @@ class TestBadRegistry:
             with untouched(home):
                 assert cli("status", "--home", str(home))[0] == 0
                 code, _, err = cli("rollback", "--home", str(home))
-                assert code == 2
+                assert code == 1  # a failure a retry cures, not bad input
                 assert (
                     "stayed locked for 0.2 s by another process; retry when it has finished." in err
                 )
@@ -389,7 +386,7 @@ class TestBadHomeAndSettings:
     def test_an_unwritable_home(self, tmp_path, cli):
         blocker = tmp_path / "a-file"
         blocker.write_text("")
-        code, _, err = cli("status", "--home", str(blocker / "home"))
+        code, _, err = cli("generate", "--home", str(blocker / "home"))
         assert code == 2
         assert (
             f"Home directory {blocker / 'home'} is not writable" in err
