@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import (
     AlreadyChampionError,
     ConfigError,
@@ -149,6 +148,8 @@ def _train_and_log(
     backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
 ) -> tuple[ModelVersion, bool, TrainedModel | None]:
     """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
+    from flows.data import hashes_fingerprint, row_hashes  # numpy: not for `ccflows status`
+
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
