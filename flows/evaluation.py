@@ -17,9 +17,8 @@ import numpy as np
 
 from ccpolicy import greater_is_better
 from ccpolicy.stats import has_both_classes
+from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import LeakageError
-from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
-from flows.training import hashes_fingerprint, row_hashes
 from flows.windows import WeekRange
 
 if TYPE_CHECKING:
@@ -117,7 +116,7 @@ def check_not_trained_on(
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
-    Row hashes (``training.row_hashes`` of the hold-out) are compared with
+    Row hashes (``data.row_hashes`` of the hold-out) are compared with
     ``trained_on``, the version's own, when they are known; the training weeks are
     always compared too.
 
@@ -152,6 +151,10 @@ def evaluate_pair(
 ) -> Evaluation:
     """Score both versions once each on ``holdout`` and compute their metrics.
 
+    ``holdout`` is a canonical frame of the stored data. Each version scores it with
+    its own features (a challenger may add or drop some); the label is the
+    challenger's, which the retrain step has checked to be the champion's.
+
     Args:
         unlogged: The challenger itself when it is not in the registry (a dry run
             trains it but logs nothing); it is scored and checked as it is.
@@ -166,14 +169,15 @@ def evaluate_pair(
         unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
     )
     check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout_weeks)
-    y_true = holdout[LABEL_COLUMN].to_numpy()
+    y_true = holdout[challenger.data_contract.label].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
     champion_scores = registry.predict_proba(champion.name, holdout)
     if challenger.name == champion.name:
         challenger_scores = champion_scores
     elif unlogged is not None:
         logger.info("Scoring challenger %s (not logged: dry run) on the same rows", challenger.name)
-        challenger_scores = positive_scores(unlogged.model, holdout[list(FEATURE_COLUMNS)])
+        features = unlogged.contract.model_input(holdout, input_name="hold-out")
+        challenger_scores = positive_scores(unlogged.model, features)
     else:
         logger.info("Scoring challenger %s on the same rows", challenger.name)
         challenger_scores = registry.predict_proba(challenger.name, holdout)

@@ -17,7 +17,7 @@ from flows.errors import (
     NoChampionError,
     VersionExistsError,
 )
-from flows.names import CHALLENGER, FEATURE_COLUMNS
+from flows.names import CHALLENGER
 from flows.plan import CyclePlan, Role
 from flows.promotion import (
     PromotionReport,
@@ -28,13 +28,7 @@ from flows.promotion import (
     switch_live,
 )
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, RegistryStatus
-from flows.training import (
-    TrainedModel,
-    hashes_fingerprint,
-    row_hashes,
-    train_model,
-    version_name,
-)
+from flows.training import TrainedModel, train_model, version_name
 from flows.windows import WeekRange, Windows
 
 if TYPE_CHECKING:
@@ -154,10 +148,13 @@ def _train_and_log(
     backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
 ) -> tuple[ModelVersion, bool, TrainedModel | None]:
     """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
+    from flows.data import hashes_fingerprint, row_hashes  # numpy: not for `ccflows status`
+
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
-    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes))
+    contract = backend.source.contract.resolved(train)
+    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes), contract=contract)
     if any(v.name == name for v in registry.list_versions()):
         return _reuse(registry, name), True, None
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
@@ -167,11 +164,12 @@ def _train_and_log(
         test,
         train_weeks=windows.train,
         test_weeks=windows.test,
+        contract=backend.source.contract,
         train_row_hashes=hashes,
     )
     if not log:
         return _record(trained, name, role, registry.model_name), False, trained
-    sample_input = train.head(10)[list(FEATURE_COLUMNS)]
+    sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
     del train, test  # free the windows before the model is pickled next to itself
     try:
         version = registry.log_version(
@@ -199,13 +197,14 @@ def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> Mod
         metrics={
             "test_auc": trained.test_auc,
             "training_samples": trained.row_count,
-            "model_type": trained.spec.estimator.rpartition(".")[2],
+            "model_type": trained.spec.model_type,
         },
         train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
         test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
         row_count=trained.row_count,
         train_fingerprint=trained.train_fingerprint,
         spec=trained.spec.to_dict(),
+        contract=trained.contract.to_dict(),
     )
 
 
@@ -256,7 +255,10 @@ def retrain_challenger(
     backend: Backend, settings: Settings, plan: CyclePlan, *, dry_run: bool = False
 ) -> RetrainResult:
     """Train a challenger on the plan's windows and point CHALLENGER at it (a dry run: only train)."""
-    backend.registry.champion()  # fail before training when there is nothing to challenge
+    champion = (
+        backend.registry.champion()
+    )  # fail before training when there is nothing to challenge
+    backend.source.contract.require_same_target(champion.data_contract, champion_name=champion.name)
     version, reused, unlogged = _train_and_log(
         backend, settings.challenger_spec, plan.windows, role=CHALLENGER, log=not dry_run
     )
@@ -472,17 +474,17 @@ def score(
     weeks: WeekRange | None = None,
     data: pd.DataFrame | None = None,
 ) -> ScoringResult:
-    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version."""
-    from flows.data import validate_applications
+    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version.
 
+    The live version checks ``data`` against its own contract: only its features are
+    needed, and a missing one fails before any row is scored.
+    """
     registry = backend.registry
     live = registry.champion().name
     if data is None:
         newest = data_span(backend)[1]
         weeks = weeks or WeekRange(newest, newest)
         data = backend.source.read_weeks(weeks, input_name="scoring input")
-    else:
-        data = validate_applications(data, input_name="scoring input", require_label=False)
     scores = data.copy()
     scores["approval_probability"] = registry.predict_proba(live, data)
     scores["model_version"] = live

@@ -29,7 +29,8 @@ def open_local_backend(settings: Settings, *, read_only: bool = False) -> Backen
         settings.home, settings.model_name, busy_timeout=_busy_timeout(), read_only=read_only
     )
     return Backend(
-        source=LocalWeekStore(settings.home / "data" / "applications"), registry=registry
+        source=LocalWeekStore(settings.home / "data" / "applications", settings.contract),
+        registry=registry,
     )
 
 

@@ -39,7 +39,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.identifiers import validate_identifier
-from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
+from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 from flows.registry.local_artifacts import ArtifactStore
 from flows.registry.local_home import ensure_writable, require_home, require_model
@@ -229,9 +229,7 @@ class LocalRegistry(Registry):
         if self._row(version.name) is not None:
             raise _exists(version.name, self.model_name)
         if hasattr(model, "predict_proba"):
-            model.predict_proba(
-                sample_input[list(FEATURE_COLUMNS)]
-            )  # refuse a model that cannot score
+            model.predict_proba(sample_input)  # refuse a model that cannot score
         with self._connect(write=True) as conn:
             # Files are written under the write lock: no other process can be writing
             # this version's folder, and the row lands only if they are complete.
@@ -284,7 +282,8 @@ class LocalRegistry(Registry):
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
         from flows.prediction import positive_scores
 
-        return positive_scores(self.load_model(name), features[list(FEATURE_COLUMNS)])
+        model_input = self.get_version(name).data_contract.model_input(features)
+        return positive_scores(self.load_model(name), model_input)
 
     def load_model(self, name: str) -> Any:
         """Unpickle version ``name`` from the registry's own store, after checking its SHA-256.

@@ -124,8 +124,13 @@ class TestMistakesAreNamed:
     @pytest.mark.parametrize(
         ("table", "key", "allowed"),
         [
-            ("windows", "train_week", "holdout_weeks, test_weeks, train_weeks"),
-            ("champion", "estimater", "estimator, params, scale"),
+            (
+                "windows",
+                "train_week",
+                "holdout, holdout_weeks, test, test_weeks, train, train_weeks",
+            ),
+            ("champion", "estimater", "estimator, factory, params, scale"),
+            ("data", "lable", "categorical, features, id_column, ignore, label, period"),
             ("snowflake", "databse", "applications_table, connection_name, database"),
         ],
     )
