@@ -41,7 +41,7 @@ from flows.errors import ChampionChallengerError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
-from flows.promotion import PromotionReport
+from flows.promotion import PromotionReport, load_checked_policy
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
 from flows.windows import WeekRange, WindowSpec
@@ -122,9 +122,7 @@ _IO_TASK_OPTIONS: dict[str, Any] = {
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    import ccpolicy
-
-    chosen = ccpolicy.load_policy(name, **params)
+    chosen = load_checked_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 

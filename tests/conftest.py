@@ -47,7 +47,7 @@ def example_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def broken_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding an installed plugin whose two policy entry points are broken."""
+    """A directory holding an installed plugin whose policy entry points are broken on purpose."""
     project = REPO / "tests" / "resources" / "ccpolicy-broken-plugin"
     return _pip_install_into(project, tmp_path_factory.mktemp("broken-plugin") / "site")
 
