@@ -18,7 +18,7 @@ from ccpolicy._stats.bootstrap import (
     WeightedMetric,
     paired_bootstrap,
 )
-from ccpolicy._stats.delong import DeLongResult, delong_test
+from ccpolicy._stats.delong import DeLongResult, delong_test, min_detectable_gain
 from ccpolicy._stats.ranking import (
     auc_from_group_counts,
     both_classes_present,
@@ -35,6 +35,7 @@ __all__ = [
     "WeightedMetric",
     "delong_test",
     "has_both_classes",
+    "min_detectable_gain",
     "paired_bootstrap",
     "roc_auc",
 ]

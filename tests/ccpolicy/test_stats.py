@@ -146,11 +146,18 @@ class TestDeLongDegenerateInput:
         assert (result.auc_a, result.auc_b) == (1.0, 0.0)
         assert math.isnan(result.se) and math.isnan(result.p_value)
 
-    def test_identical_models_have_zero_se_and_undefined_z(self) -> None:
+    @pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+    def test_identical_models_have_zero_se_z_zero_and_p_one(self, alternative) -> None:
         y, a, _ = tied_scores(100, 6)
-        result = delong_test(y, a, a)
+        result = delong_test(y, a, a, alternative=alternative)
         assert result.se == 0.0 and result.delta == 0.0
-        assert math.isnan(result.z) and math.isnan(result.p_value)
+        assert (result.z, result.p_value) == (0.0, 1.0)
+        assert (result.ci_low, result.ci_high) == (0.0, 0.0)
+
+    def test_identical_models_beside_a_margin_give_an_infinite_z(self) -> None:
+        y, a, _ = tied_scores(100, 6)
+        result = delong_test(y, a, a, margin=0.01)
+        assert (result.z, result.p_value) == (-math.inf, 1.0)
 
     def test_perfect_challenger_over_perfect_margin_gives_infinite_z(self) -> None:
         y = [0, 0, 1, 1]
