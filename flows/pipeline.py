@@ -44,6 +44,7 @@ from flows.plan import CyclePlan, Role
 from flows.promotion import PromotionReport, load_checked_policy
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
+from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
@@ -353,7 +354,8 @@ def champion_challenger(
         report = promote(opened, evaluation, chosen, plan, dry_run)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-    logger.info("Published the metric table, the decision report and the versions summary")
+        publish_trend(settings, opened.registry)
+    logger.info("Published the metric table, the decision report, the versions and the trend")
     return report.entry.to_dict()
 
 
