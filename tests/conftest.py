@@ -52,6 +52,13 @@ def broken_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _pip_install_into(project, tmp_path_factory.mktemp("broken-plugin") / "site")
 
 
+@pytest.fixture
+def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The broken plugin's entry points discoverable for this test (on ``sys.path``)."""
+    monkeypatch.syspath_prepend(str(broken_plugin_path))
+    return broken_plugin_path
+
+
 # -- a real Prefect server, one per test session ----------------------------------------
 
 

@@ -19,12 +19,6 @@ def with_example(example_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return example_plugin_path
 
 
-@pytest.fixture
-def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(broken_plugin_path))
-    return broken_plugin_path
-
-
 class TestExamplePlugin:
     def test_is_discovered_by_name_with_its_distribution(self, with_example: Path) -> None:
         infos = {info.name: info for info in ccpolicy.available_policies()}

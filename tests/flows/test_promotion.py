@@ -13,13 +13,10 @@ import ccpolicy
 from flows import steps
 from flows.backends import open_backend
 from flows.cli import main
-from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.promotion import load_checked_policy
 from flows.registry.base import Outcome
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-
-FAST = {"n_estimators": 15}
+from tests.flows.cycles import fast_settings
 
 
 class ArrayDetails(ccpolicy.Policy):
@@ -46,11 +43,7 @@ class ArrayDetails(ccpolicy.Policy):
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory):
     """A home with a live champion and an evaluated challenger, built once for the module."""
-    settings = Settings(
-        home=tmp_path_factory.mktemp("promotion") / "home",
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
+    settings = fast_settings(tmp_path_factory.mktemp("promotion") / "home")
     with open_backend(settings) as backend:
         steps.generate_data(backend, GeneratorSpec())
         steps.train_champion(backend, settings, actor="tester")
@@ -68,12 +61,6 @@ def backend(evaluated, tmp_path: Path):
     shutil.copytree(settings.home, home)
     with open_backend(replace(settings, home=home)) as opened:
         yield opened
-
-
-@pytest.fixture
-def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(broken_plugin_path))
-    return broken_plugin_path
 
 
 class TestPolicyFailures:

@@ -20,32 +20,15 @@ from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.registry.base import Outcome
 from flows.registry.local import LocalRegistry
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.trend import read_trend, trend_rows
 from flows.trend_render import publish_trend, trend_html, trend_markdown
-
-FAST = {"n_estimators": 15}
-
-
-class AlwaysPromote(ccpolicy.Policy):
-    """Test policy: promote whatever the evidence says."""
-
-    name = "always_promote"
-    description = "Promote unconditionally (tests only)."
-    api_version = ccpolicy.API_VERSION
-
-    def decide(self, evidence):
-        return ccpolicy.Decision(ccpolicy.Verdict.PROMOTE, "always → promote")
+from tests.flows.cycles import AlwaysPromote, fast_settings
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A home whose ledger holds: bootstrap, a decision, a promotion, a rollback, a decision."""
-    settings = Settings(
-        home=tmp_path_factory.mktemp("trend") / "home",
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
+    settings = fast_settings(tmp_path_factory.mktemp("trend") / "home")
     policy = ccpolicy.load_policy("significance_margin")
     with open_backend(settings) as backend:
         steps.generate_data(backend, GeneratorSpec())
