@@ -41,9 +41,10 @@ from flows.errors import ChampionChallengerError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
-from flows.promotion import PromotionReport
+from flows.promotion import PromotionReport, load_checked_policy
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
+from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
@@ -122,9 +123,7 @@ _IO_TASK_OPTIONS: dict[str, Any] = {
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    import ccpolicy
-
-    chosen = ccpolicy.load_policy(name, **params)
+    chosen = load_checked_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 
@@ -355,7 +354,8 @@ def champion_challenger(
         report = promote(opened, evaluation, chosen, plan, dry_run)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-    logger.info("Published the metric table, the decision report and the versions summary")
+        publish_trend(settings, opened.registry)
+    logger.info("Published the metric table, the decision report, the versions and the trend")
     return report.entry.to_dict()
 
 

@@ -21,6 +21,7 @@ from flows.names import CHALLENGER
 from flows.plan import CyclePlan, Role
 from flows.promotion import (
     PromotionReport,
+    apply_policy,
     build_evidence,
     decision_entry,
     default_actor,
@@ -314,14 +315,12 @@ def decide(
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
-    decision = policy(evidence)
+    actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
+    decision = apply_policy(
+        registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
+    )
     entry = decision_entry(
-        evaluation,
-        decision,
-        dry_run=dry_run,
-        actor=actor or default_actor(),
-        run_id=run_id,
-        plan=plan.to_dict() if plan else {},
+        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
     )
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.PROMOTED:

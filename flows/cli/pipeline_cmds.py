@@ -178,10 +178,10 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    import ccpolicy
+    from flows.promotion import load_checked_policy
 
     params = parse_params(args.param)
-    ccpolicy.load_policy(args.policy, **params)  # fail before starting Prefect
+    load_checked_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
         backend.registry.champion()
