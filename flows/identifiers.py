@@ -5,8 +5,8 @@ graph, stage) goes into statements unquoted, so it must be a plain identifier th
 Snowflake accepts as it is: a letter or underscore, then letters, digits,
 underscores or ``$``; at most 255 characters; the whole string (a trailing newline
 is refused too); not one of Snowflake's reserved or limited keywords; and not
-ending in ``$``, because a name may be written inside a ``$$…$$`` literal (a tag
-value) where a final ``$`` would close it early.
+holding ``$$`` or ending in ``$``, because a name may be written inside a
+``$$…$$`` literal (a tag value, a script block) where it would close it early.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ RESERVED_KEYWORDS = frozenset(
         "AND",
         "ANY",
         "AS",
+        "ASC",
         "BETWEEN",
         "BY",
         "CASE",
@@ -46,6 +47,7 @@ RESERVED_KEYWORDS = frozenset(
         "CURRENT_USER",
         "DATABASE",
         "DELETE",
+        "DESC",
         "DISTINCT",
         "DROP",
         "ELSE",
@@ -133,8 +135,8 @@ def validate_identifier(value: str, *, what: str) -> str:
         rule = "a letter or underscore, then letters, digits, underscores or $"
     elif len(value) > MAX_IDENTIFIER_LENGTH:
         rule = f"at most {MAX_IDENTIFIER_LENGTH} characters"
-    elif value.endswith("$"):
-        rule = "not ending in $, which would close a $$-quoted literal"
+    elif value.endswith("$") or "$$" in value:
+        rule = "no $$ and no $ at the end, which would close a $$-quoted literal"
     elif value.upper() in RESERVED_KEYWORDS:
         rule = "not a Snowflake reserved keyword"
     else:

@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     emit.add_argument(
         "--archive",
         metavar="DIR",
-        help="also build the code archive into DIR; the script's PUT then uploads it from there",
+        help="build the code archive into DIR (default with --out: the script's folder); "
+        "the script's PUT uploads it from there",
     )
     emit.set_defaults(handler=emit_command)
 
@@ -178,15 +179,19 @@ def emit_command(args: argparse.Namespace) -> int:
     from deployments.snowflake_sql import render_script
 
     graph = _graph(args)
-    archive = build_archive(args.archive) if args.archive else Path(archive_name())
+    folder = args.archive or (Path(args.out).resolve().parent if args.out else None)
+    if folder is None:  # a script on stdout: no file is written, the header says how
+        archive = Path.cwd().resolve() / archive_name()
+        sys.stdout.write(render_script(graph, archive=archive, built=False).text())
+        return 0
+    archive = build_archive(folder).resolve()
     script = render_script(graph, archive=archive).text()
     if not args.out:
         sys.stdout.write(script)
         return 0
     Path(args.out).write_text(script)
     _summary(graph, f"Wrote {args.out}")
-    if args.archive:
-        get_console().print(f"Code archive: {archive}")
+    get_console().print(f"Code archive: {archive}")
     return 0
 
 

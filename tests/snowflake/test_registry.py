@@ -13,6 +13,8 @@ import pytest
 import yaml
 from sklearn import __version__ as sklearn_version
 
+from flows import steps
+from flows.backends import Backend
 from flows.errors import (
     ConfigError,
     PromotionIncompleteError,
@@ -447,3 +449,30 @@ class TestVersions:
             sample_input=data[list(FEATURE_COLUMNS)].head(5),
         )
         assert registry.train_row_hashes(OLD) is None
+
+
+class TestRecordFailure:
+    """``record_failure`` compares the live version with the one the run started from."""
+
+    def backend(self, registry):
+        return Backend(source=None, registry=registry)  # record_failure reads no data
+
+    def test_a_failure_after_this_runs_switch_says_the_switch_stands(self, contest):
+        contest.promote_if_champion_is(OLD, NEW, decision(run_id="run-1"))
+        entry = steps.record_failure(self.backend(contest), error="boom", run_id="run-1")
+        assert "untouched" not in entry.reason
+        assert f"moved from {OLD} to {NEW} during this run; that switch stands" in entry.reason
+
+    def test_a_live_version_that_moved_since_the_start_is_reported(self, contest, make_registry):
+        make_registry().promote_if_champion_is(OLD, NEW, decision(run_id="another-run"))
+        entry = steps.record_failure(
+            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
+        )
+        assert "untouched" not in entry.reason and f"from {OLD} to {NEW}" in entry.reason
+
+    def test_an_untouched_champion_is_called_so(self, contest):
+        entry = steps.record_failure(
+            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
+        )
+        assert entry.reason.startswith("Cycle failed before a decision; champion untouched.")
+        assert entry.live_before == entry.live_after == OLD
