@@ -3,7 +3,9 @@
 ``emit`` writes the reviewable SQL script (fast: no snowflake, prefect or
 scikit-learn import); ``deploy`` creates the graph through snowflake.core;
 ``run`` starts a graph run now (``--local`` rehearses it on the embedded backend);
-``status`` shows current and recent graph runs.
+``status`` shows current and recent graph runs; ``setup`` creates the registry's
+tables and tags, so that a read-only role can use ``status``, ``history`` and
+``score`` from the start.
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``snowflake emit|deploy|run|status``."""
+    """Add ``snowflake setup|emit|deploy|run|status``."""
     group = subparsers.add_parser(
         "snowflake", help="the Snowflake task graph equivalent to the weekly deployment"
     )
     group.set_defaults(handler=lambda args: _help(group))
     commands = group.add_subparsers(dest="snowflake_command", metavar="COMMAND")
+
+    setup = commands.add_parser(
+        "setup", help="create the ledger, lock and row-hash tables and the two model tags"
+    )
+    _add_settings_options(setup)
+    _add_connection_option(setup)
+    setup.set_defaults(handler=setup_command)
 
     emit = commands.add_parser("emit", help="write the graph as a reviewable SQL script")
     _add_graph_options(emit)
@@ -85,11 +94,7 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--deployment", default="weekly", help="deployment to mirror (default: weekly)"
     )
-    source.add_argument(
-        "--home",
-        help="home folder holding config.toml (default: $CC_HOME or ~/.champion-challenger)",
-    )
-    source.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
+    _add_settings_options(source)
     graph = parser.add_argument_group("graph")
     graph.add_argument(
         "--name", default=DAG_NAME, help=f"graph and root task name (default: {DAG_NAME})"
@@ -136,6 +141,14 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_settings_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--home",
+        help="home folder holding config.toml (default: $CC_HOME or ~/.champion-challenger)",
+    )
+    parser.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
+
+
 def _add_connection_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connection",
@@ -171,6 +184,30 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
         suspend_after_failures=args.suspend_after,
     ).with_packages(args.package)
     return load_graph(prefect_yaml, settings=settings, deployment=args.deployment, options=options)
+
+
+def setup_command(args: argparse.Namespace) -> int:
+    """Create the Snowflake backend's tables and tags if missing; print what ran."""
+    from flows.backends.snowflake import open_snowflake_backend
+
+    settings = _settings(args)
+    backend = open_snowflake_backend(settings)
+    try:
+        statements = backend.registry.setup()
+    finally:
+        backend.close()
+    get_console().print(
+        "\n".join(
+            [
+                f"Set up {settings.snowflake.database}.{settings.snowflake.schema} for "
+                f"{settings.model_name} (objects that existed were left as they were):",
+                *(f"  {statement};" for statement in statements),
+            ]
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 0
 
 
 def emit_command(args: argparse.Namespace) -> int:

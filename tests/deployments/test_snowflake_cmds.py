@@ -79,9 +79,12 @@ def test_emit_writes_the_script_and_the_archive_it_uploads(tmp_path, screen):
     )
 
 
-@pytest.mark.parametrize("command", ["deploy", "run", "status"])
+@pytest.mark.parametrize("command", ["setup", "deploy", "run", "status"])
 def test_account_commands_without_a_connection_fail_with_one_line(command, tmp_path, capsys):
-    assert main(_argv(command, tmp_path, "--connection", "cc-none")) == 2
+    argv = _argv(command, tmp_path, "--connection", "cc-none")
+    if command == "setup":  # no graph options: it sets up the registry's objects only
+        argv = ["snowflake", "setup", "--home", str(tmp_path), "--connection", "cc-none"]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert "Cannot open a Snowflake session (connection 'cc-none'" in err
     assert "Traceback" not in err
@@ -124,7 +127,34 @@ def test_a_local_rehearsal_runs_the_graph_on_the_embedded_backend(copy_home, scr
     assert shown.count("SUCCEEDED") == 3
 
 
+def test_setup_creates_the_registry_objects_and_says_which(tmp_path, monkeypatch, screen):
+    """The session is the recording stand-in of tests/snowflake; the command is real."""
+    from flows import snowflake_session
+    from flows.backends import snowflake as opener
+    from tests.snowflake.conftest import recording_session
+
+    fake = recording_session(monkeypatch)
+    monkeypatch.setattr(
+        opener,
+        "open_session",
+        lambda settings, **_: snowflake_session.borrow_session(fake, settings),
+    )
+    (tmp_path / "config.toml").write_text('[snowflake]\ndatabase = "CC_DB"\nschema = "CC_SCHEMA"\n')
+    argv = ["snowflake", "setup", "--home", str(tmp_path)]
+    assert main(argv) == 0
+    created = [s for s in fake.sql_log() if s.startswith("CREATE")]
+    assert [s.split()[5].split(".")[-1] for s in created] == [
+        "PROMOTION_LEDGER",
+        "PROMOTION_LOCK",
+        "TRAIN_ROW_HASHES",
+        "LIVE_VERSION",
+        "CHALLENGER_VERSION",
+    ]
+    assert "Set up CC_DB.CC_SCHEMA for CREDIT_APPROVAL" in screen.getvalue()
+    assert main(argv) == 0  # again: nothing changes, nothing fails
+
+
 def test_the_group_alone_shows_its_commands(capsys):
     assert main(["snowflake"]) == 2
     out = capsys.readouterr().out
-    assert all(command in out for command in ("emit", "deploy", "run", "status"))
+    assert all(command in out for command in ("setup", "emit", "deploy", "run", "status"))

@@ -112,6 +112,8 @@ class RecordingSession:
         self.stages: dict[str, dict[str, bytes]] = {}
         self.dead = False
         self.closed = False
+        self.read_only = False
+        """Refuse every write, as for a role holding only USAGE and SELECT."""
         self._db = sqlite3.connect(":memory:", isolation_level=None)
         self.server_time = datetime(2026, 1, 5, 9, 0)
         """The server's clock, read by CURRENT_TIMESTAMP(); tests move it with :meth:`advance`."""
@@ -138,6 +140,10 @@ class RecordingSession:
         self.statements.append(Statement(text, values))
         if self.dead:
             raise SnowparkSQLException("Connection is closed (the stand-in went down).")
+        if self.read_only and re.match(
+            r"(CREATE|ALTER|INSERT|UPDATE|MERGE|DELETE|DROP|PUT) ", text
+        ):
+            raise SnowparkSQLException(f"Insufficient privileges to operate on: {text[:60]}")
         failure = self._due_failure()
         if failure is None:
             return self._answer(text, values)

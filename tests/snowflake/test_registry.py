@@ -15,6 +15,7 @@ from sklearn import __version__ as sklearn_version
 
 from flows import steps
 from flows.backends import Backend
+from flows.config import SnowflakeSettings
 from flows.errors import (
     ConfigError,
     PromotionIncompleteError,
@@ -154,6 +155,34 @@ class TestStatements:
         sent = [s for s in since(session, mark) if s.startswith("ALTER MODEL")]
         plan = plan_switch(before, contest.pointers())
         assert sent == [change.sql(QUALIFIED, "CC_DB.CC_SCHEMA") for change in plan]
+
+
+class TestReadOnlyRole:
+    """status, history and score run only reads, so a role without CREATE or INSERT can."""
+
+    def test_reads_of_a_live_registry_need_no_write(self, session, contest, data):
+        contest.promote_if_champion_is(OLD, NEW, decision())
+        session.read_only = True
+        reader = make_reader(session)
+        status = reader.status()
+        assert status.live_version == NEW and status.consistent
+        assert [e.outcome for e in reader.ledger()][-1] is Outcome.PROMOTED
+        assert reader.previous_champion() == OLD
+        assert reader.train_row_hashes(NEW) is not None
+        assert len(reader.predict_proba(NEW, data.head(3))) == 3
+
+    def test_reads_of_an_empty_schema_need_no_setup(self, session):
+        session.read_only = True
+        reader = make_reader(session)
+        assert reader.ledger() == [] and reader.live_version() is None
+        assert reader.status().n_versions == 0
+        assert not any(s.startswith("CREATE") for s in session.sql_log())
+
+
+def make_reader(session) -> SnowflakeRegistry:
+    return SnowflakeRegistry(
+        session, SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA"), model_name=MODEL
+    )
 
 
 class TestSwitchPlan:
