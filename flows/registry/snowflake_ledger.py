@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 PENDING = "pending"
 """STATE of a row whose switch may or may not have passed its commit point."""
-MISSING_OBJECT = "does not exist or not authorized"
-"""Snowflake's words for a table that is not there (yet) or not visible to the role."""
+MISSING_OBJECT = 2003
+"""Snowflake's error 002003 (SQLSTATE 42S02): the object does not exist or is not authorized."""
 
 Sql = Callable[[str, list[Any] | None], list[Any]]
 
@@ -219,7 +219,7 @@ def rows_or_none(sql: Sql, query: str, params: list[Any]) -> list[Any] | None:
     try:
         return sql(query, params)
     except SnowparkSQLException as exc:
-        if MISSING_OBJECT in str(exc):
+        if exc.sql_error_code == MISSING_OBJECT or "does not exist or not authorized" in str(exc):
             return None
         raise
 
