@@ -22,15 +22,12 @@ from typing import Any
 from flows.errors import VersionNotFoundError
 from flows.registry.base import LedgerEntry, Outcome
 from flows.registry.snowflake_switch import Pointers
+from flows.registry.snowflake_tables import ModelTable
 
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
 """STATE of a row whose switch may or may not have passed its commit point."""
-MISSING_OBJECT = 2003
-"""Snowflake's error 002003 (SQLSTATE 42S02): the object does not exist or is not authorized."""
-
-Sql = Callable[[str, list[Any] | None], list[Any]]
 
 
 def ledger_table_ddl(table: str) -> str:
@@ -72,19 +69,8 @@ def interrupted(entry: LedgerEntry, live: str | None) -> LedgerEntry:
     )
 
 
-class SnowflakeLedger:
-    """The ledger rows of one model.
-
-    Args:
-        sql: Runs a statement (the registry's session).
-        table: The qualified ledger table.
-        model_name: The model whose rows these are.
-    """
-
-    def __init__(self, sql: Sql, *, table: str, model_name: str) -> None:
-        self._sql = sql
-        self.table = table
-        self.model_name = model_name
+class SnowflakeLedger(ModelTable):
+    """The ledger rows of one model."""
 
     def insert(
         self,
@@ -176,7 +162,7 @@ class SnowflakeLedger:
         query = f"SELECT ID, ENTRY, STATE FROM {self.table} WHERE MODEL_NAME = ? ORDER BY ID DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        rows = rows_or_none(self._sql, query, [self.model_name]) or []
+        rows = self.rows_or_none(query, [self.model_name]) or []
         entries = []
         for row in reversed(rows):
             entry = _entry(row)
@@ -187,8 +173,7 @@ class SnowflakeLedger:
 
     def evidence(self, entry_id: int, *, where: str) -> bytes | None:
         """The evidence stored with entry ``entry_id``; raises ``VersionNotFoundError``."""
-        rows = rows_or_none(
-            self._sql,
+        rows = self.rows_or_none(
             f"SELECT EVIDENCE_BASE64 FROM {self.table} WHERE MODEL_NAME = ? AND ID = ?",
             [self.model_name, int(entry_id)],
         )
@@ -210,18 +195,6 @@ class SnowflakeLedger:
 
 def _entry(row: Any) -> LedgerEntry:
     return replace(LedgerEntry.from_dict(json.loads(row["ENTRY"])), id=int(row["ID"]))
-
-
-def rows_or_none(sql: Sql, query: str, params: list[Any]) -> list[Any] | None:
-    """Rows of a read; None when the table is missing, so a read never needs a setup."""
-    from snowflake.snowpark.exceptions import SnowparkSQLException
-
-    try:
-        return sql(query, params)
-    except SnowparkSQLException as exc:
-        if exc.sql_error_code == MISSING_OBJECT or "does not exist or not authorized" in str(exc):
-            return None
-        raise
 
 
 def not_applied(entry: LedgerEntry, exc: Exception) -> LedgerEntry:

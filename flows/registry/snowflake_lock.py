@@ -23,6 +23,7 @@ from typing import Any
 
 from flows.errors import LockLostError, RegistryBusyError
 from flows.identifiers import sql_literal
+from flows.registry.snowflake_tables import Sql
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,6 @@ LOCK_WAIT_SECONDS = 120.0
 """How long to wait for another run's lock before giving up."""
 LOCK_POLL_SECONDS = 2.0
 """Pause between two attempts to take a lock held by another run."""
-
-Sql = Callable[[str, list[Any] | None], list[Any]]
-"""Runs one statement with ``?`` bindings and returns its rows."""
 
 
 def lock_table_ddl(table: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from flows.registry.base import ModelVersion
-from flows.registry.snowflake_ledger import Sql, rows_or_none
+from flows.registry.snowflake_tables import ModelTable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,19 +70,8 @@ def version_from_row(model_name: str, row: dict[str, Any]) -> ModelVersion:
     )
 
 
-class RowHashes:
-    """The training-row hashes of each version of one model.
-
-    Args:
-        sql: Runs a statement (the registry's session).
-        table: The qualified hash table.
-        model_name: The model whose versions these are.
-    """
-
-    def __init__(self, sql: Sql, *, table: str, model_name: str) -> None:
-        self._sql = sql
-        self.table = table
-        self.model_name = model_name
+class RowHashes(ModelTable):
+    """The training-row hashes of each version of one model."""
 
     def ddl(self) -> str:
         """``CREATE TABLE IF NOT EXISTS`` for the table (run by setup, never by a read)."""
@@ -108,8 +97,7 @@ class RowHashes:
         """The hashes of ``version``, or None if none were recorded (or there is no table)."""
         import numpy as np
 
-        rows = rows_or_none(
-            self._sql,
+        rows = self.rows_or_none(
             f"SELECT HASHES_BASE64 FROM {self.table} WHERE MODEL_NAME = ? AND VERSION_NAME = ?",
             [self.model_name, version],
         )
