@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flows.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-from flows.windows import WindowSpec
+from flows.windows import WINDOW_KEYS, WindowSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 BACKENDS = ("local", "snowflake")
 DEFAULT_HOME = Path("~/.champion-challenger")
@@ -76,7 +80,9 @@ class Settings:
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model name."""
     windows: WindowSpec = field(default_factory=WindowSpec)
-    """Window sizes in weeks."""
+    """Window sizes in periods of ``contract.period``."""
+    contract: DataContract = DEFAULT_CONTRACT
+    """The shape of the table (``[data]``); the quickstart's by default."""
     champion_spec: ModelSpec = CHAMPION_SPEC
     """Spec of the bootstrap champion."""
     challenger_spec: ModelSpec = CHALLENGER_SPEC
@@ -128,17 +134,25 @@ def _read_config(path: Path) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
-    allowed = {"backend", "model_name", "windows", "champion", "challenger", "snowflake"}
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ConfigError(
-            f"Config file {str(path)!r} has unknown key(s) {sorted(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}."
-        )
+    tables: dict[str, Collection[str]] = {
+        "windows": WINDOW_KEYS,
+        "data": CONTRACT_KEYS,
+        "champion": [f.name for f in fields(ModelSpec)],
+        "challenger": [f.name for f in fields(ModelSpec)],
+        "snowflake": [f.name for f in fields(SnowflakeSettings)],
+    }
+    _refuse_unknown_keys(path, raw, {"backend", "model_name", *tables}, where="")
+    for name, allowed in tables.items():
+        if name in raw:
+            if not isinstance(raw[name], dict):
+                raise ConfigError(f"Config file {str(path)!r}: [{name}] must be a table.")
+            _refuse_unknown_keys(path, raw[name], set(allowed), where=f" in [{name}]")
     values: dict[str, Any] = {k: raw[k] for k in ("backend", "model_name") if k in raw}
     try:
         if "windows" in raw:
-            values["windows"] = WindowSpec(**raw["windows"])
+            values["windows"] = WindowSpec.from_mapping(raw["windows"])
+        if "data" in raw:
+            values["contract"] = DataContract.from_mapping(raw["data"])
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
     except TypeError as exc:
@@ -147,3 +161,15 @@ def _read_config(path: Path) -> dict[str, Any]:
         if role in raw:
             values[f"{role}_spec"] = ModelSpec.from_mapping(raw[role], input_name=f"[{role}]")
     return values
+
+
+def _refuse_unknown_keys(
+    path: Path, table: dict[str, Any], allowed: set[str], *, where: str
+) -> None:
+    """One message for a mistyped key at the top level or inside a table: the key and what is allowed."""
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(
+            f"Config file {str(path)!r} has unknown key(s) {sorted(unknown)}{where}; "
+            f"allowed: {', '.join(sorted(allowed))}."
+        )

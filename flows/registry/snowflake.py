@@ -37,7 +37,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.identifiers import check_dollar_quotable, validate_identifier
-from flows.names import FEATURE_COLUMNS, LIVE_VERSION
+from flows.names import LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 from flows.registry.snowflake_ledger import (
     SnowflakeLedger,
@@ -230,7 +230,7 @@ class SnowflakeRegistry(Registry):
             version_name=name,
             comment=stored.comment or None,
             metrics=metrics,
-            sample_input_data=sample_input[list(FEATURE_COLUMNS)],
+            sample_input_data=sample_input,
             **packaging_options(),
         )
         logger.info("Logged version %s of %s", name, self.qualified_model)
@@ -254,9 +254,8 @@ class SnowflakeRegistry(Registry):
         return sorted(versions, key=lambda v: (v.created_at, v.name))
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        result = self._mv(_version_name(name)).run(
-            features[list(FEATURE_COLUMNS)], function_name="predict_proba"
-        )
+        model_input = self.get_version(name).data_contract.model_input(features)
+        result = self._mv(_version_name(name)).run(model_input, function_name="predict_proba")
         if result.shape[1] != 2:
             raise RegistryError(
                 f"predict_proba of version {name} returned columns {list(result.columns)}; "

@@ -16,6 +16,7 @@ from sklearn import __version__ as sklearn_version
 from flows import steps
 from flows.backends import Backend
 from flows.config import SnowflakeSettings
+from flows.data import row_hashes
 from flows.errors import (
     ConfigError,
     PromotionIncompleteError,
@@ -29,7 +30,6 @@ from flows.registry.snowflake import SnowflakeRegistry
 from flows.registry.snowflake_lock import LOCK_TTL_SECONDS
 from flows.registry.snowflake_switch import Change, ChangeKind, Pointers, plan_switch
 from flows.registry.snowflake_versions import RECORD_KEY
-from flows.training import row_hashes
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.conftest import MODEL, recording_session
 from tests.snowflake.golden import assert_golden
@@ -56,9 +56,10 @@ AFTER = {
 
 @pytest.fixture(scope="module")
 def data():
-    from flows.data import generate_applications, validate_applications
+    from flows.contract import DEFAULT_CONTRACT
+    from flows.data import generate_applications
 
-    return validate_applications(generate_applications(2))
+    return DEFAULT_CONTRACT.validate(generate_applications(2))
 
 
 @pytest.fixture(scope="module")
