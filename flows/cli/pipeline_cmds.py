@@ -115,6 +115,7 @@ def generate_command(args: argparse.Namespace) -> int:
     from flows import steps
     from flows.backends import open_backend
     from flows.data import GeneratorSpec, generate_applications
+    from flows.files import write_table
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
@@ -135,7 +136,7 @@ def generate_command(args: argparse.Namespace) -> int:
                     holdout_weeks=settings.windows.holdout_weeks,
                 )
     if args.out:
-        export_table(data, Path(args.out))
+        write_table(data, Path(args.out))
     weeks = data["week_number"]
     console.print(
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
@@ -143,17 +144,6 @@ def generate_command(args: argparse.Namespace) -> int:
         + (f"; exported to {args.out}" if args.out else "")
     )
     return 0
-
-
-def export_table(data: Any, path: Path) -> None:
-    """Write ``data`` as CSV or Parquet, chosen by the file extension."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        data.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        data.to_parquet(path, index=False)
-    else:
-        raise ConfigError(f"Cannot export to {str(path)!r}: use a .csv or .parquet file name.")
 
 
 def train_champion_command(args: argparse.Namespace) -> int:
@@ -216,6 +206,7 @@ def score_command(args: argparse.Namespace) -> int:
     """Score stored weeks with the live version."""
     from flows import steps
     from flows.backends import open_backend
+    from flows.files import write_table
     from flows.windows import WeekRange
 
     weeks = None
@@ -224,7 +215,7 @@ def score_command(args: argparse.Namespace) -> int:
     with get_console().status("Scoring…"), open_backend(settings_from(args)) as backend:
         result = steps.score(backend, weeks=weeks)
     if args.out:
-        export_table(result.scores, Path(args.out))
+        write_table(result.scores, Path(args.out))
     probabilities = result.scores["approval_probability"]
     get_console().print(
         f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
