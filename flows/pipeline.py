@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
@@ -34,12 +35,13 @@ from pydantic import BaseModel, Field
 from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings, load_settings
-from flows.errors import ChampionChallengerError, RegistryBusyError
+from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.promotion import PromotionReport
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
+from flows.scoring import FileScoringResult
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
@@ -216,6 +218,13 @@ def score_live(settings: Settings, weeks: WeekRange | None) -> steps.ScoringResu
         return steps.score(backend, weeks=weeks)
 
 
+@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+def score_file_live(settings: Settings, input_file: str, out_file: str) -> FileScoringResult:
+    """Stream a file through the version LIVE_VERSION names, batch by batch."""
+    with open_backend(settings) as backend:
+        return steps.score_file(backend, Path(input_file), Path(out_file))
+
+
 @task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
 def list_versions(settings: Settings) -> tuple[list[ModelVersion], str | None]:
     """Every version and the live one, for the versions artifact."""
@@ -377,10 +386,38 @@ def score(
     home: str | None = None,
     first_week: int | None = None,
     last_week: int | None = None,
+    input_file: str | None = None,
+    out_file: str | None = None,
 ) -> dict[str, Any]:
-    """Batch inference with the version that LIVE_VERSION names (default: the newest week)."""
+    """Batch inference with the version that LIVE_VERSION names.
+
+    Args:
+        backend: ``local`` (embedded) or ``snowflake``; defaults to the configuration's.
+        model_name: Registered model; defaults to the configuration's.
+        home: Home directory of the embedded backend; defaults to ``CC_HOME``.
+        first_week: First stored week to score; defaults to the newest week.
+        last_week: Last stored week to score; defaults to ``first_week``.
+        input_file: A CSV or Parquet file (or folder) to score instead of stored weeks,
+            streamed in row batches; needs ``out_file``.
+        out_file: Where the file's scores go (CSV or Parquet).
+
+    Returns:
+        The version and the number of rows it scored (and the output file, if any).
+    """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
+    if input_file is not None:
+        if not out_file:
+            raise ConfigError("input_file needs out_file: where to write the scores.")
+        scored = score_file_live(settings, input_file, out_file)
+        get_run_logger().info(
+            "Scored %d rows of %s with live version %s into %s",
+            scored.n_rows,
+            input_file,
+            scored.version,
+            out_file,
+        )
+        return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
     _, newest = check_data(settings)
     _name_run(settings, data_week=newest, suffix="score")
     weeks = None

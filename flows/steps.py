@@ -30,12 +30,15 @@ from flows.training import (
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     import ccpolicy
     from flows.backends import Backend
     from flows.config import Settings
     from flows.data import GeneratorSpec
+    from flows.scoring import FileScoringResult
     from flows.training import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -307,3 +310,21 @@ def score(
     scores["model_version"] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
     return ScoringResult(version=live, scores=scores)
+
+
+def score_file(
+    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
+) -> FileScoringResult:
+    """Score every row of the file ``source`` with the live version, streaming, into ``out``."""
+    from flows import files
+    from flows.scoring import score_file as stream_scores
+
+    live = backend.registry.champion().name
+    return stream_scores(
+        backend.registry,
+        live,
+        source,
+        out,
+        features=FEATURE_COLUMNS,
+        batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
+    )

@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_backend_options(score)
     score.add_argument("--first-week", type=int, help="default: the newest week")
     score.add_argument("--last-week", type=int, help="default: --first-week")
+    score.add_argument(
+        "--input",
+        metavar="FILE",
+        help="score this .csv/.parquet file (or folder of .parquet files) instead, "
+        "streamed in row batches; needs --out",
+    )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
     score.set_defaults(handler=score_command)
 
@@ -203,12 +209,14 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    """Score stored weeks with the live version."""
+    """Score stored weeks, or a file (``--input``), with the live version."""
     from flows import steps
     from flows.backends import open_backend
     from flows.files import write_table
     from flows.windows import WeekRange
 
+    if args.input:
+        return _score_file_command(args)
     weeks = None
     if args.first_week is not None:
         weeks = WeekRange(args.first_week, args.last_week or args.first_week)
@@ -221,6 +229,24 @@ def score_command(args: argparse.Namespace) -> int:
         f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
         f"mean approval probability {probabilities.mean():.3f}"
         + (f"; written to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def _score_file_command(args: argparse.Namespace) -> int:
+    """``score --input FILE --out FILE``: stream the file through the live version."""
+    from flows import steps
+    from flows.backends import open_backend
+
+    if not args.out:
+        raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")
+    if args.first_week is not None or args.last_week is not None:
+        raise ConfigError("--input scores a file; --first-week/--last-week select stored weeks.")
+    with get_console().status("Scoring…"), open_backend(settings_from(args)) as backend:
+        result = steps.score_file(backend, Path(args.input), Path(args.out))
+    get_console().print(
+        f"Scored {result.n_rows:,} rows of {args.input} with live version "
+        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); written to {args.out}"
     )
     return 0
 
