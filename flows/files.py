@@ -42,7 +42,7 @@ def table_format(path: Path) -> str:
     found = _SUFFIXES.get(path.suffix.lower())
     if found is None:
         raise ConfigError(
-            f"Cannot tell the format of {str(path)!r}: use a .csv, .parquet or .pq file, "
+            f"Cannot tell the format of {str(path)!r}: use a .csv or .parquet file (or .pq), "
             "or a folder of .parquet files."
         )
     return found

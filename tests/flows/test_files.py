@@ -87,7 +87,7 @@ class TestBadFiles:
         assert "\n" not in str(raised.value)
 
     def test_an_unknown_suffix_is_refused_naming_the_accepted_ones(self, tmp_path):
-        with pytest.raises(ConfigError, match=r"use a \.csv, \.parquet or \.pq file"):
+        with pytest.raises(ConfigError, match=r"use a \.csv or \.parquet file \(or \.pq\)"):
             files.table_format(tmp_path / "data.xlsx")
 
     def test_a_missing_file_is_named(self, tmp_path):
