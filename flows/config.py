@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from flows.contract import DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
@@ -76,7 +77,9 @@ class Settings:
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model name."""
     windows: WindowSpec = field(default_factory=WindowSpec)
-    """Window sizes in weeks."""
+    """Window sizes in periods of ``contract.period``."""
+    contract: DataContract = DEFAULT_CONTRACT
+    """The shape of the table (``[data]``); the quickstart's by default."""
     champion_spec: ModelSpec = CHAMPION_SPEC
     """Spec of the bootstrap champion."""
     challenger_spec: ModelSpec = CHALLENGER_SPEC
@@ -128,7 +131,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
-    allowed = {"backend", "model_name", "windows", "champion", "challenger", "snowflake"}
+    allowed = {"backend", "model_name", "windows", "data", "champion", "challenger", "snowflake"}
     unknown = set(raw) - allowed
     if unknown:
         raise ConfigError(
@@ -138,7 +141,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {k: raw[k] for k in ("backend", "model_name") if k in raw}
     try:
         if "windows" in raw:
-            values["windows"] = WindowSpec(**raw["windows"])
+            values["windows"] = WindowSpec.from_mapping(raw["windows"])
+        if "data" in raw:
+            values["contract"] = DataContract.from_mapping(raw["data"])
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
     except TypeError as exc:

@@ -1,4 +1,8 @@
-"""Training, test and hold-out windows, relative to the newest week in the data.
+"""Training, test and hold-out windows, relative to the newest period in the data.
+
+A period is a week by default and a day or a month when the data contract says so
+(``[data] period``); the names below keep saying "week" because the ledger and the
+``--json`` output have always used them (``train_weeks``, ``holdout_weeks``).
 
 The quickstart hard-codes weeks 3–12 / 13–15 / 16–19, so its weekly automation
 retrains on the same rows forever. Here the windows slide with the data: the
@@ -11,13 +15,20 @@ The champion's bootstrap windows are the challenger's shifted back by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flows.errors import ConfigError, EmptyWindowError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_ALIASES = {"train": "train_weeks", "test": "test_weeks", "holdout": "holdout_weeks"}
+"""``[windows]`` keys in periods, and the older ``*_weeks`` names they stand for."""
 
 
 @dataclass(frozen=True, order=True)
 class WeekRange:
-    """An inclusive range of week numbers."""
+    """An inclusive range of period numbers (weeks unless the contract says otherwise)."""
 
     start: int
     """First week in the range."""
@@ -49,14 +60,14 @@ class WeekRange:
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """How many weeks each window spans; defaults are the quickstart's."""
+    """How many periods each window spans; defaults are the quickstart's (in weeks)."""
 
     train_weeks: int = 10
-    """Weeks the model is trained on."""
+    """Periods the model is trained on (``[windows] train``)."""
     test_weeks: int = 3
-    """Weeks the model's own test AUC is measured on, after its training weeks."""
+    """Periods the model's own test AUC is measured on, after its training periods."""
     holdout_weeks: int = 4
-    """Most recent weeks, on which champion and challenger are compared."""
+    """Most recent periods, on which champion and challenger are compared."""
 
     def __post_init__(self) -> None:
         for field in ("train_weeks", "test_weeks", "holdout_weeks"):
@@ -65,6 +76,29 @@ class WindowSpec:
                 raise ConfigError(
                     f"Window size {field!r} must be a whole number ≥ 1; got {value!r}."
                 )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> WindowSpec:
+        """Parse ``[windows]``: ``train``, ``test``, ``holdout`` (or their ``*_weeks`` aliases).
+
+        Raises:
+            ConfigError: for an unknown key, or a size given under both names.
+        """
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            name = _ALIASES.get(key, key)
+            if name not in _ALIASES.values():
+                raise ConfigError(
+                    f"[windows] has unknown key {key!r}; allowed: train, test, holdout "
+                    "(or train_weeks, test_weeks, holdout_weeks)."
+                )
+            if name in values:
+                raise ConfigError(
+                    f"[windows] sets {name.removesuffix('_weeks')!r} twice (as "
+                    f"{name.removesuffix('_weeks')!r} and {name!r}); keep one."
+                )
+            values[name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)
