@@ -13,7 +13,7 @@ would otherwise surface much later as a confusing error far from the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -74,6 +74,30 @@ def read_table(path: Path, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     if table.num_rows == 0:
         raise DataValidationError(f"{path} has no rows.", got=0)
     return table.to_pandas()
+
+
+def read_tables(paths: Sequence[Path], *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Several files read whole and stacked in the order given; all must share their columns.
+
+    Raises:
+        DataValidationError: as :func:`read_table`, or if two files have different columns.
+    """
+    import pandas as pd
+
+    if not paths:
+        raise ConfigError("No file given: name at least one .csv or .parquet file or folder.")
+    text = tuple(text_columns)
+    frames = [read_table(Path(path), text_columns=text) for path in paths]
+    first = list(frames[0].columns)
+    for path, frame in zip(paths[1:], frames[1:], strict=True):
+        if sorted(frame.columns) != sorted(first):
+            raise DataValidationError(
+                f"{path} has columns {list(frame.columns)} but {paths[0]} has {first}; "
+                "files loaded together must have the same columns.",
+                expected=first,
+                got=list(frame.columns),
+            )
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def iter_batches(

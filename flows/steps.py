@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.errors import (
@@ -30,7 +31,7 @@ from flows.training import (
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Sequence
 
     import pandas as pd
 
@@ -107,6 +108,64 @@ def generate_data(
     backend.source.write(data, replace=replace and not append_weeks)
     backend.source.write_evaluation_data(holdout_weeks=holdout_weeks)
     return data
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What loading files into the table did."""
+
+    rows: int
+    """Rows written."""
+    span: tuple[int, int]
+    """Oldest and newest period stored afterwards."""
+    replaced: bool
+    """True when the stored rows were replaced rather than added to."""
+
+
+def ingest(
+    backend: Backend,
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    append: bool = False,
+    replace: bool = False,
+) -> IngestResult:
+    """Load CSV/Parquet files into the table, all or nothing.
+
+    Every row of every file is checked against the data contract before anything is
+    written, so a bad file leaves the stored data (and the registry, never touched
+    here) exactly as it was. Stored periods are immutable: rows falling into a period
+    that is already stored ("late data"), or before the first stored period, refuse
+    the whole load; they can only come in with ``replace`` and the full history.
+
+    Args:
+        paths: CSV or Parquet files, or folders of Parquet files, with the same columns.
+        append: Add rows of new periods to the stored ones.
+        replace: Drop the stored rows and store these instead.
+
+    Raises:
+        ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
+        DataValidationError: naming the file, the column and the values at fault.
+    """
+    from flows.files import read_tables
+
+    contract = settings.contract
+    if append and replace:
+        raise ConfigError("Choose one of --append and --replace.")
+    span = backend.source.week_span()
+    if span is not None and not (append or replace):
+        raise ConfigError(
+            f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
+            "add rows of later periods or --replace to store these files instead."
+        )
+    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
+    data = read_tables([Path(p) for p in paths], text_columns=text)
+    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
+    contract.validate(data, input_name=input_name, require_both_classes=True)
+    written = backend.source.write(data, replace=replace)
+    backend.source.write_evaluation_data(holdout_weeks=settings.windows.holdout_weeks)
+    logger.info("Ingested %d rows from %d file(s)", written, len(paths))
+    return IngestResult(rows=written, span=data_span(backend), replaced=replace)
 
 
 def data_span(backend: Backend) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: ``demo``, ``generate``, ``train-champion``, ``run``, ``score``."""
+"""Commands that run the pipeline: ``demo``, ``generate``, ``ingest``, ``train-champion``, ``run``, ``score``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--out", help="also export the generated rows to a .csv or .parquet file")
     generate.add_argument("--no-store", action="store_true", help="only export, store nothing")
     generate.set_defaults(handler=generate_command)
+
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="load your own CSV/Parquet files into the table, checked against [data] first",
+    )
+    add_backend_options(ingest)
+    ingest.add_argument(
+        "files", nargs="+", metavar="FILE", help=".csv or .parquet files, or Parquet folders"
+    )
+    mode = ingest.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="add rows of new periods")
+    mode.add_argument("--replace", action="store_true", help="drop the stored rows first")
+    ingest.set_defaults(handler=ingest_command)
 
     champion = subparsers.add_parser(
         "train-champion", help="train the first champion and make it live (a Prefect flow)"
@@ -148,6 +161,29 @@ def generate_command(args: argparse.Namespace) -> int:
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
         f"{int(data['approved'].sum()):,} approved"
         + (f"; exported to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def ingest_command(args: argparse.Namespace) -> int:
+    """Validate every row of the files against the contract, then store them."""
+    from flows import steps
+    from flows.backends import open_backend
+
+    settings = settings_from(args)
+    with get_console().status("Ingesting…"), open_backend(settings) as backend:
+        result = steps.ingest(
+            backend,
+            settings,
+            [Path(f) for f in args.files],
+            append=args.append,
+            replace=args.replace,
+        )
+    period = settings.contract.period
+    get_console().print(
+        f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
+        + (", replacing the stored rows" if result.replaced else "")
+        + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )
     return 0
 
