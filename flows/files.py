@@ -168,7 +168,10 @@ class TableWriter:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._schema is None:
             self._schema = table.schema
-            self._parquet = pq.ParquetWriter(self._temporary, self._schema)
+            # Dictionary-encoding columns of distinct floats (scores, amounts) costs more
+            # than the rest of the write and saves nothing; text columns repeat (versions).
+            text = [f.name for f in self._schema if pa.types.is_string(f.type)]
+            self._parquet = pq.ParquetWriter(self._temporary, self._schema, use_dictionary=text)
         self._parquet.write_table(table.cast(self._schema))
 
     def commit(self) -> Path:
