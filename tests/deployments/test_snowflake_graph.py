@@ -49,7 +49,6 @@ class TestTheRootCarriesTheDeployment:
     def test_config_carries_the_deployments_parameters(self, tmp_path):
         graph = golden_graph(tmp_path)
         written = dict(read_deployment(PREFECT_YAML).parameters)
-        written.pop("backend", None)  # where a Prefect run executes; the graph always runs on Snowflake
         carried = GraphConfig.from_config(json.loads(json.dumps(graph.root_task().config)))
         assert {k: v for k, v in carried.parameters().items() if k in written} == written
         assert carried == graph.config
