@@ -1,4 +1,4 @@
-"""The quickstart's data set, reproduced; and the schema check on loaded data."""
+"""The quickstart's data set, reproduced; the default contract's check; the row hashes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.data import GeneratorSpec, generate_applications, generate_weeks, validate_applications
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import (
+    GeneratorSpec,
+    generate_applications,
+    generate_weeks,
+    hashes_fingerprint,
+    row_hashes,
+)
 from flows.errors import DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
+
+SEED_FINGERPRINT = "b3949aba714fbde734681220070298e9e67397609b37be8612449e12edd7278e"
+"""``hashes_fingerprint(row_hashes(...))`` of the seed-42 data set, pinned before contracts."""
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +89,7 @@ class TestGenerator:
 
 class TestValidation:
     def test_valid_data_gets_canonical_dtypes(self, quickstart):
-        checked = validate_applications(quickstart)
+        checked = DEFAULT_CONTRACT.validate(quickstart)
         assert checked["week_number"].dtype == "int64"
         assert checked["approved"].dtype == "int64"
         assert checked["credit_score"].dtype == "float64"
@@ -87,7 +97,7 @@ class TestValidation:
     def test_any_row_order_index_and_extra_columns_give_a_fresh_canonical_table(self, quickstart):
         messy = quickstart.iloc[::-3].assign(note="x", week_number=quickstart["week_number"] * 1.0)
         messy = messy.astype({"application_date": str, "num_credit_cards": "Int64"})
-        checked = validate_applications(messy[["note", *reversed(messy.columns[:-1])]])
+        checked = DEFAULT_CONTRACT.validate(messy[["note", *reversed(messy.columns[:-1])]])
         assert list(checked.columns) == list(quickstart.columns)
         assert checked.index.equals(pd.RangeIndex(len(messy)))
         expected = quickstart.iloc[::-3].reset_index(drop=True)
@@ -97,55 +107,70 @@ class TestValidation:
         checked.loc[0, "credit_score"] = -1.0  # a copy: the caller's frame is not touched
         assert quickstart.iloc[::-3]["credit_score"].iloc[0] != -1.0
 
-    def test_missing_values_of_a_nullable_column_are_refused(self, quickstart):
-        bad = quickstart.astype({"num_credit_cards": "Int64"})
-        bad.loc[5, "num_credit_cards"] = pd.NA
-        with pytest.raises(DataValidationError, match="'num_credit_cards'.*NaN.*row 5"):
-            validate_applications(bad)
+    def test_missing_feature_values_are_kept_for_the_imputer(self, quickstart):
+        gappy = quickstart.astype({"num_credit_cards": "Int64"})
+        gappy.loc[5, "num_credit_cards"] = pd.NA
+        gappy.loc[6, "annual_income"] = np.nan
+        checked = DEFAULT_CONTRACT.validate(gappy)
+        assert np.isnan(checked.loc[5, "num_credit_cards"])
+        assert np.isnan(checked.loc[6, "annual_income"])
 
     def test_missing_column_is_named(self, quickstart):
         with pytest.raises(DataValidationError, match="missing column.*'credit_score'") as info:
-            validate_applications(quickstart.drop(columns=["credit_score"]), input_name="hold-out")
+            DEFAULT_CONTRACT.validate(
+                quickstart.drop(columns=["credit_score"]), input_name="hold-out"
+            )
         assert info.value.column == "credit_score"
         assert "hold-out" in str(info.value)
 
-    @pytest.mark.parametrize(
-        ("value", "problem"), [(np.nan, "NaN"), (np.inf, "infinite")], ids=["nan", "inf"]
-    )
-    def test_non_finite_values_are_named_with_their_row(self, quickstart, value, problem):
+    def test_infinite_values_are_named_with_their_row(self, quickstart):
         bad = quickstart.copy()
-        bad.loc[7, "annual_income"] = value
-        with pytest.raises(DataValidationError, match=f"'annual_income'.*{problem}.*row 7"):
-            validate_applications(bad)
+        bad.loc[7, "annual_income"] = np.inf
+        with pytest.raises(DataValidationError, match="'annual_income'.*infinite.*row 7"):
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_non_numeric_column_names_the_first_bad_value(self, quickstart):
         bad = quickstart.astype({"debt_to_income": object})
         bad.loc[3, "debt_to_income"] = "n/a"
         with pytest.raises(DataValidationError, match="'debt_to_income'.*numeric.*'n/a'"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_labels_must_be_zero_or_one(self, quickstart):
         bad = quickstart.copy()
         bad.loc[0, "approved"] = 2
-        with pytest.raises(DataValidationError, match="'approved'.*0 or 1; got 2 in 1 row"):
-            validate_applications(bad)
+        with pytest.raises(DataValidationError, match="'approved'.*found 3 or more: '0', '1', '2'"):
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_weeks_must_be_whole_and_non_negative(self, quickstart):
         bad = quickstart.astype({"week_number": float})
         bad.loc[0, "week_number"] = 1.5
         with pytest.raises(DataValidationError, match="'week_number'.*whole"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
         bad = quickstart.copy()
         bad.loc[0, "week_number"] = -1
         with pytest.raises(DataValidationError, match="'week_number'.*non-negative"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_dates_must_parse(self, quickstart):
         bad = quickstart.astype({"application_date": object})
         bad.loc[0, "application_date"] = "someday"
-        with pytest.raises(DataValidationError, match="'application_date'"):
-            validate_applications(bad)
+        with pytest.raises(DataValidationError, match="'application_date'.*'someday'"):
+            DEFAULT_CONTRACT.validate(bad)
 
-    def test_scoring_input_may_lack_the_label(self, quickstart):
-        checked = validate_applications(quickstart.drop(columns=["approved"]), require_label=False)
-        assert "approved" not in checked.columns
+    def test_scoring_input_needs_only_the_features(self, quickstart):
+        features = DEFAULT_CONTRACT.model_input(quickstart[list(FEATURE_COLUMNS)])
+        assert list(features.columns) == list(FEATURE_COLUMNS)
+
+
+class TestRowHashes:
+    def test_the_seed_data_fingerprint_is_unchanged(self):
+        """The quickstart's 20 weeks hash as they always have: its rows are the same rows."""
+        data = DEFAULT_CONTRACT.validate(generate_applications(20))
+        assert hashes_fingerprint(row_hashes(data)) == SEED_FINGERPRINT
+
+    def test_a_changed_value_changes_the_rows_hash_only(self, quickstart):
+        data = DEFAULT_CONTRACT.validate(quickstart)
+        changed = data.copy()
+        changed.loc[3, "credit_score"] += 1.0
+        differs = row_hashes(data) != row_hashes(changed)
+        assert differs.tolist() == [i == 3 for i in range(len(data))]

@@ -16,7 +16,8 @@ from snowflake.snowpark import Session
 from snowflake.snowpark._internal.server_connection import ServerConnection
 
 from flows.config import SnowflakeSettings
-from flows.data import GeneratorSpec, generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import GeneratorSpec, generate_applications
 from flows.errors import DataValidationError, EmptyWindowError
 from flows.names import COLUMNS, WEEK_COLUMN
 from flows.sources.local import LocalWeekStore
@@ -103,7 +104,7 @@ class TestReading:
         upper = applications.rename(columns=str.upper).sample(frac=1.0, random_state=3)
         local_session.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
         got = source.read_weeks(WeekRange(1, 1))
-        expected = validate_applications(applications[applications[WEEK_COLUMN] == 1])
+        expected = DEFAULT_CONTRACT.validate(applications[applications[WEEK_COLUMN] == 1])
         pd.testing.assert_frame_equal(
             got,
             expected.sort_values(list(got.columns), kind="stable", ignore_index=True),
