@@ -321,6 +321,18 @@ class DataContract:
             _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
         return pd.DataFrame(columns)
 
+    def for_storage(
+        self, data: pd.DataFrame, *, input_name: str = "data to store", origin: int | None = None
+    ) -> pd.DataFrame:
+        """The canonical frame of ``data`` with the label kept as given, for a store to write.
+
+        Stores keep the label's own values ("default"/"repaid"), as a table loaded by
+        other means holds them, so every read maps them to 0/1 the same way.
+        """
+        frame = self.validate(data, input_name=input_name, origin=origin)
+        frame[self.label] = data[self.label].to_numpy()
+        return frame
+
     def model_input(self, data: pd.DataFrame, *, input_name: str = "scoring input") -> pd.DataFrame:
         """The features of ``data`` in canonical form, as a model trained under this contract reads them.
 

@@ -125,7 +125,7 @@ class LocalWeekStore(DataSource):
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
         existing = set() if replace else set(self._periods())
         origin = self._origin() if existing else None
-        data = self.contract.validate(data, input_name="data to store", origin=origin)
+        data = self.contract.for_storage(data, origin=origin)
         key = self.contract.period_key
         incoming = sorted(int(w) for w in data[key].unique())
         clash = sorted(existing.intersection(incoming))

@@ -24,7 +24,7 @@ notebook 1) is ordered by period and then by every column, which is deterministi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
 from flows.errors import EmptyWindowError
@@ -33,6 +33,8 @@ from flows.sources.base import DataSource
 from flows.windows import WeekRange
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
     from snowflake.snowpark import Column, DataFrame, Session
 
@@ -90,7 +92,7 @@ class SnowparkSource(DataSource):
         if contract.period_column is not None:
             return sf.col(self._upper(contract.period_column))
         time = sf.col(self._upper(contract.time_column or ""))
-        first = sf.to_date(sf.lit(period_start(self.origin(), contract.period)))
+        first = sf.to_timestamp(sf.lit(f"{period_start(self.origin(), contract.period)} 00:00:00"))
         if contract.period == "month":
             return sf.datediff("month", first, time)
         days = sf.datediff("day", first, time)
@@ -115,28 +117,43 @@ class SnowparkSource(DataSource):
 
     def weeks_frame(self, weeks: WeekRange) -> DataFrame:
         """The lazy Snowpark query for periods ``weeks``: filter and projection run in Snowflake."""
-        table = self.session.table(self.table)
-        period = self.period_number()
-        return table.filter(period.between(weeks.start, weeks.end)).select(
-            self._projection(table.columns, period)
+        columns = self.session.table(self.table).columns
+        return self._where_period(
+            lambda period: period.between(weeks.start, weeks.end), self._projection(columns)
         )
 
-    def _projection(self, columns: list[str], period: Column) -> list[Any]:
-        """The contract's columns, the period first (then ``ROW_ID`` when the table has it).
+    def _where_period(self, condition: Callable[[Column], Column], columns: list[str]) -> DataFrame:
+        """The period and ``columns`` of the rows whose period meets ``condition``.
 
-        The period comes first: it is the filter column, and Snowpark local testing
-        (1.56) misaligns the rows of ``to_pandas`` when a date column comes first.
-        With listed features the columns come from the contract alone; otherwise every
-        column of the table that is not ignored.
+        A period column is filtered, then selected (the quickstart's plain query). A
+        period computed from the time column is selected, then filtered by name: the
+        same query for Snowflake, and the one order of the two that Snowpark local
+        testing (1.56) does not misalign. The period comes first for the same reason:
+        local testing misaligns the rows of ``to_pandas`` when a date column comes first.
+        """
+        from snowflake.snowpark.functions import col
+
+        table = self.session.table(self.table)
+        period = self.period_number()
+        if self.contract.period_column:
+            return table.filter(condition(period)).select([period, *columns])
+        computed = PERIOD_KEY.upper()
+        return table.select([period.alias(computed), *columns]).filter(condition(col(computed)))
+
+    def _projection(self, columns: list[str]) -> list[str]:
+        """The contract's columns besides the period (and ``ROW_ID`` when the table has it).
+
+        With listed features they come from the contract alone; otherwise they are
+        every column of the table that is not ignored.
         """
         contract = self.contract
-        head = period if contract.period_column else period.alias(PERIOD_KEY.upper())
-        if contract.features is not None:
-            named = [contract.id_column, contract.time_column, *contract.features, contract.label]
-            wanted = [self._upper(c) for c in named if c is not None]
-            return [head, *wanted, *([ROW_ID] if ROW_ID in columns else [])]
-        skip = {contract.period_column, PERIOD_KEY, *contract.ignore}
-        return [head, *(c for c in columns if self._our_name(c) not in skip)]
+        if contract.features is None:
+            skip = {contract.period_column, PERIOD_KEY, *contract.ignore}
+            return [c for c in columns if self._our_name(c) not in skip]
+        named = [contract.id_column, contract.time_column, *contract.features, contract.label]
+        return [self._upper(c) for c in named if c is not None] + (
+            [ROW_ID] if ROW_ID in columns else []
+        )
 
     def _our_name(self, column: str) -> str:
         """The contract's name of a Snowflake column (quoted names keep their case)."""
@@ -184,6 +201,7 @@ class SnowparkSource(DataSource):
         rest = [c for c in data.columns if c != period]
         order = [period, ROW_ID] if ROW_ID in data.columns else [period, *rest]
         data = data.sort_values(order, kind="stable", ignore_index=True)
+        data = data.drop(columns=[ROW_ID], errors="ignore")  # the order is all it is for
         logger.info("Read %d rows of %s from %s", len(data), weeks, self.table)
         origin = self._origin if self.contract.period_column is None else None
         return self.contract.validate(data, input_name=input_name, origin=origin)
@@ -191,19 +209,12 @@ class SnowparkSource(DataSource):
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
         span = None if replace else self.week_span()
         origin = None if span is None or self.contract.period_column else self.origin()
-        data = self.contract.validate(data, input_name="data to store", origin=origin)
+        data = self.contract.for_storage(data, origin=origin)
         key = self.contract.period_key
         incoming = sorted(int(w) for w in data[key].unique())
         if span is not None:
-            period = self.period_number()
-            clash = sorted(
-                int(row[0])
-                for row in self.session.table(self.table)
-                .filter(period.isin(incoming))
-                .select(period.alias("PERIOD"))
-                .distinct()
-                .collect()
-            )
+            stored = self._where_period(lambda period: period.isin(incoming), [])
+            clash = sorted(int(row[0]) for row in stored.distinct().collect())
             if clash:
                 raise self.already_stored(clash, where=f" in {self.table}")
         if self.contract.period_column is None:

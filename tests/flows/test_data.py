@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from flows.contract import DEFAULT_CONTRACT
+from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, absolute_periods
 from flows.data import (
     GeneratorSpec,
     generate_applications,
@@ -18,6 +20,9 @@ from flows.data import (
 )
 from flows.errors import DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
+from flows.sources.local import STORE_FILE, LocalWeekStore
+from flows.windows import WeekRange
+from tests.flows.loans import LOANS_CONTRACT, loans
 
 SEED_FINGERPRINT = "b3949aba714fbde734681220070298e9e67397609b37be8612449e12edd7278e"
 """``hashes_fingerprint(row_hashes(...))`` of the seed-42 data set, pinned before contracts."""
@@ -174,3 +179,81 @@ class TestRowHashes:
         changed.loc[3, "credit_score"] += 1.0
         differs = row_hashes(data) != row_hashes(changed)
         assert differs.tolist() == [i == 3 for i in range(len(data))]
+
+
+class TestLocalStore:
+    """The embedded store keeps any contract's rows, numbered from the first stored period."""
+
+    def test_rows_round_trip_in_canonical_form(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(28)
+        assert store.write(raw) == len(raw)
+        assert store.week_span() == (0, 4)  # 2024-01-03 is a Wednesday: week 0 starts 01-01
+        read = store.read_weeks(WeekRange(0, 4))
+        pd.testing.assert_frame_equal(read, LOANS_CONTRACT.validate(raw))
+        assert json.loads((tmp_path / STORE_FILE).read_text()) == {
+            "period": "week",
+            "origin": int(absolute_periods(pd.Series(pd.to_datetime(["2024-01-01"])), "week")[0]),
+            "first_period_starts": "2024-01-01",
+        }
+
+    def test_appended_rows_keep_the_numbering_of_the_stored_ones(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(70)
+        opened = pd.to_datetime(raw["opened_at"])
+        store.write(raw[opened < "2024-02-05"])
+        store.write(raw[opened >= "2024-02-05"])
+        whole = LOANS_CONTRACT.validate(raw)
+        pd.testing.assert_frame_equal(store.read_weeks(WeekRange(0, 10)), whole)
+
+    def test_rows_before_the_first_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(70)
+        opened = pd.to_datetime(raw["opened_at"])
+        store.write(raw[opened >= "2024-02-05"])
+        before = sorted(p.name for p in tmp_path.iterdir())
+        with pytest.raises(DataValidationError, match="before the first stored week"):
+            store.write(raw[opened < "2024-02-05"])
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+    def test_rows_in_a_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(28)
+        store.write(raw)
+        stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+        with pytest.raises(DataValidationError, match="Week\\(s\\) 4 are already stored"):
+            store.write(loans(7, start="2024-01-29", seed=1))
+        assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
+
+    def test_replacing_starts_the_numbering_again(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store.write(loans(28))
+        store.write(loans(14, start="2024-03-06"), replace=True)
+        assert store.week_span() == (0, 2)
+        assert json.loads((tmp_path / STORE_FILE).read_text())["first_period_starts"] == (
+            "2024-03-04"
+        )
+
+    @pytest.mark.parametrize(
+        ("period", "span", "first_file"),
+        [
+            ("day", (0, 44), "day-00000.parquet"),
+            ("month", (0, 1), "month-00000.parquet"),
+        ],
+    )
+    def test_days_and_months_are_stored_one_file_each(self, tmp_path, period, span, first_file):
+        contract = replace(LOANS_CONTRACT, period=period)
+        store = LocalWeekStore(tmp_path, contract)
+        store.write(loans(45))
+        assert store.week_span() == span
+        assert (tmp_path / first_file).is_file()
+        frame = store.read_weeks(WeekRange(*span))
+        assert frame[PERIOD_KEY].tolist() == contract.validate(loans(45))[PERIOD_KEY].tolist()
+
+    def test_a_store_kept_in_weeks_is_not_read_in_days(self, tmp_path):
+        LocalWeekStore(tmp_path, LOANS_CONTRACT).write(loans(14))
+        daily = LocalWeekStore(tmp_path, replace(LOANS_CONTRACT, period="day"))
+        with pytest.raises(
+            DataValidationError, match="counts weeks but \\[data\\] period is 'day'"
+        ):
+            daily.week_span()
