@@ -167,6 +167,28 @@ class DataContract:
         """A stable hash of the contract."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
+    def require_same_target(self, champion: DataContract, *, champion_name: str) -> None:
+        """Refuse to train a challenger whose target differs from the champion's.
+
+        Features may change between champion and challenger (that is what challengers
+        are for); the label, its positive value and the period may not, or the two
+        would not be judged on the same question.
+
+        Raises:
+            ConfigError: saying what changed and how to start over.
+        """
+        changes = [
+            f"{key} {getattr(champion, key)!r} → {getattr(self, key)!r}"
+            for key in ("label", "positive_label", "period")
+            if getattr(champion, key) != getattr(self, key)
+        ]
+        if changes:
+            raise ConfigError(
+                f"[data] changed {', '.join(changes)} since champion {champion_name} was "
+                "trained; a challenger must predict the same target. Restore [data], or "
+                "retrain the champion with `ccflows train-champion --replace`."
+            )
+
     # -- columns ----------------------------------------------------------------------
 
     @property
@@ -190,6 +212,15 @@ class DataContract:
         """The columns of the canonical frame for input ``columns``, in order."""
         head = [c for c in (self.id_column, self.time_column) if c is not None]
         return [*head, self.period_key, *self.feature_columns(columns), self.label]
+
+    def origin_of(self, canonical: pd.DataFrame) -> int | None:
+        """The absolute index of period 0 in a canonical frame; None with a period column."""
+        if self.period_column is not None:
+            return None
+        first = canonical.iloc[:1]
+        return int(absolute_periods(first[self.time_column], self.period)[0]) - int(
+            first[PERIOD_KEY].iloc[0]
+        )
 
     def resolved(self, data: pd.DataFrame) -> DataContract:
         """This contract with ``features`` and ``categorical`` made explicit for ``data``.
@@ -289,6 +320,18 @@ class DataContract:
         if require_both_classes:
             _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
         return pd.DataFrame(columns)
+
+    def for_storage(
+        self, data: pd.DataFrame, *, input_name: str = "data to store", origin: int | None = None
+    ) -> pd.DataFrame:
+        """The canonical frame of ``data`` with the label kept as given, for a store to write.
+
+        Stores keep the label's own values ("default"/"repaid"), as a table loaded by
+        other means holds them, so every read maps them to 0/1 the same way.
+        """
+        frame = self.validate(data, input_name=input_name, origin=origin)
+        frame[self.label] = data[self.label].to_numpy()
+        return frame
 
     def model_input(self, data: pd.DataFrame, *, input_name: str = "scoring input") -> pd.DataFrame:
         """The features of ``data`` in canonical form, as a model trained under this contract reads them.

@@ -1,4 +1,4 @@
-"""The credit-approval applications: the quickstart's generator and the schema check.
+"""The quickstart's credit applications, and the hashes that identify stored rows.
 
 The generator reproduces notebook 1 of the Snowflake quickstart bit for bit for a
 given seed: the same formulas and the same order of draws on NumPy's legacy
@@ -11,9 +11,10 @@ the row order is reproducible too.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -163,114 +164,18 @@ def _draw_week(
     )
 
 
-def validate_applications(
-    data: pd.DataFrame, *, input_name: str = "applications", require_label: bool = True
-) -> pd.DataFrame:
-    """Check ``data`` against the applications schema and return it with canonical dtypes.
+def row_hashes(data: pd.DataFrame) -> np.ndarray:
+    """One uint64 hash per row of a canonical frame (``DataContract.validate``), over all its columns.
 
-    Args:
-        data: The table to check.
-        input_name: What the table is, for the messages ("hold-out", "scoring input").
-        require_label: Whether the ``approved`` label must be present (not for scoring).
-
-    Returns:
-        A copy with float features, integer week and label, and a datetime date.
-
-    Raises:
-        DataValidationError: naming the column, what was expected and what was found.
+    Training rows and hold-out rows are both read as canonical frames of the stored
+    data, so the same row hashes alike wherever it is read, whichever features a
+    model uses; for the quickstart these are its ``COLUMNS`` in order.
     """
     import pandas as pd
 
-    required = [c for c in COLUMNS if require_label or c != LABEL_COLUMN]
-    if not isinstance(data, pd.DataFrame):
-        raise DataValidationError(
-            f"{input_name} must be a pandas DataFrame; got {type(data).__name__}."
-        )
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise DataValidationError(
-            f"{input_name} is missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"expected columns: {', '.join(required)}.",
-            column=missing[0],
-            expected=required,
-            got=list(data.columns),
-        )
-    try:
-        dates = data[DATE_COLUMN]
-        if not pd.api.types.is_datetime64_any_dtype(dates):
-            dates = pd.to_datetime(dates, format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise DataValidationError(
-            f"Column {DATE_COLUMN!r} in {input_name} must hold dates; {exc}.", column=DATE_COLUMN
-        ) from exc
-    if dates.isna().any():
-        raise DataValidationError(
-            f"Column {DATE_COLUMN!r} in {input_name} has missing dates.", column=DATE_COLUMN
-        )
-    # Plain arrays, assembled into one frame at the end: the table is copied once, however
-    # many columns it has (a window of a million rows is read, then validated).
-    columns: dict[str, Any] = {DATE_COLUMN: dates.array}
-    for column in (c for c in required if c != DATE_COLUMN):
-        columns[column] = _numeric_column(data[column], column, input_name)
-    for column in (WEEK_COLUMN, *((LABEL_COLUMN,) if require_label else ())):
-        values = columns[column]
-        fractional = values != np.round(values)
-        if fractional.any():
-            raise DataValidationError(
-                f"Column {column!r} in {input_name} must hold whole numbers; "
-                f"got {values[fractional][0]!r}.",
-                column=column,
-            )
-        columns[column] = values.astype("int64")
-    weeks = columns[WEEK_COLUMN]
-    if (weeks < 0).any():
-        raise DataValidationError(
-            f"Column {WEEK_COLUMN!r} in {input_name} must be non-negative; got {int(weeks.min())}.",
-            column=WEEK_COLUMN,
-        )
-    if require_label:
-        bad = ~np.isin(columns[LABEL_COLUMN], (0, 1))
-        if bad.any():
-            first_bad = columns[LABEL_COLUMN][bad][0].item()
-            raise DataValidationError(
-                f"Column {LABEL_COLUMN!r} in {input_name} must be 0 or 1; "
-                f"got {first_bad} in {int(bad.sum())} row(s).",
-                column=LABEL_COLUMN,
-                expected={0, 1},
-                got=first_bad,
-            )
-    return pd.DataFrame(columns)
+    return pd.util.hash_pandas_object(data, index=False).to_numpy()
 
 
-def _numeric_column(values: pd.Series, column: str, input_name: str) -> np.ndarray:
-    """``values`` as float64 (not copied if they are already), or raise at a non-finite one."""
-    import pandas as pd
-
-    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-        converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            raise DataValidationError(
-                f"Column {column!r} in {input_name} must be numeric; got dtype {values.dtype} "
-                f"(first bad value: {values[bad].iloc[0]!r}).",
-                column=column,
-                expected="numeric",
-                got=str(values.dtype),
-            )
-        values = converted
-    if isinstance(values.dtype, np.dtype):
-        floats = values.to_numpy(dtype="float64")
-    else:  # a nullable extension dtype: its missing values become NaN, refused below
-        floats = values.astype("float64").to_numpy()
-    not_finite = ~np.isfinite(floats)
-    if not_finite.any():
-        kind = "NaN" if np.isnan(floats).any() else "infinite"
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} contains {kind} values in "
-            f"{int(not_finite.sum())} row(s) (first at row {int(np.flatnonzero(not_finite)[0])}); "
-            f"drop or impute them before loading.",
-            column=column,
-            expected="finite numbers",
-            got=kind,
-        )
-    return floats
+def hashes_fingerprint(hashes: np.ndarray) -> str:
+    """SHA-256 of :func:`row_hashes` in order: equal for the same rows in the same order."""
+    return hashlib.sha256(hashes.tobytes()).hexdigest()

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import LeakageError
-from flows.names import LABEL_COLUMN
-from flows.training import hashes_fingerprint, row_hashes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,7 +129,7 @@ def check_not_trained_on(
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
-    Row hashes (``training.row_hashes`` of the hold-out) are compared when the registry
+    Row hashes (``data.row_hashes`` of the hold-out) are compared when the registry
     recorded the version's; the training weeks are always compared too.
 
     Raises:
@@ -162,11 +161,16 @@ def evaluate_pair(
     holdout_weeks: WeekRange,
     data_week: int,
 ) -> Evaluation:
-    """Score both versions once each on ``holdout`` and compute their metrics."""
+    """Score both versions once each on ``holdout`` and compute their metrics.
+
+    ``holdout`` is a canonical frame of the stored data. Each version scores it with
+    its own features (a challenger may add or drop some); the label is the
+    challenger's, which the retrain step has checked to be the champion's.
+    """
     holdout_hashes = row_hashes(holdout)
     for version in (champion, challenger):
         check_not_trained_on(registry, version, holdout_hashes, holdout_weeks)
-    y_true = holdout[LABEL_COLUMN].to_numpy()
+    y_true = holdout[challenger.data_contract.label].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
     champion_scores = registry.predict_proba(champion.name, holdout)
     if challenger.name == champion.name:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import (
     AlreadyChampionError,
     ConfigError,
@@ -18,16 +19,10 @@ from flows.errors import (
     VersionExistsError,
 )
 from flows.evaluation import Evaluation, evaluate_pair
-from flows.names import CHALLENGER, FEATURE_COLUMNS
+from flows.names import CHALLENGER
 from flows.promotion import PromotionReport, decide_and_record, default_actor
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
-from flows.training import (
-    TrainedModel,
-    hashes_fingerprint,
-    row_hashes,
-    train_model,
-    version_name,
-)
+from flows.training import TrainedModel, train_model, version_name
 from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
 
 if TYPE_CHECKING:
@@ -195,9 +190,10 @@ def _train_and_log(
         test,
         train_weeks=windows.train,
         test_weeks=windows.test,
+        contract=backend.source.contract,
         train_row_hashes=hashes,
     )
-    sample_input = train.head(10)[list(FEATURE_COLUMNS)]
+    sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
     del train, test  # free the windows before the model is pickled next to itself
     try:
         version = registry.log_version(
@@ -225,13 +221,14 @@ def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> Mod
         metrics={
             "test_auc": trained.test_auc,
             "training_samples": trained.row_count,
-            "model_type": trained.spec.estimator.rpartition(".")[2],
+            "model_type": trained.spec.model_type,
         },
         train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
         test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
         row_count=trained.row_count,
         train_fingerprint=trained.train_fingerprint,
         spec=trained.spec.to_dict(),
+        contract=trained.contract.to_dict(),
     )
 
 
@@ -274,7 +271,10 @@ def retrain_challenger(backend: Backend, settings: Settings) -> RetrainResult:
     """Train a challenger on the newest windows and point CHALLENGER at it."""
     first, newest = data_span(backend)
     windows = challenger_windows(first, newest, settings.windows)
-    backend.registry.champion()  # fail before training when there is nothing to challenge
+    champion = (
+        backend.registry.champion()
+    )  # fail before training when there is nothing to challenge
+    backend.source.contract.require_same_target(champion.data_contract, champion_name=champion.name)
     version, reused = _train_and_log(backend, settings.challenger_spec, windows, role=CHALLENGER)
     try:
         backend.registry.set_challenger(version.name)
@@ -353,17 +353,17 @@ def score(
     weeks: WeekRange | None = None,
     data: pd.DataFrame | None = None,
 ) -> ScoringResult:
-    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version."""
-    from flows.data import validate_applications
+    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version.
 
+    The live version checks ``data`` against its own contract: only its features are
+    needed, and a missing one fails before any row is scored.
+    """
     registry = backend.registry
     live = registry.champion().name
     if data is None:
         newest = data_span(backend)[1]
         weeks = weeks or WeekRange(newest, newest)
         data = backend.source.read_weeks(weeks, input_name="scoring input")
-    else:
-        data = validate_applications(data, input_name="scoring input", require_label=False)
     scores = data.copy()
     scores["approval_probability"] = registry.predict_proba(live, data)
     scores["model_version"] = live

@@ -21,7 +21,8 @@ def open_local_backend(settings: Settings) -> Backend:
     """The embedded backend under ``settings.home``."""
     registry = LocalRegistry(settings.home, settings.model_name, busy_timeout=_busy_timeout())
     return Backend(
-        source=LocalWeekStore(settings.home / "data" / "applications"), registry=registry
+        source=LocalWeekStore(settings.home / "data" / "applications", settings.contract),
+        registry=registry,
     )
 
 

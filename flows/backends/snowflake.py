@@ -46,4 +46,5 @@ def open_snowflake_backend(
     except BaseException:
         opened.close()
         raise
-    return Backend(source=SnowparkSource(opened.session, settings.snowflake), registry=registry)
+    source = SnowparkSource(opened.session, settings.snowflake, contract=settings.contract)
+    return Backend(source=source, registry=registry)

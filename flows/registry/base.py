@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from flows.contract import DataContract
 from flows.errors import ConfigError, NoChampionError
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 
@@ -79,6 +80,15 @@ class ModelVersion:
     """The model specification: estimator import path and parameters."""
     sha256: str = ""
     """SHA-256 of the stored artifact (local backend), checked before every load."""
+    contract: Mapping[str, Any] = field(default_factory=dict)
+    """The data contract it was trained under, resolved to its exact features
+    (``DataContract.to_dict``); empty for versions logged before contracts, which
+    read the quickstart's schema."""
+
+    @property
+    def data_contract(self) -> DataContract:
+        """The contract its input is checked against when it scores."""
+        return DataContract.from_dict(self.contract)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for ``--json`` output and reports."""
@@ -202,7 +212,8 @@ class Registry(ABC):
         Args:
             model: The fitted scikit-learn estimator.
             version: Its record; ``created_at`` and ``sha256`` are filled in by the backend.
-            sample_input: A few feature rows, for signatures (Snowflake) and smoke checks.
+            sample_input: A few rows of the model's input (its contract's features), for
+                signatures (Snowflake) and smoke checks.
             train_row_hashes: One uint64 hash per training row, for the leakage check.
 
         Returns:
@@ -222,7 +233,12 @@ class Registry(ABC):
 
     @abstractmethod
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        """Probability of class 1 for each row, by version ``name`` (integrity-checked)."""
+        """Probability of class 1 for each row, by version ``name`` (integrity-checked).
+
+        ``features`` is checked against the version's own contract first
+        (:meth:`ModelVersion.data_contract`): the version reads exactly the features it
+        was trained on, and a missing one fails before any row is scored.
+        """
 
     @abstractmethod
     def train_row_hashes(self, name: str) -> np.ndarray | None:

@@ -44,7 +44,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.identifiers import validate_identifier
-from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
+from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status` starts faster
@@ -234,9 +234,7 @@ class LocalRegistry(Registry):
         if self._row(version.name) is not None:
             raise _exists(version.name, self.model_name)
         if hasattr(model, "predict_proba"):
-            model.predict_proba(
-                sample_input[list(FEATURE_COLUMNS)]
-            )  # refuse a model that cannot score
+            model.predict_proba(sample_input)  # refuse a model that cannot score
         payload = pickle.dumps(model, protocol=5)
         rows = None if train_row_hashes is None else _npy_bytes(train_row_hashes)
         folder = self._folder(version.name)
@@ -302,7 +300,8 @@ class LocalRegistry(Registry):
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
         from flows.prediction import positive_scores
 
-        return positive_scores(self.load_model(name), features[list(FEATURE_COLUMNS)])
+        model_input = self.get_version(name).data_contract.model_input(features)
+        return positive_scores(self.load_model(name), model_input)
 
     def load_model(self, name: str) -> Any:
         """Unpickle version ``name`` from the registry's own store, after checking its SHA-256.

@@ -47,7 +47,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.identifiers import validate_identifier
-from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
+from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
 
 if TYPE_CHECKING:
@@ -369,7 +369,7 @@ class SnowflakeRegistry(Registry):
             version_name=name,
             comment=stored.comment or None,
             metrics=metrics,
-            sample_input_data=sample_input[list(FEATURE_COLUMNS)],
+            sample_input_data=sample_input,
             conda_dependencies=list(CONDA_DEPENDENCIES),
             target_platforms=list(TARGET_PLATFORMS),
             task=Task.TABULAR_BINARY_CLASSIFICATION,
@@ -393,9 +393,8 @@ class SnowflakeRegistry(Registry):
         return sorted(versions, key=lambda v: (v.created_at, v.name))
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        result = self._mv(_version_name(name)).run(
-            features[list(FEATURE_COLUMNS)], function_name="predict_proba"
-        )
+        model_input = self.get_version(name).data_contract.model_input(features)
+        result = self._mv(_version_name(name)).run(model_input, function_name="predict_proba")
         if result.shape[1] != 2:
             raise RegistryError(
                 f"predict_proba of version {name} returned columns {list(result.columns)}; "

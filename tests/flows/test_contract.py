@@ -13,7 +13,7 @@ from flows.contract import (
     absolute_periods,
     period_start,
 )
-from flows.data import generate_applications, validate_applications
+from flows.data import generate_applications
 from flows.errors import ConfigError, DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
 
@@ -96,12 +96,6 @@ class TestParsing:
 
 
 class TestCanonicalFrame:
-    def test_the_quickstart_frame_is_unchanged_by_validation(self):
-        frame = generate_applications(3)
-        canonical = DEFAULT_CONTRACT.validate(frame)
-        legacy = validate_applications(frame)
-        pd.testing.assert_frame_equal(canonical, legacy)
-
     def test_a_user_table_is_put_in_canonical_form(self):
         canonical = LOANS.validate(loans())
         assert list(canonical.columns) == [

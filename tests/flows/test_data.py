@@ -1,16 +1,31 @@
-"""The quickstart's data set, reproduced; and the schema check on loaded data."""
+"""The quickstart's data set, reproduced; the default contract's check; the row hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from flows.data import GeneratorSpec, generate_applications, generate_weeks, validate_applications
+from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, absolute_periods
+from flows.data import (
+    GeneratorSpec,
+    generate_applications,
+    generate_weeks,
+    hashes_fingerprint,
+    row_hashes,
+)
 from flows.errors import DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
+from flows.sources.local import STORE_FILE, LocalWeekStore
+from flows.windows import WeekRange
+from tests.flows.loans import LOANS_CONTRACT, loans
+
+SEED_FINGERPRINT = "b3949aba714fbde734681220070298e9e67397609b37be8612449e12edd7278e"
+"""``hashes_fingerprint(row_hashes(...))`` of the seed-42 data set, pinned before contracts."""
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +94,7 @@ class TestGenerator:
 
 class TestValidation:
     def test_valid_data_gets_canonical_dtypes(self, quickstart):
-        checked = validate_applications(quickstart)
+        checked = DEFAULT_CONTRACT.validate(quickstart)
         assert checked["week_number"].dtype == "int64"
         assert checked["approved"].dtype == "int64"
         assert checked["credit_score"].dtype == "float64"
@@ -87,7 +102,7 @@ class TestValidation:
     def test_any_row_order_index_and_extra_columns_give_a_fresh_canonical_table(self, quickstart):
         messy = quickstart.iloc[::-3].assign(note="x", week_number=quickstart["week_number"] * 1.0)
         messy = messy.astype({"application_date": str, "num_credit_cards": "Int64"})
-        checked = validate_applications(messy[["note", *reversed(messy.columns[:-1])]])
+        checked = DEFAULT_CONTRACT.validate(messy[["note", *reversed(messy.columns[:-1])]])
         assert list(checked.columns) == list(quickstart.columns)
         assert checked.index.equals(pd.RangeIndex(len(messy)))
         expected = quickstart.iloc[::-3].reset_index(drop=True)
@@ -97,55 +112,148 @@ class TestValidation:
         checked.loc[0, "credit_score"] = -1.0  # a copy: the caller's frame is not touched
         assert quickstart.iloc[::-3]["credit_score"].iloc[0] != -1.0
 
-    def test_missing_values_of_a_nullable_column_are_refused(self, quickstart):
-        bad = quickstart.astype({"num_credit_cards": "Int64"})
-        bad.loc[5, "num_credit_cards"] = pd.NA
-        with pytest.raises(DataValidationError, match="'num_credit_cards'.*NaN.*row 5"):
-            validate_applications(bad)
+    def test_missing_feature_values_are_kept_for_the_imputer(self, quickstart):
+        gappy = quickstart.astype({"num_credit_cards": "Int64"})
+        gappy.loc[5, "num_credit_cards"] = pd.NA
+        gappy.loc[6, "annual_income"] = np.nan
+        checked = DEFAULT_CONTRACT.validate(gappy)
+        assert np.isnan(checked.loc[5, "num_credit_cards"])
+        assert np.isnan(checked.loc[6, "annual_income"])
 
     def test_missing_column_is_named(self, quickstart):
         with pytest.raises(DataValidationError, match="missing column.*'credit_score'") as info:
-            validate_applications(quickstart.drop(columns=["credit_score"]), input_name="hold-out")
+            DEFAULT_CONTRACT.validate(
+                quickstart.drop(columns=["credit_score"]), input_name="hold-out"
+            )
         assert info.value.column == "credit_score"
         assert "hold-out" in str(info.value)
 
-    @pytest.mark.parametrize(
-        ("value", "problem"), [(np.nan, "NaN"), (np.inf, "infinite")], ids=["nan", "inf"]
-    )
-    def test_non_finite_values_are_named_with_their_row(self, quickstart, value, problem):
+    def test_infinite_values_are_named_with_their_row(self, quickstart):
         bad = quickstart.copy()
-        bad.loc[7, "annual_income"] = value
-        with pytest.raises(DataValidationError, match=f"'annual_income'.*{problem}.*row 7"):
-            validate_applications(bad)
+        bad.loc[7, "annual_income"] = np.inf
+        with pytest.raises(DataValidationError, match="'annual_income'.*infinite.*row 7"):
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_non_numeric_column_names_the_first_bad_value(self, quickstart):
         bad = quickstart.astype({"debt_to_income": object})
         bad.loc[3, "debt_to_income"] = "n/a"
         with pytest.raises(DataValidationError, match="'debt_to_income'.*numeric.*'n/a'"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_labels_must_be_zero_or_one(self, quickstart):
         bad = quickstart.copy()
         bad.loc[0, "approved"] = 2
-        with pytest.raises(DataValidationError, match="'approved'.*0 or 1; got 2 in 1 row"):
-            validate_applications(bad)
+        with pytest.raises(DataValidationError, match="'approved'.*found 3 or more: '0', '1', '2'"):
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_weeks_must_be_whole_and_non_negative(self, quickstart):
         bad = quickstart.astype({"week_number": float})
         bad.loc[0, "week_number"] = 1.5
         with pytest.raises(DataValidationError, match="'week_number'.*whole"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
         bad = quickstart.copy()
         bad.loc[0, "week_number"] = -1
         with pytest.raises(DataValidationError, match="'week_number'.*non-negative"):
-            validate_applications(bad)
+            DEFAULT_CONTRACT.validate(bad)
 
     def test_dates_must_parse(self, quickstart):
         bad = quickstart.astype({"application_date": object})
         bad.loc[0, "application_date"] = "someday"
-        with pytest.raises(DataValidationError, match="'application_date'"):
-            validate_applications(bad)
+        with pytest.raises(DataValidationError, match="'application_date'.*'someday'"):
+            DEFAULT_CONTRACT.validate(bad)
 
-    def test_scoring_input_may_lack_the_label(self, quickstart):
-        checked = validate_applications(quickstart.drop(columns=["approved"]), require_label=False)
-        assert "approved" not in checked.columns
+    def test_scoring_input_needs_only_the_features(self, quickstart):
+        features = DEFAULT_CONTRACT.model_input(quickstart[list(FEATURE_COLUMNS)])
+        assert list(features.columns) == list(FEATURE_COLUMNS)
+
+
+class TestRowHashes:
+    def test_the_seed_data_fingerprint_is_unchanged(self):
+        """The quickstart's 20 weeks hash as they always have: its rows are the same rows."""
+        data = DEFAULT_CONTRACT.validate(generate_applications(20))
+        assert hashes_fingerprint(row_hashes(data)) == SEED_FINGERPRINT
+
+    def test_a_changed_value_changes_the_rows_hash_only(self, quickstart):
+        data = DEFAULT_CONTRACT.validate(quickstart)
+        changed = data.copy()
+        changed.loc[3, "credit_score"] += 1.0
+        differs = row_hashes(data) != row_hashes(changed)
+        assert differs.tolist() == [i == 3 for i in range(len(data))]
+
+
+class TestLocalStore:
+    """The embedded store keeps any contract's rows, numbered from the first stored period."""
+
+    def test_rows_round_trip_in_canonical_form(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(28)
+        assert store.write(raw) == len(raw)
+        assert store.week_span() == (0, 4)  # 2024-01-03 is a Wednesday: week 0 starts 01-01
+        read = store.read_weeks(WeekRange(0, 4))
+        pd.testing.assert_frame_equal(read, LOANS_CONTRACT.validate(raw))
+        assert json.loads((tmp_path / STORE_FILE).read_text()) == {
+            "period": "week",
+            "origin": int(absolute_periods(pd.Series(pd.to_datetime(["2024-01-01"])), "week")[0]),
+            "first_period_starts": "2024-01-01",
+        }
+
+    def test_appended_rows_keep_the_numbering_of_the_stored_ones(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(70)
+        opened = pd.to_datetime(raw["opened_at"])
+        store.write(raw[opened < "2024-02-05"])
+        store.write(raw[opened >= "2024-02-05"])
+        whole = LOANS_CONTRACT.validate(raw)
+        pd.testing.assert_frame_equal(store.read_weeks(WeekRange(0, 10)), whole)
+
+    def test_rows_before_the_first_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(70)
+        opened = pd.to_datetime(raw["opened_at"])
+        store.write(raw[opened >= "2024-02-05"])
+        before = sorted(p.name for p in tmp_path.iterdir())
+        with pytest.raises(DataValidationError, match="before the first stored week"):
+            store.write(raw[opened < "2024-02-05"])
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+    def test_rows_in_a_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        raw = loans(28)
+        store.write(raw)
+        stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+        with pytest.raises(DataValidationError, match="Week\\(s\\) 4 are already stored"):
+            store.write(loans(7, start="2024-01-29", seed=1))
+        assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
+
+    def test_replacing_starts_the_numbering_again(self, tmp_path):
+        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store.write(loans(28))
+        store.write(loans(14, start="2024-03-06"), replace=True)
+        assert store.week_span() == (0, 2)
+        assert json.loads((tmp_path / STORE_FILE).read_text())["first_period_starts"] == (
+            "2024-03-04"
+        )
+
+    @pytest.mark.parametrize(
+        ("period", "span", "first_file"),
+        [
+            ("day", (0, 44), "day-00000.parquet"),
+            ("month", (0, 1), "month-00000.parquet"),
+        ],
+    )
+    def test_days_and_months_are_stored_one_file_each(self, tmp_path, period, span, first_file):
+        contract = replace(LOANS_CONTRACT, period=period)
+        store = LocalWeekStore(tmp_path, contract)
+        store.write(loans(45))
+        assert store.week_span() == span
+        assert (tmp_path / first_file).is_file()
+        frame = store.read_weeks(WeekRange(*span))
+        assert frame[PERIOD_KEY].tolist() == contract.validate(loans(45))[PERIOD_KEY].tolist()
+
+    def test_a_store_kept_in_weeks_is_not_read_in_days(self, tmp_path):
+        LocalWeekStore(tmp_path, LOANS_CONTRACT).write(loans(14))
+        daily = LocalWeekStore(tmp_path, replace(LOANS_CONTRACT, period="day"))
+        with pytest.raises(
+            DataValidationError, match="counts weeks but \\[data\\] period is 'day'"
+        ):
+            daily.week_span()

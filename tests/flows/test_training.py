@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from flows.data import generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract
+from flows.data import generate_applications, hashes_fingerprint, row_hashes
 from flows.errors import ConfigError, EmptyWindowError
 from flows.training import (
     CHALLENGER_SPEC,
     CHAMPION_SPEC,
     ModelSpec,
-    hashes_fingerprint,
-    row_hashes,
     train_model,
 )
 from flows.windows import WeekRange
@@ -19,7 +20,7 @@ from flows.windows import WeekRange
 
 @pytest.fixture(scope="module")
 def weeks() -> dict[str, object]:
-    data = validate_applications(generate_applications(4))
+    data = DEFAULT_CONTRACT.validate(generate_applications(4))
     return {
         "train": data[data["week_number"] <= 2],
         "test": data[data["week_number"] == 3],
@@ -37,7 +38,28 @@ class TestModelSpec:
         assert CHALLENGER_SPEC.params["n_estimators"] == 120
         assert CHALLENGER_SPEC.params["class_weight"] == "balanced_subsample"
         pipeline = CHAMPION_SPEC.build()
-        assert [name for name, _ in pipeline.steps] == ["scaler", "classifier"]
+        assert [name for name, _ in pipeline.steps] == ["imputer", "scaler", "classifier"]
+
+    def test_the_quickstarts_spec_digest_is_unchanged(self):
+        """Version names hash the spec: the quickstart's must read as it always has."""
+        assert CHAMPION_SPEC.to_dict() == {
+            "estimator": "sklearn.ensemble.RandomForestClassifier",
+            "params": dict(CHAMPION_SPEC.params),
+            "scale": True,
+        }
+
+    def test_categorical_columns_are_imputed_and_one_hot_encoded(self):
+        pipeline = CHAMPION_SPEC.build(features=["amount", "region"], categorical=["region"])
+        preprocess = pipeline.named_steps["preprocess"]
+        assert [name for name, _, _ in preprocess.transformers] == ["numeric", "categorical"]
+        encoder = preprocess.transformers[1][1].named_steps["onehot"]
+        assert encoder.handle_unknown == "ignore"
+
+    def test_a_factory_builds_the_whole_model(self):
+        spec = ModelSpec.from_mapping({"factory": "sklearn.naive_bayes:GaussianNB"})
+        assert type(spec.build()).__name__ == "GaussianNB"
+        assert spec.to_dict() == {"factory": "sklearn.naive_bayes:GaussianNB"}
+        assert spec.model_type == "GaussianNB"
 
     def test_any_classifier_by_import_path(self):
         spec = ModelSpec.from_mapping(
@@ -52,6 +74,18 @@ class TestModelSpec:
             ({"estimator": "sklearn.linear_model.LinearRegression"}, "not a classifier"),
             ({"params": {"n_trees": 5}}, "Bad parameters"),
             ({"estimator": "x", "colour": "red"}, "unknown key"),
+            (
+                {"estimator": "sklearn.svm.LinearSVC"},
+                "LinearSVC is not a classifier with predict_proba",
+            ),
+            ({"factory": "sklearn.svm:LinearSVC"}, "not a classifier with predict_proba"),
+            ({"factory": "sklearn.nope:build"}, "Cannot import factory"),
+            ({"factory": "sklearn.svm.SVC"}, "must read 'package.module:function'"),
+            (
+                {"factory": "sklearn.svm:SVC", "estimator": "sklearn.svm.SVC"},
+                "'factory' builds the whole model",
+            ),
+            ({"factory": "flows.config:load_settings"}, "not a classifier"),
         ],
     )
     def test_bad_specs_fail_at_configuration_time(self, mapping, message):
@@ -104,6 +138,51 @@ class TestTraining:
                 train_weeks=WeekRange(0, 2),
                 test_weeks=WeekRange(3, 3),
             )
+
+
+@pytest.fixture(scope="module")
+def frames():
+    rng = np.random.RandomState(0)
+    n = 600
+    region = rng.choice(["north", "south", "east"], n).astype(object)
+    region[rng.rand(n) < 0.1] = None
+    amount = rng.uniform(0, 100, n)
+    amount[rng.rand(n) < 0.1] = np.nan
+    label = np.where((region == "north") | (np.nan_to_num(amount) > 70), "yes", "no")
+    raw = pd.DataFrame(
+        {
+            "opened_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) // 20, "D"),
+            "amount": amount,
+            "region": region,
+            "defaulted": label,
+        }
+    )
+    contract = DataContract(
+        time_column="opened_at", period="day", label="defaulted", positive_label="yes"
+    )
+    data = contract.validate(raw)
+    return contract, data[data[PERIOD_KEY] < 25], data[data[PERIOD_KEY] >= 25]
+
+
+class TestUserData:
+    """A table with string categories and missing values trains behind the default preprocessing."""
+
+    def test_trains_scores_and_records_the_resolved_contract(self, frames):
+        contract, train, test = frames
+        trained = train_model(
+            small(CHAMPION_SPEC),
+            train,
+            test,
+            train_weeks=WeekRange(0, 24),
+            test_weeks=WeekRange(25, 29),
+            contract=contract,
+        )
+        assert trained.test_auc > 0.9
+        assert trained.contract.features == ("amount", "region")
+        assert trained.contract.categorical == ("region",)
+        unseen = pd.DataFrame({"amount": [np.nan, 10.0], "region": ["west", None]})
+        scores = trained.model.predict_proba(trained.contract.model_input(unseen))[:, 1]
+        assert np.isfinite(scores).all()  # unknown and missing categories score
 
 
 def test_a_forest_fitted_on_all_cores_scores_reproducibly(weeks):

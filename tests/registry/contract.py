@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.data import generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import generate_applications, row_hashes
 from flows.errors import (
     AlreadyChampionError,
     NoChampionError,
@@ -22,7 +23,7 @@ from flows.errors import (
 )
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
-from flows.training import ModelSpec, row_hashes
+from flows.training import ModelSpec
 
 TINY_SPEC = ModelSpec(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 200})
 
@@ -59,7 +60,7 @@ class RegistryContract:
     @classmethod
     def tiny_data(cls) -> pd.DataFrame:
         """Two weeks of applications, enough to fit and score a small model."""
-        return validate_applications(generate_applications(2))
+        return DEFAULT_CONTRACT.validate(generate_applications(2))
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from flows.data import generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import generate_applications
 from flows.errors import ArtifactIntegrityError
 from flows.names import FEATURE_COLUMNS
 from flows.registry.local import LocalRegistry
@@ -21,7 +22,7 @@ class TestLocalRegistry(RegistryContract):
 
 @pytest.fixture(scope="module")
 def tiny_data():
-    return validate_applications(generate_applications(2))
+    return DEFAULT_CONTRACT.validate(generate_applications(2))
 
 
 @pytest.fixture(scope="module")

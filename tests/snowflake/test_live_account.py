@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from flows.config import SnowflakeSettings
-from flows.data import GeneratorSpec, generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import GeneratorSpec, generate_applications, row_hashes
 from flows.names import CHAMPION, FEATURE_COLUMNS
 from flows.registry.base import Outcome
 from flows.registry.snowflake import SnowflakeRegistry
 from flows.snowflake_session import open_session
 from flows.sources.snowflake import SnowparkSource
-from flows.training import row_hashes
 from flows.windows import WeekRange
 from tests.registry.contract import TINY_SPEC, decision, record
 
@@ -54,7 +54,7 @@ def live():
 
 @pytest.fixture(scope="module")
 def data():
-    return validate_applications(generate_applications(4, GeneratorSpec(rows_per_week=100)))
+    return DEFAULT_CONTRACT.validate(generate_applications(4, GeneratorSpec(rows_per_week=100)))
 
 
 def test_the_source_round_trips_the_weeks_with_the_filter_in_snowflake(live, data):

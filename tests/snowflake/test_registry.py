@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sklearn import __version__ as sklearn_version
 
+from flows.data import row_hashes
 from flows.errors import ConfigError, RegistryBusyError, RegistryError
 from flows.names import FEATURE_COLUMNS
 from flows.registry.base import Outcome
@@ -26,7 +27,6 @@ from flows.registry.snowflake import (
     SwitchFailedError,
     plan_switch,
 )
-from flows.training import row_hashes
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.conftest import MODEL, recording_session
 from tests.snowflake.golden import assert_golden
@@ -52,9 +52,10 @@ AFTER = {
 
 @pytest.fixture(scope="module")
 def data():
-    from flows.data import generate_applications, validate_applications
+    from flows.contract import DEFAULT_CONTRACT
+    from flows.data import generate_applications
 
-    return validate_applications(generate_applications(2))
+    return DEFAULT_CONTRACT.validate(generate_applications(2))
 
 
 @pytest.fixture(scope="module")

@@ -116,18 +116,21 @@ class TestSecrets:
     def test_secrets_never_reach_sql_or_the_ledger(
         self, session, snowflake_settings, monkeypatch, tmp_path, caplog
     ):
-        from flows.data import generate_applications, validate_applications
+        from flows.contract import DEFAULT_CONTRACT
+        from flows.data import generate_applications
 
         caplog.set_level(logging.DEBUG)
         monkeypatch.setattr(Session, "SessionBuilder", lambda: Builder(session))
         settings = Settings(home=tmp_path, backend="snowflake", snowflake=snowflake_settings)
         params = ConnectionParameters("org-acct", "ML_SVC", password=SECRET)
-        data = validate_applications(generate_applications(2))
+        data = DEFAULT_CONTRACT.validate(generate_applications(2))
         model = TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
         with open_backend(settings, parameters=params) as backend:
             registry = backend.registry
             registry.log_version(
-                model, record("V_ONE", registry.model_name), sample_input=data.head(5)
+                model,
+                record("V_ONE", registry.model_name),
+                sample_input=data.head(5)[list(FEATURE_COLUMNS)],
             )
             registry.promote_if_champion_is(None, "V_ONE", decision(Outcome.BOOTSTRAPPED))
             registry.append_ledger(decision(Outcome.KEPT), evidence=b"scores")

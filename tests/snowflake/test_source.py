@@ -9,19 +9,27 @@ run anything).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 from snowflake.snowpark import Session
 from snowflake.snowpark._internal.server_connection import ServerConnection
+from snowflake.snowpark.functions import floor
+from snowflake.snowpark.mock import ColumnEmulator, ColumnType, patch
+from snowflake.snowpark.types import LongType
 
 from flows.config import SnowflakeSettings
-from flows.data import GeneratorSpec, generate_applications, validate_applications
+from flows.contract import DEFAULT_CONTRACT, absolute_periods
+from flows.data import GeneratorSpec, generate_applications
 from flows.errors import DataValidationError, EmptyWindowError
 from flows.names import COLUMNS, WEEK_COLUMN
 from flows.sources.local import LocalWeekStore
 from flows.sources.snowflake import SnowparkSource
 from flows.windows import WeekRange
+from tests.flows.loans import LOANS_CONTRACT, loans
+from tests.snowflake.golden import assert_golden
 
 SETTINGS = SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA")
 
@@ -103,7 +111,7 @@ class TestReading:
         upper = applications.rename(columns=str.upper).sample(frac=1.0, random_state=3)
         local_session.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
         got = source.read_weeks(WeekRange(1, 1))
-        expected = validate_applications(applications[applications[WEEK_COLUMN] == 1])
+        expected = DEFAULT_CONTRACT.validate(applications[applications[WEEK_COLUMN] == 1])
         pd.testing.assert_frame_equal(
             got,
             expected.sort_values(list(got.columns), kind="stable", ignore_index=True),
@@ -149,3 +157,65 @@ class TestWriting:
         assert sorted(table.columns) == sorted(c.upper() for c in COLUMNS)
         weeks = sorted({row[0] for row in table.select("WEEK_NUMBER").distinct().collect()})
         assert weeks == [2, 3, 4, 5]
+
+
+@patch(floor)
+def _floor(column: ColumnEmulator) -> ColumnEmulator:
+    """Snowflake's FLOOR, which Snowpark local testing (1.56) does not implement."""
+    result = ColumnEmulator(data=np.floor(column.astype(float)))
+    result.sf_type = ColumnType(LongType(), column.sf_type.nullable)
+    return result
+
+
+def own_source(session, period: str = "week", **options) -> SnowparkSource:
+    contract = replace(LOANS_CONTRACT, period=period, **options)
+    return SnowparkSource(session, SETTINGS, table="LOANS", contract=contract)
+
+
+class TestPeriodsFromATimeColumn:
+    """A contract with only a time column: its periods are computed by Snowflake."""
+
+    def test_the_period_filter_is_computed_in_sql(self, monkeypatch):
+        queries = []
+        for period, origin in (
+            ("week", "2024-01-01"),
+            ("day", "2024-01-03"),
+            ("month", "2024-01-01"),
+        ):
+            source = own_source(
+                Session(_CompileOnlyConnection()), period, features=("region", "amount")
+            )
+            index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
+            monkeypatch.setattr(source, "origin", lambda index=index: int(index))
+            queries += source.weeks_frame(WeekRange(3, 12)).queries["queries"]
+        assert_golden("period_filter", queries)
+
+    @pytest.mark.parametrize("period", ["week", "day", "month"])
+    def test_rows_read_back_as_the_embedded_store_reads_them(self, local_session, tmp_path, period):
+        source = own_source(local_session, period)
+        local = LocalWeekStore(tmp_path, source.contract)
+        raw = loans(70, per_day=2)
+        source.write(raw)
+        local.write(raw)
+        span = source.week_span()
+        assert span == local.week_span()
+        window = WeekRange(1, min(3, span[1]))
+        pd.testing.assert_frame_equal(source.read_weeks(window), local.read_weeks(window))
+
+    def test_appended_rows_keep_the_numbering_and_stored_periods_stay_immutable(
+        self, local_session
+    ):
+        source = own_source(local_session)
+        raw = loans(42, per_day=2)
+        opened = pd.to_datetime(raw["opened_at"])
+        source.write(raw[opened < "2024-01-22"])
+        source.write(raw[opened >= "2024-01-22"])
+        assert source.week_span() == (0, 6)
+        expected = LOANS_CONTRACT.validate(raw)
+        got = source.read_weeks(WeekRange(0, 6))
+        pd.testing.assert_frame_equal(got, expected)
+        with pytest.raises(DataValidationError, match="Week\\(s\\) 6 are already stored in"):
+            source.write(loans(3, per_day=2, start="2024-02-12", seed=4))
+        with pytest.raises(DataValidationError, match="before the first stored week"):
+            source.write(loans(3, per_day=2, start="2023-12-01", seed=5))
+        assert local_session.table(source.table).count() == len(raw)
