@@ -374,16 +374,23 @@ def score(
 def score_file(
     backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
 ) -> FileScoringResult:
-    """Score every row of the file ``source`` with the live version, streaming, into ``out``."""
+    """Score every row of the file ``source`` with the live version, streaming, into ``out``.
+
+    The file is checked against the live version's own contract: its features must
+    all be there (before any row is scored), its id column is carried into ``out``.
+    """
     from flows import files
     from flows.scoring import score_file as stream_scores
 
-    live = backend.registry.champion().name
+    live = backend.registry.champion()
+    contract = live.data_contract
     return stream_scores(
         backend.registry,
-        live,
+        live.name,
         source,
         out,
-        features=FEATURE_COLUMNS,
+        features=contract.features or contract.feature_columns(files.column_names(source)),
+        id_column=contract.id_column,
+        text_columns=contract.categorical or (),
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
     )
