@@ -21,6 +21,7 @@ from flows.config import Settings
 from flows.data import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from tests.flows.loans import LOANS_CONTRACT, loans
 
 FAST = {"n_estimators": 10, "max_depth": 6}
 
@@ -219,3 +220,61 @@ class TestGoodInput:
             open_backend(fresh) as backend,
         ):
             steps.ingest(backend, fresh, [tmp_path / "x.csv"], append=True, replace=True)
+
+
+class TestLateDataOnATimeColumn:
+    """Periods counted from timestamps: stored weeks are immutable, new weeks continue the count."""
+
+    @pytest.fixture
+    def stored(self, tmp_path) -> tuple[Settings, pd.DataFrame]:
+        """Ten weeks of loans (2024-01-03 to 2024-03-12) stored; the rest kept for appending."""
+        settings = Settings(home=tmp_path / "home", contract=LOANS_CONTRACT)
+        table = loans(100)
+        with open_backend(settings) as backend:
+            steps.ingest(backend, settings, [_write(tmp_path, table.iloc[: 70 * 30], "old.csv")])
+        return settings, table
+
+    def test_a_later_week_is_appended_and_numbered_from_the_first_stored_week(
+        self, stored, tmp_path
+    ):
+        settings, table = stored
+        newer = table[table["opened_at"] >= "2024-03-18"]  # the Monday of week 11
+        with open_backend(settings) as backend:
+            result = steps.ingest(backend, settings, [_write(tmp_path, newer)], append=True)
+            week = backend.source.read_weeks(steps.WeekRange(11, 11))
+        assert result.span == (0, 14)
+        assert week["loan_id"].iloc[0] == newer["loan_id"].iloc[0]
+
+    @pytest.mark.parametrize(
+        ("rows", "message"),
+        [
+            (lambda t: t.iloc[70 * 30 :], "Week\\(s\\) 10 are already stored"),
+            (
+                lambda t: t.iloc[:30].assign(opened_at="2023-12-20T10:00:00"),
+                "'opened_at'.*rows before the first stored week \\(2024-01-01\\)",
+            ),
+        ],
+        ids=["rows of a stored week", "rows before the first stored week"],
+    )
+    def test_late_rows_refuse_the_whole_append(self, stored, tmp_path, rows, message):
+        settings, table = stored
+        before = _state(settings)
+        with (
+            pytest.raises(ChampionChallengerError, match=message) as raised,
+            open_backend(settings) as backend,
+        ):
+            steps.ingest(backend, settings, [_write(tmp_path, rows(table))], append=True)
+        assert "\n" not in str(raised.value)
+        assert _state(settings) == before
+
+    def test_a_third_label_value_names_the_values_found(self, stored, tmp_path):
+        settings, table = stored
+        later = table.iloc[80 * 30 :].copy()
+        later.loc[later.index[4], "outcome"] = "written off"
+        before = _state(settings)
+        with (
+            pytest.raises(ChampionChallengerError, match="'default', 'repaid', 'written off'"),
+            open_backend(settings) as backend,
+        ):
+            steps.ingest(backend, settings, [_write(tmp_path, later)], append=True)
+        assert _state(settings) == before
