@@ -108,3 +108,16 @@ def test_the_scored_file_keeps_the_id_and_scores_unseen_categories(worked_exampl
     unseen = given["plan"] == "enterprise"
     assert unseen.sum() == 25
     assert scores.loc[unseen, "probability"].nunique() > 1
+
+
+def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
+    from flows.pipeline import score
+
+    home = worked_example / "churn" / "home"
+    out = tmp_path / "flow-scores.parquet"
+    result = score(home=str(home), input_file=str(home.parent / "to-score.csv"), out_file=str(out))
+    assert result == {"version": result["version"], "rows": 250, "out_file": str(out)}
+    by_cli = pd.read_csv(worked_example / "churn" / "scores.csv")
+    by_flow = pd.read_parquet(out)
+    assert by_flow["customer_id"].tolist() == by_cli["customer_id"].tolist()
+    assert by_flow["probability"].to_numpy() == pytest.approx(by_cli["probability"].to_numpy())
