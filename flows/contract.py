@@ -4,8 +4,9 @@ The ``[data]`` table of ``config.toml`` describes any labelled, time-stamped tab
 the quickstart's credit applications are simply the default contract. Validating a
 frame against a contract returns its *canonical* form, which every later step
 relies on: the id column (if any), the time column (if any), an integer period
-column, the features (numeric as float64 with missing values kept as NaN,
-categorical as strings with NaN for missing), then the label as 0/1.
+column, every other column that is not ignored (the features among them; numeric
+as float64 with missing values kept as NaN, categorical as strings with NaN for
+missing), then the label as 0/1.
 
 Periods are counted from an *origin*, the first period of the stored data (weeks
 start on Monday). The origin is an absolute period index (see
@@ -201,17 +202,26 @@ class DataContract:
         """The integer period column of canonical frames."""
         return self.period_column or PERIOD_KEY
 
+    def other_columns(self, columns: Sequence[str]) -> tuple[str, ...]:
+        """The columns of ``columns`` that are not time, period, label, id or ignored.
+
+        Listed features come first, in their order, then the rest in table order.
+
+        Canonical frames keep all of them, features or not: a row then hashes alike
+        whichever features a model reads, and a challenger may use a column the
+        champion did not (or the reverse) while both score the same hold-out.
+        """
+        reserved = {*self.special_columns, PERIOD_KEY, *self.ignore, *(self.features or ())}
+        return (*(self.features or ()), *(c for c in columns if c not in reserved))
+
     def feature_columns(self, columns: Sequence[str]) -> tuple[str, ...]:
         """The features of a frame with ``columns``: the listed ones, or every other column."""
-        if self.features is not None:
-            return self.features
-        reserved = {*self.special_columns, PERIOD_KEY, *self.ignore}
-        return tuple(c for c in columns if c not in reserved)
+        return self.features if self.features is not None else self.other_columns(columns)
 
     def canonical_columns(self, columns: Sequence[str]) -> list[str]:
         """The columns of the canonical frame for input ``columns``, in order."""
         head = [c for c in (self.id_column, self.time_column) if c is not None]
-        return [*head, self.period_key, *self.feature_columns(columns), self.label]
+        return [*head, self.period_key, *self.other_columns(columns), self.label]
 
     def origin_of(self, canonical: pd.DataFrame) -> int | None:
         """The absolute index of period 0 in a canonical frame; None with a period column."""
@@ -237,9 +247,10 @@ class DataContract:
         )
 
     def _is_categorical(self, values: pd.Series) -> bool:
+        """Listed in ``categorical`` (a listed feature not there is numeric), else by dtype."""
         import pandas as pd
 
-        if self.categorical is not None:
+        if self.categorical is not None and (self.features is None or values.name in self.features):
             return values.name in self.categorical
         dtype = values.dtype
         return bool(
@@ -287,7 +298,7 @@ class DataContract:
                 got=list(data.columns),
             )
         required = [c for c in self.canonical_columns(list(data.columns)) if c != PERIOD_KEY]
-        _require_columns(data, required, input_name)
+        _require_columns(data, list(dict.fromkeys([*required, *features])), input_name)
         columns: dict[str, Any] = {}
         if self.id_column is not None:
             columns[self.id_column] = data[self.id_column].to_numpy()
@@ -311,7 +322,7 @@ class DataContract:
                     got=str(times.min()),
                 )
             columns[PERIOD_KEY] = absolute - start
-        for column in features:
+        for column in self.other_columns(list(data.columns)):
             if self._is_categorical(data[column]):
                 columns[column] = _categorical_column(data[column])
             else:
