@@ -4,8 +4,9 @@ The ``[data]`` table of ``config.toml`` describes any labelled, time-stamped tab
 the quickstart's credit applications are simply the default contract. Validating a
 frame against a contract returns its *canonical* form, which every later step
 relies on: the id column (if any), the time column (if any), an integer period
-column, the features (numeric as float64 with missing values kept as NaN,
-categorical as strings with NaN for missing), then the label as 0/1.
+column, every other column that is not ignored (the features among them; numeric
+as float64 with missing values kept as NaN, categorical as strings with NaN for
+missing), then the label as 0/1.
 
 Periods are counted from an *origin*, the first period of the stored data (weeks
 start on Monday). The origin is an absolute period index (see
@@ -21,6 +22,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from flows.columns import (
+    absolute_periods,
+    categorical_column,
+    check_frame,
+    distinct_text,
+    listing,
+    numeric_column,
+    parse_times,
+    period_numbers,
+    period_start,
+    require_columns,
+)
 from flows.errors import ConfigError, DataValidationError
 from flows.names import DATE_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
 
@@ -32,9 +45,6 @@ PERIODS = ("week", "day", "month")
 """The units a period can be; ``[windows]`` sizes count them."""
 PERIOD_KEY = "cc_period"
 """Name of the integer period column computed from ``time_column`` (no ``period_column``)."""
-_MONDAY_OFFSET = 4
-"""1970-01-01 was a Thursday: day 4 since the epoch is the first Monday."""
-_CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
 _ACCEPTED_BINARY = {"0": 0, "1": 1, "False": 0, "True": 1, "0.0": 0, "1.0": 1}
 _KEYS = (
     "time_column",
@@ -201,17 +211,26 @@ class DataContract:
         """The integer period column of canonical frames."""
         return self.period_column or PERIOD_KEY
 
+    def other_columns(self, columns: Sequence[str]) -> tuple[str, ...]:
+        """The columns of ``columns`` that are not time, period, label, id or ignored.
+
+        Listed features come first, in their order, then the rest in table order.
+
+        Canonical frames keep all of them, features or not: a row then hashes alike
+        whichever features a model reads, and a challenger may use a column the
+        champion did not (or the reverse) while both score the same hold-out.
+        """
+        reserved = {*self.special_columns, PERIOD_KEY, *self.ignore, *(self.features or ())}
+        return (*(self.features or ()), *(c for c in columns if c not in reserved))
+
     def feature_columns(self, columns: Sequence[str]) -> tuple[str, ...]:
         """The features of a frame with ``columns``: the listed ones, or every other column."""
-        if self.features is not None:
-            return self.features
-        reserved = {*self.special_columns, PERIOD_KEY, *self.ignore}
-        return tuple(c for c in columns if c not in reserved)
+        return self.features if self.features is not None else self.other_columns(columns)
 
     def canonical_columns(self, columns: Sequence[str]) -> list[str]:
         """The columns of the canonical frame for input ``columns``, in order."""
         head = [c for c in (self.id_column, self.time_column) if c is not None]
-        return [*head, self.period_key, *self.feature_columns(columns), self.label]
+        return [*head, self.period_key, *self.other_columns(columns), self.label]
 
     def origin_of(self, canonical: pd.DataFrame) -> int | None:
         """The absolute index of period 0 in a canonical frame; None with a period column."""
@@ -237,9 +256,10 @@ class DataContract:
         )
 
     def _is_categorical(self, values: pd.Series) -> bool:
+        """Listed in ``categorical`` (a listed feature not there is numeric), else by dtype."""
         import pandas as pd
 
-        if self.categorical is not None:
+        if self.categorical is not None and (self.features is None or values.name in self.features):
             return values.name in self.categorical
         dtype = values.dtype
         return bool(
@@ -277,7 +297,7 @@ class DataContract:
         """
         import pandas as pd
 
-        _check_frame(data, input_name)
+        check_frame(data, input_name)
         features = self.feature_columns(list(data.columns))
         if not features:
             raise DataValidationError(
@@ -287,7 +307,7 @@ class DataContract:
                 got=list(data.columns),
             )
         required = [c for c in self.canonical_columns(list(data.columns)) if c != PERIOD_KEY]
-        _require_columns(data, required, input_name)
+        require_columns(data, list(dict.fromkeys([*required, *features])), input_name)
         columns: dict[str, Any] = {}
         if self.id_column is not None:
             columns[self.id_column] = data[self.id_column].to_numpy()
@@ -296,7 +316,7 @@ class DataContract:
             times = parse_times(data[self.time_column], self.time_column, input_name)
             columns[self.time_column] = times.array
         if self.period_column is not None:
-            columns[self.period_key] = _period_numbers(data[self.period_column], input_name)
+            columns[self.period_key] = period_numbers(data[self.period_column], input_name)
         else:
             assert times is not None
             absolute = absolute_periods(times, self.period)
@@ -311,11 +331,11 @@ class DataContract:
                     got=str(times.min()),
                 )
             columns[PERIOD_KEY] = absolute - start
-        for column in features:
+        for column in self.other_columns(list(data.columns)):
             if self._is_categorical(data[column]):
-                columns[column] = _categorical_column(data[column])
+                columns[column] = categorical_column(data[column])
             else:
-                columns[column] = _numeric_feature(data[column], column, input_name)
+                columns[column] = numeric_column(data[column], column, input_name)
         columns[self.label] = self.binary_labels(data[self.label], input_name)
         if require_both_classes:
             _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
@@ -341,14 +361,14 @@ class DataContract:
         """
         import pandas as pd
 
-        _check_frame(data, input_name)
+        check_frame(data, input_name)
         features = self.feature_columns(list(data.columns))
-        _require_columns(data, list(features), input_name)
+        require_columns(data, list(features), input_name)
         return pd.DataFrame(
             {
-                column: _categorical_column(data[column])
+                column: categorical_column(data[column])
                 if self._is_categorical(data[column])
-                else _numeric_feature(data[column], column, input_name)
+                else numeric_column(data[column], column, input_name)
                 for column in features
             },
             index=data.index,
@@ -373,11 +393,11 @@ class DataContract:
                 expected="a label on every row",
                 got="missing",
             )
-        found = _distinct_text(values)
+        found = distinct_text(values)
         if len(found) > 2:
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} must hold two values; found "
-                f"{len(found)} or more: {_listing(found)}.",
+                f"{len(found)} or more: {listing(found)}.",
                 column=self.label,
                 expected="two values",
                 got=found,
@@ -386,7 +406,7 @@ class DataContract:
             positive = str(self.positive_label)
             if len(found) == 2 and positive not in found:
                 raise DataValidationError(
-                    f"Column {self.label!r} in {input_name} holds {_listing(found)}, and "
+                    f"Column {self.label!r} in {input_name} holds {listing(found)}, and "
                     f"positive_label {self.positive_label!r} is not one of them.",
                     column=self.label,
                     expected=self.positive_label,
@@ -396,7 +416,7 @@ class DataContract:
         unknown = [v for v in found if v not in _ACCEPTED_BINARY]
         if unknown:
             raise DataValidationError(
-                f"Column {self.label!r} in {input_name} holds {_listing(found)}; labels other "
+                f"Column {self.label!r} in {input_name} holds {listing(found)}; labels other "
                 'than 0/1, booleans or "0"/"1" need positive_label in [data] '
                 "(the value meaning 1).",
                 column=self.label,
@@ -419,200 +439,14 @@ DEFAULT_CONTRACT = DataContract(
 """The quickstart's credit applications: dates, week numbers, nine numeric features."""
 
 
-# -- periods ----------------------------------------------------------------------------
-
-
-def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
-    """Each time's period as an absolute index: days, Monday-weeks or months since 1970.
-
-    Time zones are dropped first, so a period follows the wall clock of the data.
-    """
-    import numpy as np
-
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_localize(None)
-    if period == "month":
-        return (times.dt.year.to_numpy("int64") - 1970) * 12 + times.dt.month.to_numpy("int64") - 1
-    days = times.to_numpy("datetime64[ns]").astype("datetime64[D]").astype("int64")
-    if period == "day":
-        return days
-    return np.floor_divide(days - _MONDAY_OFFSET, 7)
-
-
-def period_start(index: int, period: str) -> str:
-    """The ISO date on which absolute period ``index`` starts (for messages and records)."""
-    import numpy as np
-
-    if period == "month":
-        return str(np.datetime64(f"{1970 + index // 12:04d}-{index % 12 + 1:02d}-01"))
-    days = index if period == "day" else index * 7 + _MONDAY_OFFSET
-    return str(np.datetime64(days, "D"))
-
-
-def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
-    """``values`` as datetimes (ISO-8601 text is parsed), refusing missing or bad ones."""
-    import pandas as pd
-
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-        bad = parsed.isna() & values.notna()
-        if bad.any():
-            raise DataValidationError(
-                f"Column {column!r} in {input_name} must hold dates or timestamps (ISO-8601, "
-                f"such as 2024-01-31 or 2024-01-31T09:30:00); cannot read "
-                f"{values[bad].iloc[0]!r} in {int(bad.sum())} row(s).",
-                column=column,
-                expected="ISO-8601 dates",
-                got=values[bad].iloc[0],
-            )
-        values = parsed
-    missing = values.isna()
-    if missing.any():
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} has {int(missing.sum())} missing time(s); "
-            "every row needs one.",
-            column=column,
-            expected="a time on every row",
-            got="missing",
-        )
-    return values
-
-
-def _period_numbers(values: pd.Series, input_name: str) -> np.ndarray:
-    """A period column as int64, refusing missing, fractional and negative numbers."""
-    import numpy as np
-
-    column = str(values.name)
-    numbers = _numeric_feature(values, column, input_name, hint="")
-    if np.isnan(numbers).any():
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} has {int(np.isnan(numbers).sum())} missing "
-            "period number(s); every row needs one.",
-            column=column,
-            expected="a period on every row",
-            got="missing",
-        )
-    fractional = numbers != np.round(numbers)
-    if fractional.any():
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} must hold whole numbers; got "
-            f"{numbers[fractional][0]!r}.",
-            column=column,
-            expected="whole numbers",
-            got=numbers[fractional][0].item(),
-        )
-    if (numbers < 0).any():
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} must be non-negative; got {int(numbers.min())}.",
-            column=column,
-            expected=">= 0",
-            got=int(numbers.min()),
-        )
-    return numbers.astype("int64")
-
-
-# -- columns ----------------------------------------------------------------------------
-
-
-def _check_frame(data: Any, input_name: str) -> None:
-    import pandas as pd
-
-    if not isinstance(data, pd.DataFrame):
-        raise DataValidationError(
-            f"{input_name} must be a pandas DataFrame; got {type(data).__name__}."
-        )
-    if data.empty:
-        raise DataValidationError(
-            f"{input_name} has no rows (columns: {', '.join(map(str, data.columns)) or 'none'}).",
-            expected="at least one row",
-            got=0,
-        )
-    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
-    if duplicated:
-        raise DataValidationError(
-            f"{input_name} has duplicate column name(s) {', '.join(map(repr, duplicated))}; "
-            "every column needs a unique name.",
-            column=duplicated[0],
-            expected="unique column names",
-            got=duplicated,
-        )
-
-
-def _require_columns(data: pd.DataFrame, required: Sequence[str], input_name: str) -> None:
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise DataValidationError(
-            f"{input_name} is missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"found columns: {', '.join(map(str, data.columns))}.",
-            column=missing[0],
-            expected=list(required),
-            got=list(data.columns),
-        )
-
-
-def _numeric_feature(
-    values: pd.Series, column: str, input_name: str, *, hint: str = _CATEGORICAL_HINT
-) -> np.ndarray:
-    """``values`` as float64 (not copied if they already are); NaN stays, text and inf do not."""
-    import numpy as np
-    import pandas as pd
-
-    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-        converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            raise DataValidationError(
-                f"Column {column!r} in {input_name} must be numeric; got dtype {values.dtype} "
-                f"(first bad value: {values[bad].iloc[0]!r}).{hint}",
-                column=column,
-                expected="numeric",
-                got=str(values.dtype),
-            )
-        values = converted
-    if isinstance(values.dtype, np.dtype):
-        floats = values.to_numpy(dtype="float64")
-    else:  # a nullable extension dtype: its missing values become NaN
-        floats = values.astype("float64").to_numpy()
-    infinite = np.isinf(floats)
-    if infinite.any():
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} contains infinite values in "
-            f"{int(infinite.sum())} row(s) (first at row {int(np.flatnonzero(infinite)[0])}); "
-            "replace them with a number or leave them empty.",
-            column=column,
-            expected="finite numbers or missing",
-            got="infinite",
-        )
-    return floats
-
-
-def _categorical_column(values: pd.Series) -> np.ndarray:
-    """``values`` as an object array of strings, NaN for missing (what the imputer expects)."""
-    import numpy as np
-
-    missing = values.isna().to_numpy()
-    text = values.astype(str).to_numpy(dtype=object)
-    text[missing] = np.nan
-    return text
-
-
-def _distinct_text(values: pd.Series) -> list[str]:
-    """The distinct values of ``values`` as text, sorted (at most 3 needed to tell)."""
-    return sorted({str(v) for v in values.drop_duplicates().head(3)})
-
-
-def _listing(values: Sequence[str]) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
 def _require_both_classes(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:
     import numpy as np
 
     if len(np.unique(labels)) < 2:
         raise DataValidationError(
             f"Column {column!r} in {input_name} holds one class only "
-            f"({_listing(_distinct_text(raw))}); a model needs both to learn from.",
+            f"({listing(distinct_text(raw))}); a model needs both to learn from.",
             column=column,
             expected="two classes",
-            got=_distinct_text(raw),
+            got=distinct_text(raw),
         )

@@ -180,7 +180,8 @@ def _train_and_log(
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
-    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes))
+    contract = backend.source.contract.resolved(train)
+    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes), contract=contract)
     if any(v.name == name for v in registry.list_versions()):
         return _reuse(registry, name), True
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")

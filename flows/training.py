@@ -257,17 +257,31 @@ class TrainedModel:
 
     def version_name(self, role: str) -> str:
         """This model's deterministic version name (see :func:`version_name`)."""
-        return version_name(role, self.spec, self.train_weeks, self.train_fingerprint)
+        return version_name(
+            role, self.spec, self.train_weeks, self.train_fingerprint, contract=self.contract
+        )
 
 
-def version_name(role: str, spec: ModelSpec, train_weeks: WeekRange, train_fingerprint: str) -> str:
-    """A readable name that is the same for the same spec and the same training rows.
+def version_name(
+    role: str,
+    spec: ModelSpec,
+    train_weeks: WeekRange,
+    train_fingerprint: str,
+    *,
+    contract: DataContract = DEFAULT_CONTRACT,
+) -> str:
+    """A readable name that is the same for the same spec, contract and training rows.
 
     Re-running a cycle on unchanged data and specs therefore yields the same name,
     which lets the registry reuse the version instead of piling up twins, and lets
-    the cycle skip training altogether.
+    the cycle skip training altogether. ``contract`` is the resolved one (exactly the
+    features read); the quickstart's default leaves the name as it was before
+    contracts existed.
     """
-    identity = hashlib.sha256(f"{spec.digest()}:{train_fingerprint}".encode()).hexdigest()
+    key = f"{spec.digest()}:{train_fingerprint}"
+    if contract != DEFAULT_CONTRACT:
+        key += f":{contract.digest()}"
+    identity = hashlib.sha256(key.encode()).hexdigest()
     return f"{role.upper()}_W{train_weeks.start:03d}_{train_weeks.end:03d}_{identity[:8].upper()}"
 
 

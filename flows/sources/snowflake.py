@@ -10,9 +10,9 @@ downloads the periods or columns it does not use, and every frame passes the sam
 ``DataContract.validate`` as the embedded store's.
 
 Column names: the columns a contract names (time, period, label, id, listed
-features) are matched case-insensitively and written upper-case, Snowflake's own
-convention, so the quickstart's ``week_number`` is ``WEEK_NUMBER``. Features the
-contract does not list keep their exact case. Names must be plain identifiers.
+features, ignored ones) are matched case-insensitively and written upper-case,
+Snowflake's own convention, so the quickstart's ``week_number`` is ``WEEK_NUMBER``.
+Other columns keep their exact case. Names the contract lists must be plain identifiers.
 
 Snowflake tables have no row order. Tables written here carry a ``ROW_ID`` column
 (the row's position in the written frame), and rows are returned ordered by period,
@@ -72,7 +72,11 @@ class SnowparkSource(DataSource):
         self.evaluation_table = _qualified(
             settings, settings.evaluation_table, what="evaluation_table"
         )
-        named = [c for c in (*contract.special_columns, *(contract.features or ())) if c]
+        named = [
+            c
+            for c in (*contract.special_columns, *(contract.features or ()), *contract.ignore)
+            if c
+        ]
         self._named = {
             validate_identifier(c, what=f"[data] column {c!r} on Snowflake"): c for c in named
         }
@@ -117,12 +121,14 @@ class SnowparkSource(DataSource):
 
     def weeks_frame(self, weeks: WeekRange) -> DataFrame:
         """The lazy Snowpark query for periods ``weeks``: filter and projection run in Snowflake."""
-        columns = self.session.table(self.table).columns
+        table = self.session.table(self.table)
         return self._where_period(
-            lambda period: period.between(weeks.start, weeks.end), self._projection(columns)
+            table, lambda period: period.between(weeks.start, weeks.end), self._projection(table)
         )
 
-    def _where_period(self, condition: Callable[[Column], Column], columns: list[str]) -> DataFrame:
+    def _where_period(
+        self, table: DataFrame, condition: Callable[[Column], Column], columns: list[str]
+    ) -> DataFrame:
         """The period and ``columns`` of the rows whose period meets ``condition``.
 
         A period column is filtered, then selected (the quickstart's plain query). A
@@ -133,27 +139,19 @@ class SnowparkSource(DataSource):
         """
         from snowflake.snowpark.functions import col
 
-        table = self.session.table(self.table)
         period = self.period_number()
         if self.contract.period_column:
             return table.filter(condition(period)).select([period, *columns])
         computed = PERIOD_KEY.upper()
         return table.select([period.alias(computed), *columns]).filter(condition(col(computed)))
 
-    def _projection(self, columns: list[str]) -> list[str]:
-        """The contract's columns besides the period (and ``ROW_ID`` when the table has it).
+    def _projection(self, table: DataFrame) -> list[str]:
+        """Every column of the table but the period and the ignored ones (``ROW_ID`` too).
 
-        With listed features they come from the contract alone; otherwise they are
-        every column of the table that is not ignored.
+        The embedded store keeps the same columns, so a row hashes alike on both backends.
         """
-        contract = self.contract
-        if contract.features is None:
-            skip = {contract.period_column, PERIOD_KEY, *contract.ignore}
-            return [c for c in columns if self._our_name(c) not in skip]
-        named = [contract.id_column, contract.time_column, *contract.features, contract.label]
-        return [self._upper(c) for c in named if c is not None] + (
-            [ROW_ID] if ROW_ID in columns else []
-        )
+        skip = {self.contract.period_column, PERIOD_KEY, *self.contract.ignore}
+        return [c for c in table.columns if self._our_name(c) not in skip]
 
     def _our_name(self, column: str) -> str:
         """The contract's name of a Snowflake column (quoted names keep their case)."""
@@ -213,7 +211,8 @@ class SnowparkSource(DataSource):
         key = self.contract.period_key
         incoming = sorted(int(w) for w in data[key].unique())
         if span is not None:
-            stored = self._where_period(lambda period: period.isin(incoming), [])
+            table = self.session.table(self.table)
+            stored = self._where_period(table, lambda period: period.isin(incoming), [])
             clash = sorted(int(row[0]) for row in stored.distinct().collect())
             if clash:
                 raise self.already_stored(clash, where=f" in {self.table}")

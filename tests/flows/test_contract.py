@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.config import load_settings
 from flows.contract import (
     DEFAULT_CONTRACT,
     PERIOD_KEY,
@@ -16,6 +17,7 @@ from flows.contract import (
 from flows.data import generate_applications
 from flows.errors import ConfigError, DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
+from flows.windows import WindowSpec
 
 LOANS = DataContract(
     time_column="opened_at",
@@ -261,3 +263,45 @@ class TestPeriods:
     def test_time_zones_count_by_the_wall_clock(self):
         times = pd.Series(pd.to_datetime(["2024-01-07T23:30:00+08:00"]))
         assert period_start(int(absolute_periods(times, "day")[0]), "day") == "2024-01-07"
+
+
+class TestConfigFile:
+    def test_data_and_windows_in_periods_reach_the_settings(self, tmp_path):
+        (tmp_path / "config.toml").write_text(
+            '[data]\ntime_column = "opened_at"\nperiod = "day"\nlabel = "outcome"\n'
+            'positive_label = "default"\nid_column = "loan_id"\nignore = ["legacy_score"]\n'
+            "[windows]\ntrain = 20\ntest = 5\nholdout = 7\n"
+        )
+        settings = load_settings(home=tmp_path)
+        assert settings.contract == DataContract(
+            time_column="opened_at",
+            period="day",
+            label="outcome",
+            positive_label="default",
+            id_column="loan_id",
+            ignore=("legacy_score",),
+        )
+        assert settings.windows == WindowSpec(train_weeks=20, test_weeks=5, holdout_weeks=7)
+
+    def test_the_week_names_stay_aliases(self):
+        assert WindowSpec.from_mapping({"train_weeks": 8, "holdout": 2}) == WindowSpec(8, 3, 2)
+
+    @pytest.mark.parametrize(
+        ("table", "message"),
+        [
+            ({"train": 8, "train_weeks": 8}, "sets 'train' twice"),
+            ({"trian": 8}, "unknown key 'trian'"),
+            ({"test": 0}, "'test_weeks' must be a whole number"),
+        ],
+    )
+    def test_bad_windows_are_named(self, table, message):
+        with pytest.raises(ConfigError, match=message):
+            WindowSpec.from_mapping(table)
+
+    def test_a_bad_data_table_fails_when_the_settings_load(self, tmp_path):
+        (tmp_path / "config.toml").write_text('[data]\nlabel = "y"\nperiod = "week"\n')
+        with pytest.raises(ConfigError, match="needs 'time_column'"):
+            load_settings(home=tmp_path)
+
+    def test_without_a_data_table_the_quickstart_contract_applies(self, tmp_path):
+        assert load_settings(home=tmp_path).contract == DEFAULT_CONTRACT

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from snowflake.snowpark import Session
+from snowflake.snowpark._internal.analyzer.analyzer_utils import quote_name
+from snowflake.snowpark._internal.analyzer.expression import Attribute
 from snowflake.snowpark._internal.server_connection import ServerConnection
 from snowflake.snowpark.functions import floor
 from snowflake.snowpark.mock import ColumnEmulator, ColumnType, patch
-from snowflake.snowpark.types import LongType
+from snowflake.snowpark.types import LongType, StringType
 
 from flows.config import SnowflakeSettings
 from flows.contract import DEFAULT_CONTRACT, absolute_periods
@@ -32,6 +34,7 @@ from tests.flows.loans import LOANS_CONTRACT, loans
 from tests.snowflake.golden import assert_golden
 
 SETTINGS = SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA")
+QUICKSTART_COLUMNS = tuple(c.upper() for c in COLUMNS)
 
 
 ROWS_PER_WEEK = 40  # local testing converts row by row: keep the weeks small
@@ -57,7 +60,8 @@ def source(local_session) -> SnowparkSource:
 class _CompileOnlyConnection(ServerConnection):
     """A server connection that lets Snowpark build SQL but never runs it."""
 
-    def __init__(self) -> None:  # no network: none of ServerConnection's set-up
+    def __init__(self, columns: tuple[str, ...] = QUICKSTART_COLUMNS) -> None:  # no network
+        self.columns = columns
         self._lower_case_parameters = {}
         self._thread_safe_session_enabled = True
         self._lock = threading.RLock()
@@ -76,7 +80,8 @@ class _CompileOnlyConnection(ServerConnection):
         return None
 
     def get_result_attributes(self, *args, **kwargs):
-        return []  # a table's columns are unknown here: no ROW_ID
+        """Any table has the columns given to the connection (without ROW_ID)."""
+        return [Attribute(quote_name(c), StringType()) for c in self.columns]
 
     def run_query(self, *args, **kwargs):
         raise AssertionError("the compile-only session cannot run queries")
@@ -182,9 +187,8 @@ class TestPeriodsFromATimeColumn:
             ("day", "2024-01-03"),
             ("month", "2024-01-01"),
         ):
-            source = own_source(
-                Session(_CompileOnlyConnection()), period, features=("region", "amount")
-            )
+            columns = ("LOAN_ID", "OPENED_AT", "REGION", "AMOUNT", "LEGACY_SCORE", "OUTCOME")
+            source = own_source(Session(_CompileOnlyConnection(columns)), period)
             index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
             monkeypatch.setattr(source, "origin", lambda index=index: int(index))
             queries += source.weeks_frame(WeekRange(3, 12)).queries["queries"]
