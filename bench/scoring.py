@@ -9,7 +9,8 @@ two Parquet files of the quickstart's schema without the label: 1 million rows,
 and the same rows ten times over (10 million). They are kept in ``--workdir``
 (default ``/tmp/cc-bench-scoring``) and reused by later runs.
 
-Then, per size, in fresh processes:
+Then, per size, in fresh processes (alternating, twice at 1 million rows; the faster
+of each is kept):
 
 - **ours**: ``steps.score_file`` reads the file in row batches, scores each with
   the live version through the registry and writes the scores to a Parquet file;
@@ -34,6 +35,8 @@ BENCH = Path(__file__).resolve().parent
 DOC = BENCH.parent / "docs" / "benchmarks.md"
 RESULTS = BENCH / "scoring.json"
 SIZES = (1_000_000, 10_000_000)
+REPEATS = {1_000_000: 2, 10_000_000: 1}
+"""Pairs of processes per size, ours and bare alternating; the faster of each is kept."""
 BASE_ROWS = 1_000_000
 """Rows generated once (20 weeks of 50,000); the 10-million-row file repeats them."""
 MARK_START = "<!-- scoring-results:start -->"
@@ -88,12 +91,13 @@ def ours(workdir: Path, size: int) -> dict:
     out = workdir / f"scores-{size}.parquet"
     with open_backend(load_settings(home=workdir / "home")) as backend:
         backend.registry.champion()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = steps.score_file(backend, workdir / f"rows-{size}.parquet", out)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     out.unlink()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rows": result.n_rows,
         "batches": len(result.batch_rows),
         "largest_batch": max(result.batch_rows),
@@ -112,9 +116,10 @@ def bare(workdir: Path, size: int) -> dict:
     start = time.perf_counter()
     rows = pd.read_parquet(workdir / f"rows-{size}.parquet", columns=list(FEATURE_COLUMNS))
     read = time.perf_counter() - start
+    cpu = time.process_time()
     scores = model.predict_proba(rows)[:, 1]
-    predict = time.perf_counter() - start - read
-    return {"read_seconds": read, "seconds": predict, "rows": len(scores)}
+    predict, cpu = time.perf_counter() - start - read, time.process_time() - cpu
+    return {"read_seconds": read, "seconds": predict, "cpu_seconds": cpu, "rows": len(scores)}
 
 
 # -- parent -----------------------------------------------------------------------------------
@@ -129,12 +134,18 @@ def measure(workdir: Path) -> dict:
     run_child([*me, "child", "setup", str(workdir)], env=child_env())
     results = []
     for size in SIZES:
-        row = {"rows": size}
-        for variant in ("ours", "bare"):
-            sample = run_child([*me, "child", variant, str(workdir), str(size)], env=child_env())
-            row[variant] = {**sample.result, "wall": sample.wall, "peak_mib": sample.peak_mib}
-            print(f"{size:>11,} {variant}: {row[variant]}", file=sys.stderr, flush=True)
+        row: dict = {"rows": size}
+        for _ in range(REPEATS[size]):
+            for variant in ("ours", "bare"):
+                sample = run_child(
+                    [*me, "child", variant, str(workdir), str(size)], env=child_env()
+                )
+                found = {**sample.result, "wall": sample.wall, "peak_mib": sample.peak_mib}
+                print(f"{size:>11,} {variant}: {found}", file=sys.stderr, flush=True)
+                if variant not in row or found["seconds"] < row[variant]["seconds"]:
+                    row[variant] = found
         row["throughput_ratio"] = row["bare"]["seconds"] / row["ours"]["seconds"]
+        row["cpu_ratio"] = row["bare"]["cpu_seconds"] / row["ours"]["cpu_seconds"]
         results.append(row)
     return {"machine": machine(), "sizes": results}
 
@@ -143,8 +154,8 @@ def render(measured: dict) -> str:
     """The results table in Markdown, with the two criteria checked."""
     lines = [
         "| rows | ours: s (rows/s) | bare predict_proba: s (rows/s) | bare read: s "
-        "| throughput ours/bare | peak RSS ours | peak RSS bare | batches |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| throughput ours/bare (wall) | (CPU) | peak RSS ours | peak RSS bare | batches |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in measured["sizes"]:
         ours_, bare_ = row["ours"], row["bare"]
@@ -152,6 +163,7 @@ def render(measured: dict) -> str:
             f"| {row['rows']:,} | {ours_['seconds']:.1f} ({row['rows'] / ours_['seconds']:,.0f}) "
             f"| {bare_['seconds']:.1f} ({row['rows'] / bare_['seconds']:,.0f}) "
             f"| {bare_['read_seconds']:.1f} | {row['throughput_ratio']:.2f}× "
+            f"| {row['cpu_ratio']:.2f}× "
             f"| {ours_['peak_mib']:,.0f} MiB | {bare_['peak_mib']:,.0f} MiB "
             f"| {ours_['batches']} × ≤{ours_['largest_batch']:,} |"
         )
