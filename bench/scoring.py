@@ -84,15 +84,19 @@ def setup(workdir: Path) -> dict:
 
 def ours(workdir: Path, size: int) -> dict:
     """``steps.score_file`` on the file, as ``ccflows score --input`` runs it."""
-    from flows import steps
+    from flows import files, steps
     from flows.backends import open_backend
     from flows.config import load_settings
 
     out = workdir / f"scores-{size}.parquet"
+    source = workdir / f"rows-{size}.parquet"
     with open_backend(load_settings(home=workdir / "home")) as backend:
-        backend.registry.champion()
+        # Before the clock, as the bare script unpickles its model before its clock: the
+        # model loaded and the modules scoring needs imported, by scoring ten rows.
+        live = backend.registry.champion().name
+        backend.registry.predict_proba(live, next(files.iter_batches(source, batch_rows=10)))
         start, cpu = time.perf_counter(), time.process_time()
-        result = steps.score_file(backend, workdir / f"rows-{size}.parquet", out)
+        result = steps.score_file(backend, source, out)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     out.unlink()
     return {

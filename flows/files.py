@@ -121,12 +121,25 @@ def iter_batches(
     Raises:
         DataValidationError: if the file cannot be read or repeats a column name.
     """
+    for table in iter_tables(
+        path, batch_rows=batch_rows, columns=columns, text_columns=text_columns
+    ):
+        yield table.to_pandas()
+
+
+def iter_tables(
+    path: Path,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    columns: list[str] | None = None,
+    text_columns: Iterable[str] = (),
+) -> Iterator[pa.Table]:
+    """:func:`iter_batches` as Arrow tables, for columns that pass through untouched."""
     if batch_rows < 1:
         raise ConfigError(f"batch_rows must be at least 1; got {batch_rows}.")
     reader = _open_batches(path, columns=columns, text_columns=tuple(text_columns))
     _checked_names(path, reader.schema.names)
-    for table in _rebatched(_batches(path, reader), batch_rows):
-        yield table.to_pandas()
+    yield from _rebatched(_batches(path, reader), batch_rows)
 
 
 class TableWriter:
@@ -147,7 +160,7 @@ class TableWriter:
         self._schema: pa.Schema | None = None
         self.rows = 0
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame | pa.Table) -> None:
         """Append ``frame``'s rows; every batch must have the first batch's columns."""
         import pyarrow as pa
 
@@ -155,17 +168,22 @@ class TableWriter:
             self._temporary.unlink(missing_ok=True)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format == CSV:
-            frame.to_csv(self._temporary, mode="a", header=self._schema is None, index=False)
+            rows = frame.to_pandas() if isinstance(frame, pa.Table) else frame
+            rows.to_csv(self._temporary, mode="a", header=self._schema is None, index=False)
             self._schema = self._schema or pa.schema([])
         else:
             self._write_parquet(frame)
         self.rows += len(frame)
 
-    def _write_parquet(self, frame: pd.DataFrame) -> None:
+    def _write_parquet(self, frame: pd.DataFrame | pa.Table) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
+        )
         if self._schema is None:
             self._schema = table.schema
             # Dictionary-encoding columns of distinct floats (scores, amounts) costs more
@@ -256,6 +274,7 @@ class _Projected:
 def _batches(path: Path, reader: Any) -> Iterator[pa.RecordBatch]:
     """Record batches in file order, one at a time (no read-ahead beyond one batch)."""
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
     try:
         if hasattr(reader, "read_next_batch"):  # the CSV reader
@@ -264,8 +283,13 @@ def _batches(path: Path, reader: Any) -> Iterator[pa.RecordBatch]:
         dataset, columns = (
             (reader.dataset, reader.columns) if isinstance(reader, _Projected) else (reader, None)
         )
+        # Pre-buffering keeps the column chunks of row groups already read: memory would
+        # grow with the file (1.3 GiB after 10 million rows instead of a flat 0.4).
         yield from dataset.to_batches(
-            columns=columns, batch_readahead=1, fragment_readahead=1, use_threads=True
+            columns=columns,
+            batch_readahead=1,
+            fragment_readahead=1,
+            fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
         )
     except (OSError, pa.ArrowException) as exc:
         raise _unreadable(path, exc) from exc

@@ -76,6 +76,8 @@ def score_file(
             scored), or the file is unreadable or has no rows.
         ConfigError: if ``out`` is ``source`` or has an unknown suffix.
     """
+    import pyarrow as pa
+
     source, out = Path(source), Path(out)
     if out.resolve() == source.resolve():
         raise ConfigError(f"--out {out} is the input file; write the scores to another file.")
@@ -93,16 +95,19 @@ def score_file(
     keep = [id_column] if id_column is not None and id_column in names else list(names)
     sizes: list[int] = []
     with files.TableWriter(out) as writer:
-        for batch in files.iter_batches(
+        for batch in files.iter_tables(
             source,
             batch_rows=batch_rows,
             columns=list(dict.fromkeys([*keep, *features])),
             text_columns=[c for c in text_columns if c in names],
         ):
-            scores = registry.predict_proba(version, batch)
-            scored = batch[keep]
-            writer.write(scored.assign(**{PROBABILITY_COLUMN: scores, VERSION_COLUMN: version}))
-            sizes.append(len(batch))
+            scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
+            # The kept columns go out as Arrow read them: no round trip through pandas.
+            scored = batch.select(keep)
+            scored = scored.append_column(PROBABILITY_COLUMN, pa.array(scores, pa.float64()))
+            scored = scored.append_column(VERSION_COLUMN, pa.repeat(version, len(scores)))
+            writer.write(scored)
+            sizes.append(batch.num_rows)
         if not sizes:
             raise DataValidationError(f"{source} has no rows to score.", got=0)
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
