@@ -26,6 +26,7 @@ from deployments.graph_contract import (
 from flows import steps
 from flows.backends import open_backend
 from flows.errors import ConfigError
+from flows.plan import CyclePlan
 from flows.registry.base import Outcome
 
 if TYPE_CHECKING:
@@ -80,20 +81,26 @@ class TaskRuntime(ABC):
 
 
 def weekly_retraining(runtime: TaskRuntime) -> str:
-    """Check the policy, then retrain the challenger; returns (and passes on) its version name."""
+    """Check the policy, plan the cycle, retrain the challenger.
+
+    Returns (and passes on) the challenger's version name and the cycle's plan, as
+    JSON, so that the next task judges it on the very hold-out planned here.
+    """
     config = runtime.graph_config()
     config.load_policy()  # an unknown policy or a bad parameter fails before any training
     settings = runtime.settings(config)
     with runtime.open_backend(settings) as backend:
-        result = steps.retrain_challenger(backend, settings)
+        plan = steps.plan_cycle(backend, settings)
+        result = steps.retrain_challenger(backend, settings, plan)
     logger.info(
         "%s challenger %s on %s",
         "Reused" if result.reused else "Trained",
         result.version.name,
         result.windows.train,
     )
-    runtime.set_return_value(result.version.name)
-    return result.version.name
+    handed_on = json.dumps({"challenger": result.version.name, "plan": plan.to_dict()})
+    runtime.set_return_value(handed_on)
+    return handed_on
 
 
 def auto_deploy_best_model(runtime: TaskRuntime) -> str:
@@ -101,12 +108,20 @@ def auto_deploy_best_model(runtime: TaskRuntime) -> str:
     config = runtime.graph_config()
     policy = config.load_policy()
     settings = runtime.settings(config)
+    retrained = json.loads(runtime.predecessor_value() or "{}")
+    if "plan" not in retrained:
+        raise ConfigError(
+            f"Step {AUTO_DEPLOY_BEST_MODEL} expects the challenger and plan that "
+            f"{WEEKLY_RETRAINING} returns; got {runtime.predecessor_value()!r}."
+        )
+    plan = CyclePlan.from_dict(retrained["plan"])
     with runtime.open_backend(settings) as backend:
-        evaluation = steps.evaluate(backend, settings, challenger=runtime.predecessor_value())
-        report = steps.decide_and_promote(
+        evaluation = steps.evaluate(backend, plan, challenger=retrained["challenger"])
+        report = steps.decide(
             backend,
             evaluation,
             policy,
+            plan=plan,
             dry_run=config.dry_run,
             actor=runtime.actor(),
             run_id=runtime.run_id(),

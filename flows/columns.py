@@ -141,7 +141,7 @@ def require_columns(data: pd.DataFrame, required: Sequence[str], input_name: str
     if missing:
         raise DataValidationError(
             f"{input_name} is missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"found columns: {', '.join(map(str, data.columns))}.",
+            f"expected columns: {', '.join(required)} (found: {', '.join(map(str, data.columns))}).",
             column=missing[0],
             expected=list(required),
             got=list(data.columns),

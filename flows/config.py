@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.contract import DEFAULT_CONTRACT, DataContract
+from flows.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-from flows.windows import WindowSpec
+from flows.windows import WINDOW_KEYS, WindowSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 BACKENDS = ("local", "snowflake")
 DEFAULT_HOME = Path("~/.champion-challenger")
@@ -131,13 +134,19 @@ def _read_config(path: Path) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
-    allowed = {"backend", "model_name", "windows", "data", "champion", "challenger", "snowflake"}
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ConfigError(
-            f"Config file {str(path)!r} has unknown key(s) {sorted(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}."
-        )
+    tables: dict[str, Collection[str]] = {
+        "windows": WINDOW_KEYS,
+        "data": CONTRACT_KEYS,
+        "champion": [f.name for f in fields(ModelSpec)],
+        "challenger": [f.name for f in fields(ModelSpec)],
+        "snowflake": [f.name for f in fields(SnowflakeSettings)],
+    }
+    _refuse_unknown_keys(path, raw, {"backend", "model_name", *tables}, where="")
+    for name, allowed in tables.items():
+        if name in raw:
+            if not isinstance(raw[name], dict):
+                raise ConfigError(f"Config file {str(path)!r}: [{name}] must be a table.")
+            _refuse_unknown_keys(path, raw[name], set(allowed), where=f" in [{name}]")
     values: dict[str, Any] = {k: raw[k] for k in ("backend", "model_name") if k in raw}
     try:
         if "windows" in raw:
@@ -152,3 +161,15 @@ def _read_config(path: Path) -> dict[str, Any]:
         if role in raw:
             values[f"{role}_spec"] = ModelSpec.from_mapping(raw[role], input_name=f"[{role}]")
     return values
+
+
+def _refuse_unknown_keys(
+    path: Path, table: dict[str, Any], allowed: set[str], *, where: str
+) -> None:
+    """One message for a mistyped key at the top level or inside a table: the key and what is allowed."""
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(
+            f"Config file {str(path)!r} has unknown key(s) {sorted(unknown)}{where}; "
+            f"allowed: {', '.join(sorted(allowed))}."
+        )

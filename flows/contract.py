@@ -46,7 +46,7 @@ PERIODS = ("week", "day", "month")
 PERIOD_KEY = "cc_period"
 """Name of the integer period column computed from ``time_column`` (no ``period_column``)."""
 _ACCEPTED_BINARY = {"0": 0, "1": 1, "False": 0, "True": 1, "0.0": 0, "1.0": 1}
-_KEYS = (
+CONTRACT_KEYS = (
     "time_column",
     "period_column",
     "period",
@@ -57,6 +57,7 @@ _KEYS = (
     "categorical",
     "id_column",
 )
+"""The keys of ``[data]``."""
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,10 @@ class DataContract:
         Raises:
             ConfigError: naming the key that is unknown or has the wrong type.
         """
-        unknown = sorted(set(data) - set(_KEYS))
+        unknown = sorted(set(data) - set(CONTRACT_KEYS))
         if unknown:
             raise ConfigError(
-                f"{input_name} has unknown key(s) {unknown}; allowed: {', '.join(_KEYS)}."
+                f"{input_name} has unknown key(s) {unknown}; allowed: {', '.join(CONTRACT_KEYS)}."
             )
         values: dict[str, Any] = {}
         for key in ("time_column", "period_column", "label", "id_column", "period"):

@@ -41,6 +41,10 @@ class VersionNotFoundError(RegistryError, LookupError):
     """A model version, alias or tag names something the registry does not hold."""
 
 
+class ModelNotFoundError(VersionNotFoundError):
+    """The home directory, its registry or the named model does not exist (nothing was created)."""
+
+
 class VersionExistsError(RegistryError):
     """A version name is already taken; versions are immutable."""
 

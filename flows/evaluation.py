@@ -10,45 +10,37 @@ summaries. A contestant trained on any hold-out row is refused before it is scor
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ccpolicy import greater_is_better
+from ccpolicy.stats import has_both_classes
 from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import LeakageError
+from flows.windows import WeekRange
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from flows.registry.base import ModelVersion, Registry
-    from flows.windows import WeekRange
+    from flows.training import TrainedModel
 
 logger = logging.getLogger(__name__)
 
-GREATER_IS_BETTER: dict[str, bool] = {
-    "roc_auc": True,
-    "f1": True,
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "brier_loss": False,
-}
-"""Every metric reported, and its direction (sklearn's naming: ``*_loss`` is lower-better)."""
+METRICS = ("roc_auc", "f1", "accuracy", "precision", "recall", "brier_loss")
+"""Every metric reported, in sklearn's naming; ``ccpolicy.greater_is_better`` gives each one's
+direction, the same rule the policies' guardrails use."""
 
 DECISION_THRESHOLD = 0.5
 
 
-class UndefinedMetricWarning(UserWarning):
-    """A metric is undefined on this hold-out (e.g. ROC AUC with a single class)."""
-
-
 def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """The metrics of ``GREATER_IS_BETTER`` for one model's probabilities of class 1.
+    """The :data:`METRICS` of one model's probabilities of class 1.
 
-    ROC AUC is NaN, with an :class:`UndefinedMetricWarning`, when the hold-out holds
-    a single class; policies then answer "inconclusive".
+    ROC AUC is NaN, with ccpolicy's ``UndefinedStatisticWarning``, when the hold-out
+    holds a single class; policies then answer "inconclusive".
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -61,15 +53,10 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, 
 
     y_true = np.asarray(y_true)
     predicted = (scores >= DECISION_THRESHOLD).astype(int)
-    if len(np.unique(y_true)) < 2:
-        warnings.warn(
-            "Only one class is present in the hold-out labels; ROC AUC is undefined (NaN).",
-            UndefinedMetricWarning,
-            stacklevel=2,
-        )
-        auc = float("nan")
-    else:
+    if has_both_classes(y_true, statistic="ROC AUC"):
         auc = float(roc_auc_score(y_true, scores))
+    else:
+        auc = float("nan")
     return {
         "roc_auc": auc,
         "f1": float(f1_score(y_true, predicted, zero_division=0)),
@@ -108,9 +95,9 @@ class Evaluation:
                 "champion": self.champion_metrics[name],
                 "challenger": self.challenger_metrics[name],
                 "delta": self.challenger_metrics[name] - self.champion_metrics[name],
-                "greater_is_better": better,
+                "greater_is_better": greater_is_better(name),
             }
-            for name, better in GREATER_IS_BETTER.items()
+            for name in METRICS
         ]
 
     def metrics_by_role(self) -> dict[str, dict[str, float]]:
@@ -122,27 +109,27 @@ class Evaluation:
 
 
 def check_not_trained_on(
-    registry: Registry,
+    trained_on: np.ndarray | None,
     version: ModelVersion,
     holdout_hashes: np.ndarray,
     holdout_weeks: WeekRange,
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
-    Row hashes (``data.row_hashes`` of the hold-out) are compared when the registry
-    recorded the version's; the training weeks are always compared too.
+    Row hashes (``data.row_hashes`` of the hold-out) are compared with
+    ``trained_on``, the version's own, when they are known; the training weeks are
+    always compared too.
 
     Raises:
         LeakageError: naming the version and how many rows it has seen.
     """
     if version.train_weeks is not None:
         start, end = version.train_weeks
-        if start <= holdout_weeks.end and holdout_weeks.start <= end:
+        if WeekRange(start, end).overlaps(holdout_weeks):
             raise LeakageError(
                 f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
                 f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."
             )
-    trained_on = registry.train_row_hashes(version.name)
     if trained_on is not None:
         seen = int(np.isin(holdout_hashes, trained_on).sum())
         if seen:
@@ -160,21 +147,37 @@ def evaluate_pair(
     *,
     holdout_weeks: WeekRange,
     data_week: int,
+    unlogged: TrainedModel | None = None,
 ) -> Evaluation:
     """Score both versions once each on ``holdout`` and compute their metrics.
 
     ``holdout`` is a canonical frame of the stored data. Each version scores it with
     its own features (a challenger may add or drop some); the label is the
     challenger's, which the retrain step has checked to be the champion's.
+
+    Args:
+        unlogged: The challenger itself when it is not in the registry (a dry run
+            trains it but logs nothing); it is scored and checked as it is.
     """
+    from flows.prediction import positive_scores
+
     holdout_hashes = row_hashes(holdout)
-    for version in (champion, challenger):
-        check_not_trained_on(registry, version, holdout_hashes, holdout_weeks)
+    check_not_trained_on(
+        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout_weeks
+    )
+    challenger_rows = (
+        unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
+    )
+    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout_weeks)
     y_true = holdout[challenger.data_contract.label].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
     champion_scores = registry.predict_proba(champion.name, holdout)
     if challenger.name == champion.name:
         challenger_scores = champion_scores
+    elif unlogged is not None:
+        logger.info("Scoring challenger %s (not logged: dry run) on the same rows", challenger.name)
+        features = unlogged.contract.model_input(holdout, input_name="hold-out")
+        challenger_scores = positive_scores(unlogged.model, features)
     else:
         logger.info("Scoring challenger %s on the same rows", challenger.name)
         challenger_scores = registry.predict_proba(challenger.name, holdout)

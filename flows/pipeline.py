@@ -1,7 +1,10 @@
-"""The Prefect flows: ``train-champion``, ``champion-challenger`` (weekly) and ``score``.
+"""The Prefect flows: ``train-champion``, ``champion-challenger`` (weekly), ``score``, ``rollback``.
 
-Each task is a one-line call into ``flows.steps`` inside a freshly opened backend;
-flows only wire tasks, name runs, log what happens and publish artifacts.
+Each flow opens its backend once (on Snowflake, one session) and closes it at the
+end; each task is one call into ``flows.steps`` on that backend. The weekly flow
+plans its cycle once, in ``check-data``, and hands the plan to every later task, so
+the hold-out cannot move while the run is under way. Flows only wire tasks, name
+runs, log what happens and publish artifacts.
 
 Operational rules, the same for every flow:
 
@@ -33,15 +36,16 @@ from prefect.settings import get_current_settings
 from pydantic import BaseModel, Field
 
 from flows import steps
-from flows.backends import open_backend
+from flows.backends import Backend, open_backend
 from flows.config import Settings, load_settings
 from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
-from flows.promotion import PromotionReport
+from flows.plan import CyclePlan, Role
+from flows.promotion import PromotionReport, load_checked_policy
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
-from flows.scoring import FileScoringResult
+from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
@@ -120,25 +124,23 @@ _IO_TASK_OPTIONS: dict[str, Any] = {
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    import ccpolicy
-
-    chosen = ccpolicy.load_policy(name, **params)
+    chosen = load_checked_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 
 
 @task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def check_data(settings: Settings) -> tuple[int, int]:
-    """The week span of the applications table (fails early on an empty table)."""
-    with open_backend(settings) as backend:
-        return steps.data_span(backend)
+def check_data(backend: Backend, settings: Settings, role: Role = "challenger") -> CyclePlan:
+    """The run's plan: the data span and the windows (fails early on too little data)."""
+    return steps.plan_cycle(backend, settings, role=role)
 
 
 @task(name="retrain", cache_policy=NO_CACHE, retries=0, timeout_seconds=STEP_TIMEOUT_SECONDS)
-def retrain(settings: Settings) -> steps.RetrainResult:
-    """Train the challenger on the newest windows and log it as CHALLENGER."""
-    with open_backend(settings) as backend:
-        result = steps.retrain_challenger(backend, settings)
+def retrain(
+    backend: Backend, settings: Settings, plan: CyclePlan, dry_run: bool = False
+) -> steps.RetrainResult:
+    """Train the challenger on the plan's windows and log it as CHALLENGER (not in a dry run)."""
+    result = steps.retrain_challenger(backend, settings, plan, dry_run=dry_run)
     verb = "Reused" if result.reused else "Trained"
     get_run_logger().info(
         "%s challenger %s on %s (test AUC %.4f)",
@@ -151,10 +153,9 @@ def retrain(settings: Settings) -> steps.RetrainResult:
 
 
 @task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def evaluate(settings: Settings, challenger: str) -> Evaluation:
-    """Score champion and challenger on the same hold-out rows."""
-    with open_backend(settings) as backend:
-        evaluation = steps.evaluate(backend, settings, challenger=challenger)
+def evaluate(backend: Backend, plan: CyclePlan, challenger: steps.RetrainResult) -> Evaluation:
+    """Score champion and challenger on the plan's hold-out rows."""
+    evaluation = steps.evaluate(backend, plan, challenger=challenger)
     get_run_logger().info(
         "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
         evaluation.holdout_weeks,
@@ -169,27 +170,17 @@ def evaluate(settings: Settings, challenger: str) -> Evaluation:
 
 @task(name="promote", cache_policy=NO_CACHE, retries=0, timeout_seconds=IO_TIMEOUT_SECONDS)
 def promote(
-    settings: Settings, evaluation: Evaluation, policy: Any, dry_run: bool
+    backend: Backend, evaluation: Evaluation, policy: Any, plan: CyclePlan, dry_run: bool
 ) -> PromotionReport:
     """Let the policy decide; promote as a compare-and-set or keep; record it in the ledger."""
-    with open_backend(settings) as backend:
-        report = steps.decide_and_promote(
-            backend, evaluation, policy, dry_run=dry_run, run_id=_run_id()
-        )
-    get_run_logger().info(
-        "Ledger entry #%s (%s): %s",
-        report.entry.id,
-        report.entry.outcome.value,
-        report.entry.reason,
-    )
-    return report
+    # steps.decide logs the decision once, here and in a stored procedure alike.
+    return steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
 
 
 @task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def record_failure(settings: Settings, error: str) -> LedgerEntry:
+def record_failure(backend: Backend, error: str, plan: CyclePlan | None) -> LedgerEntry:
     """Record in the ledger that the cycle failed before deciding."""
-    with open_backend(settings) as backend:
-        return steps.record_failure(backend, error=error, run_id=_run_id())
+    return steps.record_failure(backend, error=error, plan=plan, run_id=_run_id())
 
 
 @task(
@@ -198,10 +189,11 @@ def record_failure(settings: Settings, error: str) -> LedgerEntry:
     retries=0,
     timeout_seconds=STEP_TIMEOUT_SECONDS,
 )
-def bootstrap_champion(settings: Settings, replace: bool) -> ModelVersion:
-    """Train the champion and make it live."""
-    with open_backend(settings) as backend:
-        version = steps.train_champion(backend, settings, replace=replace)
+def bootstrap_champion(
+    backend: Backend, settings: Settings, plan: CyclePlan, replace: bool
+) -> ModelVersion:
+    """Train the champion on the bootstrap plan and make it live."""
+    version = steps.train_champion(backend, settings, plan, replace=replace, run_id=_run_id())
     get_run_logger().info(
         "Champion %s is live (trained on weeks %s, test AUC %.4f)",
         version.name,
@@ -211,25 +203,28 @@ def bootstrap_champion(settings: Settings, replace: bool) -> ModelVersion:
     return version
 
 
+@task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+def newest_week(backend: Backend) -> int:
+    """The newest week stored, scored by default (fails early on an empty table)."""
+    return steps.data_span(backend)[1]
+
+
 @task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def score_live(settings: Settings, weeks: WeekRange | None) -> steps.ScoringResult:
+def score_live(backend: Backend, weeks: WeekRange) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
-    with open_backend(settings) as backend:
-        return steps.score(backend, weeks=weeks)
+    return steps.score(backend, weeks=weeks)
 
 
 @task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def score_file_live(settings: Settings, input_file: str, out_file: str) -> FileScoringResult:
+def score_file_live(backend: Backend, input_file: str, out_file: str) -> steps.FileScoringResult:
     """Stream a file through the version LIVE_VERSION names, batch by batch."""
-    with open_backend(settings) as backend:
-        return steps.score_file(backend, Path(input_file), Path(out_file))
+    return steps.score_file(backend, Path(input_file), Path(out_file))
 
 
 @task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
-def list_versions(settings: Settings) -> tuple[list[ModelVersion], str | None]:
+def list_versions(backend: Backend) -> steps.Status:
     """Every version and the live one, for the versions artifact."""
-    with open_backend(settings) as backend:
-        return backend.registry.list_versions(), backend.registry.live_version()
+    return steps.status(backend)
 
 
 # -- artifacts --------------------------------------------------------------------------
@@ -256,11 +251,12 @@ def publish_decision_report(settings: Settings, report: PromotionReport) -> None
     )
 
 
-def publish_versions(settings: Settings) -> None:
+def publish_versions(backend: Backend, settings: Settings) -> None:
     """A summary of the model's versions."""
-    versions, live = list_versions(settings)
+    status = list_versions(backend)
+    live = status.pointers.live_version
     create_markdown_artifact(
-        versions_markdown(versions, live=live),
+        versions_markdown(status.versions, live=live),
         key=_artifact_key(settings, "versions"),
         description=f"Versions of {settings.model_name}; live: {live}",
     )
@@ -338,26 +334,35 @@ def champion_challenger(
     logger = get_run_logger()
     settings = _settings(backend, model_name, home, windows)
     logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
-    try:
-        chosen = check_policy(policy, policy_params or {})
-        first, newest = check_data(settings)
-        name = _name_run(settings, data_week=newest, suffix="dry-run" if dry_run else "")
-        logger.info("Data holds weeks %d–%d; this run is %s", first, newest, name)
-        retrained = retrain(settings)
-        evaluation = evaluate(settings, retrained.version.name)
-        publish_metric_table(settings, evaluation)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.error("Weekly cycle failed before a decision; the champion is untouched. %s", error)
-        recorded = record_failure(settings, error, return_state=True)
-        if recorded.is_failed():
-            logger.warning("Could not record the failure in the ledger: %s", recorded.message)
-        raise
-    # The decision step records its own outcome, a refused switch included.
-    report = promote(settings, evaluation, chosen, dry_run)
-    publish_decision_report(settings, report)
-    publish_versions(settings)
-    logger.info("Published the metric table, the decision report and the versions summary")
+    with open_backend(settings) as opened:
+        plan = None
+        try:
+            chosen = check_policy(policy, policy_params or {})
+            plan = check_data(opened, settings)
+            name = _name_run(
+                settings, data_week=plan.data_week, suffix="dry-run" if dry_run else ""
+            )
+            logger.info(
+                "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
+            )
+            retrained = retrain(opened, settings, plan, dry_run)
+            evaluation = evaluate(opened, plan, retrained)
+            publish_metric_table(settings, evaluation)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "Weekly cycle failed before a decision; the champion is untouched. %s", error
+            )
+            recorded = record_failure(opened, error, plan, return_state=True)
+            if recorded.is_failed():
+                logger.warning("Could not record the failure in the ledger: %s", recorded.message)
+            raise
+        # The decision step records its own outcome, a refused switch included.
+        report = promote(opened, evaluation, chosen, plan, dry_run)
+        publish_decision_report(settings, report)
+        publish_versions(opened, settings)
+        publish_trend(settings, opened.registry)
+    logger.info("Published the metric table, the decision report, the versions and the trend")
     return report.entry.to_dict()
 
 
@@ -372,10 +377,11 @@ def train_champion(
     """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version."""
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, windows)
-    _, newest = check_data(settings)
-    _name_run(settings, data_week=newest, suffix="bootstrap")
-    version = bootstrap_champion(settings, replace)
-    publish_versions(settings)
+    with open_backend(settings) as opened:
+        plan = check_data(opened, settings, role="champion")
+        _name_run(settings, data_week=plan.data_week, suffix="bootstrap")
+        version = bootstrap_champion(opened, settings, plan, replace)
+        publish_versions(opened, settings)
     return version.to_dict()
 
 
@@ -389,41 +395,33 @@ def score(
     input_file: str | None = None,
     out_file: str | None = None,
 ) -> dict[str, Any]:
-    """Batch inference with the version that LIVE_VERSION names.
+    """Batch inference with the version that LIVE_VERSION names (default: the newest week).
 
-    Args:
-        backend: ``local`` (embedded) or ``snowflake``; defaults to the configuration's.
-        model_name: Registered model; defaults to the configuration's.
-        home: Home directory of the embedded backend; defaults to ``CC_HOME``.
-        first_week: First stored week to score; defaults to the newest week.
-        last_week: Last stored week to score; defaults to ``first_week``.
-        input_file: A CSV or Parquet file (or folder) to score instead of stored weeks,
-            streamed in row batches; needs ``out_file``.
-        out_file: Where the file's scores go (CSV or Parquet).
-
-    Returns:
-        The version and the number of rows it scored (and the output file, if any).
+    ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored weeks,
+    streamed in row batches, into ``out_file``.
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
     if input_file is not None:
         if not out_file:
             raise ConfigError("input_file needs out_file: where to write the scores.")
-        scored = score_file_live(settings, input_file, out_file)
+        with open_backend(settings) as opened:
+            scored = score_file_live(opened, input_file, out_file)
         get_run_logger().info(
-            "Scored %d rows of %s with live version %s into %s",
+            "Scored %d rows of %s with %s into %s",
             scored.n_rows,
             input_file,
             scored.version,
             out_file,
         )
         return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
-    _, newest = check_data(settings)
-    _name_run(settings, data_week=newest, suffix="score")
-    weeks = None
-    if first_week is not None:
-        weeks = WeekRange(first_week, last_week if last_week is not None else first_week)
-    result = score_live(settings, weeks)
+    with open_backend(settings) as opened:
+        newest = newest_week(opened)
+        _name_run(settings, data_week=newest, suffix="score")
+        weeks = WeekRange(newest, newest)
+        if first_week is not None:
+            weeks = WeekRange(first_week, last_week if last_week is not None else first_week)
+        result = score_live(opened, weeks)
     get_run_logger().info("Scored %d rows with live version %s", result.n_rows, result.version)
     create_markdown_artifact(
         scoring_markdown(result),
@@ -436,22 +434,14 @@ def score(
 # -- rollback -----------------------------------------------------------------------------
 
 
-@task(name="roll-back", cache_policy=NO_CACHE, retries=0, timeout_seconds=600)
+@task(name="roll-back", cache_policy=NO_CACHE, retries=0, timeout_seconds=IO_TIMEOUT_SECONDS)
 def roll_back(
-    settings: Settings, to_version: str | None, if_live: str | None, reason: str
+    backend: Backend, to_version: str | None, if_live: str | None, reason: str
 ) -> dict[str, Any]:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
-    # Imported here because the flow below takes the name ``rollback`` in this module.
-    from flows.promotion import rollback as rollback_step
-
-    with open_backend(settings) as backend:
-        entry = rollback_step(
-            backend.registry,
-            to_version=to_version,
-            if_live=if_live,
-            reason=reason,
-            run_id=_run_id(),
-        )
+    entry = steps.rollback(
+        backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
+    )
     get_run_logger().info("Ledger entry #%s: %s", entry.id, entry.reason)
     return entry.to_dict()
 
@@ -480,6 +470,7 @@ def rollback(
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
-    entry = roll_back(settings, to_version, if_live, reason)
-    publish_versions(settings)
+    with open_backend(settings) as opened:
+        entry = roll_back(opened, to_version, if_live, reason)
+        publish_versions(opened, settings)
     return entry

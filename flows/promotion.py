@@ -1,35 +1,42 @@
-"""Turning a policy's decision into a recorded, compare-and-set switch of the live model.
+"""The pieces that turn a policy's decision into a recorded switch of the live model.
 
 Every decision lands in the ledger, whatever it is: promote, keep, inconclusive,
 a dry run, a lost compare-and-set, a rollback. The hold-out labels and both
 models' scores are stored with it, so any policy can be replayed on it later.
+``flows.steps`` composes these pieces into the decide and roll-back steps.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import os
 import socket
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from flows.errors import ArtifactIntegrityError, ConfigError, NoChampionError
-from flows.registry.base import LedgerEntry, Outcome, json_default
+from flows.errors import ArtifactIntegrityError
+from flows.registry.base import LedgerEntry, Outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import ccpolicy
     from flows.evaluation import Evaluation
     from flows.registry.base import Registry
 
 logger = logging.getLogger(__name__)
 
-_OUTCOME_OF_VERDICT = {
-    "promote": Outcome.PROMOTED,
-    "keep": Outcome.KEPT,
-    "inconclusive": Outcome.INCONCLUSIVE,
-}
+
+def outcome_of(verdict: ccpolicy.Verdict) -> Outcome:
+    """What ``verdict`` does to the live model when it is applied."""
+    from ccpolicy import Verdict  # here: ccpolicy loads numpy, and `ccflows status` needs neither
+
+    return {
+        Verdict.PROMOTE: Outcome.PROMOTED,
+        Verdict.KEEP: Outcome.KEPT,
+        Verdict.INCONCLUSIVE: Outcome.INCONCLUSIVE,
+    }[Verdict(verdict)]
 
 
 def default_actor() -> str:
@@ -49,6 +56,24 @@ def last_promotion_week(registry: Registry) -> int | None:
         if entry.outcome is Outcome.PROMOTED:
             return entry.data_week
     return None
+
+
+def load_checked_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
+    """Load policy ``name`` with ``params`` and check its guardrails against our metrics.
+
+    The weekly cycle calls this before any training, so a guardrail on a metric the
+    evaluation does not compute (``max_metric_drop={"auc": …}``) fails at once.
+
+    Raises:
+        ccpolicy.PolicyError: the errors of ``ccpolicy.load_policy``, and
+            ``PolicyParameterError`` naming an unknown guardrail metric.
+    """
+    import ccpolicy
+    from flows.evaluation import METRICS
+
+    policy = ccpolicy.load_policy(name, **params)
+    policy.check_metrics(METRICS)
+    return policy
 
 
 def build_evidence(evaluation: Evaluation, *, last_promotion: int | None) -> ccpolicy.Evidence:
@@ -85,24 +110,68 @@ class PromotionReport:
         return self.entry.outcome is Outcome.PROMOTED
 
 
-def decide_and_record(
+def apply_policy(
     registry: Registry,
     evaluation: Evaluation,
     policy: ccpolicy.Policy,
+    evidence: ccpolicy.Evidence,
     *,
-    dry_run: bool = False,
-    actor: str | None = None,
+    actor: str,
     run_id: str | None = None,
-) -> PromotionReport:
-    """Let ``policy`` decide on ``evaluation``, apply the verdict and record it.
+    plan: dict[str, Any] | None = None,
+) -> ccpolicy.Decision:
+    """Let ``policy`` decide on ``evidence``; a policy that cannot decide is a decision too.
 
-    A "promote" verdict becomes a compare-and-set against the champion that was
-    evaluated: if another run changed the live version meanwhile, nothing switches
-    and the ledger says so.
+    When the policy raises while deciding, returns something other than a Decision,
+    or cannot read the evidence its guardrails need, a ``failed`` entry naming the
+    policy (its entry point and distribution) is recorded with the evidence, and the
+    error is raised again. Nothing switches: the champion is untouched.
+
+    Raises:
+        ccpolicy.PolicyError: what the policy failed with.
     """
-    evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
-    decision = policy(evidence)
-    outcome = _OUTCOME_OF_VERDICT[decision.verdict.value]
+    import ccpolicy
+
+    try:
+        return policy(evidence)
+    except ccpolicy.PolicyError as exc:
+        entry = registry.append_ledger(
+            LedgerEntry(
+                outcome=Outcome.FAILED,
+                reason=f"The policy could not decide; champion untouched. {exc}",
+                actor=actor,
+                champion_version=evaluation.champion.name,
+                challenger_version=evaluation.challenger.name,
+                policy=policy.name,
+                policy_params=policy.params,
+                holdout_fingerprint=evaluation.holdout_fingerprint,
+                holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
+                data_week=evaluation.data_week,
+                metrics=evaluation.metrics_by_role(),
+                plan=plan or {},
+                run_id=run_id,
+            ),
+            evidence=evidence.to_npz_bytes(),
+        )
+        logger.error("Decision failed, recorded as ledger entry %s: %s", entry.id, entry.reason)
+        raise
+
+
+def decision_entry(
+    evaluation: Evaluation,
+    decision: ccpolicy.Decision,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    run_id: str | None = None,
+    plan: dict[str, Any] | None = None,
+) -> LedgerEntry:
+    """The ledger entry of ``decision`` on ``evaluation``, not yet applied or recorded.
+
+    A challenger that is the champion itself is kept whatever the verdict, and a dry
+    run is recorded as one, with what it would have done in its reason.
+    """
+    outcome = outcome_of(decision.verdict)
     reason = decision.reason
     if evaluation.challenger.name == evaluation.champion.name:
         outcome = Outcome.KEPT
@@ -113,10 +182,10 @@ def decide_and_record(
     if dry_run:
         reason = f"{reason} (dry run: would be {outcome.value}; nothing changed)"
         outcome = Outcome.DRY_RUN
-    entry = LedgerEntry(
+    return LedgerEntry(
         outcome=outcome,
         reason=reason,
-        actor=actor or default_actor(),
+        actor=actor,
         champion_version=evaluation.champion.name,
         challenger_version=evaluation.challenger.name,
         verdict=decision.verdict.value,
@@ -126,78 +195,10 @@ def decide_and_record(
         holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
         data_week=evaluation.data_week,
         metrics=evaluation.metrics_by_role(),
-        details=_json_safe(decision.details),
+        details=decision.to_dict()["details"],
+        plan=plan or {},
         run_id=run_id,
     )
-    payload = evidence.to_npz_bytes()
-    if outcome is Outcome.PROMOTED:
-        recorded = switch_live(
-            registry, evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
-        )
-    else:
-        recorded = registry.append_ledger(entry, evidence=payload)
-    logger.info("Decision recorded as ledger entry %s: %s", recorded.id, recorded.reason)
-    return PromotionReport(entry=recorded, decision=decision, evaluation=evaluation)
-
-
-def rollback(
-    registry: Registry,
-    *,
-    to_version: str | None = None,
-    if_live: str | None = None,
-    reason: str = "",
-    actor: str | None = None,
-    run_id: str | None = None,
-) -> LedgerEntry:
-    """Make the previous champion (or ``to_version``) live again, as a compare-and-set.
-
-    The previous champion is the one the live version replaced, walking back past
-    earlier rollbacks (:meth:`Registry.previous_champion`), so rolling back twice
-    undoes two promotions. The target's artifact is checked before anything switches.
-
-    Args:
-        registry: The registry to act on.
-        to_version: The version to make live; defaults to the previous champion.
-        if_live: Roll back only if this version is still live; defaults to the version
-            live now. If another run switched first, nothing changes and the ledger
-            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
-        reason: Why, recorded in the ledger.
-        actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
-        run_id: The orchestrator run, if any.
-
-    Returns:
-        The recorded ledger entry (``ROLLED_BACK``, or ``STALE_CHAMPION`` if it lost).
-
-    Raises:
-        NoChampionError: if nothing is live, or there is no earlier champion to return to.
-        ConfigError: if the target is already live.
-        VersionNotFoundError: if the target is not a version of the model.
-        ArtifactIntegrityError: if the target's artifact is missing or altered.
-    """
-    live = registry.live_version()
-    if live is None:
-        raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
-    expected = if_live or live
-    target = to_version or registry.previous_champion()
-    if target is None:
-        raise NoChampionError(
-            f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
-            f"to from {live}; name a version with --to."
-        )
-    if target == expected:
-        raise ConfigError(f"Version {target} is already live; nothing to roll back.")
-    registry.get_version(target)
-    entry = LedgerEntry(
-        outcome=Outcome.ROLLED_BACK,
-        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
-        actor=actor or default_actor(),
-        champion_version=expected,
-        challenger_version=target,
-        run_id=run_id,
-    )
-    recorded = switch_live(registry, expected, target, entry)
-    logger.info("%s", recorded.reason)
-    return recorded
 
 
 def switch_live(
@@ -222,27 +223,3 @@ def switch_live(
             evidence=evidence,
         )
         raise
-
-
-def _json_safe(details: Any) -> dict[str, Any]:
-    """Details as plain JSON values (numpy scalars and tuples converted)."""
-    return json.loads(json.dumps(dict(details), default=json_default))
-
-
-def replay(
-    registry: Registry, policy: ccpolicy.Policy, *, entry_ids: list[int] | None = None
-) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
-    """What ``policy`` would have decided on the evidence stored with past ledger entries.
-
-    Nothing is changed or recorded. Entries without stored evidence are skipped.
-    """
-    import ccpolicy
-
-    wanted = set(entry_ids) if entry_ids else None
-    results = []
-    for entry in registry.ledger():
-        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
-            continue
-        payload = registry.ledger_evidence(entry.id)
-        results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
-    return results

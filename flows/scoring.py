@@ -20,6 +20,7 @@ from flows import files
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
+    from flows.backends import Backend
     from flows.registry.base import Registry
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class FileScoringResult:
         return sum(self.batch_rows)
 
 
-def score_file(
+def stream_scores(
     registry: Registry,
     version: str,
     source: Path,
@@ -112,3 +113,26 @@ def score_file(
             raise DataValidationError(f"{source} has no rows to score.", got=0)
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
     return FileScoringResult(version=version, out=out, batch_rows=tuple(sizes))
+
+
+def score_file(
+    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
+) -> FileScoringResult:
+    """Score every row of the file ``source`` with the live version, streaming, into ``out``.
+
+    The file is checked against the live version's own contract: its features must
+    all be there (before any row is scored), its id column is carried into ``out``.
+    """
+    registry = backend.registry
+    live = registry.champion()
+    contract = live.data_contract
+    return stream_scores(
+        registry,
+        live.name,
+        source,
+        out,
+        features=contract.features or contract.feature_columns(files.column_names(source)),
+        id_column=contract.id_column,
+        text_columns=contract.categorical or (),
+        batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
+    )

@@ -2,39 +2,50 @@
 
 These are the units the Prefect tasks in ``flows.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
+Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
+their bodies live in ``flows.loading`` and ``flows.scoring``.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.data import hashes_fingerprint, row_hashes
 from flows.errors import (
     AlreadyChampionError,
     ConfigError,
     EmptyWindowError,
+    NoChampionError,
     VersionExistsError,
 )
-from flows.evaluation import Evaluation, evaluate_pair
+from flows.loading import IngestResult as IngestResult
+from flows.loading import ingest as ingest
 from flows.names import CHALLENGER
-from flows.promotion import PromotionReport, decide_and_record, default_actor
-from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
+from flows.plan import CyclePlan, Role
+from flows.promotion import (
+    PromotionReport,
+    apply_policy,
+    build_evidence,
+    decision_entry,
+    default_actor,
+    last_promotion_week,
+    switch_live,
+)
+from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, RegistryStatus
+from flows.scoring import FileScoringResult as FileScoringResult
+from flows.scoring import score_file as score_file
 from flows.training import TrainedModel, train_model, version_name
-from flows.windows import WeekRange, Windows, challenger_windows, champion_windows
+from flows.windows import WeekRange, Windows
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pandas as pd
 
     import ccpolicy
     from flows.backends import Backend
     from flows.config import Settings
     from flows.data import GeneratorSpec
-    from flows.scoring import FileScoringResult
+    from flows.evaluation import Evaluation
     from flows.training import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -48,10 +59,23 @@ class RetrainResult:
     """The challenger's registry record."""
     reused: bool
     """True when an identical version (same spec, same rows) already existed."""
-    windows: Windows
-    """The windows it was trained and tested on, and the hold-out it will face."""
-    data_week: int
-    """Newest week in the data."""
+    plan: CyclePlan
+    """The plan it was trained on: its windows, and the hold-out it will face."""
+    unlogged: TrainedModel | None = None
+    """The challenger itself when a dry run trained it without logging it."""
+
+    @property
+    def windows(self) -> Windows:
+        """The windows it was trained and tested on, and the hold-out it will face."""
+        return self.plan.windows
+
+
+@dataclass(frozen=True)
+class Status:
+    """The registry's pointers and every version, for ``ccflows status`` and the UI."""
+
+    pointers: RegistryStatus
+    versions: list[ModelVersion]
 
 
 @dataclass(frozen=True)
@@ -105,64 +129,6 @@ def generate_data(
     return data
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    """What loading files into the table did."""
-
-    rows: int
-    """Rows written."""
-    span: tuple[int, int]
-    """Oldest and newest period stored afterwards."""
-    replaced: bool
-    """True when the stored rows were replaced rather than added to."""
-
-
-def ingest(
-    backend: Backend,
-    settings: Settings,
-    paths: Sequence[Path],
-    *,
-    append: bool = False,
-    replace: bool = False,
-) -> IngestResult:
-    """Load CSV/Parquet files into the table, all or nothing.
-
-    Every row of every file is checked against the data contract before anything is
-    written, so a bad file leaves the stored data (and the registry, never touched
-    here) exactly as it was. Stored periods are immutable: rows falling into a period
-    that is already stored ("late data"), or before the first stored period, refuse
-    the whole load; they can only come in with ``replace`` and the full history.
-
-    Args:
-        paths: CSV or Parquet files, or folders of Parquet files, with the same columns.
-        append: Add rows of new periods to the stored ones.
-        replace: Drop the stored rows and store these instead.
-
-    Raises:
-        ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
-        DataValidationError: naming the file, the column and the values at fault.
-    """
-    from flows.files import read_tables
-
-    contract = settings.contract
-    if append and replace:
-        raise ConfigError("Choose one of --append and --replace.")
-    span = backend.source.week_span()
-    if span is not None and not (append or replace):
-        raise ConfigError(
-            f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
-            "add rows of later periods or --replace to store these files instead."
-        )
-    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
-    data = read_tables([Path(p) for p in paths], text_columns=text)
-    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
-    contract.validate(data, input_name=input_name, require_both_classes=True)
-    written = backend.source.write(data, replace=replace)
-    backend.source.write_evaluation_data(holdout_weeks=settings.windows.holdout_weeks)
-    logger.info("Ingested %d rows from %d file(s)", written, len(paths))
-    return IngestResult(rows=written, span=data_span(backend), replaced=replace)
-
-
 def data_span(backend: Backend) -> tuple[int, int]:
     """Oldest and newest week stored; raises when there is no data at all."""
     span = backend.source.week_span()
@@ -173,17 +139,31 @@ def data_span(backend: Backend) -> tuple[int, int]:
     return span
 
 
+def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger") -> CyclePlan:
+    """The data span and the windows a run works on, read once for the whole run.
+
+    Args:
+        role: ``challenger`` for a weekly cycle, ``champion`` for the bootstrap.
+
+    Raises:
+        EmptyWindowError: if there is no data, or too little for the windows.
+    """
+    return CyclePlan.for_role(data_span(backend), settings.windows, role)
+
+
 def _train_and_log(
-    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str
-) -> tuple[ModelVersion, bool]:
-    """Train ``spec`` on the windows and log it, or reuse the identical version."""
+    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
+) -> tuple[ModelVersion, bool, TrainedModel | None]:
+    """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
+    from flows.data import hashes_fingerprint, row_hashes  # numpy: not for `ccflows status`
+
     registry = backend.registry
     train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
     hashes = row_hashes(train)
     contract = backend.source.contract.resolved(train)
     name = version_name(role, spec, windows.train, hashes_fingerprint(hashes), contract=contract)
     if any(v.name == name for v in registry.list_versions()):
-        return _reuse(registry, name), True
+        return _reuse(registry, name), True, None
     test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
     trained = train_model(
         spec,
@@ -194,6 +174,8 @@ def _train_and_log(
         contract=backend.source.contract,
         train_row_hashes=hashes,
     )
+    if not log:
+        return _record(trained, name, role, registry.model_name), False, trained
     sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
     del train, test  # free the windows before the model is pickled next to itself
     try:
@@ -204,8 +186,8 @@ def _train_and_log(
             train_row_hashes=trained.train_row_hashes,
         )
     except VersionExistsError:  # a concurrent run logged the identical version first
-        return _reuse(registry, name), True
-    return version, False
+        return _reuse(registry, name), True, None
+    return version, False, None
 
 
 def _reuse(registry: Registry, name: str) -> ModelVersion:
@@ -234,91 +216,136 @@ def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> Mod
 
 
 def train_champion(
-    backend: Backend, settings: Settings, *, replace: bool = False, actor: str | None = None
+    backend: Backend,
+    settings: Settings,
+    plan: CyclePlan | None = None,
+    *,
+    replace: bool = False,
+    actor: str | None = None,
+    run_id: str | None = None,
 ) -> ModelVersion:
     """Train the bootstrap champion and make it CHAMPION, LIVE_VERSION and default.
 
     Args:
+        plan: The bootstrap plan (``plan_cycle(..., role="champion")``); planned here if None.
         replace: Allow replacing an existing live champion (recorded in the ledger).
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
     """
-    first, newest = data_span(backend)
-    windows = champion_windows(first, newest, settings.windows)
+    plan = plan or plan_cycle(backend, settings, role="champion")
     live = backend.registry.live_version()
     if live is not None and not replace:
         raise ConfigError(
             f"Model {settings.model_name} already has a live champion ({live}); "
             "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
         )
-    version, _ = _train_and_log(backend, settings.champion_spec, windows, role="champion")
+    version, _, _ = _train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version
     entry = LedgerEntry(
         outcome=Outcome.BOOTSTRAPPED,
-        reason=f"Champion {version.name} trained on {windows.train} installed as live version.",
+        reason=f"Champion {version.name} trained on {plan.windows.train} installed as live version.",
         actor=actor or default_actor(),
         champion_version=live,
         challenger_version=version.name,
-        data_week=newest,
+        data_week=plan.data_week,
+        plan=plan.to_dict(),
+        run_id=run_id,
     )
     backend.registry.promote_if_champion_is(live, version.name, entry)
     return version
 
 
-def retrain_challenger(backend: Backend, settings: Settings) -> RetrainResult:
-    """Train a challenger on the newest windows and point CHALLENGER at it."""
-    first, newest = data_span(backend)
-    windows = challenger_windows(first, newest, settings.windows)
+def retrain_challenger(
+    backend: Backend, settings: Settings, plan: CyclePlan, *, dry_run: bool = False
+) -> RetrainResult:
+    """Train a challenger on the plan's windows and point CHALLENGER at it (a dry run: only train)."""
     champion = (
         backend.registry.champion()
     )  # fail before training when there is nothing to challenge
     backend.source.contract.require_same_target(champion.data_contract, champion_name=champion.name)
-    version, reused = _train_and_log(backend, settings.challenger_spec, windows, role=CHALLENGER)
+    version, reused, unlogged = _train_and_log(
+        backend, settings.challenger_spec, plan.windows, role=CHALLENGER, log=not dry_run
+    )
+    if dry_run:
+        return RetrainResult(version=version, reused=reused, plan=plan, unlogged=unlogged)
     try:
         backend.registry.set_challenger(version.name)
     except AlreadyChampionError:  # unchanged data, or another run just promoted this version
         logger.info("Challenger %s is the live champion itself", version.name)
-    return RetrainResult(version=version, reused=reused, windows=windows, data_week=newest)
+    return RetrainResult(version=version, reused=reused, plan=plan)
 
 
-def evaluate(backend: Backend, settings: Settings, *, challenger: str | None = None) -> Evaluation:
-    """Score the live champion and the challenger on the newest hold-out weeks."""
-    first, newest = data_span(backend)
-    windows = challenger_windows(first, newest, settings.windows)
+def evaluate(
+    backend: Backend, plan: CyclePlan, *, challenger: str | RetrainResult | None = None
+) -> Evaluation:
+    """Score the champion and the challenger (a name, or a dry run's unlogged model) on the hold-out."""
+    from flows.evaluation import evaluate_pair
+
     registry = backend.registry
     champion = registry.champion()
-    name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
-    holdout = backend.source.read_weeks(windows.holdout, input_name="hold-out")
+    if isinstance(challenger, RetrainResult):
+        version, unlogged = challenger.version, challenger.unlogged
+    else:
+        name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
+        version, unlogged = registry.get_version(name), None
+    holdout = backend.source.read_weeks(plan.holdout, input_name="hold-out")
     return evaluate_pair(
         registry,
         champion,
-        registry.get_version(name),
+        version,
         holdout,
-        holdout_weeks=windows.holdout,
-        data_week=newest,
+        holdout_weeks=plan.holdout,
+        data_week=plan.data_week,
+        unlogged=unlogged,
     )
 
 
-def decide_and_promote(
+def decide(
     backend: Backend,
     evaluation: Evaluation,
     policy: ccpolicy.Policy,
     *,
+    plan: CyclePlan | None = None,
     dry_run: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
 ) -> PromotionReport:
-    """Apply ``policy`` to the evaluation; promote as a compare-and-set or keep; record it."""
-    return decide_and_record(
-        backend.registry, evaluation, policy, dry_run=dry_run, actor=actor, run_id=run_id
+    """Let ``policy`` decide on ``evaluation``, apply the verdict and record it.
+
+    A "promote" verdict becomes a compare-and-set against the champion that was
+    evaluated: if another run changed the live version meanwhile, nothing switches
+    and the ledger says so. Every other verdict is recorded as it is.
+    """
+    registry = backend.registry
+    evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
+    actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
+    decision = apply_policy(
+        registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
     )
+    entry = decision_entry(
+        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
+    )
+    payload = evidence.to_npz_bytes()
+    if entry.outcome is Outcome.PROMOTED:
+        recorded = switch_live(
+            registry, evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
+        )
+    else:
+        recorded = registry.append_ledger(entry, evidence=payload)
+    logger.info("Decision recorded as ledger entry %s: %s", recorded.id, recorded.reason)
+    return PromotionReport(entry=recorded, decision=decision, evaluation=evaluation)
 
 
 def record_failure(
-    backend: Backend, *, error: str, actor: str | None = None, run_id: str | None = None
+    backend: Backend,
+    *,
+    error: str,
+    plan: CyclePlan | None = None,
+    actor: str | None = None,
+    run_id: str | None = None,
 ) -> LedgerEntry:
     """Record that a cycle failed before deciding; the champion is untouched."""
     entry = LedgerEntry(
@@ -326,6 +353,8 @@ def record_failure(
         reason=f"Cycle failed before a decision; champion untouched. {error}",
         actor=actor or default_actor(),
         champion_version=backend.registry.live_version(),
+        data_week=plan.data_week if plan else None,
+        plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
     return backend.registry.append_ledger(entry)
@@ -340,12 +369,108 @@ def weekly_cycle(
     actor: str | None = None,
     run_id: str | None = None,
 ) -> PromotionReport:
-    """Retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
-    retrained = retrain_challenger(backend, settings)
-    evaluation = evaluate(backend, settings, challenger=retrained.version.name)
-    return decide_and_promote(
-        backend, evaluation, policy, dry_run=dry_run, actor=actor, run_id=run_id
+    """Plan, retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
+    plan = plan_cycle(backend, settings)
+    retrained = retrain_challenger(backend, settings, plan, dry_run=dry_run)
+    evaluation = evaluate(backend, plan, challenger=retrained)
+    return decide(
+        backend, evaluation, policy, plan=plan, dry_run=dry_run, actor=actor, run_id=run_id
     )
+
+
+def rollback(
+    backend: Backend,
+    *,
+    to_version: str | None = None,
+    if_live: str | None = None,
+    reason: str = "",
+    actor: str | None = None,
+    run_id: str | None = None,
+) -> LedgerEntry:
+    """Make the previous champion (or ``to_version``) live again, as a compare-and-set.
+
+    The previous champion is the one the live version replaced, walking back past
+    earlier rollbacks (:meth:`Registry.previous_champion`), so rolling back twice
+    undoes two promotions. The target's artifact is checked before anything switches.
+
+    Args:
+        to_version: The version to make live; defaults to the previous champion.
+        if_live: Roll back only if this version is still live; defaults to the version
+            live now. If another run switched first, nothing changes and the ledger
+            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
+        reason: Why, recorded in the ledger.
+        actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
+        run_id: The orchestrator run, if any.
+
+    Returns:
+        The recorded ledger entry (``ROLLED_BACK``, or ``STALE_CHAMPION`` if it lost).
+
+    Raises:
+        NoChampionError: if nothing is live, or there is no earlier champion to return to.
+        ConfigError: if the target is already live.
+        VersionNotFoundError: if the target is not a version of the model.
+        ArtifactIntegrityError: if the target's artifact is missing or altered.
+    """
+    registry = backend.registry
+    live = registry.live_version()
+    if live is None:
+        raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
+    expected = if_live or live
+    target = to_version or registry.previous_champion()
+    if target is None:
+        raise NoChampionError(
+            f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
+            f"to from {live}; name a version with --to."
+        )
+    if target == expected:
+        raise ConfigError(f"Version {target} is already live; nothing to roll back.")
+    registry.get_version(target)
+    entry = LedgerEntry(
+        outcome=Outcome.ROLLED_BACK,
+        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
+        actor=actor or default_actor(),
+        champion_version=expected,
+        challenger_version=target,
+        run_id=run_id,
+    )
+    recorded = switch_live(registry, expected, target, entry)
+    logger.info("%s", recorded.reason)
+    return recorded
+
+
+def replay(
+    backend: Backend, policy: ccpolicy.Policy, *, entry_ids: list[int] | None = None
+) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
+    """What ``policy`` would have decided on the evidence stored with past ledger entries.
+
+    Nothing is changed or recorded. Entries without stored evidence are skipped.
+    """
+    import ccpolicy
+
+    registry = backend.registry
+    wanted = set(entry_ids) if entry_ids else None
+    results = []
+    for entry in registry.ledger():
+        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
+            continue
+        payload = registry.ledger_evidence(entry.id)
+        results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
+    return results
+
+
+def status(backend: Backend) -> Status:
+    """The pointers and every version of the model."""
+    return Status(pointers=backend.registry.status(), versions=backend.registry.list_versions())
+
+
+def history(backend: Backend, *, limit: int | None = None) -> list[LedgerEntry]:
+    """The ledger, oldest first (only the newest ``limit`` entries if given)."""
+    return backend.registry.ledger(limit=limit)
+
+
+def live_at(backend: Backend, when: str) -> str | None:
+    """The version that was live at ISO time ``when``, from the ledger."""
+    return backend.registry.live_at(when)
 
 
 def score(
@@ -370,28 +495,3 @@ def score(
     scores["model_version"] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
     return ScoringResult(version=live, scores=scores)
-
-
-def score_file(
-    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
-) -> FileScoringResult:
-    """Score every row of the file ``source`` with the live version, streaming, into ``out``.
-
-    The file is checked against the live version's own contract: its features must
-    all be there (before any row is scored), its id column is carried into ``out``.
-    """
-    from flows import files
-    from flows.scoring import score_file as stream_scores
-
-    live = backend.registry.champion()
-    contract = live.data_contract
-    return stream_scores(
-        backend.registry,
-        live.name,
-        source,
-        out,
-        features=contract.features or contract.feature_columns(files.column_names(source)),
-        id_column=contract.id_column,
-        text_columns=contract.categorical or (),
-        batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
-    )

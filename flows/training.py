@@ -255,12 +255,6 @@ class TrainedModel:
     contract: DataContract = DEFAULT_CONTRACT
     """The data contract, resolved for the training rows: exactly the features it reads."""
 
-    def version_name(self, role: str) -> str:
-        """This model's deterministic version name (see :func:`version_name`)."""
-        return version_name(
-            role, self.spec, self.train_weeks, self.train_fingerprint, contract=self.contract
-        )
-
 
 def version_name(
     role: str,
@@ -340,7 +334,7 @@ def train_model(
 def _check_trainable(
     data: pd.DataFrame, name: str, weeks: WeekRange, label: str, *, minimum: int
 ) -> None:
-    import numpy as np  # here, not at the top: flows.config imports this module on every CLI start
+    import numpy as np  # here, not at the top: `ccflows status` imports this module, not numpy
 
     if len(data) < minimum:
         raise EmptyWindowError(

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _ALIASES = {"train": "train_weeks", "test": "test_weeks", "holdout": "holdout_weeks"}
 """``[windows]`` keys in periods, and the older ``*_weeks`` names they stand for."""
+WINDOW_KEYS = (*_ALIASES, *_ALIASES.values())
+"""Every key ``[windows]`` accepts."""
 
 
 @dataclass(frozen=True, order=True)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.cli._console import get_console, print_json
+
+if TYPE_CHECKING:
+    from deployments.prefect_deploy import DeploymentSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,11 +63,19 @@ def deploy_command(args: argparse.Namespace) -> int:
     for spec in result.deployments:
         table.add_row(spec.full_name, spec.work_pool, ", ".join(spec.schedules) or "—")
     console.print(table)
-    pools = " ".join(dict.fromkeys(f"--pool {d.work_pool}" for d in result.deployments))
-    console.print(
-        "Next: start a worker where CC_HOME points at the data and the registry, then run:\n"
-        f"  CC_HOME=… prefect worker start {pools}\n"
-        f"  prefect deployment run '{result.deployments[0].full_name}' --watch",
-        highlight=False,
-    )
+    console.print(next_steps(result.deployments), highlight=False)
     return 0
+
+
+def next_steps(deployments: Sequence[DeploymentSpec]) -> str:
+    """The commands that start a worker, install the first champion, then run a cycle."""
+    pools = " ".join(dict.fromkeys(f"--pool {d.work_pool}" for d in deployments))
+    lines = [
+        "Next: start a worker where CC_HOME points at the data and the registry, then run:",
+        f"  CC_HOME=… prefect worker start {pools}",
+    ]
+    first = [d for d in deployments if d.flow_name == "train-champion"]
+    scheduled = [d for d in deployments if d.schedules] or deployments[:1]
+    for spec, why in ((first, "once: the first champion"), (scheduled, "a cycle now")):
+        lines += [f"  prefect deployment run '{d.full_name}' --watch   # {why}" for d in spec[:1]]
+    return "\n".join(lines)

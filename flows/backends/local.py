@@ -17,9 +17,17 @@ BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
 """Environment variable overriding the registry's busy timeout (seconds)."""
 
 
-def open_local_backend(settings: Settings) -> Backend:
-    """The embedded backend under ``settings.home``."""
-    registry = LocalRegistry(settings.home, settings.model_name, busy_timeout=_busy_timeout())
+def open_local_backend(settings: Settings, *, read_only: bool = False) -> Backend:
+    """The embedded backend under ``settings.home``.
+
+    Args:
+        settings: Resolved settings.
+        read_only: Open an existing home and model only, creating and changing nothing
+            (what ``status``, ``history``, ``score`` and ``replay`` need).
+    """
+    registry = LocalRegistry(
+        settings.home, settings.model_name, busy_timeout=_busy_timeout(), read_only=read_only
+    )
     return Backend(
         source=LocalWeekStore(settings.home / "data" / "applications", settings.contract),
         registry=registry,

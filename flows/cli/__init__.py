@@ -18,13 +18,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import Any
 
-from flows.cli._console import run_command
+from flows.cli._console import DEBUG_ENV, run_command
 
 COMMAND_GROUPS = (
     "flows.cli.pipeline_cmds",
     "flows.cli.registry_cmds",
     "flows.cli.policy_cmds",
+    "flows.cli.report_cmds",
 )
 """Modules of this package that each expose ``register(subparsers)``."""
 COMMAND_GROUP_ENTRY_POINTS = "ccflows.commands"
@@ -48,10 +50,32 @@ def build_parser() -> argparse.ArgumentParser:
             "and promote it only when it is really better."
         ),
     )
+    add_debug_option(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_groups():
         module.register(subparsers)
+    for subparser in _subparsers_of(parser):
+        add_debug_option(subparser, default=argparse.SUPPRESS)
     return parser
+
+
+def add_debug_option(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """``--debug``, accepted before or after the command name."""
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help=f"show tracebacks and Prefect's own log lines (or set {DEBUG_ENV}=1)",
+    )
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every command's parser, nested groups (``snowflake emit``) included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in dict.fromkeys(action.choices.values()):
+                yield subparser
+                yield from _subparsers_of(subparser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

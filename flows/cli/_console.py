@@ -8,14 +8,23 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from rich.console import Console
 
+    from flows.backends import Backend
     from flows.config import Settings
 
 USAGE_ERROR = 2
+"""Exit code of bad input or configuration."""
+FAILURE = 1
+"""Exit code of a failure (a refused switch, a busy registry, a bug)."""
+DEBUG_ENV = "CC_DEBUG"
+"""Environment variable that does what ``--debug`` does."""
 
 
 _console: Console | None = None
@@ -60,6 +69,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def open_existing(settings: Settings) -> AbstractContextManager[Backend]:
+    """The backend of an existing home and model, refusing to create either.
+
+    Read-only commands use it, and writing commands use it to check their target before
+    starting Prefect, so a mistyped ``--home`` or ``--model-name`` is one clear line.
+    Only the embedded backend can be opened read-only; a Snowflake registry is opened as is.
+    """
+    from flows.backends import open_backend
+
+    return open_backend(settings, **({"read_only": True} if settings.backend == "local" else {}))
+
+
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout, without styling."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
@@ -68,37 +89,78 @@ def print_json(data: Any) -> None:
 def exit_with_error(message: str, code: int = USAGE_ERROR) -> int:
     """Print one red line to stderr and return the exit code."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    Console(stderr=True).print(
+        f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
     return code
+
+
+def debug_enabled(args: argparse.Namespace | None = None) -> bool:
+    """Whether ``--debug`` or ``CC_DEBUG=1`` asks for tracebacks and Prefect's own logs."""
+    return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """2 for bad input, configuration or home; 1 for a failure (documented in the README).
+
+    Our own errors name something the user gave or keeps (a flag, a setting, the data,
+    the home): 2. A registry that stayed busy, a policy that failed while deciding, a
+    lost compare-and-set, a timeout or a bug is a failure: 1.
+    """
+    from flows.errors import ChampionChallengerError, RegistryBusyError
+
+    if isinstance(exc, ChampionChallengerError):
+        return FAILURE if isinstance(exc, RegistryBusyError) else USAGE_ERROR
+    ccpolicy = sys.modules.get("ccpolicy")
+    if ccpolicy is not None and isinstance(exc, _policy_usage_errors(ccpolicy)):
+        return USAGE_ERROR
+    prefect_exceptions = sys.modules.get("prefect.exceptions")
+    if prefect_exceptions is not None and isinstance(exc, prefect_exceptions.ParameterTypeError):
+        return USAGE_ERROR
+    return FAILURE
+
+
+def _policy_usage_errors(ccpolicy: ModuleType) -> tuple[type[Exception], ...]:
+    """The ccpolicy errors that mean a wrong name, a broken plugin or a bad parameter."""
+    return (
+        ccpolicy.UnknownPolicyError,
+        ccpolicy.PolicyLoadError,
+        ccpolicy.PolicyValidationError,
+        ccpolicy.PolicyParameterError,
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """The error as one line: our own errors by their message, anything else by its type too."""
+    from flows.errors import ChampionChallengerError
+
+    ccpolicy = sys.modules.get("ccpolicy")
+    own = isinstance(exc, ChampionChallengerError) or (
+        ccpolicy is not None and isinstance(exc, ccpolicy.PolicyError)
+    )
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if own else f"{type(exc).__name__}: {text}"
 
 
 def run_command(
     handler: Callable[[argparse.Namespace], int | None], args: argparse.Namespace
 ) -> int:
-    """Run a command; user errors become one red line and exit code 2, bugs a traceback."""
-    from flows.errors import ChampionChallengerError
+    """Run a command; any error becomes one red line, its traceback only with ``--debug``.
 
+    Exit codes: 0 success, 1 a failure, 2 bad input or configuration, 130 interrupted.
+    """
+    debug = debug_enabled(args)
     try:
         return handler(args) or 0
-    except ChampionChallengerError as exc:
-        return exit_with_error(str(exc))
     except Exception as exc:
-        if _is_policy_error(exc) or _is_prefect_parameter_error(exc):
-            return exit_with_error(str(exc))
-        if os.environ.get("CC_RAISE_INTERNAL_ERRORS"):
-            raise
-        traceback.print_exc()
-        return exit_with_error("ccflows: internal error (traceback above)", code=1)
+        if debug:
+            traceback.print_exception(exc)
+        code = exit_code_for(exc)
+        message = one_line(exc)
+        if code == FAILURE and not debug:
+            message += " (run again with --debug for the traceback)"
+        return exit_with_error(message, code=code)
     except KeyboardInterrupt:
         return exit_with_error("interrupted", code=130)
-
-
-def _is_policy_error(exc: Exception) -> bool:
-    ccpolicy = sys.modules.get("ccpolicy")
-    return ccpolicy is not None and isinstance(exc, ccpolicy.PolicyError)
-
-
-def _is_prefect_parameter_error(exc: Exception) -> bool:
-    exceptions = sys.modules.get("prefect.exceptions")
-    return exceptions is not None and isinstance(exc, exceptions.ParameterTypeError)

@@ -1,15 +1,29 @@
-"""Rich renderings shared by the commands: metric tables, decisions, versions, the ledger."""
+"""Renderings shared by the commands: tables, key/value blocks, decisions, versions, the ledger.
+
+Two forms of everything. On a terminal: Rich tables whose identifier columns (version
+names, policy names) never wrap or truncate; description columns fold, and optional
+columns are dropped when the table would not fit the width. Anywhere else (a pipe, a
+file): plain text, one record per line, cells separated by tabs, no box drawing, so
+``grep`` and ``cut -f`` work. Values are written for people: ``—`` for nothing,
+``margin=0.0, alpha=0.05`` for parameters, never a Python repr.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console
 
     from flows.registry.base import LedgerEntry, ModelVersion, RegistryStatus
 
-_OUTCOME_STYLE = {
+NOTHING = "—"
+"""How an absent value is written."""
+
+OUTCOME_STYLE = {
     "promoted": "bold green",
     "bootstrapped": "green",
     "rolled-back": "yellow",
@@ -19,111 +33,259 @@ _OUTCOME_STYLE = {
     "stale-champion": "yellow",
     "failed": "red",
 }
+"""Colour of each ledger outcome on a terminal."""
+
+_FOLD_MIN_WIDTH = 16
+"""Narrowest a folding column is allowed to get before optional columns are dropped."""
+_COLUMN_OVERHEAD = 3
+"""Characters a Rich table adds per column (padding and a rule)."""
+
+Cell = str | tuple[str, str]
+"""A cell's text, or its text and a Rich style used on terminals only."""
 
 
-def _num(value: Any) -> str:
+@dataclass(frozen=True)
+class Column:
+    """One column of a table."""
+
+    header: str
+    """The header text."""
+    fold: bool = False
+    """Long text that may fold onto several lines; other columns never wrap."""
+    drop: int = 0
+    """0: always shown; otherwise dropped when the table does not fit, highest first."""
+    justify: str = "left"
+    """``left`` or ``right``."""
+
+
+def human(value: Any) -> str:
+    """``value`` as a person would write it: ``—`` for None, ``k=v, k=v`` for mappings."""
+    if value is None:
+        return NOTHING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return "n/a" if value != value else f"{value:.4f}"
-    return "" if value is None else str(value)
+        return "n/a" if math.isnan(value) else repr(value)
+    if isinstance(value, Mapping):
+        return params_text(value) if value else NOTHING
+    if isinstance(value, list | tuple):
+        return ", ".join(human(v) for v in value) if value else NOTHING
+    return str(value)
 
 
-def metric_table(metrics: dict[str, dict[str, float]]) -> RenderableType:
-    """Champion vs challenger metrics, with the difference."""
+def params_text(params: Mapping[str, Any]) -> str:
+    """``{"margin": 0.0, "alpha": 0.05}`` → ``margin=0.0, alpha=0.05``; nested mappings in parentheses."""
+    parts = []
+    for key, value in params.items():
+        text = human(value)
+        if isinstance(value, Mapping) and value:
+            text = f"({text})"
+        parts.append(f"{key}={text}")
+    return ", ".join(parts) if parts else NOTHING
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A metric with ``digits`` decimals; NaN as ``n/a`` and None as ``—``."""
+    if value is None:
+        return NOTHING
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def timestamp(text: str | None) -> str:
+    """An ISO timestamp to the second, ``T`` as a space."""
+    return text[:19].replace("T", " ") if text else NOTHING
+
+
+def print_table(
+    console: Console, title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]
+) -> None:
+    """A table: Rich on a terminal, tab-separated records elsewhere (no title)."""
+    if not console.is_terminal:
+        _print_plain(console, [[c.header for c in columns], *rows])
+        return
     from rich.table import Table
 
-    from flows.evaluation import GREATER_IS_BETTER
+    keep = _columns_that_fit(columns, rows, console.width)
+    table = Table(title=title, title_justify="left")
+    for index in keep:
+        column = columns[index]
+        table.add_column(
+            column.header,
+            justify=column.justify,  # type: ignore[arg-type]
+            no_wrap=not column.fold,
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*(_rich_cell(row[i]) for i in keep))
+    console.print(table)
 
-    table = Table(title="Hold-out metrics", title_justify="left")
-    table.add_column("metric")
-    table.add_column("champion", justify="right")
-    table.add_column("challenger", justify="right")
-    table.add_column("delta", justify="right")
+
+def print_fields(console: Console, title: str, fields: Sequence[tuple[str, Cell]]) -> None:
+    """``name  value`` lines: a titled panel on a terminal, ``name<TAB>value`` elsewhere."""
+    if not console.is_terminal:
+        _print_plain(console, [[name, value] for name, value in fields])
+        return
+    from rich.panel import Panel
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in fields:
+        grid.add_row(name, _rich_cell(value))
+    console.print(Panel(grid, title=title, title_align="left", expand=False))
+
+
+def _text(cell: Cell) -> str:
+    return cell[0] if isinstance(cell, tuple) else cell
+
+
+def _rich_cell(cell: Cell) -> Any:
+    from rich.text import Text
+
+    text, style = cell if isinstance(cell, tuple) else (cell, "")
+    return Text(text, style=style)
+
+
+def _print_plain(console: Console, rows: Sequence[Sequence[Cell]]) -> None:
+    """One record per line, tab-separated, newlines and tabs inside cells flattened."""
+    for row in rows:
+        cells = (" ".join(_text(c).replace("\n", "; ").split()) for c in row)
+        console.file.write("\t".join(cells) + "\n")  # Rich would expand the tabs
+
+
+def _columns_that_fit(
+    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
+) -> list[int]:
+    """Indices of the columns to show: droppable ones dropped, highest first, until it fits."""
+    from rich.cells import cell_len
+
+    def needed(index: int) -> int:
+        if columns[index].fold:
+            return max(_FOLD_MIN_WIDTH, cell_len(columns[index].header))
+        cells = [cell_len(line) for row in rows for line in _text(row[index]).splitlines()]
+        return max([cell_len(columns[index].header), *cells])
+
+    keep = list(range(len(columns)))
+    droppable = sorted((i for i in keep if columns[i].drop), key=lambda i: columns[i].drop)
+    while sum(needed(i) + _COLUMN_OVERHEAD for i in keep) + 1 > width and droppable:
+        keep.remove(droppable.pop())
+    return keep
+
+
+# -- the project's tables ---------------------------------------------------------------
+
+
+def print_metrics(console: Console, metrics: Mapping[str, Mapping[str, float]]) -> None:
+    """Champion vs challenger metrics on the hold-out, with the difference."""
+    from ccpolicy import greater_is_better
+    from flows.evaluation import METRICS
+
     champion, challenger = metrics.get("champion", {}), metrics.get("challenger", {})
-    for name, better in GREATER_IS_BETTER.items():
-        if name not in champion:
+    rows = []
+    for name in METRICS:
+        if name not in champion or name not in challenger:
             continue
         delta = challenger[name] - champion[name]
-        good = (delta > 0) == better and delta != 0
-        style = "green" if good else "red" if delta != 0 else ""
-        table.add_row(
-            name, _num(champion[name]), _num(challenger[name]), f"[{style}]{delta:+.4f}[/]"
+        better = greater_is_better(name)
+        style = "" if delta == 0 or delta != delta else "green" if (delta > 0) == better else "red"
+        rows.append(
+            [name, number(champion[name]), number(challenger[name]), (f"{delta:+.4f}", style)]
         )
-    return table
+    columns = [
+        Column("metric"),
+        Column("champion", justify="right"),
+        Column("challenger", justify="right"),
+        Column("delta", justify="right"),
+    ]
+    print_table(console, "Hold-out metrics", columns, rows)
 
 
-def decision_panel(entry: LedgerEntry) -> RenderableType:
-    """The recorded decision: outcome, reason and the versions involved."""
-    from rich.panel import Panel
-
-    style = _OUTCOME_STYLE.get(entry.outcome.value, "")
-    body = (
-        f"{entry.reason}\n\n"
-        f"policy: {entry.policy} {dict(entry.policy_params)}\n"
-        f"champion: {entry.champion_version}   challenger: {entry.challenger_version}\n"
-        f"live: {entry.live_before} → {entry.live_after}   ledger entry #{entry.id}"
-    )
-    return Panel(body, title=f"[{style}]{entry.outcome.value.upper()}[/]", title_align="left")
-
-
-def versions_table(versions: list[ModelVersion], *, live: str | None) -> RenderableType:
-    """The model's versions, the live one marked."""
-    from rich.table import Table
-
-    table = Table(title="Versions", title_justify="left")
-    for column in ("version", "live", "trained on", "rows", "test AUC", "created"):
-        table.add_column(column)
-    for v in versions:
-        weeks = f"weeks {v.train_weeks[0]}–{v.train_weeks[1]}" if v.train_weeks else ""
-        table.add_row(
-            v.name,
-            "●" if v.name == live else "",
-            weeks,
-            str(v.row_count),
-            _num(v.metrics.get("test_auc")),
-            v.created_at[:19],
-        )
-    return table
+def print_decision(console: Console, entry: LedgerEntry) -> None:
+    """A recorded decision: outcome, reason, policy and the versions involved."""
+    outcome = entry.outcome.value
+    fields: list[tuple[str, Cell]] = [
+        ("outcome", (outcome, OUTCOME_STYLE.get(outcome, ""))),
+        ("reason", entry.reason),
+    ]
+    if entry.policy:
+        fields.append(("policy", f"{entry.policy} ({params_text(entry.policy_params)})"))
+    fields += [
+        ("champion", human(entry.champion_version)),
+        ("challenger", human(entry.challenger_version)),
+        ("live before", human(entry.live_before)),
+        ("live after", human(entry.live_after)),
+        ("ledger entry", NOTHING if entry.id is None else f"#{entry.id}"),
+    ]
+    style = OUTCOME_STYLE.get(outcome, "")
+    print_fields(console, f"[{style}]{outcome.upper()}[/]", fields)
 
 
-def status_table(status: RegistryStatus) -> RenderableType:
-    """Pointers of the registry and whether they agree."""
-    from rich.table import Table
-
-    table = Table(show_header=False, title=f"Model {status.model_name}", title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("LIVE_VERSION", str(status.live_version))
-    table.add_row("CHAMPION alias", str(status.champion_alias))
-    table.add_row("default version", str(status.default_version))
-    table.add_row("CHALLENGER alias", str(status.challenger_alias))
-    table.add_row("CHALLENGER_VERSION", str(status.challenger_tag))
-    table.add_row("versions", str(status.n_versions))
-    table.add_row(
-        "consistent", "[green]yes[/]" if status.consistent else "[red]NO: pointers disagree[/]"
-    )
+def print_status(console: Console, status: RegistryStatus) -> None:
+    """The registry's pointers and whether they agree."""
+    fields: list[tuple[str, Cell]] = [
+        ("model", status.model_name),
+        ("LIVE_VERSION", human(status.live_version)),
+        ("CHAMPION alias", human(status.champion_alias)),
+        ("default version", human(status.default_version)),
+        ("CHALLENGER alias", human(status.challenger_alias)),
+        ("CHALLENGER_VERSION", human(status.challenger_tag)),
+        ("versions", str(status.n_versions)),
+        ("consistent", ("yes", "green") if status.consistent else ("NO: pointers disagree", "red")),
+    ]
     if status.last_entry:
         last = status.last_entry
-        table.add_row(
-            "last decision", f"#{last.id} {last.outcome.value} at {last.recorded_at[:19]}"
+        fields.append(
+            ("last decision", f"#{last.id} {last.outcome.value} at {timestamp(last.recorded_at)}")
         )
-    return table
+    print_fields(console, f"Model {status.model_name}", fields)
 
 
-def ledger_table(entries: list[LedgerEntry]) -> RenderableType:
+def print_versions(console: Console, versions: Sequence[ModelVersion], *, live: str | None) -> None:
+    """The model's versions, the live one marked."""
+    rows = [
+        [
+            v.name,
+            "●" if v.name == live else "",
+            f"weeks {v.train_weeks[0]}–{v.train_weeks[1]}" if v.train_weeks else NOTHING,
+            str(v.row_count),
+            number(v.metrics.get("test_auc")),
+            timestamp(v.created_at),
+        ]
+        for v in versions
+    ]
+    columns = [
+        Column("version"),
+        Column("live"),
+        Column("trained on"),
+        Column("rows", justify="right", drop=1),
+        Column("test AUC", justify="right"),
+        Column("created (UTC)", drop=2),
+    ]
+    print_table(console, "Versions", columns, rows)
+
+
+def print_ledger(console: Console, entries: Sequence[LedgerEntry]) -> None:
     """The ledger, oldest first."""
-    from rich.table import Table
-
-    table = Table(title="Ledger", title_justify="left")
-    for column in ("#", "when (UTC)", "outcome", "live before → after", "policy", "reason"):
-        table.add_column(column, overflow="fold")
-    for e in entries:
-        style = _OUTCOME_STYLE.get(e.outcome.value, "")
-        table.add_row(
+    rows = [
+        [
             str(e.id),
-            e.recorded_at[:19],
-            f"[{style}]{e.outcome.value}[/]",
-            f"{e.live_before} → {e.live_after}",
-            e.policy or "",
+            timestamp(e.recorded_at),
+            (e.outcome.value, OUTCOME_STYLE.get(e.outcome.value, "")),
+            human(e.live_after),
+            human(e.policy),
             e.reason,
-        )
-    return table
+        ]
+        for e in entries
+    ]
+    columns = [
+        Column("#", justify="right"),
+        Column("when (UTC)", drop=2),
+        Column("outcome"),
+        Column("live after"),
+        Column("policy", drop=1),
+        Column("reason", fold=True),
+    ]
+    print_table(console, "Ledger", columns, rows)

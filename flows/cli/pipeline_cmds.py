@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: ``demo``, ``generate``, ``ingest``, ``train-champion``, ``run``, ``score``."""
+"""Commands that run the pipeline: demo, generate, ingest, train-champion, run, score."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flows.cli._console import add_backend_options, get_console, print_json, settings_from
+from flows.cli._console import (
+    add_backend_options,
+    debug_enabled,
+    get_console,
+    open_existing,
+    print_json,
+    settings_from,
+)
+from flows.cli._flow_runs import flow_terminal, prepare_prefect
 from flows.errors import ConfigError
-
-_PREFECT_DEFAULTS = {
-    # A fresh ephemeral server needs ~20 s on a small machine; Prefect's default is 20 s.
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
-    # Steps run outside flows too (score, replay); their logs stay local then.
-    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -123,12 +122,6 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def prepare_prefect() -> None:
-    """Settings Prefect reads at import: a patient ephemeral server, our loggers attached."""
-    for name, value in _PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-
-
 def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
     from flows import steps
@@ -191,19 +184,25 @@ def ingest_command(args: argparse.Namespace) -> int:
 def train_champion_command(args: argparse.Namespace) -> int:
     """Run the ``train-champion`` flow."""
     prepare_prefect()
+    settings = settings_from(args)
+    if settings.backend == "local":  # train-champion may create the model, not the home
+        from flows.registry.local_home import require_home
+
+        require_home(settings.home)
     from flows.pipeline import train_champion
 
-    settings = settings_from(args)
-    version = train_champion(
-        backend=settings.backend,
-        model_name=settings.model_name,
-        home=str(settings.home),
-        replace=args.replace,
-    )
+    with flow_terminal(get_console(), debug=debug_enabled(args)):
+        version = train_champion(
+            backend=settings.backend,
+            model_name=settings.model_name,
+            home=str(settings.home),
+            replace=args.replace,
+        )
     get_console().print(
         f"Champion [bold]{version['name']}[/] is live "
         f"(trained on weeks {version['train_weeks'][0]}–{version['train_weeks'][1]}, "
-        f"test AUC {version['metrics']['test_auc']:.4f})"
+        f"test AUC {version['metrics']['test_auc']:.4f})",
+        highlight=False,
     )
     return 0
 
@@ -211,21 +210,24 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    import ccpolicy
+    from flows.promotion import load_checked_policy
 
     params = parse_params(args.param)
-    ccpolicy.load_policy(args.policy, **params)  # fail before starting Prefect
+    load_checked_policy(args.policy, params)  # fail before starting Prefect
+    settings = settings_from(args)
+    with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
+        backend.registry.champion()
     from flows.pipeline import champion_challenger
 
-    settings = settings_from(args)
-    entry = champion_challenger(
-        policy=args.policy,
-        policy_params=params,
-        backend=settings.backend,
-        model_name=settings.model_name,
-        home=str(settings.home),
-        dry_run=args.dry_run,
-    )
+    with flow_terminal(get_console(), debug=debug_enabled(args)):
+        entry = champion_challenger(
+            policy=args.policy,
+            policy_params=params,
+            backend=settings.backend,
+            model_name=settings.model_name,
+            home=str(settings.home),
+            dry_run=args.dry_run,
+        )
     if args.json:
         print_json(entry)
     else:
@@ -235,19 +237,19 @@ def run_command(args: argparse.Namespace) -> int:
 
 def show_decision(entry_data: dict[str, Any]) -> None:
     """Render a recorded decision with its metric table."""
-    from flows.cli._render import decision_panel, metric_table
+    from flows.cli._render import print_decision, print_metrics
     from flows.registry.base import LedgerEntry
 
     entry = LedgerEntry.from_dict(entry_data)
     console = get_console()
-    console.print(metric_table(dict(entry.metrics)))
-    console.print(decision_panel(entry))
+    print_metrics(console, entry.metrics)
+    console.line()
+    print_decision(console, entry)
 
 
 def score_command(args: argparse.Namespace) -> int:
-    """Score stored weeks, or a file (``--input``), with the live version."""
+    """Score stored weeks, or a file (``--input``), with the live version; the registry is untouched."""
     from flows import steps
-    from flows.backends import open_backend
     from flows.files import write_table
     from flows.windows import WeekRange
 
@@ -256,7 +258,7 @@ def score_command(args: argparse.Namespace) -> int:
     weeks = None
     if args.first_week is not None:
         weeks = WeekRange(args.first_week, args.last_week or args.first_week)
-    with get_console().status("Scoring…"), open_backend(settings_from(args)) as backend:
+    with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score(backend, weeks=weeks)
     if args.out:
         write_table(result.scores, Path(args.out))
@@ -272,13 +274,12 @@ def score_command(args: argparse.Namespace) -> int:
 def _score_file_command(args: argparse.Namespace) -> int:
     """``score --input FILE --out FILE``: stream the file through the live version."""
     from flows import steps
-    from flows.backends import open_backend
 
     if not args.out:
         raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")
     if args.first_week is not None or args.last_week is not None:
         raise ConfigError("--input scores a file; --first-week/--last-week select stored weeks.")
-    with get_console().status("Scoring…"), open_backend(settings_from(args)) as backend:
+    with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score_file(backend, Path(args.input), Path(args.out))
     get_console().print(
         f"Scored {result.n_rows:,} rows of {args.input} with live version "
@@ -316,6 +317,7 @@ def demo_command(args: argparse.Namespace) -> int:
     for title, argv in steps_to_run:
         console.rule(title, align="left")
         extra = ["--policy", args.policy] if argv[0] == "run" else []
+        extra += ["--debug"] if debug_enabled(args) else []
         sub = parser.parse_args([*argv, *common, *extra])
         sub.handler(sub)
     console.rule("[bold]done")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli._console import add_backend_options, get_console, print_json, settings_from
+from flows.cli._console import (
+    add_backend_options,
+    get_console,
+    open_existing,
+    print_json,
+    settings_from,
+)
 from flows.cli.pipeline_cmds import add_policy_options, parse_params
 
 
@@ -30,50 +36,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def policies_command(args: argparse.Namespace) -> int:
     """List every installed policy entry point, including those that fail to load."""
-    from rich.table import Table
-
     import ccpolicy
+    from flows.cli._render import NOTHING, Column, human, print_table
 
     infos = ccpolicy.available_policies()
     if args.json:
         print_json([info.to_dict() for info in infos])
         return 0
-    table = Table(title="Promotion policies (entry-point group ccpolicy.policies)")
-    for column in ("name", "from", "status", "parameters", "description"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for info in infos:
         params = "\n".join(
-            f"{name}={p.default!r}: {p.description}" for name, p in info.parameters.items()
+            f"{name}={human(p.default)}: {p.description}" for name, p in info.parameters.items()
         )
-        status = "[green]ok[/]" if info.status == "ok" else f"[red]error[/]: {info.error}"
-        table.add_row(
-            info.name, f"{info.distribution} {info.version}", status, params, info.description
+        status = ("ok", "green") if info.status == "ok" else (f"error: {info.error}", "red")
+        rows.append(
+            [
+                info.name,
+                f"{info.distribution or NOTHING} {info.version or ''}".strip(),
+                status,
+                params or NOTHING,
+                info.description or NOTHING,
+            ]
         )
-    get_console().print(table)
+    columns = [
+        Column("name"),
+        Column("from", drop=2),
+        Column("status", fold=True),
+        Column("parameters", fold=True),
+        Column("description", fold=True, drop=1),
+    ]
+    title = "Promotion policies (entry-point group ccpolicy.policies)"
+    print_table(get_console(), title, columns, rows)
     return 0
 
 
 def replay_command(args: argparse.Namespace) -> int:
     """Replay a policy over the stored evidence of past decisions; changes nothing."""
-    from rich.table import Table
-
     import ccpolicy
-    from flows.backends import open_backend
-    from flows.promotion import replay
+    from flows import steps
+    from flows.cli._render import Column, print_table
 
     policy = ccpolicy.load_policy(args.policy, **parse_params(args.param))
-    with open_backend(settings_from(args)) as backend:
-        results = replay(backend.registry, policy, entry_ids=args.entry)
+    with open_existing(settings_from(args)) as backend:
+        results = steps.replay(backend, policy, entry_ids=args.entry)
     if args.json:
         print_json([{"entry": e.to_dict(), "replayed": d.to_dict()} for e, d in results])
         return 0
-    table = Table(title=f"Replay of {args.policy} over the ledger", title_justify="left")
-    for column in ("#", "original", "replayed"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("reason of the replayed verdict", overflow="fold")
-    for entry, decision in results:
-        table.add_row(str(entry.id), entry.verdict, decision.verdict.value, decision.reason)
-    get_console().print(table)
     if not results:
-        get_console().print("No ledger entry has stored evidence yet.")
+        get_console().out("No ledger entry has stored evidence yet.", highlight=False)
+        return 0
+    rows = [
+        [str(entry.id), entry.verdict or "", decision.verdict.value, decision.reason]
+        for entry, decision in results
+    ]
+    columns = [
+        Column("#", justify="right"),
+        Column("original"),
+        Column("replayed"),
+        Column("reason of the replayed verdict", fold=True),
+    ]
+    print_table(get_console(), f"Replay of {args.policy} over the ledger", columns, rows)
     return 0

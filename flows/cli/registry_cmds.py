@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli._console import add_backend_options, get_console, print_json, settings_from
+from flows.cli._console import (
+    add_backend_options,
+    get_console,
+    open_existing,
+    print_json,
+    settings_from,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,41 +43,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    """Show the registry's pointers and versions."""
-    from flows.backends import open_backend
-    from flows.cli._render import status_table, versions_table
+    """Show the registry's pointers and versions; creates nothing."""
+    from flows import steps
+    from flows.cli._render import print_status, print_versions
 
-    with open_backend(settings_from(args)) as backend:
-        status = backend.registry.status()
-        versions = backend.registry.list_versions()
+    with open_existing(settings_from(args)) as backend:
+        current = steps.status(backend)
+    status, versions = current.pointers, current.versions
     if args.json:
         print_json({**status.to_dict(), "versions": [v.to_dict() for v in versions]})
         return 0
     console = get_console()
-    console.print(status_table(status))
+    print_status(console, status)
     if versions:
-        console.print(versions_table(versions, live=status.live_version))
+        console.line()
+        print_versions(console, versions, live=status.live_version)
     return 0
 
 
 def history_command(args: argparse.Namespace) -> int:
-    """Show the ledger, or which version was live at a time."""
-    from flows.backends import open_backend
-    from flows.cli._render import ledger_table
+    """Show the ledger, or which version was live at a time; creates nothing."""
+    from flows import steps
+    from flows.cli._render import print_ledger
 
-    with open_backend(settings_from(args)) as backend:
+    with open_existing(settings_from(args)) as backend:
         if args.at:
-            live = backend.registry.live_at(args.at)
+            live = steps.live_at(backend, args.at)
             if args.json:
                 print_json({"at": args.at, "live_version": live})
             else:
-                get_console().print(f"Live at {args.at}: [bold]{live or 'no version'}[/]")
+                get_console().out(f"Live at {args.at}: {live or 'no version'}", highlight=False)
             return 0
-        entries = backend.registry.ledger(limit=args.limit)
+        entries = steps.history(backend, limit=args.limit)
     if args.json:
         print_json([e.to_dict() for e in entries])
     else:
-        get_console().print(ledger_table(entries))
+        print_ledger(get_console(), entries)
     return 0
 
 
@@ -81,16 +88,19 @@ def rollback_command(args: argparse.Namespace) -> int:
     Exits 1 when another run switched the live version first (the lost
     compare-and-set is recorded), 2 on a user error such as a corrupt target.
     """
+    from flows import steps
     from flows.backends import open_backend
-    from flows.cli._render import decision_panel
-    from flows.promotion import rollback
+    from flows.cli._render import print_decision
 
-    with open_backend(settings_from(args)) as backend:
-        entry = rollback(
-            backend.registry, to_version=args.to, if_live=args.if_live, reason=args.reason
+    settings = settings_from(args)
+    with open_existing(settings):  # a mistyped home or model is refused, not created
+        pass
+    with open_backend(settings) as backend:
+        entry = steps.rollback(
+            backend, to_version=args.to, if_live=args.if_live, reason=args.reason
         )
     if args.json:
         print_json(entry.to_dict())
     else:
-        get_console().print(decision_panel(entry))
+        print_decision(get_console(), entry)
     return 0 if entry.outcome.switched_live else 1

@@ -1,6 +1,7 @@
 """Model registries with the Snowflake ML Registry's semantics.
 
-``open_registry`` picks the backend by name; the flows never branch on it.
+``base`` holds the interface and its records; ``local`` and ``snowflake`` implement
+it. ``flows.backends`` picks one by configuration, so the flows never branch on it.
 """
 
 from __future__ import annotations

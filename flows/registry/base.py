@@ -133,6 +133,8 @@ class LedgerEntry:
     """The numbers behind the verdict (p-value, confidence interval, ...)."""
     run_id: str | None = None
     """Orchestrator run that made the decision, when there is one."""
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    """The cycle's plan (data span and windows, see ``flows.plan``), when a cycle made it."""
     id: int | None = None
     """Position in the ledger, assigned when recorded."""
     has_evidence: bool = False

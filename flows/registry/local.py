@@ -5,6 +5,7 @@ Layout under the home directory::
     registry.sqlite                 versions, aliases, tags, default, ledger (WAL mode)
     artifacts/<MODEL>/<VERSION>/    model.pkl and train_rows.npy, written before the row
                                     that references them, each checked by SHA-256
+                                    (``flows.registry.local_artifacts``)
 
 Every write that moves a pointer runs in one ``BEGIN IMMEDIATE`` transaction, so
 concurrent runs serialize on the database and a killed process leaves either the
@@ -18,25 +19,19 @@ after its artifact has been checked against its SHA-256, inside the switch itsel
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
-import os
-import pickle
 import sqlite3
-import threading
 import time
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.durable import crash_point, remove_temporaries, write_atomically
+from flows.durable import crash_point
 from flows.errors import (
     AlreadyChampionError,
-    ArtifactIntegrityError,
+    ModelNotFoundError,
     RegistryBusyError,
     RegistryError,
     SchemaVersionError,
@@ -46,6 +41,8 @@ from flows.errors import (
 from flows.identifiers import validate_identifier
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, utc_now
+from flows.registry.local_artifacts import ArtifactStore
+from flows.registry.local_home import ensure_writable, require_home, require_model
 
 if TYPE_CHECKING:  # numpy is imported where arrays are handled: `ccflows status` starts faster
     from collections.abc import Iterator
@@ -60,47 +57,6 @@ SCHEMA_VERSION = 1
 """Version of the on-disk layout; a home written by a newer release is refused."""
 BUSY_TIMEOUT_SECONDS = 60.0
 """How long a run waits for another run's write to finish before giving up."""
-MODEL_FILE = "model.pkl"
-ROWS_FILE = "train_rows.npy"
-
-RECENT_MODELS_KEPT = 2
-"""Unpickled models a process keeps: a weekly cycle's champion and challenger."""
-
-
-class _RecentModels:
-    """The models this process last logged or loaded, by artifact path and SHA-256.
-
-    The evaluate step scores the challenger that the retrain step has just logged,
-    usually in the same process but through a freshly opened registry; keeping the
-    object saves unpickling it again and holding a second copy of it in memory. A hit
-    is still checked against the file's SHA-256, so an altered artifact is refused
-    whether or not it was kept.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, path: Path, sha: str) -> Any | None:
-        key = (str(path.resolve()), sha)
-        with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-            return self._models.get(key)
-
-    def keep(self, path: Path, sha: str, model: Any) -> None:
-        key = (str(path.resolve()), sha)
-        with self._lock:
-            self._models[key] = model
-            self._models.move_to_end(key)
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
-
-
-_recent_models = _RecentModels(RECENT_MODELS_KEPT)
-
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
@@ -123,28 +79,63 @@ class LocalRegistry(Registry):
     """A registry for one model in a home directory; no server involved.
 
     Args:
-        home: The home directory (created if missing).
+        home: The home directory (created if missing, unless ``read_only``).
         model_name: The registered model's name.
         busy_timeout: Seconds to wait for another process's write before raising
             ``RegistryBusyError``. Defaults to :data:`BUSY_TIMEOUT_SECONDS`.
+        read_only: Open an existing registry without creating or changing anything, so
+            a mistyped home or model name is refused instead of silently created.
+
+    Raises:
+        ModelNotFoundError: if ``read_only`` and the home, its registry or the model
+            does not exist; the message lists the models the home does hold.
     """
 
     def __init__(
-        self, home: Path, model_name: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+        self,
+        home: Path,
+        model_name: str,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        read_only: bool = False,
     ) -> None:
         self.home = Path(home)
         self.model_name = model_name
         self.db_path = self.home / "registry.sqlite"
         self.artifacts = self.home / "artifacts" / model_name
+        self._store = ArtifactStore(self.artifacts)
         self.busy_timeout = busy_timeout
-        _ensure_writable(self.home)
-        self._initialise()
+        self.read_only = read_only
+        if read_only:
+            self._check_model_exists()
+        else:
+            ensure_writable(self.home)
+            self._initialise()
+
+    def _check_model_exists(self) -> None:
+        """Refuse a missing home, registry or model, naming what exists instead."""
+        require_home(self.home)
+        if not self.db_path.is_file():
+            raise ModelNotFoundError(
+                f"no registry in {self.home} (no registry.sqlite); "
+                "`ccflows generate` and `ccflows train-champion` create one"
+            )
+        with self._connect() as conn:
+            stored = _schema_version(conn)
+            self._refuse_newer(stored)
+            query = "SELECT model FROM versions UNION SELECT model FROM ledger"
+            models = [row[0] for row in conn.execute(query)] if stored is not None else []
+        require_model(self.home, self.model_name, models)
 
     # -- database plumbing ------------------------------------------------------------
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction (``BEGIN IMMEDIATE`` for writes)."""
+        if write and self.read_only:
+            raise RegistryError(
+                f"Registry {self.db_path} was opened read-only; nothing was changed."
+            )
         with self._database_errors():
             conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
             try:
@@ -200,6 +191,10 @@ class LocalRegistry(Registry):
                     (str(SCHEMA_VERSION),),
                 )
                 stored = _schema_version(conn)
+        self._refuse_newer(stored)
+
+    def _refuse_newer(self, stored: int | None) -> None:
+        """Refuse a home written by a newer release of this package."""
         if stored is not None and stored > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"Home {self.home} was written by a newer release (schema version {stored}; "
@@ -235,20 +230,12 @@ class LocalRegistry(Registry):
             raise _exists(version.name, self.model_name)
         if hasattr(model, "predict_proba"):
             model.predict_proba(sample_input)  # refuse a model that cannot score
-        payload = pickle.dumps(model, protocol=5)
-        rows = None if train_row_hashes is None else _npy_bytes(train_row_hashes)
-        folder = self._folder(version.name)
         with self._connect(write=True) as conn:
             # Files are written under the write lock: no other process can be writing
             # this version's folder, and the row lands only if they are complete.
             if _sha_of(conn, self.model_name, version.name) is not None:
                 raise _exists(version.name, self.model_name)
-            folder.mkdir(parents=True, exist_ok=True)
-            remove_temporaries(folder)
-            sha = write_atomically(folder / MODEL_FILE, payload)
-            rows_sha = None if rows is None else write_atomically(folder / ROWS_FILE, rows)
-            if rows is None:
-                (folder / ROWS_FILE).unlink(missing_ok=True)  # left by an earlier, killed attempt
+            sha, rows_sha = self._store.write(version.name, model, train_row_hashes)
             stored = replace(version, model_name=self.model_name, created_at=utc_now(), sha256=sha)
             conn.execute(
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
@@ -263,14 +250,9 @@ class LocalRegistry(Registry):
             )
             crash_point("version-uncommitted")
         crash_point("version-committed")
-        _recent_models.keep(folder / MODEL_FILE, sha, model)
+        self._store.remember(stored.name, sha, model)
         logger.info("Logged version %s of %s (sha256 %s…)", stored.name, self.model_name, sha[:12])
         return stored
-
-    def _folder(self, name: str) -> Path:
-        """The artifact folder of version ``name``, always inside the registry's own store."""
-        validate_identifier(name, what="Version name")
-        return self.artifacts / name
 
     def _row(self, name: str) -> sqlite3.Row | None:
         validate_identifier(name, what="Version name")
@@ -312,36 +294,13 @@ class LocalRegistry(Registry):
         row = self._row(name)
         if row is None:
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
-        sha, path = row[1], self._folder(name) / MODEL_FILE
-        model = _recent_models.get(path, sha)
-        if model is None:
-            model = pickle.loads(self._verified_bytes(name, MODEL_FILE, sha))
-            _recent_models.keep(path, sha, model)
-        else:
-            _verify_file(name, path, sha)
-        return model
+        return self._store.load_model(name, row[1])
 
     def train_row_hashes(self, name: str) -> np.ndarray | None:
         row = self._row(name)
         if row is None:
             raise VersionNotFoundError(f"Model {self.model_name} has no version {name!r}.")
-        if row[2] is None:
-            return None
-        import numpy as np
-
-        return np.load(io.BytesIO(self._verified_bytes(name, ROWS_FILE, row[2])))
-
-    def _verified_bytes(
-        self, name: str, filename: str, expected_sha: str, *, refusing: str = "load it"
-    ) -> bytes:
-        """The file's bytes, only if they hash to the SHA-256 recorded at logging time."""
-        path = self._folder(name) / filename
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise _missing(name, path, exc) from exc
-        _check_sha(name, path, hashlib.sha256(payload).hexdigest(), expected_sha, refusing)
-        return payload
+        return None if row[2] is None else self._store.load_rows(name, row[2])
 
     # -- pointers ---------------------------------------------------------------------
 
@@ -395,7 +354,7 @@ class LocalRegistry(Registry):
                     ),
                 )
                 return self._append(conn, entry, evidence)
-            self._verified_bytes(new, MODEL_FILE, sha, refusing="make it live")
+            self._store.check_model(new, sha, refusing="make it live")
             if _alias_of(conn, self.model_name, new) == CHALLENGER:
                 conn.execute(
                     "DELETE FROM aliases WHERE model=? AND alias=?", (self.model_name, CHALLENGER)
@@ -527,52 +486,6 @@ def _version_from_json(text: str) -> ModelVersion:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     return ModelVersion(**data)
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _ensure_writable(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        probe = home / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise RegistryError(
-            f"Home directory {home} is not writable ({exc.strerror}); "
-            "choose another with --home or CC_HOME."
-        ) from exc
-
-
-def _verify_file(name: str, path: Path, expected_sha: str) -> None:
-    """Check the file against its SHA-256 without holding its bytes in memory."""
-    try:
-        with open(path, "rb") as file:
-            actual = hashlib.file_digest(file, "sha256").hexdigest()
-    except OSError as exc:
-        raise _missing(name, path, exc) from exc
-    _check_sha(name, path, actual, expected_sha, "load it")
-
-
-def _missing(name: str, path: Path, exc: OSError) -> ArtifactIntegrityError:
-    return ArtifactIntegrityError(
-        f"Artifact of version {name} is missing: {path} ({exc.strerror}). "
-        "Restore the file or roll back to another version."
-    )
-
-
-def _check_sha(name: str, path: Path, actual: str, expected: str, refusing: str) -> None:
-    if actual != expected:
-        raise ArtifactIntegrityError(
-            f"Artifact of version {name} ({path}) does not match the SHA-256 recorded when it "
-            f"was logged (expected {expected[:16]}…, got {actual[:16]}…); refusing to {refusing}."
-        )
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from deployments.local_graph import FAILED, SKIPPED, SUCCEEDED, run_graph_locally
 from deployments.snowflake_graph import load_graph
 from flows import steps
@@ -31,7 +33,9 @@ def test_a_run_decides_once_and_the_finalizer_confirms_it(copy_home):
         ledger = backend.registry.ledger()
     entry = ledger[-1]
     assert [e.run_id for e in ledger].count("local-1") == 1
-    assert entry.run_id == "local-1" and entry.challenger_version == retrained
+    assert entry.run_id == "local-1"
+    assert entry.challenger_version == json.loads(retrained)["challenger"]
+    assert entry.plan == json.loads(retrained)["plan"]
     assert entry.outcome.value == decided == recorded
     assert entry.actor == f"local-graph:{DAG}$AUTO_DEPLOY_BEST_MODEL"
     assert entry.policy == "significance_margin"

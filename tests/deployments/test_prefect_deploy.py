@@ -81,3 +81,12 @@ class TestWithoutAServer:
         err = capsys.readouterr().err
         assert "http://127.0.0.1:9/api does not answer" in err
         assert "Traceback" not in err
+
+
+def test_the_next_steps_after_deploying_install_the_first_champion_before_a_cycle():
+    from deployments.cli.deploy_cmds import next_steps
+
+    hint = next_steps(read_deployments(REPO)).splitlines()
+    runs = [line.split("'")[1] for line in hint if "prefect deployment run" in line]
+    assert runs == ["train-champion/bootstrap", "champion-challenger/weekly"]
+    assert "prefect worker start --pool champion-challenger" in hint[1]

@@ -179,8 +179,13 @@ def test_the_whole_graph_runs_inside_snowflake_on_the_flows_steps(graph, recordi
         )
         result = procedures.run_step(session, step.name)
         returned[step.name] = session.returned[-1] if session.returned else result
-    challenger, outcome = returned["WEEKLY_RETRAINING"], returned["AUTO_DEPLOY_BEST_MODEL"]
+    retrained, outcome = (
+        json.loads(returned["WEEKLY_RETRAINING"]),
+        returned["AUTO_DEPLOY_BEST_MODEL"],
+    )
+    challenger = retrained["challenger"]
     entry = _ledger(recording, graph)[-1]
+    assert entry.plan == retrained["plan"]
     assert (entry.challenger_version, entry.outcome.value, entry.run_id) == (
         challenger,
         outcome,

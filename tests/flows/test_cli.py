@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from flows.cli import main
+from flows.cli import build_parser, main
 from flows.cli._console import set_console
 
 
@@ -52,12 +52,138 @@ def test_export_refuses_unknown_extensions(home, tmp_path, capsys):
 
 
 def test_status_and_history_print_json(home, screen, capsys):
-    main(["generate"])
+    _home_with_a_version(home)
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["live_version"] is None and status["versions"] == []
+    assert status["live_version"] is None and [v["name"] for v in status["versions"]] == ["V_ONE"]
     assert main(["history", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def _home_with_a_version(home, name="V_ONE"):
+    """A home whose registry holds one version of CREDIT_APPROVAL (nothing live)."""
+    from flows.data import generate_applications
+    from flows.names import FEATURE_COLUMNS
+    from flows.registry.local import LocalRegistry
+    from tests.registry.contract import TINY_SPEC, record
+
+    data = generate_applications(2)
+    registry = LocalRegistry(home, "CREDIT_APPROVAL")
+    model = TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
+    registry.log_version(
+        model, record(name, registry.model_name), sample_input=data[list(FEATURE_COLUMNS)]
+    )
+    return registry
+
+
+def _tree(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
+
+
+READ_ONLY = (["status"], ["history"], ["score"], ["replay"], ["history", "--at", "2030-01-01"])
+"""Commands that only read the registry."""
+
+
+class TestMistakesAreNamed:
+    @pytest.mark.parametrize(
+        "argv", [*READ_ONLY, ["run"], ["train-champion"], ["rollback"]], ids=" ".join
+    )
+    def test_a_missing_home_is_one_line_and_is_not_created(self, tmp_path, argv, capsys):
+        missing = tmp_path / "typo"
+        assert main([*argv, "--home", str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert f"no home directory {missing}" in err and len(err.strip().splitlines()) == 1
+        assert not missing.exists()
+
+    @pytest.mark.parametrize("argv", [*READ_ONLY, ["run"], ["rollback"]], ids=" ".join)
+    def test_an_unknown_model_names_the_models_that_exist_and_creates_nothing(
+        self, home, argv, capsys
+    ):
+        _home_with_a_version(home)
+        before = _tree(home)
+        assert main([*argv, "--model-name", "CREDIT_APROVAL"]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"no model CREDIT_APROVAL in {home}; models here: CREDIT_APPROVAL" in err
+        assert _tree(home) == before
+
+    def test_a_home_with_data_but_no_model_says_none_yet(self, home, capsys):
+        assert main(["generate", "--weeks", "2"]) == 0
+        assert main(["status"]) == 2
+        assert "models here: none yet (run `ccflows train-champion`)" in capsys.readouterr().err
+
+    def test_a_read_only_registry_refuses_writes(self, home):
+        from flows.errors import RegistryError
+        from flows.registry.local import LocalRegistry
+
+        _home_with_a_version(home)
+        registry = LocalRegistry(home, "CREDIT_APPROVAL", read_only=True)
+        assert [v.name for v in registry.list_versions()] == ["V_ONE"]
+        with pytest.raises(RegistryError, match="opened read-only; nothing was changed"):
+            registry.set_challenger("V_ONE")
+
+    @pytest.mark.parametrize(
+        ("table", "key", "allowed"),
+        [
+            (
+                "windows",
+                "train_week",
+                "holdout, holdout_weeks, test, test_weeks, train, train_weeks",
+            ),
+            ("champion", "estimater", "estimator, factory, params, scale"),
+            ("data", "lable", "categorical, features, id_column, ignore, label, period"),
+            ("snowflake", "databse", "applications_table, connection_name, database"),
+        ],
+    )
+    def test_a_bad_key_inside_a_config_table_lists_the_allowed_keys(
+        self, home, capsys, table, key, allowed
+    ):
+        _home_with_a_version(home)
+        (home / "config.toml").write_text(f'[{table}]\n{key} = "x"\n')
+        assert main(["status"]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"has unknown key(s) ['{key}'] in [{table}]; allowed: {allowed}" in err
+
+    def test_a_config_table_that_is_not_a_table_is_named(self, home, capsys):
+        _home_with_a_version(home)
+        (home / "config.toml").write_text("windows = 5\n")
+        assert main(["status"]) == 2
+        assert "[windows] must be a table" in capsys.readouterr().err
+
+
+class TestErrorsAreOneLine:
+    def _run(self, exc, *argv):
+        from flows.cli._console import run_command
+
+        def handler(args):
+            raise exc
+
+        return run_command(handler, build_parser().parse_args(["status", *argv]))
+
+    def test_bad_input_exits_2_and_a_failure_1_each_on_one_line_without_traceback(self, capsys):
+        from flows.errors import ConfigError, RegistryBusyError
+
+        assert self._run(ConfigError("bad setting")) == 2
+        assert capsys.readouterr().err == "Error: bad setting\n"
+        assert self._run(RegistryBusyError("busy")) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("Error: busy") and "--debug" in err and "Traceback" not in err
+        assert self._run(RuntimeError("a\nbug")) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("Error: RuntimeError: a bug") and len(err.splitlines()) == 1
+
+    @pytest.mark.parametrize("how", ["flag", "env"])
+    def test_debug_prints_the_traceback_too(self, capsys, monkeypatch, how):
+        if how == "env":
+            monkeypatch.setenv("CC_DEBUG", "1")
+        assert self._run(RuntimeError("bug"), *(["--debug"] if how == "flag" else [])) == 1
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err and "Error: RuntimeError: bug" in err
+
+    @pytest.mark.parametrize(
+        "argv", [["--debug", "status"], ["status", "--debug"], ["snowflake", "emit", "--debug"]]
+    )
+    def test_debug_is_accepted_before_or_after_any_command(self, argv):
+        assert build_parser().parse_args(argv).debug is True
 
 
 def test_unknown_policy_lists_what_is_installed(home, capsys):
@@ -104,7 +230,7 @@ def test_status_of_a_registry_with_versions_imports_no_array_library(home):
         model, record("V_ONE", registry.model_name), sample_input=data[list(FEATURE_COLUMNS)]
     )
     code = (
-        "import sys; from flows.cli import main; code = main(['status', '--json']);"
+        "import sys; from flows.cli import build_parser, main; code = main(['status', '--json']);"
         "heavy = [m for m in ('numpy', 'pandas', 'sklearn') if m in sys.modules];"
         "print('heavy:', *heavy); sys.exit(code)"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ from flows.data import generate_applications
 from flows.errors import ConfigError, DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
 from flows.windows import WindowSpec
+from tests.flows.loans import LOANS_CONTRACT
 
 LOANS = DataContract(
     time_column="opened_at",
@@ -273,14 +276,7 @@ class TestConfigFile:
             "[windows]\ntrain = 20\ntest = 5\nholdout = 7\n"
         )
         settings = load_settings(home=tmp_path)
-        assert settings.contract == DataContract(
-            time_column="opened_at",
-            period="day",
-            label="outcome",
-            positive_label="default",
-            id_column="loan_id",
-            ignore=("legacy_score",),
-        )
+        assert settings.contract == replace(LOANS_CONTRACT, period="day")
         assert settings.windows == WindowSpec(train_weeks=20, test_weeks=5, holdout_weeks=7)
 
     def test_the_week_names_stay_aliases(self):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from flows.evaluation import UndefinedMetricWarning, classification_metrics
+from ccpolicy.stats import UndefinedStatisticWarning
+from flows.evaluation import classification_metrics
 
 
 def test_auc_is_computed_on_probabilities_not_hard_labels():
@@ -21,6 +22,6 @@ def test_auc_is_computed_on_probabilities_not_hard_labels():
 
 
 def test_one_class_hold_out_gives_nan_auc_with_a_warning():
-    with pytest.warns(UndefinedMetricWarning, match="one class"):
+    with pytest.warns(UndefinedStatisticWarning, match="one class"):
         metrics = classification_metrics(np.ones(20, dtype=int), np.linspace(0, 1, 20))
     assert np.isnan(metrics["roc_auc"])

@@ -92,7 +92,7 @@ class TestOwnTable:
             if "period" in change:  # the stored weeks would not even be read as days
                 backend.source.write(loans(138), replace=True)
             with pytest.raises(ConfigError, match=message) as caught:
-                steps.retrain_challenger(backend, settings)
+                steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
             assert "train-champion --replace" in str(caught.value)
             assert [v.name for v in backend.registry.list_versions()] == before
 
@@ -102,7 +102,7 @@ class TestOwnTable:
         with open_backend(settings) as backend:
             backend.source.write(loans(138).rename(columns={"outcome": "status"}), replace=True)
             with pytest.raises(ConfigError, match="label 'outcome' → 'status'"):
-                steps.retrain_challenger(backend, settings)
+                steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
 
     def test_scoring_without_a_feature_fails_before_any_row_is_scored(self, home):
         with open_backend(own_settings(home)) as backend:

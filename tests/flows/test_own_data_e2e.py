@@ -40,6 +40,7 @@ def worked_example(prefect_server, tmp_path_factory) -> Path:
     """Run the README's commands in a fresh folder; returns that folder."""
     folder = tmp_path_factory.mktemp("own-data")
     (folder / "examples").symlink_to(REPO / "examples")
+    (folder / ".venv").symlink_to(sys.prefix)
     venv_bin = str(Path(sys.executable).parent)
     env = {k: v for k, v in prefect_server.env.items() if not k.startswith("CC_")}
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"

@@ -64,7 +64,9 @@ def test_training_promotion_and_the_policy_check_are_never_retried(name):
     assert task.retries == 0
 
 
-@pytest.mark.parametrize("name", ["check-data", "evaluate", "score-live", "list-versions"])
+@pytest.mark.parametrize(
+    "name", ["check-data", "newest-week", "evaluate", "score-live", "list-versions"]
+)
 def test_reads_are_retried_with_backoff_only_when_transient(name):
     [task] = [task for task in TASKS if task.name == name]
     assert task.retries == pipeline.IO_RETRIES

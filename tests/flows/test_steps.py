@@ -12,7 +12,6 @@ from flows.backends import open_backend
 from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
-from flows.promotion import replay, rollback
 from flows.registry.base import Outcome
 from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WindowSpec
@@ -70,19 +69,19 @@ def test_weekly_cycle_records_its_decision_with_evidence(backend, settings):
 
 
 def test_next_cycle_trains_on_the_new_weeks(backend, settings):
-    first = steps.retrain_challenger(backend, settings)
+    first = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     steps.generate_data(backend, GeneratorSpec(), append_weeks=4)
-    second = steps.retrain_challenger(backend, settings)
+    second = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     assert first.version.train_weeks == (3, 12)
     assert second.version.train_weeks == (7, 16)
-    assert second.windows.holdout.start == 20 and second.data_week == 23
+    assert second.windows.holdout.start == 20 and second.plan.data_week == 23
     assert second.version.name != first.version.name
 
 
 def test_unchanged_cycle_reuses_the_challenger(backend, settings):
-    first = steps.retrain_challenger(backend, settings)
+    first = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     count = len(backend.registry.list_versions())
-    again = steps.retrain_challenger(backend, settings)
+    again = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     assert not first.reused and again.reused
     assert again.version == first.version
     assert len(backend.registry.list_versions()) == count
@@ -90,15 +89,19 @@ def test_unchanged_cycle_reuses_the_challenger(backend, settings):
 
 def test_champion_switched_after_evaluation_is_not_overwritten(backend, settings):
     champion = backend.registry.live_version()
-    retrained = steps.retrain_challenger(backend, settings)
-    evaluation = steps.evaluate(backend, settings, challenger=retrained.version.name)
+    retrained = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
+    evaluation = steps.evaluate(
+        backend, steps.plan_cycle(backend, settings), challenger=retrained.version.name
+    )
     steps.generate_data(backend, GeneratorSpec(), append_weeks=1)  # another run, newer data
-    other = steps.retrain_challenger(backend, settings).version.name
+    other = steps.retrain_challenger(
+        backend, settings, steps.plan_cycle(backend, settings)
+    ).version.name
     backend.registry.promote_if_champion_is(
         champion, other, steps.LedgerEntry(outcome=Outcome.PROMOTED, reason="another run")
     )
 
-    report = steps.decide_and_promote(backend, evaluation, AlwaysPromote())
+    report = steps.decide(backend, evaluation, AlwaysPromote())
 
     assert report.entry.outcome is Outcome.STALE_CHAMPION
     assert backend.registry.live_version() == other
@@ -118,19 +121,23 @@ def test_promotion_then_rollback_then_history(backend, settings):
     champion = backend.registry.live_version()
     report = steps.weekly_cycle(backend, settings, AlwaysPromote())
     assert report.promoted and backend.registry.live_version() == report.entry.challenger_version
-    back = rollback(backend.registry, reason="bad week", actor="tester")
+    back = steps.rollback(backend, reason="bad week", actor="tester")
     assert back.outcome is Outcome.ROLLED_BACK and backend.registry.live_version() == champion
     assert "bad week" in back.reason
     assert backend.registry.status().consistent
 
 
 def test_contestant_trained_on_hold_out_rows_is_refused(backend, settings):
-    retrained = steps.retrain_challenger(backend, settings)  # weeks 3–12
+    retrained = steps.retrain_challenger(
+        backend, settings, steps.plan_cycle(backend, settings)
+    )  # weeks 3–12
     wide_holdout = replace(
         settings, windows=WindowSpec(train_weeks=3, test_weeks=1, holdout_weeks=9)
     )
     with pytest.raises(LeakageError, match=f"{retrained.version.name} was trained on weeks 3–12"):
-        steps.evaluate(backend, wide_holdout, challenger=retrained.version.name)
+        steps.evaluate(
+            backend, steps.plan_cycle(backend, wide_holdout), challenger=retrained.version.name
+        )
 
 
 def test_train_champion_twice_needs_replace(backend, settings):
@@ -150,13 +157,13 @@ def test_cycle_without_a_champion_fails_before_training(tmp_path):
     with open_backend(settings) as backend:
         steps.generate_data(backend, GeneratorSpec())
         with pytest.raises(NoChampionError, match="train-champion"):
-            steps.retrain_challenger(backend, settings)
+            steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
         assert backend.registry.list_versions() == []
 
 
 def test_replay_reads_stored_evidence_with_another_policy(backend, settings):
     steps.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
-    results = replay(backend.registry, ccpolicy.load_policy("auc_greater"))
+    results = steps.replay(backend, ccpolicy.load_policy("auc_greater"))
     assert len(results) == 1
     entry, decision = results[0]
     assert decision.policy == "auc_greater"

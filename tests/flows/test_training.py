@@ -14,6 +14,7 @@ from flows.training import (
     CHAMPION_SPEC,
     ModelSpec,
     train_model,
+    version_name,
 )
 from flows.windows import WeekRange
 
@@ -109,9 +110,12 @@ class TestTraining:
 
     def test_version_name_is_deterministic_and_changes_with_rows_or_spec(self, weeks):
         def name(spec, rows):
-            return train_model(
+            trained = train_model(
                 spec, rows, weeks["test"], train_weeks=WeekRange(0, 2), test_weeks=WeekRange(3, 3)
-            ).version_name("challenger")
+            )
+            return version_name(
+                "challenger", trained.spec, trained.train_weeks, trained.train_fingerprint
+            )
 
         first = name(small(CHALLENGER_SPEC), weeks["train"])
         assert first.startswith("CHALLENGER_W000_002_")

@@ -81,3 +81,26 @@ def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, hom
     summary = artifacts(state.state_details.flow_run_id)["credit-approval-scoring"]
     assert f"Scored 800 applications with `{result['version']}`" in summary.data
     assert result["version"] in summary.description
+
+
+@pytest.mark.parametrize("flow_name", ["champion_challenger", "score"])
+def test_a_flow_run_opens_its_backend_once_and_closes_it(
+    prefect_server, home, monkeypatch, flow_name
+):
+    from flows import pipeline
+    from flows.backends import local
+
+    opened, closed = [], []
+    real_open = local.open_local_backend
+
+    def counting_open(settings):
+        backend = real_open(settings)
+        opened.append(backend)
+        monkeypatch.setattr(backend.registry, "close", lambda: closed.append(backend))
+        return backend
+
+    monkeypatch.setattr(local, "open_local_backend", counting_open)
+    state = getattr(pipeline, flow_name)(home=str(home), return_state=True)
+
+    assert state.is_completed(), state.message
+    assert len(opened) == 1 and closed == opened

@@ -11,12 +11,13 @@ from typing import Any
 
 import ccpolicy
 from flows import steps
+from flows.backends import Backend
 from flows.errors import VersionExistsError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
-from flows.promotion import decide_and_record, rollback
 from flows.registry.base import ModelVersion
 from flows.registry.local import LocalRegistry
+from flows.sources.local import LocalWeekStore
 from flows.windows import WeekRange
 from tests.reliability.helpers import open_home
 
@@ -44,12 +45,13 @@ def contend(
 ) -> None:
     """Each round: observe the live version, wait for everybody, then switch away from it.
 
-    Promotions go through :func:`flows.promotion.decide_and_record` with evidence on
-    which the policy promotes; rollbacks through :func:`flows.promotion.rollback`
+    Promotions go through :func:`flows.steps.decide` with evidence on
+    which the policy promotes; rollbacks through :func:`flows.steps.rollback`
     against the observed version. Any exception is reported to the parent.
     """
     try:
         registry = LocalRegistry(Path(home), DEFAULT_MODEL_NAME)
+        backend = Backend(source=LocalWeekStore(Path(home) / "data"), registry=registry)
         policy = ccpolicy.load_policy("auc_greater")
         for round_ in range(rounds):
             barrier.wait(TIMEOUT_SECONDS)
@@ -59,7 +61,7 @@ def contend(
             target = next(v for v in VERSIONS[shift:] + VERSIONS[:shift] if v != observed)
             run_id = f"round-{round_}/process-{index}"
             if action(index, round_) == "rollback":
-                rollback(registry, to_version=target, if_live=observed, run_id=run_id,
+                steps.rollback(backend, to_version=target, if_live=observed, run_id=run_id,
                          actor=f"operator-{index}", reason="concurrency test")  # fmt: skip
                 continue
             evaluation = Evaluation(
@@ -70,7 +72,7 @@ def contend(
                 data_week=round_,
                 **evidence,
             )
-            decide_and_record(registry, evaluation, policy, actor=f"weekly-{index}", run_id=run_id)
+            steps.decide(backend, evaluation, policy, actor=f"weekly-{index}", run_id=run_id)
     except BaseException as exc:
         failures.put(f"process {index}: {type(exc).__name__}: {exc}")
         barrier.abort()

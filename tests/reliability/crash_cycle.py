@@ -15,7 +15,6 @@ import ccpolicy
 from flows import steps
 from flows.durable import CRASH_ENV
 from flows.names import CHALLENGER
-from flows.promotion import rollback
 from tests.reliability.helpers import GENERATOR, open_home
 
 
@@ -28,7 +27,7 @@ def run_cycle(home: Path, *, new_weeks: int) -> None:
         steps.weekly_cycle(backend, settings, policy, actor="crash-test")
         registry = backend.registry
         target = registry.previous_champion() or registry.version_by_alias(CHALLENGER)
-        rollback(registry, to_version=target, reason="crash test", actor="crash-test")
+        steps.rollback(backend, to_version=target, reason="crash test", actor="crash-test")
         steps.weekly_cycle(backend, settings, policy, dry_run=True, actor="crash-test")
 
 

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 
 import ccpolicy
+from ccpolicy.stats import UndefinedStatisticWarning
 from flows import steps
 from flows.backends.local import BUSY_TIMEOUT_ENV
 from flows.config import load_settings
 from flows.data import GeneratorSpec
 from flows.errors import ArtifactIntegrityError, DataValidationError, EmptyWindowError, LeakageError
-from flows.evaluation import UndefinedMetricWarning
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS
 from flows.registry.base import ModelVersion, Outcome
 from flows.registry.local import LocalRegistry
@@ -113,7 +113,7 @@ class TestBadData:
                 DataValidationError, match="Column 'approved' in hold-out must be 0 or 1"
             ),
         ):
-            steps.evaluate(backend, settings)
+            steps.evaluate(backend, steps.plan_cycle(backend, settings))
 
     def test_an_unreadable_week_file(self, home, cli):
         _week_file(home, 19).write_bytes(b"PAR1 this is not parquet")
@@ -187,7 +187,7 @@ class TestBadWindows:
                 EmptyWindowError, match=r"training window \(weeks 3–12\) holds only label \[1\]"
             ),
         ):
-            steps.retrain_challenger(backend, settings)
+            steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
 
     def test_a_hold_out_with_one_class_is_inconclusive_not_a_crash(self, home):
         for week in range(16, 20):
@@ -195,7 +195,7 @@ class TestBadWindows:
         with (
             untouched(home),
             open_home(home) as (backend, settings),
-            pytest.warns(UndefinedMetricWarning, match="Only one class is present"),
+            pytest.warns(UndefinedStatisticWarning, match="Only one class is present"),
         ):
             report = steps.weekly_cycle(
                 backend, settings, ccpolicy.load_policy("significance_margin")
@@ -229,7 +229,7 @@ class TestLeakage:
                 LeakageError,
                 match=r"Version LEAKY was trained on weeks 10–19, which overlap the hold-out \(weeks 16–19\)",
             ):
-                steps.evaluate(backend, settings, challenger="LEAKY")
+                steps.evaluate(backend, steps.plan_cycle(backend, settings), challenger="LEAKY")
 
     def test_a_contestant_whose_training_rows_include_hold_out_rows_is_refused(self, home):
         """Its record claims weeks 0–9, but 100 of its rows are week 17's: the hashes tell."""
@@ -246,7 +246,7 @@ class TestLeakage:
                 LeakageError,
                 match=r"Version COPIED was trained on 100 of the 400 hold-out rows \(weeks 16–19\)",
             ):
-                steps.evaluate(backend, settings, challenger="COPIED")
+                steps.evaluate(backend, steps.plan_cycle(backend, settings), challenger="COPIED")
 
 
 class TestBadPolicy:
@@ -286,15 +286,12 @@ class TestBadPolicy:
 
 
 class TestBadRegistry:
-    def test_rolling_back_with_no_champion(self, tmp_path, cli):
-        code, _, err = cli("rollback", "--home", str(tmp_path / "new"))
+    @pytest.mark.parametrize("command", ["rollback", "score"])
+    def test_a_home_that_does_not_exist_is_refused_not_created(self, tmp_path, cli, command):
+        code, _, err = cli(command, "--home", str(tmp_path / "new"))
         assert code == 2
-        assert "Model CREDIT_APPROVAL has no live version to roll back from." in err
-
-    def test_scoring_with_no_champion(self, tmp_path, cli):
-        code, _, err = cli("score", "--home", str(tmp_path / "new"))
-        assert code == 2
-        assert "has no live champion yet; run `ccflows train-champion` first." in err
+        assert f"no home directory {tmp_path / 'new'}" in err
+        assert not (tmp_path / "new").exists()
 
     def test_rolling_back_with_no_earlier_champion(self, home, cli):
         with untouched(home):
@@ -325,11 +322,9 @@ class TestBadRegistry:
 
     def test_promoting_a_challenger_whose_artifact_went_bad_is_refused_and_recorded(self, home):
         with open_home(home) as (backend, settings):
-            evaluation = steps.evaluate(
-                backend,
-                settings,
-                challenger=steps.retrain_challenger(backend, settings).version.name,
-            )
+            plan = steps.plan_cycle(backend, settings)
+            retrained = steps.retrain_challenger(backend, settings, plan)
+            evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
             challenger = evaluation.challenger.name
             artifact = backend.registry.artifacts / challenger / "model.pkl"
         artifact.write_bytes(b"tampered after evaluation")
@@ -338,7 +333,7 @@ class TestBadRegistry:
                 ArtifactIntegrityError,
                 match=f"Artifact of version {challenger} .*refusing to make it live",
             ):
-                steps.decide_and_promote(backend, evaluation, ccpolicy.load_policy("auc_greater"))
+                steps.decide(backend, evaluation, ccpolicy.load_policy("auc_greater"))
             last = backend.registry.ledger()[-1]
         assert last.outcome is Outcome.FAILED and last.verdict == "promote"
         assert "not applied" in last.reason and last.has_evidence
@@ -354,7 +349,7 @@ class TestBadRegistry:
             with untouched(home):
                 assert cli("status", "--home", str(home))[0] == 0
                 code, _, err = cli("rollback", "--home", str(home))
-                assert code == 2
+                assert code == 1  # a failure a retry cures, not bad input
                 assert (
                     "stayed locked for 0.2 s by another process; retry when it has finished." in err
                 )
@@ -391,7 +386,7 @@ class TestBadHomeAndSettings:
     def test_an_unwritable_home(self, tmp_path, cli):
         blocker = tmp_path / "a-file"
         blocker.write_text("")
-        code, _, err = cli("status", "--home", str(blocker / "home"))
+        code, _, err = cli("generate", "--home", str(blocker / "home"))
         assert code == 2
         assert (
             f"Home directory {blocker / 'home'} is not writable" in err

@@ -12,10 +12,12 @@ from tests.reliability.helpers import assert_consistent, open_home, pointers
 
 def test_retraining_on_unchanged_data_reuses_the_challenger_and_says_so(home, caplog):
     with open_home(home) as (backend, settings):
-        first = steps.retrain_challenger(backend, settings)
+        first = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
         n_versions = len(backend.registry.list_versions())
         with caplog.at_level(logging.INFO, logger="flows.steps"):
-            second = steps.retrain_challenger(backend, settings)
+            second = steps.retrain_challenger(
+                backend, settings, steps.plan_cycle(backend, settings)
+            )
         assert (first.reused, second.reused) == (False, True)
         assert second.version == first.version
         assert len(backend.registry.list_versions()) == n_versions == 2

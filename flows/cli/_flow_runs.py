@@ -1,0 +1,105 @@
+"""Running a flow inside the CLI: Prefect's settings, a quiet terminal, a live status line.
+
+The CLI calls the flows in its own process, where Prefect starts a temporary server
+and prints every log line of the run, and a failure's traceback several times, on
+its console handler. While a flow runs here, a filter on that handler turns the
+run's progress into one live status line (the stage and its latest message) and
+keeps the engine's failure reports off the terminal: the CLI prints the error once,
+as one line. The filter sits on the console handler only, so the same records still
+reach the server's logs through Prefect's API handler. ``--debug`` leaves Prefect's
+console output as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+
+_PREFECT_DEFAULTS = {
+    # A fresh ephemeral server needs ~20 s on a small machine; Prefect's default is 20 s.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
+    # Steps run outside flows too (score, replay); their logs stay local then.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+}
+
+_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+"""Where Prefect's engine reports a run's states and failures."""
+_SERVER_STARTING = "Starting temporary server"
+"""Start of the message Prefect logs when it starts its temporary server."""
+
+
+def prepare_prefect() -> None:
+    """Settings Prefect reads at import: a patient ephemeral server, our loggers attached."""
+    for name, value in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+class _StatusLine(logging.Filter):
+    """A filter for Prefect's console handler: progress to the status line, failures dropped."""
+
+    def __init__(self, status: Status | None, width: int) -> None:
+        super().__init__()
+        self.status = status
+        """Where progress goes; None drops it (after the run: the server's shutdown line)."""
+        self.width = width
+        self.stage = "starting"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            if self.status is not None:
+                self.status.update(self._progress(record))
+            return False
+        if record.name.startswith(_RUN_LOGGERS) and record.levelno >= logging.ERROR:
+            return False  # the engine's failure report: the CLI prints the error once
+        record.exc_info = record.exc_text = None  # the API handler has already sent it
+        return True
+
+    def _progress(self, record: logging.LogRecord) -> str:
+        """``<stage>: <latest message>``, cut to one line of the terminal."""
+        message = record.getMessage().splitlines()[0]
+        if message.startswith(_SERVER_STARTING):
+            return "Starting a temporary Prefect server (about 20 s)…"
+        self.stage = getattr(record, "task_name", None) or getattr(record, "flow_name", self.stage)
+        text = f"{self.stage}: {message}"
+        room = max(self.width - 4, 10)
+        return text if len(text) <= room else text[: room - 1] + "…"
+
+
+@contextmanager
+def flow_terminal(console: Console, *, debug: bool) -> Iterator[None]:
+    """While a flow runs in this process, show its stage on one live line, unless ``debug``.
+
+    Call it after importing the flow module (Prefect configures its logging at import).
+    Afterwards the console handler stays quiet below WARNING, so the temporary server's
+    shutdown at exit prints nothing either.
+    """
+    if debug:
+        yield
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
+    with console.status("Starting the flow run…") as status:
+        line = _StatusLine(status, console.width)
+        for handler in handlers:
+            handler.removeFilter(_AFTER_RUNS)
+            handler.addFilter(line)
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                handler.removeFilter(line)
+                handler.addFilter(_AFTER_RUNS)
+
+
+_AFTER_RUNS = _StatusLine(None, 0)
+"""The filter left on Prefect's console handler once a flow has run here."""

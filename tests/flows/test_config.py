@@ -1,0 +1,90 @@
+"""Settings: arguments over environment over config file over the quickstart's defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.config import SnowflakeSettings, load_settings
+from flows.errors import ConfigError
+from flows.names import DEFAULT_MODEL_NAME
+from flows.windows import WindowSpec
+
+CONFIG = """
+backend = "snowflake"
+model_name = "from_file"
+
+[windows]
+train_weeks = 6
+test_weeks = 2
+holdout_weeks = 3
+
+[snowflake]
+database = "analytics"
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in ("CC_HOME", "CC_BACKEND", "CC_MODEL_NAME", "CC_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_are_the_quickstarts(tmp_path):
+    settings = load_settings(home=tmp_path)
+    assert settings.backend == "local" and settings.model_name == DEFAULT_MODEL_NAME
+    assert settings.windows == WindowSpec(10, 3, 4)
+    assert settings.snowflake == SnowflakeSettings()
+
+
+def test_the_config_file_in_the_home_overrides_the_defaults(tmp_path):
+    (tmp_path / "config.toml").write_text(CONFIG)
+    settings = load_settings(home=tmp_path)
+    assert settings.backend == "snowflake" and settings.model_name == "FROM_FILE"
+    assert settings.windows == WindowSpec(6, 2, 3)
+    assert settings.snowflake.database == "ANALYTICS"
+
+
+def test_the_environment_overrides_the_file_and_arguments_override_both(tmp_path, monkeypatch):
+    (tmp_path / "config.toml").write_text(CONFIG)
+    monkeypatch.setenv("CC_MODEL_NAME", "from_env")
+    monkeypatch.setenv("CC_BACKEND", "local")
+    assert load_settings(home=tmp_path).model_name == "FROM_ENV"
+    assert load_settings(home=tmp_path).backend == "local"
+    assert load_settings(home=tmp_path, model_name="from_arg").model_name == "FROM_ARG"
+
+
+def test_cc_home_and_cc_config_locate_home_and_file(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text('model_name = "pointed_at"\n')
+    monkeypatch.setenv("CC_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CC_CONFIG", str(elsewhere))
+    settings = load_settings()
+    assert settings.home == (tmp_path / "home").resolve()
+    assert settings.model_name == "POINTED_AT"
+
+
+def test_window_arguments_replace_the_files(tmp_path):
+    (tmp_path / "config.toml").write_text(CONFIG)
+    settings = load_settings(home=tmp_path, windows=WindowSpec(8, 1, 1))
+    assert settings.windows == WindowSpec(8, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 'blue'\n", r"unknown key\(s\) \['colour'\]; allowed: backend, challenger"),
+        ("backend = 'oracle'\n", "Unknown registry backend 'oracle'"),
+        ("model_name = 'two words'\n", "model name must be a plain identifier"),
+        ("[windows]\ntrain_weeks = 0\n", "Window size 'train_weeks' must be a whole number ≥ 1"),
+        ("backend = \n", "Cannot read config file"),
+    ],
+)
+def test_a_bad_config_file_is_refused_naming_the_problem(tmp_path, text, message):
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(home=tmp_path)
+
+
+def test_a_named_config_file_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(home=tmp_path, config_file=tmp_path / "missing.toml")

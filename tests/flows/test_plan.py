@@ -1,0 +1,89 @@
+"""The cycle's plan: computed once, handed to every step, recorded in the ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+import ccpolicy
+from flows import steps
+from flows.backends import open_backend
+from flows.config import Settings
+from flows.data import GeneratorSpec
+from flows.errors import EmptyWindowError
+from flows.plan import CyclePlan
+from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.windows import WeekRange, WindowSpec
+
+FAST = {"n_estimators": 15}
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
+        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
+    )
+
+
+@pytest.fixture
+def backend(settings):
+    with open_backend(settings) as opened:
+        steps.generate_data(opened, GeneratorSpec())
+        steps.train_champion(opened, settings, actor="tester")
+        yield opened
+
+
+class TestCyclePlan:
+    def test_a_weekly_plan_holds_the_span_and_the_quickstart_windows(self):
+        plan = CyclePlan.for_role((0, 19), WindowSpec(), "challenger")
+        assert (plan.first_week, plan.data_week) == (0, 19)
+        assert plan.windows.train == WeekRange(3, 12) and plan.holdout == WeekRange(16, 19)
+
+    def test_a_bootstrap_plan_is_one_test_window_earlier(self):
+        plan = CyclePlan.for_role((0, 19), WindowSpec(), "champion")
+        assert plan.windows.train == WeekRange(0, 9) and plan.windows.test == WeekRange(10, 12)
+
+    def test_it_survives_the_trip_through_json(self):
+        plan = CyclePlan.for_role((2, 30), WindowSpec(5, 2, 3), "challenger")
+        assert CyclePlan.from_dict(plan.to_dict()) == plan
+        assert plan.to_dict() == {
+            "first_week": 2, "data_week": 30, "train": [21, 25], "test": [26, 27],
+            "holdout": [28, 30],
+        }  # fmt: skip
+
+    def test_too_little_data_fails_when_planning(self, tmp_path):
+        settings = Settings(home=tmp_path)
+        with open_backend(settings) as empty, pytest.raises(EmptyWindowError, match="is empty"):
+            steps.plan_cycle(empty, settings)
+
+
+def test_rows_appended_between_retrain_and_evaluate_do_not_move_the_holdout(backend, settings):
+    plan = steps.plan_cycle(backend, settings)
+    retrained = steps.retrain_challenger(backend, settings, plan)
+    steps.generate_data(backend, GeneratorSpec(), append_weeks=4)  # weeks 20–23 arrive meanwhile
+    assert backend.source.week_span() == (0, 23)
+
+    evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
+
+    assert evaluation.holdout_weeks == WeekRange(16, 19) == plan.holdout
+    assert evaluation.data_week == 19 and evaluation.n_rows == 4 * 400
+    assert retrained.version.train_weeks == (3, 12)
+
+
+def test_the_ledger_records_the_plan_a_decision_was_made_on(backend, settings):
+    plan = steps.plan_cycle(backend, settings)
+    retrained = steps.retrain_challenger(backend, settings, plan)
+    evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
+    policy = ccpolicy.load_policy("auc_greater")
+
+    entry = steps.decide(backend, evaluation, policy, plan=plan, actor="tester").entry
+
+    assert entry.plan == plan.to_dict()
+    assert backend.registry.ledger()[-1].plan == plan.to_dict()
+
+
+def test_a_failure_after_planning_records_the_plan(backend, settings):
+    plan = steps.plan_cycle(backend, settings)
+    entry = steps.record_failure(backend, error="boom", plan=plan)
+    assert entry.plan == plan.to_dict() and entry.data_week == 19
