@@ -42,7 +42,7 @@ from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
-from flows.promotion import PromotionReport, load_checked_policy
+from flows.promotion import PromotionReport
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
 from flows.trend_render import publish_trend
@@ -124,7 +124,7 @@ _IO_TASK_OPTIONS: dict[str, Any] = {
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    chosen = load_checked_policy(name, params)
+    chosen = steps.check_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 

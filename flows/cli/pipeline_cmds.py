@@ -210,10 +210,10 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    from flows.promotion import load_checked_policy
+    from flows.steps import check_policy
 
     params = parse_params(args.param)
-    load_checked_policy(args.policy, params)  # fail before starting Prefect
+    check_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
         backend.registry.champion()

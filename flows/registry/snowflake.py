@@ -210,7 +210,7 @@ class SnowflakeRegistry(Registry):
         sample_input: pd.DataFrame,
         train_row_hashes: np.ndarray | None = None,
     ) -> ModelVersion:
-        name = _version_name(version.name)
+        name = validate_identifier(version.name, what="version name")
         if any(row["name"] == name for row in self._version_rows()):
             raise VersionExistsError(
                 f"Version {name!r} of {self.qualified_model} already exists; versions are immutable."
@@ -237,7 +237,7 @@ class SnowflakeRegistry(Registry):
         return stored
 
     def get_version(self, name: str) -> ModelVersion:
-        name = _version_name(name)
+        name = validate_identifier(name, what="version name")
         for row in self._version_rows():
             if row["name"] == name:
                 return version_from_row(self.model_name, row)
@@ -254,8 +254,8 @@ class SnowflakeRegistry(Registry):
         return sorted(versions, key=lambda v: (v.created_at, v.name))
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        model_input = self.get_version(name).data_contract.model_input(features)
-        result = self._mv(_version_name(name)).run(model_input, function_name="predict_proba")
+        model_input = self.get_version(name).data_contract.model_input(features)  # checks the name
+        result = self._mv(name).run(model_input, function_name="predict_proba")
         if result.shape[1] != 2:
             raise RegistryError(
                 f"predict_proba of version {name} returned columns {list(result.columns)}; "
@@ -497,7 +497,3 @@ class SnowflakeRegistry(Registry):
     def close(self) -> None:
         if self._on_close is not None:
             self._on_close()
-
-
-def _version_name(name: str) -> str:
-    return validate_identifier(name, what="version name")

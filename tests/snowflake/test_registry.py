@@ -24,7 +24,6 @@ from flows.errors import (
     SwitchFailedError,
 )
 from flows.names import FEATURE_COLUMNS
-from flows.promotion import rollback
 from flows.registry.base import Outcome
 from flows.registry.snowflake import SnowflakeRegistry
 from flows.registry.snowflake_lock import LOCK_TTL_SECONDS
@@ -287,7 +286,8 @@ class TestPromotionUnderFailure:
             assert all(r["STATE"] is None for r in session.rows("PROMOTION_LEDGER")), where
             assert _switched(follower.ledger()) == [OLD] + ([NEW] if live == NEW else []), where
             if live == NEW:
-                assert rollback(follower, reason="test").challenger_version == OLD, where
+                back = steps.rollback(Backend(source=None, registry=follower), reason="test")
+                assert back.challenger_version == OLD, where
                 assert session.pointers(MODEL)["LIVE_VERSION"] == OLD, where
 
     def test_a_crash_after_the_commit_is_never_undone(self, session, contest, make_registry):
