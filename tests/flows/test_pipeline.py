@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from prefect.cache_policies import NO_CACHE
+from prefect.flow_engine import FlowRunTimeoutError
 from prefect.states import Failed
+from prefect.task_engine import TaskRunTimeoutError
 
 from ccpolicy import PolicyParameterError
 from flows import pipeline
@@ -12,6 +14,9 @@ from flows.errors import DataValidationError, EmptyWindowError, RegistryBusyErro
 
 SnowflakeOperationalError = type(
     "OperationalError", (Exception,), {"__module__": "snowflake.connector.errors"}
+)
+SnowflakeProgrammingError = type(
+    "ProgrammingError", (Exception,), {"__module__": "snowflake.connector.errors"}
 )
 
 
@@ -35,9 +40,23 @@ class TestTransientFailures:
             EmptyWindowError("hold-out has no rows"),
             PolicyParameterError("unexpected parameter 'bogus'"),
             KeyError("bug"),
+            SnowflakeProgrammingError("001003: SQL compilation error"),
         ],
     )
     def test_bad_input_and_bugs_fail_at_once(self, error):
+        assert not pipeline.is_transient(error)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            TaskRunTimeoutError("Task run exceeded timeout of 3600 second(s)"),
+            FlowRunTimeoutError("Flow run exceeded timeout of 10800 second(s)"),
+            FileNotFoundError("week-00019.parquet"),
+            PermissionError("registry.sqlite"),
+        ],
+    )
+    def test_timeouts_and_missing_or_forbidden_files_are_final(self, error):
+        assert isinstance(error, OSError), "all of these would pass a plain OSError check"
         assert not pipeline.is_transient(error)
 
     def test_the_retry_condition_reads_the_error_from_the_failed_state(self):
@@ -65,7 +84,15 @@ def test_training_promotion_and_the_policy_check_are_never_retried(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["check-data", "newest-week", "evaluate", "score-live", "list-versions"]
+    "name",
+    [
+        "check-data",
+        "newest-week",
+        "evaluate",
+        "score-live",
+        "list-versions",
+        "reconcile-ended-runs",
+    ],
 )
 def test_reads_are_retried_with_backoff_only_when_transient(name):
     [task] = [task for task in TASKS if task.name == name]
