@@ -13,6 +13,7 @@ import pytest
 from prefect.workers.process import ProcessWorker
 
 from flows.registry.base import Outcome
+from flows.run_story import OUTCOME_STATE_NAMES
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BOOTSTRAP,
@@ -46,13 +47,6 @@ def _wait_until_final(flow_run_id: UUID) -> Any:
             return flow_run
         time.sleep(1)
     pytest.fail(f"flow run {flow_run_id} did not finish within {WATCH_TIMEOUT_SECONDS} s")
-
-
-def _state_names(flow_run_id: UUID) -> list[str]:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        return [state.name for state in client.read_flow_run_states(flow_run_id)]
 
 
 class TestDeploy:
@@ -162,7 +156,7 @@ class TestWeeklyRun:
         assert run.returncode == 0, run.output
 
         flow_run = read_flow_run(run.flow_run_id)
-        assert flow_run.state_name == "Completed"
+        assert flow_run.state.is_completed()
         assert flow_run.name == "credit_approval-week-19"
         tasks = task_runs(run.flow_run_id)
         for name in ("check-policy", "check-data", "retrain", "evaluate", "promote"):
@@ -173,6 +167,8 @@ class TestWeeklyRun:
         assert entry.champion_version == champion
         assert entry.policy == "significance_margin"
         assert entry.outcome in (Outcome.PROMOTED, Outcome.KEPT, Outcome.INCONCLUSIVE)
+        assert flow_run.state_name == OUTCOME_STATE_NAMES[entry.outcome]
+        assert flow_run.state.message == entry.reason
 
         found = artifacts(run.flow_run_id)
         assert set(found) == {
