@@ -376,7 +376,9 @@ def champion_challenger(
         except Exception as exc:
             error = one_line(exc)
             logger.error(
-                "Weekly cycle failed before a decision; the champion is untouched. %s", error
+                "Weekly cycle failed before a decision; the champion is untouched. %s",
+                error,
+                exc_info=True,  # the traceback stays in the run's logs on the server
             )
             recorded = record_failure(opened, error, plan, return_state=True)
             if recorded.is_failed():
