@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from flows.names import LABEL_COLUMN
 from flows.pipeline import champion_challenger, score
 from flows.registry.base import Outcome
 from flows.run_story import OUTCOME_STATE_NAMES
@@ -124,26 +125,28 @@ def test_a_dry_run_is_named_so_and_changes_nothing(prefect_server, home):
     assert live_version(home) == champion
 
 
-def test_nan_in_the_holdout_fails_at_once_naming_the_column_and_is_recorded(prefect_server, home):
+def test_a_missing_label_in_the_holdout_fails_at_once_naming_the_column_and_is_recorded(
+    prefect_server, home
+):
     import pandas as pd
 
     newest = home / "data" / "applications" / "week-00019.parquet"
     rows = pd.read_parquet(newest)
-    rows.loc[3, "credit_score"] = float("nan")
+    rows.loc[3, LABEL_COLUMN] = None
     rows.to_parquet(newest, index=False)
     champion = live_version(home)
 
     state = champion_challenger(home=str(home), return_state=True)
 
     assert state.is_failed()
-    assert "'credit_score'" in state.message and "NaN" in state.message
+    assert f"'{LABEL_COLUMN}'" in state.message and "missing label" in state.message
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert evaluate.state_name == "Failed"
     assert evaluate.run_count == 1, "bad data must not be retried"
     assert live_version(home) == champion
     entry = ledger(home)[-1]
     assert entry.outcome is Outcome.FAILED
-    assert "'credit_score'" in entry.reason and entry.champion_version == champion
+    assert f"'{LABEL_COLUMN}'" in entry.reason and entry.champion_version == champion
     assert [e.run_id for e in ledger(home)].count(entry.run_id) == 1, "the hook adds no twin"
 
     # The run's message is the one-line error, and a short report says the champion is safe.
