@@ -11,8 +11,8 @@ Operational rules, the same for every flow:
 - Training and promotion are never retried (a retry could train twice or switch
   twice). Reads, evaluation and scoring are retried with backoff, but only on
   failures a retry can cure (a dropped connection, a busy registry, Snowflake's
-  transient errors): bad data, a bad parameter, a missing file or a timeout fails
-  at once, with the message that names it.
+  transient errors; ``flows.retries``): bad data, a bad parameter, a missing file
+  or a timeout fails at once, with the message that names it.
 - Every task has a timeout, and the weekly flow one too. A timeout is final: the
   run ends Failed (``TimedOut``) and frees the registry queue's single slot.
 - No task result is cached or persisted (``NO_CACHE``): a retrain must train.
@@ -32,23 +32,22 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.flow_engine import FlowRunTimeoutError
 from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
 from prefect.states import Failed
-from prefect.task_engine import TaskRunTimeoutError
 from pydantic import BaseModel, Field
 
 from flows import steps
 from flows.backends import Backend, open_backend
 from flows.config import Settings, load_settings
-from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
+from flows.errors import ConfigError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
 from flows.promotion import PromotionReport
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import scoring_markdown, versions_markdown
+from flows.retries import IO_TASK_OPTIONS
 from flows.run_ends import reconcile_ended_runs, record_run_end
 from flows.run_story import (
     artifact_key,
@@ -63,10 +62,6 @@ from flows.run_story import (
 from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
-IO_RETRIES = 3
-"""Retries of a read, evaluation or scoring task after a transient failure."""
-IO_RETRY_DELAYS = [2, 10, 30]
-"""Backoff between those retries, in seconds."""
 IO_TIMEOUT_SECONDS = 600
 """Timeout of a read or a ledger write."""
 STEP_TIMEOUT_SECONDS = 3600
@@ -75,27 +70,6 @@ CYCLE_TIMEOUT_SECONDS = 3 * STEP_TIMEOUT_SECONDS
 """Timeout of a whole weekly cycle; it frees the registry queue's slot."""
 WEEKLY_FLOW = "champion-challenger"
 """The weekly flow's name; the next cycle reconciles the unrecorded ends of its runs."""
-_SNOWFLAKE_TRANSIENT = frozenset(
-    {
-        "OperationalError",
-        "InterfaceError",
-        "ServiceUnavailableError",
-        "GatewayTimeoutError",
-        "BadGatewayError",
-        "RequestTimeoutError",
-        "OtherHTTPRetryableError",
-    }
-)
-"""The Snowflake connector's errors that a retry can cure (its ``errors`` module)."""
-_NEVER_RETRIED = (
-    TaskRunTimeoutError,
-    FlowRunTimeoutError,
-    FileNotFoundError,
-    PermissionError,
-    IsADirectoryError,
-    NotADirectoryError,
-)
-"""OS errors that a retry cannot cure; Prefect's timeouts are TimeoutErrors, and final."""
 
 
 class WindowParams(BaseModel):
@@ -121,42 +95,10 @@ def _run_id() -> str | None:
     return flow_run.get_id()
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether a retry can cure ``error``.
-
-    A busy registry, a dropped connection or a network timeout, and the Snowflake
-    connector's operational errors are worth retrying. Bad data, a bad setting or
-    policy parameter, a missing file, a denied permission and a Prefect task or flow
-    timeout fail the same way every time, so they fail at once: a timed-out task
-    retried would let the flow's own timeout pass unnoticed.
-    """
-    if isinstance(error, RegistryBusyError):
-        return True
-    if isinstance(error, (ChampionChallengerError, *_NEVER_RETRIED)):
-        return False
-    if type(error).__module__.startswith("snowflake."):
-        return any(cls.__name__ in _SNOWFLAKE_TRANSIENT for cls in type(error).__mro__)
-    return isinstance(error, OSError)  # a dropped connection, a network timeout, ...
-
-
-def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn`` of the I/O tasks: retry only :func:`is_transient` failures."""
-    return is_transient(state.result(raise_on_failure=False))
-
-
-_IO_TASK_OPTIONS: dict[str, Any] = {
-    "cache_policy": NO_CACHE,
-    "retries": IO_RETRIES,
-    "retry_delay_seconds": IO_RETRY_DELAYS,
-    "retry_condition_fn": _retry_transient,
-}
-"""Options shared by the tasks that read or score: retried with backoff, never cached."""
-
-
 # -- tasks ------------------------------------------------------------------------------
 
 
-@task(name="reconcile-ended-runs", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="reconcile-ended-runs", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def reconcile_ended(backend: Backend, settings: Settings) -> int:
     """Record earlier runs that ended unrecorded (killed with their worker); how many.
 
@@ -178,7 +120,7 @@ def check_policy(name: str, params: dict[str, Any]) -> Any:
     return chosen
 
 
-@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def check_data(backend: Backend, settings: Settings, role: Role = "challenger") -> CyclePlan:
     """The run's plan: the data span and the windows (fails early on too little data)."""
     return steps.plan_cycle(backend, settings, role=role)
@@ -201,7 +143,7 @@ def retrain(
     return result
 
 
-@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def evaluate(backend: Backend, plan: CyclePlan, challenger: steps.RetrainResult) -> Evaluation:
     """Score champion and challenger on the plan's hold-out rows."""
     evaluation = steps.evaluate(backend, plan, challenger=challenger)
@@ -226,7 +168,7 @@ def promote(
     return steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
 
 
-@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def record_failure(backend: Backend, error: str, plan: CyclePlan | None) -> LedgerEntry:
     """Record in the ledger that the cycle failed before deciding."""
     return steps.record_failure(backend, error=error, plan=plan, run_id=_run_id())
@@ -252,25 +194,25 @@ def bootstrap_champion(
     return version
 
 
-@task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def newest_week(backend: Backend) -> int:
     """The newest week stored, scored by default (fails early on an empty table)."""
     return steps.data_span(backend)[1]
 
 
-@task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def score_live(backend: Backend, weeks: WeekRange) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
     return steps.score(backend, weeks=weeks)
 
 
-@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def score_file_live(backend: Backend, input_file: str, out_file: str) -> steps.FileScoringResult:
     """Stream a file through the version LIVE_VERSION names, batch by batch."""
     return steps.score_file(backend, Path(input_file), Path(out_file))
 
 
-@task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def list_versions(backend: Backend) -> steps.Status:
     """Every version and the live one, for the versions artifact."""
     return steps.status(backend)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from flows import pipeline, steps
+from flows import pipeline, retries, steps
 from flows.registry.base import Outcome
 from tests.integration.conftest import ledger, live_version, make_home, task_runs
 
@@ -63,7 +63,7 @@ def test_a_task_timeout_is_not_retried_and_ends_the_run_timed_out(
     entry = _assert_recorded_timeout(home, state, champion)
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert (evaluate.state_name, evaluate.run_count) == ("TimedOut", 1)
-    assert pipeline.evaluate.retries == pipeline.IO_RETRIES, "retries exist, but not for this"
+    assert pipeline.evaluate.retries == retries.IO_RETRIES, "retries exist, but not for this"
     assert "TaskRunTimeoutError" in entry.reason
 
 
