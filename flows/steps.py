@@ -2,6 +2,8 @@
 
 These are the units the Prefect tasks in ``flows.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
+Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
+their bodies live in ``flows.loading`` and ``flows.scoring``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from flows.errors import (
     NoChampionError,
     VersionExistsError,
 )
+from flows.loading import IngestResult as IngestResult
+from flows.loading import ingest as ingest
 from flows.names import CHALLENGER
 from flows.plan import CyclePlan, Role
 from flows.promotion import (
@@ -29,6 +33,8 @@ from flows.promotion import (
     switch_live,
 )
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, RegistryStatus
+from flows.scoring import FileScoringResult as FileScoringResult
+from flows.scoring import score_file as score_file
 from flows.training import TrainedModel, train_model, version_name
 from flows.windows import WeekRange, Windows
 
