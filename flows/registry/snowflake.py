@@ -1,21 +1,15 @@
 """The Snowflake backend's registry: the Snowflake ML Model Registry plus three small tables.
 
 Versions, aliases, model tags and the default version live in the Snowflake ML
-Model Registry (``snowflake.ml.registry.Registry``); inference runs in the
-warehouse. The promotion ledger (:mod:`~flows.registry.snowflake_ledger`), the
-promotion lock (:mod:`~flows.registry.snowflake_lock`) and the training-row hashes
-(:mod:`~flows.registry.snowflake_versions`) are tables in the same schema.
-
-A switch cannot be atomic (every DDL statement is its own transaction), so under
-the lock the live version is re-read (compare-and-set), a ``pending`` ledger row
-is written, the pointers move in the order of :mod:`~flows.registry.snowflake_switch`
-with ``LIVE_VERSION`` last (the commit point), and the row is completed. Before the
-commit point a failure restores the pointers and the row says ``failed``; after
-it nothing is undone. A crash anywhere leaves a pending row that reads truthfully
-against ``LIVE_VERSION`` and that the next locked run settles.
-
-Reads issue no DDL, so a read-only role can use them; :meth:`SnowflakeRegistry.setup`
-creates the tables and tags, and every write path runs it first.
+Model Registry; the ledger, the lock and the training-row hashes are tables beside
+it (``snowflake_ledger``, ``snowflake_lock``, ``snowflake_versions``). A switch
+cannot be atomic, so under the lock the live version is re-read (compare-and-set),
+a ``pending`` ledger row is written, the pointers move in the order of
+``snowflake_switch`` with ``LIVE_VERSION`` last (the commit point), and the row is
+completed. Before the commit point a failure restores the pointers; after it
+nothing is undone. A crash anywhere leaves a pending row that reads truthfully
+against ``LIVE_VERSION`` and that the next locked run settles. Reads issue no DDL;
+:meth:`SnowflakeRegistry.setup` creates the tables and tags, and every write runs it.
 """
 
 from __future__ import annotations
