@@ -414,10 +414,10 @@ def roll_back(
     backend: Backend, to_version: str | None, if_live: str | None, reason: str
 ) -> dict[str, Any]:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
+    # steps.rollback logs the decision once, here and in a stored procedure alike.
     entry = steps.rollback(
         backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
     )
-    get_run_logger().info("Ledger entry #%s: %s", entry.id, entry.reason)
     return entry.to_dict()
 
 
