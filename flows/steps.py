@@ -346,18 +346,38 @@ def record_failure(
     plan: CyclePlan | None = None,
     actor: str | None = None,
     run_id: str | None = None,
+    live_at_start: str | None = None,
 ) -> LedgerEntry:
-    """Record that a cycle failed before deciding; the champion is untouched."""
+    """Record that a cycle failed; says "champion untouched" only when that is true.
+
+    The champion was touched if the live version differs from ``live_at_start`` (the
+    one the run began with, when known) or if this run's own ledger entries switched it.
+    """
+    registry = backend.registry
+    live = registry.live_version()
+    switched = [
+        entry
+        for entry in registry.ledger()
+        if run_id is not None and entry.run_id == run_id and entry.outcome.switched_live
+    ]
+    start = switched[0].live_before if switched else live_at_start
+    if switched or (live_at_start is not None and live != live_at_start):
+        reason = (
+            f"Cycle failed after the live version moved from {start} to {live} during this "
+            f"run; that switch stands (see the ledger). {error}"
+        )
+    else:
+        reason = f"Cycle failed before a decision; champion untouched. {error}"
     entry = LedgerEntry(
         outcome=Outcome.FAILED,
-        reason=f"Cycle failed before a decision; champion untouched. {error}",
+        reason=reason,
         actor=actor or default_actor(),
-        champion_version=backend.registry.live_version(),
+        champion_version=live,
         data_week=plan.data_week if plan else None,
         plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
-    return backend.registry.append_ledger(entry)
+    return registry.append_ledger(entry)
 
 
 def weekly_cycle(

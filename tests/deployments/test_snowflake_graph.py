@@ -189,10 +189,12 @@ class TestRefusals:
         ("options", "message"),
         [
             ({"warehouse": "wh; drop"}, "warehouse must be a plain identifier"),
-            ({"name": "a-b"}, "graph name must be a plain identifier"),
+            ({"name": "a-b"}, "--name must be a plain identifier"),
             ({"serverless_size": "HUGE"}, "Serverless size must be one of"),
-            ({"retry_attempts": -1}, "retry attempts must be a whole number ≥ 0"),
-            ({"timeout_minutes": 0}, "timeout minutes must be a whole number ≥ 1"),
+            ({"retry_attempts": -1}, "--retries must be a whole number between 0 and 30"),
+            ({"retry_attempts": 31}, "--retries must be a whole number between 0 and 30"),
+            ({"timeout_minutes": 0}, "--timeout-minutes must be a whole number ≥ 1"),
+            ({"packages": ("pandas==2.2\n",)}, "must be pinned as name==version"),
             ({"packages": ("pandas",)}, "must be pinned as name==version"),
         ],
     )
