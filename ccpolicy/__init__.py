@@ -14,16 +14,12 @@ from ccpolicy._base import API_VERSION, Policy
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._guardrails import greater_is_better
-from ccpolicy._loading import (
-    POLICY_ENTRY_POINT_GROUP,
-    PolicyInfo,
-    available_policies,
-    decide,
-    load_policy,
-)
+from ccpolicy._loading import PolicyInfo, available_policies, decide, load_policy
+from ccpolicy._origin import POLICY_ENTRY_POINT_GROUP
 from ccpolicy._params import Interval, MetricLimits, Options, Parameter, parse_param_value
 from ccpolicy.errors import (
     EvidenceError,
+    PolicyDecisionError,
     PolicyError,
     PolicyLoadError,
     PolicyParameterError,
@@ -42,6 +38,7 @@ __all__ = [
     "Options",
     "Parameter",
     "Policy",
+    "PolicyDecisionError",
     "PolicyError",
     "PolicyInfo",
     "PolicyLoadError",

@@ -6,7 +6,7 @@ import copy
 import inspect
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -14,9 +14,20 @@ import numpy as np
 
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
-from ccpolicy._guardrails import GUARDRAIL_PARAMETERS, check_guardrail_inputs, guardrail_block
+from ccpolicy._guardrails import (
+    GUARDRAIL_PARAMETERS,
+    check_guardrail_inputs,
+    check_guardrail_metrics,
+    guardrail_block,
+)
+from ccpolicy._origin import describe_policy_class, exception_text
 from ccpolicy._params import Parameter, resolve_params
-from ccpolicy.errors import EvidenceError, PolicyParameterError, PolicyValidationError
+from ccpolicy.errors import (
+    EvidenceError,
+    PolicyDecisionError,
+    PolicyParameterError,
+    PolicyValidationError,
+)
 
 API_VERSION = "1"
 """The policy API this ccpolicy provides; plugins declare the version they target."""
@@ -67,6 +78,17 @@ class Policy(ABC):
         """The policy's own parameters followed by the guardrail parameters."""
         return {**cls.parameters, **GUARDRAIL_PARAMETERS}
 
+    def check_metrics(self, available: Collection[str]) -> None:
+        """Check, before any training, that the guardrails name metrics the evidence will carry.
+
+        Args:
+            available: The metric names the caller computes for both models.
+
+        Raises:
+            PolicyParameterError: ``max_metric_drop`` names a metric not in ``available``.
+        """
+        check_guardrail_metrics(self.name, self._params, available)
+
     @property
     def params(self) -> dict[str, Any]:
         """Every parameter's effective value, defaults included (a copy)."""
@@ -81,6 +103,7 @@ class Policy(ABC):
 
         Raises:
             EvidenceError: ``evidence`` is not an Evidence or lacks what a guardrail needs.
+            PolicyDecisionError: ``decide`` raised; the cause is chained.
             PolicyValidationError: ``decide`` returned something other than a Decision.
         """
         if not isinstance(evidence, Evidence):
@@ -102,12 +125,17 @@ class Policy(ABC):
 
     def _checked_decide(self, evidence: Evidence) -> Decision:
         """Run decide, then map NaN numbers to INCONCLUSIVE and apply the guardrails."""
-        decision = self.decide(evidence)
+        try:
+            decision = self.decide(evidence)
+        except (Exception, SystemExit) as exc:  # a plugin's failure, whatever it raised
+            raise PolicyDecisionError(
+                self, f"{self._origin()} failed while deciding: {exception_text(exc)}"
+            ) from exc
         if not isinstance(decision, Decision):
             raise PolicyValidationError(
                 self,
                 f"{self.name}.decide returned {type(decision).__name__}, not a "
-                "ccpolicy.Decision; return Decision(verdict, reason, details).",
+                f"ccpolicy.Decision ({self._origin()}); return Decision(verdict, reason, details).",
             )
         undefined = [k for k, v in decision.details.items() if _is_nan(v)]
         if undefined:
@@ -127,6 +155,10 @@ class Policy(ABC):
             f"{decision.reason}, but {'; '.join(block.reasons)} → {block.verdict.value}",
             {**decision.details, "guardrails": block.reasons},
         )
+
+    def _origin(self) -> str:
+        """The entry point and distribution of this policy, for error messages."""
+        return describe_policy_class(type(self), self.name)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())

@@ -9,7 +9,10 @@ from ccpolicy._base import API_VERSION, Policy
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Interval, Parameter
-from ccpolicy.stats import delong_test, roc_auc
+from ccpolicy.stats import delong_test, min_detectable_gain, roc_auc
+
+DETECTION_POWER = 0.8
+"""The power at which significance_margin states the gain its hold-out can detect."""
 
 
 class AucGreater(Policy):
@@ -51,8 +54,13 @@ class SignificanceMargin(Policy):
     The reported interval is the two-sided (1 - 2·alpha) interval, whose lower end
     is the one-sided (1 - alpha) bound, so the verdict reads straight off it:
     promote when its lower end is above the margin (p < alpha), keep when its upper
-    end is below the margin (the challenger significantly fails to clear it), and
-    inconclusive when it straddles the margin.
+    end is at or below the margin (the challenger significantly fails to clear it;
+    two models ranking the rows identically are the exact case: gain 0, no
+    variance), and inconclusive when it straddles the margin.
+
+    Every decision states ``min_detectable_gain``: the true gain this hold-out
+    would detect with 80 % power, so an inconclusive verdict reads as "no gain"
+    or as "the hold-out is too small to tell".
     """
 
     name = "significance_margin"
@@ -90,8 +98,8 @@ class SignificanceMargin(Policy):
         p_text = f"p={result.p_value:.2g}"
         if result.p_value < alpha:
             verdict, rule = Verdict.PROMOTE, f"{p_text} < alpha {alpha:g}"
-        elif result.ci_high < margin:
-            verdict, rule = Verdict.KEEP, f"CI upper end {result.ci_high:+.3f} < margin"
+        elif result.ci_high <= margin:
+            verdict, rule = Verdict.KEEP, f"CI upper end {result.ci_high:+.3f} ≤ margin"
         else:
             verdict, rule = Verdict.INCONCLUSIVE, f"{p_text} ≥ alpha {alpha:g}"
         interval = f"{1 - 2 * alpha:.0%} CI [{result.ci_low:+.3f}, {result.ci_high:+.3f}]"
@@ -111,6 +119,9 @@ class SignificanceMargin(Policy):
                 "confidence": 1 - 2 * alpha,
                 "margin": margin,
                 "alpha": alpha,
+                "min_detectable_gain": min_detectable_gain(
+                    result.se, alpha=alpha, power=DETECTION_POWER, margin=margin
+                ),
             },
         )
 

@@ -81,14 +81,14 @@ def json_safe(value: Any) -> Any:
     """Convert nested mappings, sequences, enums and numpy values to JSON-safe Python values."""
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()  # arrays of any shape, 0-d included, and scalars → Python
+    if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if value is None or isinstance(value, str | bool):
         return value
-    if isinstance(value, np.bool_):
-        return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):

@@ -7,15 +7,16 @@ turns KEEP or INCONCLUSIVE into PROMOTE.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ccpolicy._decision import Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Interval, MetricLimits, Parameter
-from ccpolicy.errors import EvidenceError
+from ccpolicy.errors import EvidenceError, PolicyParameterError
 
 COOLDOWN_WEEKS = "cooldown_weeks"
 MAX_METRIC_DROP = "max_metric_drop"
@@ -52,6 +53,26 @@ class GuardrailBlock:
 def greater_is_better(metric: str) -> bool:
     """Whether a higher value of ``metric`` is better: all but *_loss and *_error metrics."""
     return not metric.endswith(_LOWER_IS_BETTER_SUFFIXES)
+
+
+def check_guardrail_metrics(
+    policy: str, params: Mapping[str, Any], available: Collection[str]
+) -> None:
+    """Raise if ``max_metric_drop`` limits a metric that is not among ``available``.
+
+    Raises:
+        PolicyParameterError: naming the unknown metric, the available ones and the
+            closest name.
+    """
+    for metric in params[MAX_METRIC_DROP]:
+        if metric in available:
+            continue
+        close = difflib.get_close_matches(metric, list(available), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        raise PolicyParameterError(
+            f"The {MAX_METRIC_DROP!r} parameter of {policy} limits {metric!r}, which is not "
+            f"a metric of the evaluation; metrics: {', '.join(sorted(available))}{hint}"
+        )
 
 
 def check_guardrail_inputs(policy: str, params: Mapping[str, Any], evidence: Evidence) -> None:

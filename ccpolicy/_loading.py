@@ -19,6 +19,12 @@ from typing import Any, Literal
 from ccpolicy._base import Policy, policy_class_problems
 from ccpolicy._decision import Decision, json_safe
 from ccpolicy._evidence import Evidence
+from ccpolicy._origin import (
+    describe_entry_point,
+    exception_text,
+    policy_entry_points,
+    provenance,
+)
 from ccpolicy._params import Parameter
 from ccpolicy.errors import (
     PolicyError,
@@ -26,9 +32,6 @@ from ccpolicy.errors import (
     PolicyValidationError,
     UnknownPolicyError,
 )
-
-POLICY_ENTRY_POINT_GROUP = "ccpolicy.policies"
-"""The entry-point group a distribution registers its policies under."""
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ def load_policy(name: str, **params: Any) -> Policy:
         >>> load_policy("significance_margin", margin=0.01)
         SignificanceMargin(margin=0.01, alpha=0.05, cooldown_weeks=0, max_metric_drop={})
     """
-    matches = [ep for ep in _entry_points() if ep.name == name]
+    matches = [ep for ep in policy_entry_points() if ep.name == name]
     if not matches:
         raise UnknownPolicyError(_unknown_name_message(name))
     if len(matches) > 1:
@@ -124,7 +127,7 @@ def available_policies() -> list[PolicyInfo]:
         One PolicyInfo per entry point, sorted by name; a policy that fails to import,
         is registered twice or breaks the contract has status ``"error"`` and the reason.
     """
-    entry_points = _entry_points()
+    entry_points = policy_entry_points()
     counts = Counter(ep.name for ep in entry_points)
     infos = []
     for ep in entry_points:
@@ -157,41 +160,27 @@ def available_policies() -> list[PolicyInfo]:
     return infos
 
 
-def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    """Every entry point in the policy group, sorted by name (metadata only, nothing imported)."""
-    found = importlib.metadata.entry_points(group=POLICY_ENTRY_POINT_GROUP)
-    return sorted(found, key=lambda ep: (ep.name, ep.value))
-
-
 def _load_class(ep: importlib.metadata.EntryPoint) -> type[Policy]:
     """Import one entry point and check the loaded object against the Policy contract."""
     try:
         loaded = ep.load()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() is broken, not fatal
         raise PolicyLoadError(
-            f"error loading policy {ep.name!r} = {ep.value!r} from {_provenance(ep)}: "
-            f"{type(exc).__name__}: {exc}"
+            f"error loading {describe_entry_point(ep)}: {exception_text(exc)}"
         ) from exc
     problems = policy_class_problems(loaded, registered_name=ep.name)
     if problems:
         raise PolicyValidationError(
             loaded,
-            f"policy {ep.name!r} = {ep.value!r} from {_provenance(ep)} is not a valid "
-            f"policy: {'; '.join(problems)}.",
+            f"{describe_entry_point(ep)} is not a valid policy: {'; '.join(problems)}.",
         )
     return loaded
 
 
-def _provenance(ep: importlib.metadata.EntryPoint) -> str:
-    """``"distribution version"`` of the package that registers ``ep``."""
-    dist = ep.dist
-    return f"{dist.name} {dist.version}" if dist else "an unknown distribution"
-
-
 def _unknown_name_message(name: str) -> str:
     """The UnknownPolicyError text: what is installed, and the closest name if any."""
-    entry_points = _entry_points()
-    installed = ", ".join(f"{ep.name} ({_provenance(ep)})" for ep in entry_points)
+    entry_points = policy_entry_points()
+    installed = ", ".join(f"{ep.name} ({provenance(ep)})" for ep in entry_points)
     message = f"no policy named {name!r}; installed: {installed or 'none'}"
     close = difflib.get_close_matches(name, [ep.name for ep in entry_points], n=1)
     return f"{message}; did you mean {close[0]!r}?" if close else message
@@ -199,7 +188,7 @@ def _unknown_name_message(name: str) -> str:
 
 def _duplicate_message(name: str, entry_points: list[importlib.metadata.EntryPoint]) -> str:
     """The PolicyLoadError text for a name registered by more than one distribution."""
-    sources = ", ".join(f"{_provenance(ep)} ({ep.value})" for ep in entry_points if ep.name == name)
+    sources = ", ".join(f"{provenance(ep)} ({ep.value})" for ep in entry_points if ep.name == name)
     return (
         f"policy name {name!r} is registered more than once: {sources}; "
         "uninstall all but one of these distributions"

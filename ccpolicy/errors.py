@@ -31,6 +31,15 @@ class PolicyValidationError(PolicyError):
         """The offending object, as loaded from its entry point."""
 
 
+class PolicyDecisionError(PolicyError, RuntimeError):
+    """A policy raised while deciding; the message names its entry point and distribution."""
+
+    def __init__(self, policy: Any, message: str) -> None:
+        super().__init__(message)
+        self.policy = policy
+        """The policy instance that failed."""
+
+
 class PolicyParameterError(PolicyError, ValueError, TypeError):
     """A policy parameter is unknown or violates its declared constraint."""
 

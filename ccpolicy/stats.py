@@ -18,14 +18,14 @@ from ccpolicy._stats.bootstrap import (
     WeightedMetric,
     paired_bootstrap,
 )
-from ccpolicy._stats.delong import DeLongResult, delong_test
+from ccpolicy._stats.delong import DeLongResult, delong_test, min_detectable_gain
 from ccpolicy._stats.ranking import (
     auc_from_group_counts,
     both_classes_present,
     class_counts_by_tie_group,
 )
 from ccpolicy._validation import labelled_scores
-from ccpolicy.errors import UndefinedStatisticWarning
+from ccpolicy.errors import EvidenceError, UndefinedStatisticWarning
 
 __all__ = [
     "BOOTSTRAP_METRICS",
@@ -35,8 +35,10 @@ __all__ = [
     "WeightedMetric",
     "delong_test",
     "has_both_classes",
+    "min_detectable_gain",
     "paired_bootstrap",
     "roc_auc",
+    "roc_curve",
 ]
 
 
@@ -78,3 +80,40 @@ def roc_auc(y_true: Any, scores: Any) -> float:
         return math.nan
     pos, neg, _, _ = class_counts_by_tie_group(s, positive)
     return float(auc_from_group_counts(pos, neg)[0])
+
+
+def roc_curve(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ROC curve's false- and true-positive rates, one point per distinct score.
+
+    Thresholds run from above the highest score down to the lowest, so both rates
+    rise from 0 to 1; tied scores form one point. Equals
+    ``sklearn.metrics.roc_curve(..., drop_intermediate=False)[:2]`` without
+    importing scikit-learn.
+
+    Args:
+        y_true: Labels, 0 or 1, shape (n,).
+        scores: Scores for class 1, shape (n,).
+
+    Returns:
+        ``(fpr, tpr)``, each of shape (distinct scores + 1,).
+
+    Raises:
+        EvidenceError: The labels or scores are malformed, or one class is missing
+            (the curve is undefined).
+
+    Example:
+        >>> fpr, tpr = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
+        >>> fpr.tolist(), tpr.tolist()
+        ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0])
+    """
+    y, s = labelled_scores(y_true, scores, names=("y_true", "scores"))
+    positive = y == 1
+    n_pos = int(positive.sum())
+    if n_pos in (0, y.size):
+        raise EvidenceError(
+            f"y_true holds one class only ({y.size} rows); a ROC curve needs both classes."
+        )
+    pos, neg, _, _ = class_counts_by_tie_group(s, positive)
+    tpr = np.concatenate(([0.0], np.cumsum(pos[0, ::-1]) / n_pos))
+    fpr = np.concatenate(([0.0], np.cumsum(neg[0, ::-1]) / (y.size - n_pos)))
+    return fpr, tpr

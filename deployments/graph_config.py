@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from flows.config import Settings, SnowflakeSettings
+from flows.contract import DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
@@ -50,6 +51,8 @@ class GraphConfig:
     """Evaluate and decide without acting (the decision is still recorded)."""
     challenger_spec: ModelSpec = CHALLENGER_SPEC
     """The model each weekly challenger is trained with (from the settings, as in the flow)."""
+    contract: DataContract = DEFAULT_CONTRACT
+    """The table's shape (``[data]``), so the procedures train and score the same table."""
     snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
     """Where the tables and the model live."""
 
@@ -72,8 +75,8 @@ class GraphConfig:
         """The CONFIG of a graph equivalent to a Prefect deployment with ``parameters``.
 
         Parameters the deployment leaves out take the values the flow would resolve
-        from ``settings`` (model name, windows); the challenger spec and the Snowflake
-        locations always come from ``settings``.
+        from ``settings`` (model name, windows); the challenger spec, the data contract
+        and the Snowflake locations always come from ``settings``.
 
         Raises:
             ConfigError: if the deployment names no policy, or passes a parameter
@@ -99,6 +102,7 @@ class GraphConfig:
             windows=_windows(windows) if windows is not None else settings.windows,
             dry_run=parameters.get("dry_run", False),
             challenger_spec=settings.challenger_spec,
+            contract=settings.contract,
             snowflake=settings.snowflake,
         )
 
@@ -116,7 +120,8 @@ class GraphConfig:
         """The root task's CONFIG: one key per value, mappings as JSON text.
 
         snowflake.core accepts only str, int, float and bool CONFIG values, so nested
-        values (policy parameters, windows, the spec, the locations) travel as JSON.
+        values (policy parameters, windows, the spec, the contract, the locations)
+        travel as JSON.
 
         Raises:
             ConfigError: if a value contains ``$$``, which would end the CONFIG literal.
@@ -125,6 +130,7 @@ class GraphConfig:
         values = {
             **self.parameters(),
             "challenger_spec": self.challenger_spec.to_dict(),
+            "contract": self.contract.to_dict(),
             "snowflake": location,
         }
         config = {
@@ -156,6 +162,7 @@ class GraphConfig:
                 challenger_spec=ModelSpec.from_mapping(
                     json.loads(config["challenger_spec"]), input_name="CONFIG challenger_spec"
                 ),
+                contract=DataContract.from_dict(json.loads(config["contract"])),
                 snowflake=SnowflakeSettings(**json.loads(config["snowflake"])),
             )
         except KeyError as exc:
@@ -173,6 +180,7 @@ class GraphConfig:
             "model_name": self.model_name,
             "windows": self.windows,
             "challenger_spec": self.challenger_spec,
+            "contract": self.contract,
             "snowflake": self.snowflake,
         }
         return Settings(**{**values, **overrides})

@@ -84,7 +84,7 @@ def deploy_graph(
     schema: Any = None,
     package_check: bool = True,
 ) -> DeployReport:
-    """Replace the graph in the account: suspend, ship code and procedure, recreate the tasks.
+    """Replace the graph in the account: ship code and procedure, suspend, recreate the tasks.
 
     Args:
         graph: The task graph.
@@ -99,15 +99,16 @@ def deploy_graph(
     from snowflake.core._common import CreateMode
     from snowflake.core.task.dagv1 import DAGOperation
 
-    script = render_script(graph, archive=archive)
+    script = render_script(graph, archive=archive.resolve())
     stage = graph.qualified(graph.options.stage)
     with _account(graph, f"deploy task graph {graph.options.name}"):
         if package_check:
             check_packages(session, graph.options.packages)
-        for statement in (script.suspend_root, script.create_stage):
-            session.sql(statement).collect()
+        session.sql(script.create_stage).collect()
         session.file.put(str(archive), f"@{stage}", auto_compress=False, overwrite=True)
-        session.sql(script.create_procedure).collect()
+        session.sql(script.create_procedure).collect()  # an unhosted pin fails before the stop
+        session.sql(script.suspend_root).collect()
+        # DAGOperation.deploy(or_replace) drops the old graph's tasks, stale children included
         with warnings.catch_warnings():
             # snowflake.core's own notices, not ours to act on: replacing a graph keeps its
             # finalizer (what we want), and DAGOperation still uses its deprecated FQN class.

@@ -29,7 +29,7 @@ from deployments.graph_contract import (
 )
 from deployments.prefect_yaml import DEFAULT_DEPLOYMENT, read_deployment
 from flows.errors import ConfigError
-from flows.identifiers import validate_identifier
+from flows.identifiers import MAX_IDENTIFIER_LENGTH, validate_identifier
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -50,6 +50,8 @@ ROOT_DEFINITION: Final = "select 'dag dummy root'"
 WAREHOUSE_SIZES: Final = ("XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE")
 DEFAULT_SERVERLESS_SIZE: Final = "XSMALL"
 DEFAULT_RETRY_ATTEMPTS: Final = 2
+MAX_RETRY_ATTEMPTS: Final = 30
+"""The most TASK_AUTO_RETRY_ATTEMPTS allows (snowflake.core's Task model says 0–30)."""
 DEFAULT_TIMEOUT_MINUTES: Final = 60
 """As the Prefect flow's step timeout."""
 DEFAULT_SUSPEND_AFTER_FAILURES: Final = 3
@@ -67,7 +69,7 @@ Exact pins keep the procedure's training identical to the Prefect flow's; the
 deploy command checks them against ``INFORMATION_SCHEMA.PACKAGES`` before changing
 anything, and ``--package name==version`` pins another hosted version.
 """
-_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*")
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class GraphOptions:
     """Stage holding the code archive."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", validate_identifier(self.name, what="graph name"))
+        object.__setattr__(self, "name", validate_identifier(self.name, what="--name"))
         object.__setattr__(self, "stage", validate_identifier(self.stage, what="code stage"))
         if self.warehouse is not None:
             object.__setattr__(
@@ -103,19 +105,24 @@ class GraphOptions:
                 f"Serverless size must be one of {', '.join(WAREHOUSE_SIZES)}; "
                 f"got {self.serverless_size!r}."
             )
-        for what, value, low in (
-            ("retry attempts", self.retry_attempts, 0),
-            ("timeout minutes", self.timeout_minutes, 1),
-            ("failures before suspension", self.suspend_after_failures, 0),
+        for option, value, low, high in (
+            ("--retries", self.retry_attempts, 0, MAX_RETRY_ATTEMPTS),
+            ("--timeout-minutes", self.timeout_minutes, 1, None),
+            ("--suspend-after", self.suspend_after_failures, 0, None),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ConfigError(
-                    f"The number of {what} must be a whole number ≥ {low}; got {value!r}."
-                )
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < low
+                or (high is not None and value > high)
+            ):
+                bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+                raise ConfigError(f"{option} must be a whole number {bound}; got {value!r}.")
         for package in self.packages:
-            if not _PACKAGE.match(package):
+            if not _PACKAGE.fullmatch(package):
                 raise ConfigError(
-                    f"Package {package!r} must be pinned as name==version, e.g. 'scikit-learn==1.6.1'."
+                    f"--package {package!r} must be pinned as name==version, "
+                    "e.g. 'scikit-learn==1.6.1'."
                 )
 
     def with_packages(self, pins: list[str]) -> GraphOptions:
@@ -198,6 +205,12 @@ class TaskGraph:
                     f"Step {step.name} follows {step.after}, which is not an earlier step."
                 )
             seen.add(step.name)
+            task = self.task_name(step)
+            if len(task) > MAX_IDENTIFIER_LENGTH:
+                raise ConfigError(
+                    f"--name is too long: the task name {task[:40]}… would have {len(task)} "
+                    f"characters, and Snowflake allows {MAX_IDENTIFIER_LENGTH}."
+                )
         if sum(step.is_finalizer for step in self.steps) > 1:
             raise ConfigError("A task graph has at most one finalizer.")
 

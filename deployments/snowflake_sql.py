@@ -1,11 +1,13 @@
 """The task graph as a reviewable SQL script: code, procedure, tasks, resumption.
 
-Order matters and is fixed here: suspend the running root first (a task graph
-can only be changed while its root is suspended), ship the code and replace the
-procedure, create the tasks root first (they are created suspended), then resume
-the step tasks and the finalizer before the root, which starts the schedule.
-``ccflows snowflake deploy`` runs the same statements for the code and procedure
-and lets snowflake.core create the identical tasks.
+Order matters and is fixed here: ship the code and replace the procedure first,
+so that a package pin Snowflake does not host fails while the schedule still
+runs; then suspend the root (a task graph can only be changed while its root is
+suspended) and drop the child tasks no longer in the graph, as snowflake.core's
+``DAGOperation.deploy`` does; create the tasks root first (they are created
+suspended); resume the step tasks and the finalizer before the root, which starts
+the schedule. ``ccflows snowflake deploy`` runs the same statements for the code
+and procedure and lets snowflake.core create the identical tasks.
 
 Every identifier reaching this module was validated by ``validate_identifier``;
 literals are escaped here the way snowflake.core escapes them.
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from deployments.graph_contract import PROCEDURE
+from flows.errors import ConfigError
+from flows.identifiers import check_dollar_quotable, sql_literal
 
 if TYPE_CHECKING:
     from pathlib import PurePath
@@ -28,11 +32,6 @@ RUNTIME_VERSION: Final = "3.11"
 """Python of the procedure: the project's minimum, which Snowflake supports."""
 HANDLER: Final = "deployments.procedures.run_step"
 """The procedure's handler, imported from the staged package archive."""
-
-
-def sql_literal(text: str) -> str:
-    """A single-quoted SQL string literal (backslashes first, then quotes, as snowflake.core)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def render_task(task: Any, *, database: str, schema: str) -> str:
@@ -64,7 +63,8 @@ def render_task(task: Any, *, database: str, schema: str) -> str:
         cron = f"USING CRON {task.schedule.expr} {task.schedule.timezone}"
         lines.append(f"  SCHEDULE = {sql_literal(cron)}")
     if task.config:
-        lines.append(f"  CONFIG = $${json.dumps(dict(task.config), sort_keys=True)}$$")
+        config = check_dollar_quotable(json.dumps(dict(task.config), sort_keys=True), what="CONFIG")
+        lines.append(f"  CONFIG = $${config}$$")
     if task.allow_overlapping_execution is not None:
         lines.append(
             f"  ALLOW_OVERLAPPING_EXECUTION = {str(task.allow_overlapping_execution).upper()}"
@@ -92,14 +92,16 @@ class GraphScript:
 
     header: str
     """Comment lines saying where the script comes from and how to apply it."""
-    suspend_root: str
-    """Stop the schedule while the graph is replaced (a no-op on the first deploy)."""
     create_stage: str
     """The stage holding the code archive."""
     upload: str
-    """PUT of the code archive (run from the folder the archive path is relative to)."""
+    """PUT of the code archive, from its absolute path."""
     create_procedure: str
-    """The procedure whose handler runs one step."""
+    """The procedure whose handler runs one step (fails on an unhosted package pin)."""
+    suspend_root: str
+    """Stop the schedule while the graph is replaced (a no-op on the first deploy)."""
+    drop_stale: str
+    """Drop the root's child tasks that are no longer in the graph."""
     create_tasks: tuple[str, ...]
     """The tasks, root first, each after its predecessors, the finalizer last."""
     resume_tasks: tuple[str, ...]
@@ -108,10 +110,14 @@ class GraphScript:
     def text(self) -> str:
         """The whole script: the header, then the four commented sections."""
         sections = [
-            ("1. Stop the schedule while the graph is replaced.", [self.suspend_root]),
             (
-                "2. The code: the package archive on a stage, and the procedure running one step.",
+                "1. The code, before anything stops: the package archive on a stage, and the "
+                "procedure running one step (an unhosted package pin fails here).",
                 [self.create_stage, self.upload, self.create_procedure],
+            ),
+            (
+                "2. Stop the schedule; drop child tasks no longer in the graph.",
+                [self.suspend_root, self.drop_stale],
             ),
             ("3. The tasks, root first; Snowflake creates them suspended.", self.create_tasks),
             (
@@ -125,31 +131,42 @@ class GraphScript:
         return "\n\n".join(parts) + "\n"
 
 
-def render_script(graph: TaskGraph, *, archive: PurePath) -> GraphScript:
+def render_script(graph: TaskGraph, *, archive: PurePath, built: bool = True) -> GraphScript:
     """The deploy statements of ``graph``, its procedure importing the archive at ``archive``.
 
     Args:
         graph: The task graph.
-        archive: Local path of the package archive (``PUT`` uploads it; its file name
-            is what the procedure imports from the stage).
+        archive: Absolute local path of the package archive (``PUT`` uploads it; its file
+            name is what the procedure imports from the stage).
+        built: Whether the archive is there already; if not, the header says how to build it.
+
+    Raises:
+        ConfigError: if ``archive`` is not an absolute path.
     """
+    if not archive.is_absolute():
+        raise ConfigError(f"The code archive path must be absolute; got {str(archive)!r}.")
     stage = graph.qualified(graph.options.stage)
     tasks = graph.tasks()
     root, steps = tasks[0], tasks[1:]
     deployment = graph.deployment
+    build = (
+        f"-- The PUT uploads the code archive {archive.as_posix()}, built by `ccflows snowflake emit`."
+        if built
+        else f"-- Build the code archive first: `ccflows snowflake emit --archive "
+        f"{archive.parent.as_posix()}` writes {archive.name} there."
+    )
     header = "\n".join(
         [
             f"-- Snowflake task graph {graph.options.name} of champion-challenger, derived from the",
             f"-- prefect.yaml deployment {deployment.name!r} ({deployment.entrypoint!r}): the same",
             "-- schedule, the same parameters (the root task's CONFIG), the same step code.",
             "-- Regenerate with `ccflows snowflake emit`; apply with `ccflows snowflake deploy`, or",
-            "-- run this script with SnowSQL or `snow sql -f` where the PUT below finds the code",
-            "-- archive (`ccflows snowflake emit --archive DIR` builds it).",
+            "-- run this script as it is with SnowSQL or `snow sql -f`.",
+            build,
         ]
     )
     return GraphScript(
         header=header,
-        suspend_root=f"ALTER TASK IF EXISTS {graph.qualified(root.name)} SUSPEND",
         create_stage=(
             f"CREATE STAGE IF NOT EXISTS {stage}\n"
             f"  COMMENT = {sql_literal('champion-challenger: code of the task graph procedure')}"
@@ -159,12 +176,52 @@ def render_script(graph: TaskGraph, *, archive: PurePath) -> GraphScript:
             "  AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
         ),
         create_procedure=_procedure(graph, stage=stage, archive_name=archive.name),
+        suspend_root=f"ALTER TASK IF EXISTS {graph.qualified(root.name)} SUSPEND",
+        drop_stale=_drop_stale(graph, keep=[task.name for task in tasks]),
         create_tasks=tuple(
             render_task(task, database=graph.database, schema=graph.schema) for task in tasks
         ),
         resume_tasks=tuple(
             f"ALTER TASK {graph.qualified(task.name)} RESUME" for task in (*steps, root)
         ),
+    )
+
+
+def _drop_stale(graph: TaskGraph, *, keep: list[str]) -> str:
+    """A Snowflake Scripting block dropping the root's dependents that are not in ``keep``.
+
+    The first deploy has no root yet, so the block looks for it before asking for its
+    dependents. Names are matched exactly and dropped double-quoted.
+    """
+    root = graph.options.name
+    schema = f"{graph.database}.{graph.schema}"
+    kept = ", ".join(sql_literal(name) for name in keep)
+    return "\n".join(
+        [
+            "EXECUTE IMMEDIATE $$",
+            "DECLARE",
+            "  roots INTEGER DEFAULT 0;",
+            "  stale RESULTSET;",
+            "BEGIN",
+            f"  SHOW TASKS IN SCHEMA {schema};",
+            "  SELECT COUNT(*) INTO :roots FROM TABLE(RESULT_SCAN(LAST_QUERY_ID())) "
+            f'WHERE "name" = {sql_literal(root)};',
+            "  IF (roots = 0) THEN",
+            "    RETURN 'first deploy: no earlier graph';",
+            "  END IF;",
+            "  stale := (SELECT NAME FROM TABLE("
+            f"{graph.database}.INFORMATION_SCHEMA.TASK_DEPENDENTS("
+            f"TASK_NAME => {sql_literal(graph.qualified(root))}, RECURSIVE => TRUE)) "
+            f"WHERE NAME NOT IN ({kept}));",
+            "  LET stale_tasks CURSOR FOR stale;",
+            "  FOR t IN stale_tasks DO",
+            f"    EXECUTE IMMEDIATE 'DROP TASK IF EXISTS {schema}.\"' || "
+            "REPLACE(t.NAME, '\"', '\"\"') || '\"';",
+            "  END FOR;",
+            "  RETURN 'dropped the child tasks no longer in the graph';",
+            "END;",
+            "$$",
+        ]
     )
 
 

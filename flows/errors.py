@@ -67,3 +67,37 @@ class RegistryBusyError(RegistryError):
 
 class SchemaVersionError(RegistryError):
     """The home directory was written by a newer release of this package."""
+
+
+class SwitchFailedError(RegistryError):
+    """A pointer switch failed before its commit point and was undone: nothing was switched."""
+
+
+class PromotionIncompleteError(RegistryError):
+    """A pointer switch failed and could not be settled; ``repair_sql`` settles the pointers.
+
+    ``state`` is the last known ``Pointers``. ``repair_sql_if_applied`` is the repair
+    for the case where the statement that was running when the connection failed
+    took effect after all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: Any,
+        repair_sql: list[str],
+        repair_sql_if_applied: list[str],
+    ) -> None:
+        super().__init__(message)
+        self.state = state
+        self.repair_sql = repair_sql
+        self.repair_sql_if_applied = repair_sql_if_applied
+
+
+class LockLostError(RegistryBusyError):
+    """The promotion lock expired and another run took it; this run writes nothing more."""
+
+
+class ConnectionUnavailableError(RegistryBusyError):
+    """Snowflake refused or could not be reached when the session was opened; retrying may cure it."""

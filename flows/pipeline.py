@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
@@ -37,13 +38,14 @@ from pydantic import BaseModel, Field
 from flows import steps
 from flows.backends import Backend, open_backend
 from flows.config import Settings, load_settings
-from flows.errors import ChampionChallengerError, RegistryBusyError
+from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
-from flows.promotion import PromotionReport
+from flows.promotion import PromotionReport, load_checked_policy
 from flows.registry.base import LedgerEntry, ModelVersion
 from flows.report import decision_markdown, scoring_markdown, versions_markdown
+from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
 IO_RETRIES = 3
@@ -122,9 +124,7 @@ _IO_TASK_OPTIONS: dict[str, Any] = {
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    import ccpolicy
-
-    chosen = ccpolicy.load_policy(name, **params)
+    chosen = load_checked_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 
@@ -213,6 +213,12 @@ def newest_week(backend: Backend) -> int:
 def score_live(backend: Backend, weeks: WeekRange) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
     return steps.score(backend, weeks=weeks)
+
+
+@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+def score_file_live(backend: Backend, input_file: str, out_file: str) -> steps.FileScoringResult:
+    """Stream a file through the version LIVE_VERSION names, batch by batch."""
+    return steps.score_file(backend, Path(input_file), Path(out_file))
 
 
 @task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
@@ -355,7 +361,8 @@ def champion_challenger(
         report = promote(opened, evaluation, chosen, plan, dry_run)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-    logger.info("Published the metric table, the decision report and the versions summary")
+        publish_trend(settings, opened.registry)
+    logger.info("Published the metric table, the decision report, the versions and the trend")
     return report.entry.to_dict()
 
 
@@ -385,10 +392,29 @@ def score(
     home: str | None = None,
     first_week: int | None = None,
     last_week: int | None = None,
+    input_file: str | None = None,
+    out_file: str | None = None,
 ) -> dict[str, Any]:
-    """Batch inference with the version that LIVE_VERSION names (default: the newest week)."""
+    """Batch inference with the version that LIVE_VERSION names (default: the newest week).
+
+    ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored weeks,
+    streamed in row batches, into ``out_file``.
+    """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, None)
+    if input_file is not None:
+        if not out_file:
+            raise ConfigError("input_file needs out_file: where to write the scores.")
+        with open_backend(settings) as opened:
+            scored = score_file_live(opened, input_file, out_file)
+        get_run_logger().info(
+            "Scored %d rows of %s with %s into %s",
+            scored.n_rows,
+            input_file,
+            scored.version,
+            out_file,
+        )
+        return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
     with open_backend(settings) as opened:
         newest = newest_week(opened)
         _name_run(settings, data_week=newest, suffix="score")

@@ -9,7 +9,6 @@ models' scores are stored with it, so any policy can be replayed on it later.
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import os
 import socket
@@ -17,9 +16,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from flows.errors import ArtifactIntegrityError
-from flows.registry.base import LedgerEntry, Outcome, json_default
+from flows.registry.base import LedgerEntry, Outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import ccpolicy
     from flows.evaluation import Evaluation
     from flows.registry.base import Registry
@@ -57,6 +58,24 @@ def last_promotion_week(registry: Registry) -> int | None:
     return None
 
 
+def load_checked_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
+    """Load policy ``name`` with ``params`` and check its guardrails against our metrics.
+
+    The weekly cycle calls this before any training, so a guardrail on a metric the
+    evaluation does not compute (``max_metric_drop={"auc": …}``) fails at once.
+
+    Raises:
+        ccpolicy.PolicyError: the errors of ``ccpolicy.load_policy``, and
+            ``PolicyParameterError`` naming an unknown guardrail metric.
+    """
+    import ccpolicy
+    from flows.evaluation import METRICS
+
+    policy = ccpolicy.load_policy(name, **params)
+    policy.check_metrics(METRICS)
+    return policy
+
+
 def build_evidence(evaluation: Evaluation, *, last_promotion: int | None) -> ccpolicy.Evidence:
     """The policy's view of an evaluation."""
     import ccpolicy
@@ -89,6 +108,53 @@ class PromotionReport:
     def promoted(self) -> bool:
         """Whether the challenger is now live."""
         return self.entry.outcome is Outcome.PROMOTED
+
+
+def apply_policy(
+    registry: Registry,
+    evaluation: Evaluation,
+    policy: ccpolicy.Policy,
+    evidence: ccpolicy.Evidence,
+    *,
+    actor: str,
+    run_id: str | None = None,
+    plan: dict[str, Any] | None = None,
+) -> ccpolicy.Decision:
+    """Let ``policy`` decide on ``evidence``; a policy that cannot decide is a decision too.
+
+    When the policy raises while deciding, returns something other than a Decision,
+    or cannot read the evidence its guardrails need, a ``failed`` entry naming the
+    policy (its entry point and distribution) is recorded with the evidence, and the
+    error is raised again. Nothing switches: the champion is untouched.
+
+    Raises:
+        ccpolicy.PolicyError: what the policy failed with.
+    """
+    import ccpolicy
+
+    try:
+        return policy(evidence)
+    except ccpolicy.PolicyError as exc:
+        entry = registry.append_ledger(
+            LedgerEntry(
+                outcome=Outcome.FAILED,
+                reason=f"The policy could not decide; champion untouched. {exc}",
+                actor=actor,
+                champion_version=evaluation.champion.name,
+                challenger_version=evaluation.challenger.name,
+                policy=policy.name,
+                policy_params=policy.params,
+                holdout_fingerprint=evaluation.holdout_fingerprint,
+                holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
+                data_week=evaluation.data_week,
+                metrics=evaluation.metrics_by_role(),
+                plan=plan or {},
+                run_id=run_id,
+            ),
+            evidence=evidence.to_npz_bytes(),
+        )
+        logger.error("Decision failed, recorded as ledger entry %s: %s", entry.id, entry.reason)
+        raise
 
 
 def decision_entry(
@@ -129,7 +195,7 @@ def decision_entry(
         holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
         data_week=evaluation.data_week,
         metrics=evaluation.metrics_by_role(),
-        details=_json_safe(decision.details),
+        details=decision.to_dict()["details"],
         plan=plan or {},
         run_id=run_id,
     )
@@ -157,8 +223,3 @@ def switch_live(
             evidence=evidence,
         )
         raise
-
-
-def _json_safe(details: Any) -> dict[str, Any]:
-    """Details as plain JSON values (numpy scalars and tuples converted)."""
-    return json.loads(json.dumps(dict(details), default=json_default))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import ccpolicy
     from flows.promotion import PromotionReport
     from flows.registry.base import ModelVersion
     from flows.steps import ScoringResult
@@ -42,6 +43,10 @@ def decision_markdown(report: PromotionReport) -> str:
         lines.append(
             f"| CI of the AUC difference | [{_fmt(details['ci_low'])}, {_fmt(details['ci_high'])}] |"
         )
+    if "min_detectable_gain" in details:
+        lines.append(
+            f"| Gain this hold-out detects (80 % power) | {_fmt(details['min_detectable_gain'])} |"
+        )
     lines += [
         f"| Champion | `{evaluation.champion.name}` (trained on weeks "
         f"{_weeks(evaluation.champion)}) |",
@@ -62,7 +67,26 @@ def decision_markdown(report: PromotionReport) -> str:
         f"{_fmt(row['delta'])} |"
         for row in evaluation.metric_rows()
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _detectable_gain_note(decision, evaluation.n_rows)) + "\n"
+
+
+def _detectable_gain_note(decision: ccpolicy.Decision, n_rows: int) -> list[str]:
+    """What the hold-out could see, so "inconclusive" reads as "no gain" or "too small to tell"."""
+    gain = decision.details.get("min_detectable_gain")
+    if not isinstance(gain, float) or gain != gain:
+        return []
+    observed = decision.details.get("auc_delta", float("nan"))
+    text = (
+        f"A true AUC gain of {gain:+.4f} or more would be promoted in 80 % of hold-outs like "
+        f"this one ({n_rows} rows); the observed gain is {observed:+.4f}."
+    )
+    if decision.verdict.value == "inconclusive":
+        text += (
+            f" So this inconclusive verdict says: no gain of {gain:+.4f} or more is likely, and a "
+            "smaller one, if there, cannot be told from noise on this hold-out (more hold-out "
+            "weeks would show it)."
+        )
+    return ["", "## What the hold-out could see", "", text]
 
 
 def versions_markdown(versions: list[ModelVersion], *, live: str | None) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from flows.errors import ConfigError
+from flows.errors import ConfigError, ConnectionUnavailableError
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -196,7 +196,10 @@ def open_session(
         The opened session, to be closed by the caller (or used in a ``with`` block).
 
     Raises:
-        ConfigError: if the connection is not configured or refuses to connect.
+        ConfigError: for a configuration mistake (unknown connection, missing key file,
+            wrong or missing key passphrase, refused credentials); not worth retrying.
+        ConnectionUnavailableError: if Snowflake refused or could not be reached; a
+            retry may cure it.
 
     Example:
         >>> with open_session(SnowflakeSettings(connection_name="dev")) as opened:  # doctest: +SKIP
@@ -206,18 +209,45 @@ def open_session(
         from snowflake.snowpark import Session
 
         builder = Session.SessionBuilder()
-    from snowflake.connector.errors import Error
-
     description = _describe(settings, parameters)
     logger.info("Opening a Snowflake session (%s).", description)
     try:
         session = builder.configs(_session_options(settings, parameters)).create()
-    except Error as exc:
-        raise ConfigError(
-            f"Cannot open a Snowflake session ({description}): {exc}. Add the connection to "
-            "~/.snowflake/connections.toml (or name another one) and retry."
-        ) from exc
+    except Exception as exc:
+        raise _classified(exc, description) from exc
     return SnowflakeSession(session, description=description)
+
+
+def _classified(exc: Exception, description: str) -> Exception:
+    """The error for a session that would not open, classified by what cures it.
+
+    A refused or unreachable connection may pass: ``ConnectionUnavailableError``, which
+    callers retry. A mistake in the configuration fails the same way every time: an
+    unknown connection name, a missing key file, a wrong or missing key passphrase,
+    refused credentials; ``ConfigError``, one line, never retried. Anything else is a
+    bug and is returned as it is.
+    """
+    from snowflake.connector.errors import Error, InterfaceError, OperationalError
+
+    where = f"Cannot open a Snowflake session ({description})"
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return ConnectionUnavailableError(f"{where}: Snowflake could not be reached: {exc}")
+    if isinstance(exc, FileNotFoundError):
+        return ConfigError(
+            f"{where}: the private key file {exc.filename!r} does not exist; fix "
+            "private_key_file in the connection."
+        )
+    if isinstance(exc, ValueError | TypeError) and "password" in str(exc).lower():
+        return ConfigError(
+            f"{where}: the private key could not be decrypted ({exc}); check the key "
+            "passphrase (private_key_file_pwd)."
+        )
+    if isinstance(exc, Error):
+        return ConfigError(
+            f"{where}: {exc}. Check the connection in ~/.snowflake/connections.toml "
+            "(or name another one) and retry."
+        )
+    return exc
 
 
 def borrow_session(session: Session, settings: SnowflakeSettings) -> SnowflakeSession:

@@ -2,6 +2,8 @@
 
 These are the units the Prefect tasks in ``flows.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
+Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
+their bodies live in ``flows.loading`` and ``flows.scoring``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from flows.errors import (
     NoChampionError,
     VersionExistsError,
 )
+from flows.loading import IngestResult as IngestResult
+from flows.loading import ingest as ingest
 from flows.names import CHALLENGER
 from flows.plan import CyclePlan, Role
 from flows.promotion import (
     PromotionReport,
+    apply_policy,
     build_evidence,
     decision_entry,
     default_actor,
@@ -28,6 +33,8 @@ from flows.promotion import (
     switch_live,
 )
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, RegistryStatus
+from flows.scoring import FileScoringResult as FileScoringResult
+from flows.scoring import score_file as score_file
 from flows.training import TrainedModel, train_model, version_name
 from flows.windows import WeekRange, Windows
 
@@ -314,14 +321,12 @@ def decide(
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
-    decision = policy(evidence)
+    actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
+    decision = apply_policy(
+        registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
+    )
     entry = decision_entry(
-        evaluation,
-        decision,
-        dry_run=dry_run,
-        actor=actor or default_actor(),
-        run_id=run_id,
-        plan=plan.to_dict() if plan else {},
+        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
     )
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.PROMOTED:
@@ -341,18 +346,38 @@ def record_failure(
     plan: CyclePlan | None = None,
     actor: str | None = None,
     run_id: str | None = None,
+    live_at_start: str | None = None,
 ) -> LedgerEntry:
-    """Record that a cycle failed before deciding; the champion is untouched."""
+    """Record that a cycle failed; says "champion untouched" only when that is true.
+
+    The champion was touched if the live version differs from ``live_at_start`` (the
+    one the run began with, when known) or if this run's own ledger entries switched it.
+    """
+    registry = backend.registry
+    live = registry.live_version()
+    switched = [
+        entry
+        for entry in registry.ledger()
+        if run_id is not None and entry.run_id == run_id and entry.outcome.switched_live
+    ]
+    start = switched[0].live_before if switched else live_at_start
+    if switched or (live_at_start is not None and live != live_at_start):
+        reason = (
+            f"Cycle failed after the live version moved from {start} to {live} during this "
+            f"run; that switch stands (see the ledger). {error}"
+        )
+    else:
+        reason = f"Cycle failed before a decision; champion untouched. {error}"
     entry = LedgerEntry(
         outcome=Outcome.FAILED,
-        reason=f"Cycle failed before a decision; champion untouched. {error}",
+        reason=reason,
         actor=actor or default_actor(),
-        champion_version=backend.registry.live_version(),
+        champion_version=live,
         data_week=plan.data_week if plan else None,
         plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
-    return backend.registry.append_ledger(entry)
+    return registry.append_ledger(entry)
 
 
 def weekly_cycle(

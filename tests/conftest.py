@@ -47,9 +47,16 @@ def example_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def broken_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding an installed plugin whose two policy entry points are broken."""
+    """A directory holding an installed plugin whose policy entry points are broken on purpose."""
     project = REPO / "tests" / "resources" / "ccpolicy-broken-plugin"
     return _pip_install_into(project, tmp_path_factory.mktemp("broken-plugin") / "site")
+
+
+@pytest.fixture
+def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The broken plugin's entry points discoverable for this test (on ``sys.path``)."""
+    monkeypatch.syspath_prepend(str(broken_plugin_path))
+    return broken_plugin_path
 
 
 # -- a real Prefect server, one per test session ----------------------------------------

@@ -71,7 +71,9 @@ def delong_test(
 
     Returns:
         DeLongResult. With only one class in ``y_true`` every field is NaN; with a
-        single row of a class the AUCs are defined but the variance is not.
+        single row of a class the AUCs are defined but the variance is not. Two
+        models that rank the rows identically have ``se == 0``; a difference
+        exactly at the margin then has ``z == 0`` and ``p_value == 1``.
 
     Raises:
         EvidenceError: The labels or scores are malformed.
@@ -121,10 +123,43 @@ def delong_test(
         delta=delta,
         se=se,
         z=z,
-        p_value=_p_value(z, alternative),
+        p_value=1.0 if se == 0 and delta == margin else _p_value(z, alternative),
         ci_low=delta - half_width,
         ci_high=delta + half_width,
     )
+
+
+def min_detectable_gain(
+    se: float, *, alpha: float, power: float = 0.8, margin: float = 0.0
+) -> float:
+    """The true AUC gain a one-sided test at ``alpha`` detects with probability ``power``.
+
+    The test promotes when ``(delta - margin) / se > z(1 - alpha)``. If the true
+    gain is ``g`` and ``delta`` is normal with standard error ``se``, it promotes
+    with probability ``Phi((g - margin) / se - z(1 - alpha))``; setting that to
+    ``power`` gives ``g = margin + (z(1 - alpha) + z(power)) * se``. The observed
+    standard error stands in for the one under the alternative, which differs
+    little for gains of this size.
+
+    Args:
+        se: Standard error of the AUC difference (DeLong's, from the hold-out).
+        alpha: One-sided significance level, in (0, 0.5).
+        power: Probability of detecting the gain. Defaults to 0.8.
+        margin: The gain the null hypothesis allows. Defaults to 0.
+
+    Returns:
+        The minimum detectable gain (NaN when ``se`` is NaN).
+
+    Example:
+        >>> round(min_detectable_gain(0.01, alpha=0.05), 4)
+        0.0249
+    """
+    check_value(
+        "min_detectable_gain", "alpha", Interval("float", 0.0, 0.5, closed="neither"), alpha
+    )
+    check_value("min_detectable_gain", "power", OPEN_UNIT_INTERVAL, power)
+    normal = NormalDist()
+    return margin + (normal.inv_cdf(1 - alpha) + normal.inv_cdf(power)) * se
 
 
 def _delta_standard_error(
@@ -144,10 +179,14 @@ def _delta_standard_error(
 
 
 def _ratio(numerator: float, se: float) -> float:
-    """numerator / se, with a zero standard error giving ±inf (or NaN for 0/0)."""
+    """numerator / se, with a zero standard error giving ±inf, or 0 for 0/0.
+
+    A zero standard error means the difference is exact (identical rankings):
+    exactly at the margin is z = 0 and, under that degenerate null, p = 1.
+    """
     if se > 0 or math.isnan(se):
         return numerator / se
-    return math.copysign(math.inf, numerator) if numerator else math.nan
+    return math.copysign(math.inf, numerator) if numerator else 0.0
 
 
 def _p_value(z: float, alternative: str) -> float:

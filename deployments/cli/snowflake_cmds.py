@@ -3,7 +3,9 @@
 ``emit`` writes the reviewable SQL script (fast: no snowflake, prefect or
 scikit-learn import); ``deploy`` creates the graph through snowflake.core;
 ``run`` starts a graph run now (``--local`` rehearses it on the embedded backend);
-``status`` shows current and recent graph runs.
+``status`` shows current and recent graph runs; ``setup`` creates the registry's
+tables and tags, so that a read-only role can use ``status``, ``history`` and
+``score`` from the start.
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``snowflake emit|deploy|run|status``."""
+    """Add ``snowflake setup|emit|deploy|run|status``."""
     group = subparsers.add_parser(
         "snowflake", help="the Snowflake task graph equivalent to the weekly deployment"
     )
     group.set_defaults(handler=lambda args: _help(group))
     commands = group.add_subparsers(dest="snowflake_command", metavar="COMMAND")
+
+    setup = commands.add_parser(
+        "setup", help="create the ledger, lock and row-hash tables and the two model tags"
+    )
+    _add_settings_options(setup)
+    _add_connection_option(setup)
+    setup.set_defaults(handler=setup_command)
 
     emit = commands.add_parser("emit", help="write the graph as a reviewable SQL script")
     _add_graph_options(emit)
@@ -36,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     emit.add_argument(
         "--archive",
         metavar="DIR",
-        help="also build the code archive into DIR; the script's PUT then uploads it from there",
+        help="build the code archive into DIR (default with --out: the script's folder); "
+        "the script's PUT uploads it from there",
     )
     emit.set_defaults(handler=emit_command)
 
@@ -84,11 +94,7 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--deployment", default="weekly", help="deployment to mirror (default: weekly)"
     )
-    source.add_argument(
-        "--home",
-        help="home folder holding config.toml (default: $CC_HOME or ~/.champion-challenger)",
-    )
-    source.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
+    _add_settings_options(source)
     graph = parser.add_argument_group("graph")
     graph.add_argument(
         "--name", default=DAG_NAME, help=f"graph and root task name (default: {DAG_NAME})"
@@ -135,6 +141,14 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_settings_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--home",
+        help="home folder holding config.toml (default: $CC_HOME or ~/.champion-challenger)",
+    )
+    parser.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
+
+
 def _add_connection_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connection",
@@ -172,21 +186,49 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
     return load_graph(prefect_yaml, settings=settings, deployment=args.deployment, options=options)
 
 
+def setup_command(args: argparse.Namespace) -> int:
+    """Create the Snowflake backend's tables and tags if missing; print what ran."""
+    from flows.backends.snowflake import open_snowflake_backend
+
+    settings = _settings(args)
+    backend = open_snowflake_backend(settings)
+    try:
+        statements = backend.registry.setup()
+    finally:
+        backend.close()
+    get_console().print(
+        "\n".join(
+            [
+                f"Set up {settings.snowflake.database}.{settings.snowflake.schema} for "
+                f"{settings.model_name} (objects that existed were left as they were):",
+                *(f"  {statement};" for statement in statements),
+            ]
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 0
+
+
 def emit_command(args: argparse.Namespace) -> int:
     """Write the SQL script (and the code archive with --archive)."""
     from deployments.code_archive import archive_name, build_archive
     from deployments.snowflake_sql import render_script
 
     graph = _graph(args)
-    archive = build_archive(args.archive) if args.archive else Path(archive_name())
+    folder = args.archive or (Path(args.out).resolve().parent if args.out else None)
+    if folder is None:  # a script on stdout: no file is written, the header says how
+        archive = Path.cwd().resolve() / archive_name()
+        sys.stdout.write(render_script(graph, archive=archive, built=False).text())
+        return 0
+    archive = build_archive(folder).resolve()
     script = render_script(graph, archive=archive).text()
     if not args.out:
         sys.stdout.write(script)
         return 0
     Path(args.out).write_text(script)
     _summary(graph, f"Wrote {args.out}")
-    if args.archive:
-        get_console().print(f"Code archive: {archive}")
+    get_console().print(f"Code archive: {archive}")
     return 0
 
 

@@ -26,6 +26,7 @@ COMMAND_GROUPS = (
     "flows.cli.pipeline_cmds",
     "flows.cli.registry_cmds",
     "flows.cli.policy_cmds",
+    "flows.cli.report_cmds",
 )
 """Modules of this package that each expose ``register(subparsers)``."""
 COMMAND_GROUP_ENTRY_POINTS = "ccflows.commands"

@@ -33,6 +33,8 @@ _PREFECT_DEFAULTS = {
 
 _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 """Where Prefect's engine reports a run's states and failures."""
+_STEP_LOGGERS = ("flows", "ccpolicy")
+"""Loggers of the step modules, which log inside the task run they belong to."""
 _SERVER_STARTING = "Starting temporary server"
 """Start of the message Prefect logs when it starts its temporary server."""
 
@@ -68,10 +70,25 @@ class _StatusLine(logging.Filter):
         message = record.getMessage().splitlines()[0]
         if message.startswith(_SERVER_STARTING):
             return "Starting a temporary Prefect server (about 20 s)…"
-        self.stage = getattr(record, "task_name", None) or getattr(record, "flow_name", self.stage)
+        self.stage = _stage_of(record) or self.stage
         text = f"{self.stage}: {message}"
         room = max(self.width - 4, 10)
         return text if len(text) <= room else text[: room - 1] + "…"
+
+
+def _stage_of(record: logging.LogRecord) -> str | None:
+    """The task (else the flow) a record comes from: Prefect's own records name it, and
+    a step module's record is logged inside the task run it belongs to."""
+    named = getattr(record, "task_name", None) or getattr(record, "flow_name", None)
+    if named or not record.name.startswith(_STEP_LOGGERS):
+        return named
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    task_run = TaskRunContext.get()
+    if task_run is not None:
+        return task_run.task.name
+    flow_run = FlowRunContext.get()
+    return flow_run.flow.name if flow_run is not None and flow_run.flow is not None else None
 
 
 @contextmanager

@@ -219,8 +219,8 @@ def print_decision(console: Console, entry: LedgerEntry) -> None:
         ("live after", human(entry.live_after)),
         ("ledger entry", NOTHING if entry.id is None else f"#{entry.id}"),
     ]
-    style = OUTCOME_STYLE.get(outcome, "")
-    print_fields(console, f"[{style}]{outcome.upper()}[/]", fields)
+    style = OUTCOME_STYLE.get(outcome)
+    print_fields(console, f"[{style}]{outcome.upper()}[/]" if style else outcome.upper(), fields)
 
 
 def print_status(console: Console, status: RegistryStatus) -> None:

@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: ``demo``, ``generate``, ``train-champion``, ``run``, ``score``."""
+"""Commands that run the pipeline: demo, generate, ingest, train-champion, run, score."""
 
 from __future__ import annotations
 
@@ -54,6 +54,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--no-store", action="store_true", help="only export, store nothing")
     generate.set_defaults(handler=generate_command)
 
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="load your own CSV/Parquet files into the table, checked against [data] first",
+    )
+    add_backend_options(ingest)
+    ingest.add_argument(
+        "files", nargs="+", metavar="FILE", help=".csv or .parquet files, or Parquet folders"
+    )
+    mode = ingest.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="add rows of new periods")
+    mode.add_argument("--replace", action="store_true", help="drop the stored rows first")
+    ingest.set_defaults(handler=ingest_command)
+
     champion = subparsers.add_parser(
         "train-champion", help="train the first champion and make it live (a Prefect flow)"
     )
@@ -72,6 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_backend_options(score)
     score.add_argument("--first-week", type=int, help="default: the newest week")
     score.add_argument("--last-week", type=int, help="default: --first-week")
+    score.add_argument(
+        "--input",
+        metavar="FILE",
+        help="score this .csv/.parquet file (or folder of .parquet files) instead, "
+        "streamed in row batches; needs --out",
+    )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
     score.set_defaults(handler=score_command)
 
@@ -108,6 +127,7 @@ def generate_command(args: argparse.Namespace) -> int:
     from flows import steps
     from flows.backends import open_backend
     from flows.data import GeneratorSpec, generate_applications
+    from flows.files import write_table
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
@@ -128,7 +148,7 @@ def generate_command(args: argparse.Namespace) -> int:
                     holdout_weeks=settings.windows.holdout_weeks,
                 )
     if args.out:
-        export_table(data, Path(args.out))
+        write_table(data, Path(args.out))
     weeks = data["week_number"]
     console.print(
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
@@ -138,15 +158,27 @@ def generate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_table(data: Any, path: Path) -> None:
-    """Write ``data`` as CSV or Parquet, chosen by the file extension."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        data.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        data.to_parquet(path, index=False)
-    else:
-        raise ConfigError(f"Cannot export to {str(path)!r}: use a .csv or .parquet file name.")
+def ingest_command(args: argparse.Namespace) -> int:
+    """Validate every row of the files against the contract, then store them."""
+    from flows import steps
+    from flows.backends import open_backend
+
+    settings = settings_from(args)
+    with get_console().status("Ingesting…"), open_backend(settings) as backend:
+        result = steps.ingest(
+            backend,
+            settings,
+            [Path(f) for f in args.files],
+            append=args.append,
+            replace=args.replace,
+        )
+    period = settings.contract.period
+    get_console().print(
+        f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
+        + (", replacing the stored rows" if result.replaced else "")
+        + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
+    )
+    return 0
 
 
 def train_champion_command(args: argparse.Namespace) -> int:
@@ -178,10 +210,10 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    import ccpolicy
+    from flows.promotion import load_checked_policy
 
     params = parse_params(args.param)
-    ccpolicy.load_policy(args.policy, **params)  # fail before starting Prefect
+    load_checked_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
         backend.registry.champion()
@@ -216,22 +248,42 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    """Score stored weeks with the live version; changes nothing in the registry."""
+    """Score stored weeks, or a file (``--input``), with the live version; the registry is untouched."""
     from flows import steps
+    from flows.files import write_table
     from flows.windows import WeekRange
 
+    if args.input:
+        return _score_file_command(args)
     weeks = None
     if args.first_week is not None:
         weeks = WeekRange(args.first_week, args.last_week or args.first_week)
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score(backend, weeks=weeks)
     if args.out:
-        export_table(result.scores, Path(args.out))
+        write_table(result.scores, Path(args.out))
     probabilities = result.scores["approval_probability"]
     get_console().print(
         f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
         f"mean approval probability {probabilities.mean():.3f}"
         + (f"; written to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def _score_file_command(args: argparse.Namespace) -> int:
+    """``score --input FILE --out FILE``: stream the file through the live version."""
+    from flows import steps
+
+    if not args.out:
+        raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")
+    if args.first_week is not None or args.last_week is not None:
+        raise ConfigError("--input scores a file; --first-week/--last-week select stored weeks.")
+    with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
+        result = steps.score_file(backend, Path(args.input), Path(args.out))
+    get_console().print(
+        f"Scored {result.n_rows:,} rows of {args.input} with live version "
+        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); written to {args.out}"
     )
     return 0
 

@@ -65,7 +65,7 @@ class TestSignificanceMargin:
     def test_significantly_worse_challenger_is_kept_out(self, make_evidence) -> None:
         decision = load_policy("significance_margin")(make_evidence(1600, gain=-0.5, seed=0))
         assert decision.verdict is Verdict.KEEP
-        assert decision.reason.endswith("margin 0.000; CI upper end -0.116 < margin → keep")
+        assert decision.reason.endswith("margin 0.000; CI upper end -0.116 ≤ margin → keep")
 
     def test_noise_level_difference_is_inconclusive(self, make_evidence) -> None:
         decision = load_policy("significance_margin")(make_evidence(1600, gain=0.0, seed=0))
@@ -86,9 +86,24 @@ class TestSignificanceMargin:
         evidence = make_evidence(1600, gain=0.3, seed=0)
         assert load_policy("significance_margin", margin=margin)(evidence).verdict is verdict
 
-    def test_identical_models_are_inconclusive(self, make_evidence) -> None:
+    @pytest.mark.parametrize("margin", [0.0, 0.001, 0.01, 0.2])
+    def test_identical_rankings_are_kept_whatever_the_margin(self, make_evidence, margin) -> None:
         evidence = make_evidence(200, seed=3)
-        same = Evidence(evidence.y_true, evidence.champion_scores, evidence.champion_scores)
-        decision = load_policy("significance_margin")(same)
-        assert decision.verdict is Verdict.INCONCLUSIVE
-        assert decision.reason.startswith("z, p_value undefined (NaN)")
+        rescaled = 0.5 * evidence.champion_scores + 0.1  # same order: same ranking, same AUC
+        same = Evidence(evidence.y_true, evidence.champion_scores, rescaled)
+        decision = load_policy("significance_margin", margin=margin)(same)
+        assert decision.verdict is Verdict.KEEP
+        assert decision.reason.endswith(f"margin {margin:.3f}; CI upper end +0.000 ≤ margin → keep")
+        assert (decision.details["auc_delta"], decision.details["se"]) == (0.0, 0.0)
+        assert decision.details["min_detectable_gain"] == margin
+
+    def test_states_the_gain_its_hold_out_could_detect(self, make_evidence) -> None:
+        evidence = make_evidence(800, gain=0.05, seed=2)
+        d = load_policy("significance_margin", margin=0.01, alpha=0.025)(evidence).details
+        # z(0.975) = 1.959964, z(0.80) = 0.841621
+        assert d["min_detectable_gain"] == pytest.approx(
+            0.01 + (1.959964 + 0.841621) * d["se"], rel=1e-6
+        )
+        small = make_evidence(200, gain=0.05, seed=2)
+        d_small = load_policy("significance_margin", margin=0.01, alpha=0.025)(small).details
+        assert d_small["min_detectable_gain"] > d["min_detectable_gain"]  # fewer rows see less

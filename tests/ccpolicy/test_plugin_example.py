@@ -10,19 +10,13 @@ from pathlib import Path
 import pytest
 
 import ccpolicy
-from ccpolicy import PolicyLoadError, PolicyValidationError, Verdict
+from ccpolicy import PolicyDecisionError, PolicyLoadError, PolicyValidationError, Verdict
 
 
 @pytest.fixture
 def with_example(example_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(example_plugin_path))
     return example_plugin_path
-
-
-@pytest.fixture
-def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(broken_plugin_path))
-    return broken_plugin_path
 
 
 class TestExamplePlugin:
@@ -102,6 +96,43 @@ class TestBrokenPlugin:
         assert (
             ccpolicy.decide("significance_margin", make_evidence()).policy == "significance_margin"
         )
+
+    def test_a_plugin_calling_sys_exit_at_import_is_reported_like_any_broken_one(
+        self, with_broken: Path
+    ) -> None:
+        infos = {info.name: info for info in ccpolicy.available_policies()}
+        assert infos["exits_at_import"].status == "error"
+        assert infos["exits_at_import"].error == (
+            "error loading policy 'exits_at_import' = 'ccpolicy_broken.exits_at_import:Exits' "
+            "from ccpolicy-broken-plugin 0.0.1: SystemExit: 3"
+        )
+        with pytest.raises(PolicyLoadError, match=r"from ccpolicy-broken-plugin 0.0.1: SystemExit"):
+            ccpolicy.load_policy("exits_at_import")
+
+    def test_a_policy_raising_while_deciding_names_its_entry_point(
+        self, with_broken: Path, make_evidence
+    ) -> None:
+        policy = ccpolicy.load_policy("raises_while_deciding")
+        with pytest.raises(PolicyDecisionError) as raised:
+            policy(make_evidence())
+        assert str(raised.value) == (
+            "policy 'raises_while_deciding' = "
+            "'ccpolicy_broken.decides_badly:RaisesWhileDeciding' from ccpolicy-broken-plugin "
+            "0.0.1 failed while deciding: ZeroDivisionError: division by zero"
+        )
+        assert isinstance(raised.value.__cause__, ZeroDivisionError)
+        assert raised.value.policy is policy and isinstance(raised.value, RuntimeError)
+
+    def test_a_policy_returning_a_string_names_its_entry_point(
+        self, with_broken: Path, make_evidence
+    ) -> None:
+        with pytest.raises(
+            PolicyValidationError,
+            match=r"returns_a_string.decide returned str, not a ccpolicy.Decision \(policy "
+            r"'returns_a_string' = 'ccpolicy_broken.decides_badly:ReturnsAString' from "
+            r"ccpolicy-broken-plugin 0.0.1\)",
+        ):
+            ccpolicy.decide("returns_a_string", make_evidence())
 
     def test_unknown_name_lists_plugins_too(self, with_broken: Path) -> None:
         with pytest.raises(

@@ -15,6 +15,7 @@ from ccpolicy import (
     Options,
     Parameter,
     Policy,
+    PolicyDecisionError,
     PolicyParameterError,
     PolicyValidationError,
     Verdict,
@@ -83,10 +84,27 @@ class TestTemplate:
     def test_decide_must_return_a_decision(self) -> None:
         policy = ReturnsString()
         with pytest.raises(
-            PolicyValidationError, match=r"returns_string.decide returned str"
+            PolicyValidationError,
+            match=r"returns_string.decide returned str, not a ccpolicy.Decision \(policy "
+            r"'returns_string' = 'tests.ccpolicy.test_policy:ReturnsString', not registered "
+            r"under ccpolicy.policies\)",
         ) as raised:
             policy(evidence())
         assert raised.value.plugin is policy
+
+    @pytest.mark.parametrize("failure", [KeyError("p_value"), SystemExit(1)])
+    def test_a_failure_inside_decide_is_a_policy_decision_error(self, failure) -> None:
+        class Raises(Fixed):
+            name = "raises"
+
+            def decide(self, evidence: Evidence) -> Decision:
+                raise failure
+
+        with pytest.raises(
+            PolicyDecisionError, match=r"^policy 'raises' = .* failed while deciding: "
+        ) as raised:
+            Raises()(evidence())
+        assert raised.value.__cause__ is failure
 
     def test_params_are_a_copy(self) -> None:
         policy = Fixed(max_metric_drop={"f1": 0.01})
@@ -172,6 +190,18 @@ class TestMetricDropLimits:
             match=r"limits the drop of 'f1' but evidence.challenger_metrics has no 'f1' \(it has: auc\)",
         ):
             Fixed(max_metric_drop={"f1": 0.02})(self.metrics({"f1": 0.7}, {"auc": 0.7}))
+
+    def test_guarded_metric_names_are_checked_before_any_evidence(self) -> None:
+        computed = ["accuracy", "brier_loss", "f1", "roc_auc"]
+        Fixed(max_metric_drop={"f1": 0.02, "brier_loss": 0.01}).check_metrics(computed)
+        with pytest.raises(
+            PolicyParameterError,
+            match=r"^The 'max_metric_drop' parameter of fixed limits 'auc', which is not a metric "
+            r"of the evaluation; metrics: accuracy, brier_loss, f1, roc_auc; did you mean 'roc_auc'\?$",
+        ):
+            Fixed(max_metric_drop={"auc": 0.01}).check_metrics(computed)
+        with pytest.raises(PolicyParameterError, match=r"limits 'lift'.*, roc_auc\.$"):
+            Fixed(max_metric_drop={"lift": 0.01}).check_metrics(computed)
 
     @pytest.mark.parametrize("verdict", ["keep", "inconclusive"])
     def test_guardrails_never_touch_a_non_promotion(self, verdict: str) -> None:

@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 import ccpolicy._params
 import ccpolicy._stats.bootstrap
@@ -21,6 +22,7 @@ from ccpolicy.stats import (
     delong_test,
     paired_bootstrap,
     roc_auc,
+    roc_curve,
 )
 
 
@@ -146,11 +148,18 @@ class TestDeLongDegenerateInput:
         assert (result.auc_a, result.auc_b) == (1.0, 0.0)
         assert math.isnan(result.se) and math.isnan(result.p_value)
 
-    def test_identical_models_have_zero_se_and_undefined_z(self) -> None:
+    @pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+    def test_identical_models_have_zero_se_z_zero_and_p_one(self, alternative) -> None:
         y, a, _ = tied_scores(100, 6)
-        result = delong_test(y, a, a)
+        result = delong_test(y, a, a, alternative=alternative)
         assert result.se == 0.0 and result.delta == 0.0
-        assert math.isnan(result.z) and math.isnan(result.p_value)
+        assert (result.z, result.p_value) == (0.0, 1.0)
+        assert (result.ci_low, result.ci_high) == (0.0, 0.0)
+
+    def test_identical_models_beside_a_margin_give_an_infinite_z(self) -> None:
+        y, a, _ = tied_scores(100, 6)
+        result = delong_test(y, a, a, margin=0.01)
+        assert (result.z, result.p_value) == (-math.inf, 1.0)
 
     def test_perfect_challenger_over_perfect_margin_gives_infinite_z(self) -> None:
         y = [0, 0, 1, 1]
@@ -263,6 +272,23 @@ class TestPairedBootstrap:
 def test_roc_auc_of_one_class_is_nan_with_a_warning() -> None:
     with pytest.warns(UndefinedStatisticWarning, match="Only one class"):
         assert math.isnan(roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
+
+
+class TestRocCurve:
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_equals_sklearn_without_dropping_points(self, seed: int) -> None:
+        y, a, _ = tied_scores(500, seed)
+        fpr, tpr = roc_curve(y, a)
+        expected_fpr, expected_tpr, _ = sklearn_roc_curve(y, a, drop_intermediate=False)
+        np.testing.assert_allclose(fpr, expected_fpr, atol=1e-12)
+        np.testing.assert_allclose(tpr, expected_tpr, atol=1e-12)
+        assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc(y, a), abs=1e-12)
+
+    def test_one_class_has_no_curve(self) -> None:
+        with pytest.raises(
+            EvidenceError, match=r"one class only \(3 rows\); a ROC curve needs both"
+        ):
+            roc_curve([1, 1, 1], [0.1, 0.2, 0.3])
 
 
 @pytest.mark.parametrize(

@@ -137,22 +137,31 @@ def archive(tmp_path):
 
 
 class TestDeploy:
-    def test_code_and_procedure_go_first_then_the_tasks_root_first_and_resumed_root_last(
+    def test_a_procedure_snowflake_refuses_fails_before_the_schedule_stops(self, graph, archive):
+        session, schema = AccountSession(refuse="CREATE OR REPLACE PROCEDURE"), Schema()
+        with pytest.raises(ConfigError, match="Snowflake refused to deploy"):
+            deploy_graph(
+                graph, session=session, archive=archive, schema=schema, package_check=False
+            )
+        assert not any("SUSPEND" in line for line in session.log)
+        assert schema.calls == []
+
+    def test_code_and_procedure_go_before_the_suspension_then_the_tasks_root_first(
         self, graph, archive
     ):
         session, schema = AccountSession(), Schema()
         report = deploy_graph(graph, session=session, archive=archive, schema=schema)
         assert [line.split()[0:2] for line in session.log] == [
             ["SELECT", "PACKAGE_NAME,"],
-            ["ALTER", "TASK"],
             ["CREATE", "STAGE"],
             ["PUT", archive.name],
             ["CREATE", "OR"],
+            ["ALTER", "TASK"],
         ]
-        assert session.log[1].endswith(f"{DAG} SUSPEND")
-        assert "@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE" in session.log[3]
-        assert "('auto_compress', False), ('overwrite', True)" in session.log[3]
-        assert session.log[4].startswith(
+        assert session.log[4].endswith(f"{DAG} SUSPEND")  # after the procedure exists
+        assert "@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE" in session.log[2]
+        assert "('auto_compress', False), ('overwrite', True)" in session.log[2]
+        assert session.log[3].startswith(
             "CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP"
         )
         created = [name for verb, name in schema.calls if verb == "create"]

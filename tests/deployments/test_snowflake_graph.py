@@ -22,6 +22,7 @@ from deployments.snowflake_graph import (
 )
 from deployments.snowflake_sql import render_task
 from flows.config import Settings, SnowflakeSettings
+from flows.contract import DataContract
 from flows.errors import ConfigError
 from tests.deployments.conftest import PREFECT_YAML, golden_graph
 
@@ -48,7 +49,6 @@ class TestTheRootCarriesTheDeployment:
     def test_config_carries_the_deployments_parameters(self, tmp_path):
         graph = golden_graph(tmp_path)
         written = dict(read_deployment(PREFECT_YAML).parameters)
-        written.pop("backend")  # where a Prefect run executes; the graph always runs on Snowflake
         carried = GraphConfig.from_config(json.loads(json.dumps(graph.root_task().config)))
         assert {k: v for k, v in carried.parameters().items() if k in written} == written
         assert carried == graph.config
@@ -85,6 +85,20 @@ class TestTheRootCarriesTheDeployment:
         settings = Settings(home=tmp_path, model_name="OTHER_MODEL")
         config = load_graph(path, settings=settings).config
         assert config.model_name == "OTHER_MODEL" and config.windows == settings.windows
+
+    def test_the_data_contract_of_the_settings_travels_in_config(self, tmp_path):
+        contract = DataContract(
+            label="churned",
+            positive_label="yes",
+            time_column="signup_time",
+            period="day",
+            categorical=("plan",),
+            id_column="customer_id",
+        )
+        graph = load_graph(PREFECT_YAML, settings=Settings(home=tmp_path, contract=contract))
+        carried = GraphConfig.from_config(json.loads(json.dumps(graph.root_task().config)))
+        assert carried.contract == contract
+        assert carried.settings().contract == contract
 
     def test_no_overlap_retries_timeout_and_suspension_are_on_the_root(self, tmp_path):
         options = GraphOptions(retry_attempts=1, timeout_minutes=90, suspend_after_failures=5)
@@ -175,10 +189,12 @@ class TestRefusals:
         ("options", "message"),
         [
             ({"warehouse": "wh; drop"}, "warehouse must be a plain identifier"),
-            ({"name": "a-b"}, "graph name must be a plain identifier"),
+            ({"name": "a-b"}, "--name must be a plain identifier"),
             ({"serverless_size": "HUGE"}, "Serverless size must be one of"),
-            ({"retry_attempts": -1}, "retry attempts must be a whole number ≥ 0"),
-            ({"timeout_minutes": 0}, "timeout minutes must be a whole number ≥ 1"),
+            ({"retry_attempts": -1}, "--retries must be a whole number between 0 and 30"),
+            ({"retry_attempts": 31}, "--retries must be a whole number between 0 and 30"),
+            ({"timeout_minutes": 0}, "--timeout-minutes must be a whole number ≥ 1"),
+            ({"packages": ("pandas==2.2\n",)}, "must be pinned as name==version"),
             ({"packages": ("pandas",)}, "must be pinned as name==version"),
         ],
     )

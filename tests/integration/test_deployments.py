@@ -152,7 +152,11 @@ class TestWeeklyRun:
             "credit-approval-metrics",
             "credit-approval-decision",
             "credit-approval-versions",
+            "credit-approval-trend",
+            "credit-approval-trend-table",
         }
+        trend = json.loads(found["credit-approval-trend-table"].data)
+        assert trend[-1]["entry"] == entry.id and trend[-1]["outcome"] == entry.outcome.value
         rows = {row["metric"]: row for row in json.loads(found["credit-approval-metrics"].data)}
         for role in ("champion", "challenger"):
             assert rows["roc_auc"][role] == pytest.approx(entry.metrics[role]["roc_auc"])

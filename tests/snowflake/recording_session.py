@@ -93,6 +93,11 @@ class _Failure:
     """Position (in ``statements``) of the statement that fails."""
     applied: bool
     then_dead: bool
+    crash: bool = False
+
+
+class ProcessCrash(BaseException):
+    """The process running the code under test died (no ``except Exception`` catches it)."""
 
 
 class RecordingSession:
@@ -107,7 +112,13 @@ class RecordingSession:
         self.stages: dict[str, dict[str, bytes]] = {}
         self.dead = False
         self.closed = False
+        self.read_only = False
+        """Refuse every write, as for a role holding only USAGE and SELECT."""
         self._db = sqlite3.connect(":memory:", isolation_level=None)
+        self.server_time = datetime(2026, 1, 5, 9, 0)
+        """The server's clock, read by CURRENT_TIMESTAMP(); tests move it with :meth:`advance`."""
+        self._db.create_function("SF_NOW", 0, lambda: self.server_time.isoformat())
+        self._db.create_function("DATEADD", 3, _dateadd)
         self._failures: list[_Failure] = []
         self._hooks: list[tuple[re.Pattern[str], Any]] = []
         self._clock = itertools.count()
@@ -129,6 +140,10 @@ class RecordingSession:
         self.statements.append(Statement(text, values))
         if self.dead:
             raise SnowparkSQLException("Connection is closed (the stand-in went down).")
+        if self.read_only and re.match(
+            r"(CREATE|ALTER|INSERT|UPDATE|MERGE|DELETE|DROP|PUT) ", text
+        ):
+            raise SnowparkSQLException(f"Insufficient privileges to operate on: {text[:60]}")
         failure = self._due_failure()
         if failure is None:
             return self._answer(text, values)
@@ -136,6 +151,8 @@ class RecordingSession:
             self._answer(text, values)
         if failure.then_dead:
             self.dead = True
+        if failure.crash:
+            raise ProcessCrash(text)
         raise SnowparkSQLException(f"Injected failure of: {text}")
 
     def create_dataframe(self, data: Any, schema: Any = None, **kwargs: Any) -> Any:
@@ -179,14 +196,19 @@ class RecordingSession:
 
     # -- test controls ------------------------------------------------------------------
 
-    def fail(self, after: int = 0, *, applied: bool = False, then_dead: bool = False) -> None:
+    def fail(
+        self, after: int = 0, *, applied: bool = False, then_dead: bool = False, crash: bool = False
+    ) -> None:
         """Make the statement ``after`` statements from now fail (0 = the next one).
 
         Args:
             applied: The statement takes effect before the error (a lost reply).
             then_dead: Every later statement fails too (the connection is gone).
+            crash: The process dies instead of getting an error: :class:`ProcessCrash`
+                is raised and the connection is gone (no ``finally`` reaches the server).
         """
-        self._failures.append(_Failure(len(self.statements) + after, applied, then_dead))
+        at = len(self.statements) + after
+        self._failures.append(_Failure(at, applied, then_dead or crash, crash))
 
     def before(self, pattern: str, action: Any) -> None:
         """Run ``action()`` once, just before the next statement matching ``pattern`` is recorded.
@@ -195,6 +217,10 @@ class RecordingSession:
         (unless the action sends statements of its own first).
         """
         self._hooks.append((re.compile(pattern), action))
+
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock forward."""
+        self.server_time += timedelta(seconds=seconds)
 
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
@@ -271,7 +297,9 @@ class RecordingSession:
         match = re.search(r"MODEL\((\S+?),(\S+?)\)!(\w+)\(.*\) AS (TMP_RESULT_\w+)", q)
         if match:
             return self._infer(*match.groups())
-        if re.match(r"(CREATE TABLE IF NOT EXISTS|INSERT INTO|UPDATE|SELECT|DELETE FROM) ", q):
+        if re.match(
+            r"(CREATE TABLE IF NOT EXISTS|INSERT INTO|UPDATE|SELECT|DELETE FROM|MERGE) ", q
+        ):
             return _Result(self._run_sqlite(q, params))
         raise UnansweredStatementError(f"No answer for: {q}")
 
@@ -505,7 +533,7 @@ class RecordingSession:
         return self.local.create_dataframe(frame.assign(**{result_column: packed}))
 
     def _run_sqlite(self, q: str, params: tuple[Any, ...]) -> list[Row]:
-        local = q.replace(f"{self.database}.{self.schema}.", "")
+        local = _sqlite_dialect(q.replace(f"{self.database}.{self.schema}.", ""))
         try:
             cursor = self._db.execute(local, params)
         except sqlite3.OperationalError as exc:
@@ -514,7 +542,7 @@ class RecordingSession:
                     f"SQL compilation error: Object does not exist or not authorized ({exc})."
                 ) from exc
             raise
-        verb = q.split(" ", 1)[0]
+        verb = {"MERGE": "INSERT"}.get(q.split(" ", 1)[0], q.split(" ", 1)[0])
         if verb == "SELECT":
             names = [d[0] for d in cursor.description]
             return [Row(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
@@ -532,3 +560,31 @@ class _Result:
 
     def collect(self, *args: Any, **kwargs: Any) -> list[Row]:
         return self._rows
+
+
+_MERGE_ROW = re.compile(
+    r"MERGE INTO (\S+) AS T USING \(SELECT \? AS (\w+)\) AS S ON T\.\2 = S\.\2 "
+    r"WHEN NOT MATCHED THEN INSERT \(\2\) VALUES \(S\.\2\)"
+)
+
+
+def _sqlite_dialect(q: str) -> str:
+    """Snowflake's spelling of our few non-portable statements, in SQLite's.
+
+    ``MERGE … WHEN NOT MATCHED THEN INSERT`` becomes the equivalent ``INSERT … WHERE
+    NOT EXISTS`` (one statement, as atomic on SQLite); ``CURRENT_TIMESTAMP()`` reads
+    the session's server clock; ``DATEADD`` is a registered function.
+    """
+    merge = _MERGE_ROW.fullmatch(q)
+    if merge:
+        table, column = merge.groups()
+        q = (
+            f"INSERT INTO {table} ({column}) SELECT S.{column} FROM (SELECT ? AS {column}) AS S "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS T WHERE T.{column} = S.{column})"
+        )
+    return q.replace("CURRENT_TIMESTAMP()", "SF_NOW()")
+
+
+def _dateadd(unit: str, amount: float, moment: str) -> str:
+    assert unit == "second", unit
+    return (datetime.fromisoformat(moment) + timedelta(seconds=amount)).isoformat()

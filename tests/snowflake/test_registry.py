@@ -13,23 +13,27 @@ import pytest
 import yaml
 from sklearn import __version__ as sklearn_version
 
+from flows import steps
+from flows.backends import Backend
+from flows.config import SnowflakeSettings
 from flows.data import row_hashes
-from flows.errors import ConfigError, RegistryBusyError, RegistryError
-from flows.names import FEATURE_COLUMNS
-from flows.registry.base import Outcome
-from flows.registry.snowflake import (
-    RECORD_KEY,
-    Change,
-    ChangeKind,
-    Pointers,
+from flows.errors import (
+    ConfigError,
     PromotionIncompleteError,
-    SnowflakeRegistry,
+    RegistryBusyError,
     SwitchFailedError,
-    plan_switch,
 )
+from flows.names import FEATURE_COLUMNS
+from flows.promotion import rollback
+from flows.registry.base import Outcome
+from flows.registry.snowflake import SnowflakeRegistry
+from flows.registry.snowflake_lock import LOCK_TTL_SECONDS
+from flows.registry.snowflake_switch import Change, ChangeKind, Pointers, plan_switch
+from flows.registry.snowflake_versions import RECORD_KEY
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.conftest import MODEL, recording_session
 from tests.snowflake.golden import assert_golden
+from tests.snowflake.recording_session import ProcessCrash
 
 OLD, NEW = "V_ONE", "V_TWO"
 QUALIFIED = f"CC_DB.CC_SCHEMA.{MODEL}"
@@ -102,9 +106,17 @@ def since(session, mark: int) -> list[str]:
 
 
 class TestStatements:
-    def test_opening_creates_the_tables_the_lock_row_and_the_tags(self, session, make_registry):
+    def test_opening_runs_only_reads(self, session, make_registry):
         make_registry()
         assert_golden("open", session.sql_log())
+        assert all(s.startswith(("SHOW ", "SELECT ")) for s in session.sql_log())
+        assert session.tag_objects == set()
+
+    def test_setup_creates_the_tables_and_the_tags(self, session, make_registry):
+        registry = make_registry()
+        mark = len(session.statements)
+        registry.setup()
+        assert_golden("setup", since(session, mark))
         assert session.tag_objects == {
             "CC_DB.CC_SCHEMA.LIVE_VERSION",
             "CC_DB.CC_SCHEMA.CHALLENGER_VERSION",
@@ -146,6 +158,34 @@ class TestStatements:
         assert sent == [change.sql(QUALIFIED, "CC_DB.CC_SCHEMA") for change in plan]
 
 
+class TestReadOnlyRole:
+    """status, history and score run only reads, so a role without CREATE or INSERT can."""
+
+    def test_reads_of_a_live_registry_need_no_write(self, session, contest, data):
+        contest.promote_if_champion_is(OLD, NEW, decision())
+        session.read_only = True
+        reader = make_reader(session)
+        status = reader.status()
+        assert status.live_version == NEW and status.consistent
+        assert [e.outcome for e in reader.ledger()][-1] is Outcome.PROMOTED
+        assert reader.previous_champion() == OLD
+        assert reader.train_row_hashes(NEW) is not None
+        assert len(reader.predict_proba(NEW, data.head(3))) == 3
+
+    def test_reads_of_an_empty_schema_need_no_setup(self, session):
+        session.read_only = True
+        reader = make_reader(session)
+        assert reader.ledger() == [] and reader.live_version() is None
+        assert reader.status().n_versions == 0
+        assert not any(s.startswith("CREATE") for s in session.sql_log())
+
+
+def make_reader(session) -> SnowflakeRegistry:
+    return SnowflakeRegistry(
+        session, SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA"), model_name=MODEL
+    )
+
+
 class TestSwitchPlan:
     before = Pointers(champion=OLD, challenger=NEW, challenger_tag=NEW, default=OLD, live=OLD)
     after = Pointers(champion=NEW, default=NEW, live=NEW)
@@ -179,15 +219,29 @@ class TestSwitchPlan:
         assert state == self.after
 
 
+MODES = ("fails", "lost reply", "connection dies", "process dies")
+
+
 def _promote_with_failure(session, registry, position: int, mode: str):
-    session.fail(position, applied=mode == "lost reply", then_dead=mode == "connection dies")
+    session.fail(
+        position,
+        applied=mode == "lost reply",
+        then_dead=mode == "connection dies",
+        crash=mode == "process dies",
+    )
     try:
         return registry.promote_if_champion_is(OLD, NEW, decision(), evidence=b"npz"), None
-    except Exception as exc:  # every failure is classified by the caller
+    except (Exception, ProcessCrash) as exc:  # every failure is classified by the caller
         return None, exc
 
 
+def _switched(entries) -> list[str]:
+    return [e.live_after for e in entries if e.outcome.switched_live]
+
+
 class TestPromotionUnderFailure:
+    """A failure or a crash at any statement: the ledger tells the truth, and rollback works."""
+
     @pytest.fixture(scope="class")
     @classmethod
     def promotion_length(cls, logged_state, snowflake_settings):
@@ -201,53 +255,83 @@ class TestPromotionUnderFailure:
             registry.promote_if_champion_is(OLD, NEW, decision())
             return len(fake.statements) - mark
 
-    @pytest.mark.parametrize("mode", ["fails", "lost reply", "connection dies"])
-    def test_pointers_agree_whichever_statement_fails(
+    @pytest.mark.parametrize("mode", MODES)
+    def test_the_ledger_agrees_with_the_pointers_whichever_statement_fails(
         self, session, logged_state, make_registry, promotion_length, mode
     ):
         assert promotion_length > 10
         for position in range(promotion_length):
             session.restore(logged_state)
-            registry = make_registry()
-            registry.set_challenger(NEW)
+            runner = make_registry()
+            runner.set_challenger(NEW)
             mark = len(session.statements)
-            entry, error = _promote_with_failure(session, registry, position, mode)
-            failed_sql = session.statements[mark + position].sql
-            where = f"failure ({mode}) at statement {position}: {failed_sql}"
-            if isinstance(error, PromotionIncompleteError):
-                assert mode == "connection dies", where
-                assert all(s in str(error) for s in error.repair_sql), where
-                session.revive()
-                for statement in error.repair_sql:
-                    session.sql(statement).collect()
+            entry, error = _promote_with_failure(session, runner, position, mode)
+            where = f"{mode} at statement {position}: {session.statements[mark + position].sql}"
+            session.revive()
+            session.advance(LOCK_TTL_SECONDS + 1)  # a dead holder's lock has expired
+            live = session.pointers(MODEL)["LIVE_VERSION"]
+            # what a reader sees at once (no write, no settling): the truth
+            reader = make_registry()
+            assert _switched(reader.ledger()) == [OLD] + ([NEW] if live == NEW else []), where
+            if live == NEW:
+                assert session.pointers(MODEL) == AFTER, where  # LIVE_VERSION moves last
+                assert reader.previous_champion() == OLD, where
+            if isinstance(error, SwitchFailedError):
                 assert session.pointers(MODEL) == BEFORE, where
-            elif error is not None:
-                assert session.pointers(MODEL) == BEFORE, where
-            else:  # a failed lock release, or a ledger insert whose reply was lost
-                assert "SET HOLDER = NULL" in failed_sql or (
-                    mode == "lost reply" and failed_sql.startswith("INSERT INTO")
-                ), where
-                assert entry.outcome is Outcome.PROMOTED, where
-                assert session.pointers(MODEL) == AFTER, where
-            outcomes = [row["OUTCOME"] for row in session.rows("PROMOTION_LEDGER")]
-            assert (outcomes.count("promoted") == 1) == (error is None), where
+            if error is None:
+                assert entry.outcome is Outcome.PROMOTED and live == NEW, where
+            # the next run settles whatever was left pending, then records its own decision
+            follower = make_registry()
+            follower.append_ledger(decision(Outcome.KEPT))
+            assert session.pointers(MODEL) == (AFTER if live == NEW else BEFORE), where
+            assert all(r["STATE"] is None for r in session.rows("PROMOTION_LEDGER")), where
+            assert _switched(follower.ledger()) == [OLD] + ([NEW] if live == NEW else []), where
+            if live == NEW:
+                assert rollback(follower, reason="test").challenger_version == OLD, where
+                assert session.pointers(MODEL)["LIVE_VERSION"] == OLD, where
 
-    def test_a_lost_connection_after_the_commit_names_the_exact_repair(self, session, contest):
-        session.before(r"^INSERT INTO \S+PROMOTION_LEDGER", lambda: session.fail(then_dead=True))
+    def test_a_crash_after_the_commit_is_never_undone(self, session, contest, make_registry):
+        session.before(r"^UPDATE \S+PROMOTION_LEDGER SET", lambda: session.fail(crash=True))
+        with pytest.raises(ProcessCrash):
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        session.revive()
+        assert session.rows("PROMOTION_LEDGER")[-1]["STATE"] == "pending"
+        assert make_registry().ledger()[-1].outcome is Outcome.PROMOTED
+        session.advance(LOCK_TTL_SECONDS + 1)
+        make_registry().append_ledger(decision(Outcome.KEPT))
+        assert session.pointers(MODEL) == AFTER
+
+    def test_a_crash_before_the_commit_reads_as_failed_and_is_undone(
+        self, session, contest, make_registry
+    ):
+        session.before(r"SET DEFAULT_VERSION", lambda: session.fail(crash=True))
+        with pytest.raises(ProcessCrash):
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        session.revive()
+        assert session.pointers(MODEL)["CHAMPION"] == NEW  # half switched, LIVE_VERSION not
+        last = make_registry().ledger()[-1]
+        assert last.outcome is Outcome.FAILED and "interrupted before LIVE_VERSION" in last.reason
+        session.advance(LOCK_TTL_SECONDS + 1)
+        make_registry().append_ledger(decision(Outcome.KEPT))
+        assert session.pointers(MODEL) == BEFORE
+
+    def test_a_lost_connection_before_the_commit_names_the_exact_repair(self, session, contest):
+        session.before(r"SET DEFAULT_VERSION", lambda: session.fail(then_dead=True))
         with pytest.raises(PromotionIncompleteError) as caught:
             contest.promote_if_champion_is(OLD, NEW, decision())
         message = str(caught.value)
-        assert f"Promotion of {NEW} over {OLD} failed at `INSERT INTO" in message
-        assert f"LIVE_VERSION={NEW}" in message  # what is left
+        assert f"Promotion of {NEW} over {OLD} failed at `ALTER MODEL" in message
+        assert f"LIVE_VERSION={OLD}" in message
         assert caught.value.repair_sql == [
-            f"ALTER MODEL {QUALIFIED} SET TAG CC_DB.CC_SCHEMA.LIVE_VERSION = $${OLD}$$",
-            f"ALTER MODEL {QUALIFIED} SET DEFAULT_VERSION = {OLD}",
             f"ALTER MODEL {QUALIFIED} SET TAG CC_DB.CC_SCHEMA.CHALLENGER_VERSION = $${NEW}$$",
             f"ALTER MODEL {QUALIFIED} VERSION CHAMPION UNSET ALIAS",
             f"ALTER MODEL {QUALIFIED} VERSION {OLD} SET ALIAS = CHAMPION",
             f"ALTER MODEL {QUALIFIED} VERSION {NEW} SET ALIAS = CHALLENGER",
         ]
-        assert session.pointers(MODEL)["LIVE_VERSION"] == NEW  # inference would follow NEW
+        session.revive()
+        for statement in caught.value.repair_sql:
+            session.sql(statement).collect()
+        assert session.pointers(MODEL) == BEFORE
 
     def test_a_restored_failure_is_recorded_as_failed(self, session, contest):
         session.before(r"SET DEFAULT_VERSION", lambda: session.fail())
@@ -257,49 +341,63 @@ class TestPromotionUnderFailure:
         last = contest.ledger()[-1]
         assert last.outcome is Outcome.FAILED
         assert "SET DEFAULT_VERSION" in last.reason and last.live_after == OLD
+        assert [r["STATE"] for r in session.rows("PROMOTION_LEDGER")][-1] is None
 
 
 class TestPromotionLock:
-    def hold_lock(self, session, holder: str, expires_at: float) -> None:
+    def hold_lock(self, session, holder: str, *, seconds: int) -> None:
         session.sql(
-            f"UPDATE {LOCK} SET HOLDER = ?, ACQUIRED_AT = ?, EXPIRES_AT = ? WHERE NAME = ?",
-            [holder, "2026-01-05T09:00:00+00:00", expires_at, MODEL],
+            f"UPDATE {LOCK} SET HOLDER = ?, ACQUIRED_AT = CURRENT_TIMESTAMP(), "
+            "EXPIRES_AT = DATEADD('second', ?, CURRENT_TIMESTAMP()) WHERE NAME = ?",
+            [holder, seconds, MODEL],
         ).collect()
 
     def test_a_held_lock_makes_the_second_run_wait_then_give_up(self, session, contest):
-        now = [1_000.0]
         slept = []
-
-        def sleep(seconds):
-            slept.append(seconds)
-            now[0] += seconds
-
-        contest.lock_wait_seconds = 6.0
-        contest._clock, contest._sleep = (lambda: now[0]), sleep
-        self.hold_lock(session, "other-host:42:abc", expires_at=now[0] + 600)
+        contest.lock.wait_seconds = 0.0
+        contest.lock._sleep = slept.append
+        self.hold_lock(session, "other-host:42:abc", seconds=600)
         with pytest.raises(RegistryBusyError, match="held by other-host:42:abc") as caught:
             contest.promote_if_champion_is(OLD, NEW, decision())
-        assert slept == [2.0, 2.0, 2.0]
         assert f"WHERE NAME = '{MODEL}' AND HOLDER = 'other-host:42:abc'" in str(caught.value)
         assert session.pointers(MODEL) == BEFORE
 
-    def test_a_crashed_holder_blocks_nobody_after_the_expiry(self, session, contest):
-        contest._clock = lambda: 5_000.0
-        contest._sleep = lambda seconds: pytest.fail("must not wait for an expired lock")
-        self.hold_lock(session, "crashed:1:dead", expires_at=4_999.0)
+    def test_expiry_follows_the_server_clock(self, session, contest):
+        contest.lock._sleep = lambda seconds: pytest.fail("must not wait for an expired lock")
+        self.hold_lock(session, "crashed:1:dead", seconds=600)
+        session.advance(601)
         entry = contest.promote_if_champion_is(OLD, NEW, decision())
         assert entry.outcome is Outcome.PROMOTED
         assert [r["HOLDER"] for r in session.rows("PROMOTION_LOCK")] == [None]
 
-    def test_a_lock_lost_before_the_commit_switches_nothing(self, session, contest):
-        session.before(
-            r"SET EXPIRES_AT = \? WHERE NAME = \? AND HOLDER = \?",
-            lambda: self.hold_lock(session, "thief:7:xyz", expires_at=10**10),
-        )
-        with pytest.raises(SwitchFailedError, match="taken by another run"):
+    def test_a_second_lock_row_never_makes_two_holders(self, session, contest):
+        session.sql(f"INSERT INTO {LOCK} (NAME) VALUES (?)", [MODEL]).collect()
+        self.hold_lock(session, "other-host:42:abc", seconds=600)  # holds both rows
+        session.sql(
+            f"UPDATE {LOCK} SET HOLDER = NULL, EXPIRES_AT = NULL WHERE ROWID = "
+            f"(SELECT MAX(ROWID) FROM {LOCK})"
+        ).collect()  # one of the two rows is free again
+        contest.lock.wait_seconds = 0.0
+        with pytest.raises(RegistryBusyError):
             contest.promote_if_champion_is(OLD, NEW, decision())
+        holders = {r["HOLDER"] for r in session.rows("PROMOTION_LOCK")}
+        assert holders == {"other-host:42:abc", None}
         assert session.pointers(MODEL) == BEFORE
+
+    def test_a_lock_lost_before_the_commit_writes_nothing_more(self, session, contest):
+        session.before(
+            r"SET EXPIRES_AT = DATEADD",
+            lambda: self.hold_lock(session, "thief:7:xyz", seconds=600),
+        )
+        mark = len(session.statements)
+        with pytest.raises(PromotionIncompleteError, match="was not attempted") as caught:
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        assert session.pointers(MODEL)["LIVE_VERSION"] == OLD
+        sent = since(session, mark)
+        commit = next(i for i, s in enumerate(sent) if "SET EXPIRES_AT" in s)
+        assert not any(s.startswith(("ALTER", "INSERT", "MERGE")) for s in sent[commit:])
         assert [r["HOLDER"] for r in session.rows("PROMOTION_LOCK")] == ["thief:7:xyz"]
+        assert caught.value.repair_sql  # the operator gets the SQL instead
 
     def test_a_run_that_promoted_first_makes_the_other_stale(self, session, contest, make_registry):
         other = make_registry()
@@ -344,7 +442,7 @@ class TestHostileInput:
     ):
         registry = make_registry()
         value = "ends $$; DROP" if field == "comment" else {"note": "ends $$; DROP"}
-        with pytest.raises(RegistryError, match=r"contains '\$\$'"):
+        with pytest.raises(ConfigError, match=r"must not contain '\$\$'"):
             log(registry, OLD, fitted, data, **{field: value})
         assert not any(s.startswith("CREATE MODEL") for s in session.sql_log())
 
@@ -381,3 +479,30 @@ class TestVersions:
             sample_input=data[list(FEATURE_COLUMNS)].head(5),
         )
         assert registry.train_row_hashes(OLD) is None
+
+
+class TestRecordFailure:
+    """``record_failure`` compares the live version with the one the run started from."""
+
+    def backend(self, registry):
+        return Backend(source=None, registry=registry)  # record_failure reads no data
+
+    def test_a_failure_after_this_runs_switch_says_the_switch_stands(self, contest):
+        contest.promote_if_champion_is(OLD, NEW, decision(run_id="run-1"))
+        entry = steps.record_failure(self.backend(contest), error="boom", run_id="run-1")
+        assert "untouched" not in entry.reason
+        assert f"moved from {OLD} to {NEW} during this run; that switch stands" in entry.reason
+
+    def test_a_live_version_that_moved_since_the_start_is_reported(self, contest, make_registry):
+        make_registry().promote_if_champion_is(OLD, NEW, decision(run_id="another-run"))
+        entry = steps.record_failure(
+            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
+        )
+        assert "untouched" not in entry.reason and f"from {OLD} to {NEW}" in entry.reason
+
+    def test_an_untouched_champion_is_called_so(self, contest):
+        entry = steps.record_failure(
+            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
+        )
+        assert entry.reason.startswith("Cycle failed before a decision; champion untouched.")
+        assert entry.live_before == entry.live_after == OLD

@@ -2,17 +2,14 @@
 -- prefect.yaml deployment 'weekly' ('flows/pipeline.py:champion_challenger'): the same
 -- schedule, the same parameters (the root task's CONFIG), the same step code.
 -- Regenerate with `ccflows snowflake emit`; apply with `ccflows snowflake deploy`, or
--- run this script with SnowSQL or `snow sql -f` where the PUT below finds the code
--- archive (`ccflows snowflake emit --archive DIR` builds it).
+-- run this script as it is with SnowSQL or `snow sql -f`.
+-- Build the code archive first: `ccflows snowflake emit --archive /path/to/checkout` writes champion_challenger-0.1.0.zip there.
 
--- 1. Stop the schedule while the graph is replaced.
-ALTER TASK IF EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG SUSPEND;
-
--- 2. The code: the package archive on a stage, and the procedure running one step.
+-- 1. The code, before anything stops: the package archive on a stage, and the procedure running one step (an unhosted package pin fails here).
 CREATE STAGE IF NOT EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
   COMMENT = 'champion-challenger: code of the task graph procedure';
 
-PUT 'file://champion_challenger-0.1.0.zip' @DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
+PUT 'file:///path/to/checkout/champion_challenger-0.1.0.zip' @DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
   AUTO_COMPRESS = FALSE OVERWRITE = TRUE;
 
 CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP(STEP VARCHAR)
@@ -25,11 +22,33 @@ CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHA
   COMMENT = 'champion-challenger: runs one step of the cycle with the Prefect flow''s step code'
   EXECUTE AS OWNER;
 
+-- 2. Stop the schedule; drop child tasks no longer in the graph.
+ALTER TASK IF EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG SUSPEND;
+
+EXECUTE IMMEDIATE $$
+DECLARE
+  roots INTEGER DEFAULT 0;
+  stale RESULTSET;
+BEGIN
+  SHOW TASKS IN SCHEMA DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER;
+  SELECT COUNT(*) INTO :roots FROM TABLE(RESULT_SCAN(LAST_QUERY_ID())) WHERE "name" = 'CHAMPION_CHALLENGER_DAG';
+  IF (roots = 0) THEN
+    RETURN 'first deploy: no earlier graph';
+  END IF;
+  stale := (SELECT NAME FROM TABLE(DEV_AUTOMATION_DEMO.INFORMATION_SCHEMA.TASK_DEPENDENTS(TASK_NAME => 'DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG', RECURSIVE => TRUE)) WHERE NAME NOT IN ('CHAMPION_CHALLENGER_DAG', 'CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING', 'CHAMPION_CHALLENGER_DAG$AUTO_DEPLOY_BEST_MODEL', 'CHAMPION_CHALLENGER_DAG$RECORD_OUTCOME'));
+  LET stale_tasks CURSOR FOR stale;
+  FOR t IN stale_tasks DO
+    EXECUTE IMMEDIATE 'DROP TASK IF EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER."' || REPLACE(t.NAME, '"', '""') || '"';
+  END FOR;
+  RETURN 'dropped the child tasks no longer in the graph';
+END;
+$$;
+
 -- 3. The tasks, root first; Snowflake creates them suspended.
 CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
   WAREHOUSE = COMPUTE_WH
   SCHEDULE = 'USING CRON 1 1 * * 1 Asia/Singapore'
-  CONFIG = $${"challenger_spec": "{\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced_subsample\", \"max_depth\": 12, \"min_samples_split\": 3, \"n_estimators\": 120, \"random_state\": 42}, \"scale\": true}", "dry_run": false, "model_name": "CREDIT_APPROVAL", "policy": "significance_margin", "policy_params": "{\"alpha\": 0.05, \"margin\": 0.0}", "snowflake": "{\"applications_table\": \"CREDIT_APPLICATIONS\", \"database\": \"DEV_AUTOMATION_DEMO\", \"evaluation_table\": \"EVALUATION_DATA\", \"ledger_table\": \"PROMOTION_LEDGER\", \"lock_table\": \"PROMOTION_LOCK\", \"schema\": \"CHAMPION_CHALLENGER\", \"warehouse\": null}", "windows": "{\"holdout_weeks\": 4, \"test_weeks\": 3, \"train_weeks\": 10}"}$$
+  CONFIG = $${"challenger_spec": "{\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced_subsample\", \"max_depth\": 12, \"min_samples_split\": 3, \"n_estimators\": 120, \"random_state\": 42}, \"scale\": true}", "contract": "{\"categorical\": [], \"features\": [\"applicant_age\", \"annual_income\", \"credit_score\", \"debt_to_income\", \"years_employed\", \"num_credit_cards\", \"has_mortgage\", \"education_score\", \"location_risk_score\"], \"id_column\": null, \"ignore\": [], \"label\": \"approved\", \"period\": \"week\", \"period_column\": \"week_number\", \"positive_label\": null, \"time_column\": \"application_date\"}", "dry_run": false, "model_name": "CREDIT_APPROVAL", "policy": "significance_margin", "policy_params": "{\"alpha\": 0.05, \"margin\": 0.0}", "snowflake": "{\"applications_table\": \"CREDIT_APPLICATIONS\", \"database\": \"DEV_AUTOMATION_DEMO\", \"evaluation_table\": \"EVALUATION_DATA\", \"ledger_table\": \"PROMOTION_LEDGER\", \"lock_table\": \"PROMOTION_LOCK\", \"schema\": \"CHAMPION_CHALLENGER\", \"warehouse\": null}", "windows": "{\"holdout_weeks\": 4, \"test_weeks\": 3, \"train_weeks\": 10}"}$$
   ALLOW_OVERLAPPING_EXECUTION = FALSE
   USER_TASK_TIMEOUT_MS = 3600000
   SUSPEND_TASK_AFTER_NUM_FAILURES = 3

@@ -1,0 +1,232 @@
+"""A second opinion we did not write: the backend's plain SQL run by fakesnow.
+
+fakesnow (DuckDB behind a Snowflake-compatible HTTP server) runs the statements of
+the ledger, the lock, the row hashes and the applications source exactly as the
+code sends them, through real Snowpark sessions and the real connector, with ``?``
+bindings. The ML registry's statements (SHOW MODELS, ALTER MODEL …) are not
+emulated by fakesnow; they stay with the recording session of ``test_registry.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from snowflake.snowpark import Session
+
+from flows.config import SnowflakeSettings
+from flows.data import generate_applications
+from flows.errors import LockLostError, RegistryBusyError
+from flows.identifiers import sql_literal
+from flows.names import COLUMNS
+from flows.registry.base import Outcome
+from flows.registry.snowflake_ledger import SnowflakeLedger, interrupted, ledger_table_ddl
+from flows.registry.snowflake_lock import PromotionLock, lock_table_ddl
+from flows.registry.snowflake_switch import Pointers
+from flows.registry.snowflake_versions import RowHashes
+from flows.sources.snowflake import ROW_ID, SnowparkSource
+from flows.windows import WeekRange
+from tests.registry.contract import decision
+
+fakesnow = pytest.importorskip("fakesnow")
+
+DB, SCHEMA = "CC_DB", "CC_SCHEMA"
+LEDGER, LOCK = f"{DB}.{SCHEMA}.PROMOTION_LEDGER", f"{DB}.{SCHEMA}.PROMOTION_LOCK"
+BEFORE = Pointers(
+    champion="V_ONE", challenger="V_TWO", challenger_tag="V_TWO", default="V_ONE", live="V_ONE"
+)
+TARGET = Pointers(champion="V_TWO", default="V_TWO", live="V_TWO")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with fakesnow.server() as connection:
+        yield connection
+
+
+@pytest.fixture
+def connect(server, request):
+    """Open Snowpark sessions on one fresh schema (several = several runners)."""
+    schema = f"{SCHEMA}_{abs(hash(request.node.name)) % 10**8}"
+    opened = []
+
+    def open_one() -> Session:
+        session = Session.builder.configs({**server, "database": DB, "schema": schema}).create()
+        opened.append(session)
+        return session
+
+    first = open_one()
+    first.sql(f"CREATE DATABASE IF NOT EXISTS {DB}").collect()
+    first.sql(f"CREATE SCHEMA IF NOT EXISTS {DB}.{schema}").collect()
+    open_one.schema = schema
+    yield open_one
+    for session in opened:  # Session.close() calls SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks
+        session.connection.close()
+
+
+def _sql(session: Session):
+    return lambda query, params=None: session.sql(query, params=params).collect()
+
+
+def _qualified(connect, table: str) -> str:
+    return f"{DB}.{connect.schema}.{table}"
+
+
+class TestLedgerOnFakesnow:
+    def ledger(self, connect, session=None) -> SnowflakeLedger:
+        table = _qualified(connect, "PROMOTION_LEDGER")
+        return SnowflakeLedger(_sql(session or connect()), table=table, model_name="M")
+
+    def test_fakesnow_reads_a_missing_ledger_as_empty(self, connect):
+        assert self.ledger(connect).read(live=lambda: None) == []
+
+    def test_fakesnow_keeps_a_pending_switch_and_settles_it(self, connect):
+        ledger = self.ledger(connect)
+        ledger._sql(ledger_table_ddl(ledger.table))
+        kept = ledger.insert(decision(Outcome.KEPT).stamped(), b"evidence")
+        entry = decision(run_id="r1").stamped(live_before="V_ONE", live_after="V_TWO")
+        pending = ledger.insert(entry, None, switch=(BEFORE, TARGET))
+        assert (kept.id, pending.id) == (1, 2)
+        (found,) = ledger.pending()
+        assert (found.entry, found.before, found.target) == (pending, BEFORE, TARGET)
+        # read next to LIVE_VERSION: committed reads as promoted, not committed as failed
+        assert ledger.read(live=lambda: "V_TWO")[-1].outcome is Outcome.PROMOTED
+        failed = ledger.read(live=lambda: "V_ONE")[-1]
+        assert failed.outcome is Outcome.FAILED and failed.live_after == "V_ONE"
+        ledger.settle(interrupted(pending, "V_ONE"))
+        assert ledger.pending() == []
+        assert ledger.read(live=lambda: "V_TWO")[-1].outcome is Outcome.FAILED  # now final
+        assert ledger.evidence(kept.id, where="M") == b"evidence"
+        assert [e.id for e in ledger.read(limit=1, live=lambda: None)] == [2]
+
+
+class TestLockOnFakesnow:
+    def lock(self, connect, session=None, **options) -> PromotionLock:
+        table = _qualified(connect, "PROMOTION_LOCK")
+        return PromotionLock(_sql(session or connect()), table=table, name="M", **options)
+
+    def test_fakesnow_two_connections_racing_never_both_hold_the_lock(self, connect):
+        """The second runner takes its whole turn just before each statement of the first.
+
+        Statements run one at a time here: fakesnow's server shares one DuckDB connection
+        and fails statements sent to it from two threads at once, so the race is played
+        as every interleaving of one runner's acquire into the other's instead.
+        """
+        setup = connect()
+        setup.sql(lock_table_ddl(_qualified(connect, "PROMOTION_LOCK"))).collect()
+        first_session, second_session = connect(), connect()
+        length = None
+        position = 0
+        while length is None or position <= length:
+            setup.sql(f"DELETE FROM {_qualified(connect, 'PROMOTION_LOCK')}").collect()
+            second = self.lock(connect, second_session, wait_seconds=0.0)
+            sent: list[str] = []
+            got: list[str] = []
+
+            def run(query, params=None, *, at=position, second=second, sent=sent, got=got):
+                if len(sent) == at:
+                    with contextlib.suppress(RegistryBusyError):
+                        got.append(second.acquire())
+                sent.append(query)
+                return first_session.sql(query, params=params).collect()
+
+            first = PromotionLock(run, table=second.table, name="M", wait_seconds=0.0)
+            with contextlib.suppress(RegistryBusyError):
+                got.append(first.acquire())
+            length = len(sent) if length is None else length
+            rows = setup.sql(f"SELECT NAME, HOLDER FROM {second.table}").collect()
+            assert len(rows) == 1, position  # the MERGE never makes a second row
+            assert len(got) == 1 and rows[0]["HOLDER"] == got[0], position
+            position += 1
+
+    def test_fakesnow_a_held_lock_is_refused_with_its_holder_then_freed(self, connect):
+        first, second = self.lock(connect), self.lock(connect, wait_seconds=0.0)
+        first._sql(lock_table_ddl(first.table))
+        holder = first.acquire()
+        with pytest.raises(RegistryBusyError, match=f"held by {holder}") as caught:
+            second.acquire()
+        assert f"HOLDER = '{holder}'" in str(caught.value)  # the printed release statement
+        first.release(holder)
+        second.release(second.acquire())
+
+    def test_fakesnow_expiry_is_read_on_the_servers_clock(self, connect):
+        first, second = self.lock(connect), self.lock(connect, wait_seconds=0.0)
+        first._sql(lock_table_ddl(first.table))
+        crashed = first.acquire()
+        first._sql(
+            f"UPDATE {first.table} SET EXPIRES_AT = DATEADD('second', -1, CURRENT_TIMESTAMP())"
+        )
+        taker = second.acquire()  # no wait: the server says the lock has expired
+        with pytest.raises(LockLostError, match="writes nothing more"):
+            first.renew(crashed)
+        second.renew(taker)
+
+    def test_fakesnow_a_second_row_of_a_name_never_makes_two_holders(self, connect):
+        first, second = self.lock(connect), self.lock(connect, wait_seconds=0.0)
+        first._sql(lock_table_ddl(first.table))
+        holder = first.acquire()
+        first._sql(f"INSERT INTO {first.table} (NAME) VALUES (?)", ["M"])  # an old racing insert
+        with pytest.raises(RegistryBusyError):
+            second.acquire()
+        rows = first._sql(f"SELECT HOLDER FROM {first.table} WHERE HOLDER IS NOT NULL")
+        assert [row["HOLDER"] for row in rows] == [holder]
+
+
+def test_fakesnow_row_hashes_are_stored_once_and_read_back(connect):
+    hashes = RowHashes(
+        _sql(connect()), table=_qualified(connect, "TRAIN_ROW_HASHES"), model_name="M"
+    )
+    assert hashes.read("V1") is None  # no table yet: a read needs no setup
+    hashes._sql(hashes.ddl())
+    values = np.array([1, 2**64 - 1, 42], dtype="<u8")
+    hashes.store("V1", values)
+    hashes.store("V1", values[:1])  # a retry of the same version changes nothing
+    np.testing.assert_array_equal(hashes.read("V1"), values)
+    assert hashes._sql(f"SELECT COUNT(*) AS N FROM {hashes.table}")[0]["N"] == 1
+
+
+class TestApplicationsOnFakesnow:
+    @pytest.fixture
+    def source(self, connect):
+        """The applications table of weeks 0–5, written by SQL (fakesnow cannot upload frames)."""
+        session = connect()
+        data = generate_applications(6).groupby("week_number").head(15).reset_index(drop=True)
+        upper = [c.upper() for c in COLUMNS]
+        session.sql(
+            f"CREATE TABLE CREDIT_APPLICATIONS ({', '.join(f'{c} VARCHAR' for c in upper[:1])}, "
+            f"{', '.join(f'{c} NUMBER(38, 6)' for c in upper[1:])}, {ROW_ID} NUMBER)"
+        ).collect()
+        values = ", ".join(
+            f"({sql_literal(str(row[0]))}, {', '.join(repr(float(v)) for v in row[1:])}, {i})"
+            for i, row in enumerate(data.itertuples(index=False))
+        )
+        session.sql(f"INSERT INTO CREDIT_APPLICATIONS VALUES {values}").collect()
+        settings = SnowflakeSettings(database=DB, schema=connect.schema)
+        return SnowparkSource(session, settings), data
+
+    def test_fakesnow_the_period_filter_runs_in_the_query(self, source):
+        snowpark, data = source
+        assert snowpark.week_span() == (0, 5)
+        weeks = snowpark.read_weeks(WeekRange(2, 3))
+        assert sorted(weeks["week_number"].unique()) == [2, 3]
+        assert len(weeks) == int(data["week_number"].between(2, 3).sum())
+
+    def test_fakesnow_evaluation_data_copies_the_newest_weeks_in_snowflake(self, source):
+        snowpark, data = source
+        count = snowpark.write_evaluation_data(holdout_weeks=4)
+        assert count == int((data["week_number"] >= 2).sum())
+        copied = snowpark.session.table(snowpark.evaluation_table).select("WEEK_NUMBER").distinct()
+        assert sorted(int(r[0]) for r in copied.collect()) == [2, 3, 4, 5]
+
+
+def test_fakesnow_pending_entries_carry_the_whole_decision(connect):
+    """What a later run needs to settle a switch survives the round trip through the table."""
+    ledger = SnowflakeLedger(_sql(connect()), table=_qualified(connect, "L"), model_name="M")
+    ledger._sql(ledger_table_ddl(ledger.table))
+    entry = replace(decision(), holdout_weeks=(16, 19), metrics={"champion": {"auc": 0.8}})
+    pending = ledger.insert(
+        entry.stamped(live_before="V_ONE", live_after="V_TWO"), None, switch=(BEFORE, TARGET)
+    )
+    assert ledger.pending()[0].entry == pending
