@@ -82,7 +82,9 @@ class DataContract:
     features: tuple[str, ...] | None = None
     """Model inputs; None means every column that is not time, period, label, id or ignored."""
     ignore: tuple[str, ...] = ()
-    """Columns dropped on reading (an old model's score, free text)."""
+    """Columns dropped on reading (an old model's score, free text). To keep a stored
+    column out of one model only, list ``features`` instead: canonical frames keep
+    every column that is not ignored, so a later challenger can still use it."""
     categorical: tuple[str, ...] | None = None
     """Categorical features; None infers them from string, bool and category dtypes."""
     id_column: str | None = None
