@@ -17,7 +17,7 @@ from flows.training import TrainedModel, train_model, version_name
 if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.registry.base import Registry
-    from flows.training import ModelSpec
+    from flows.specs import ModelSpec
     from flows.windows import Windows
 
 logger = logging.getLogger(__name__)

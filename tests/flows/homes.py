@@ -8,7 +8,7 @@ from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
 from flows.data import GeneratorSpec
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 
 SMALL = {"n_estimators": 10, "max_depth": 6}
 """Forests small enough to train in a second."""

@@ -253,7 +253,7 @@ def test_step_modules_import_neither_prefect_nor_snowflake():
     modules = [
         "flows.data", "flows.windows", "flows.training", "flows.evaluation", "flows.promotion",
         "flows.steps", "flows.registry.local", "flows.sources.local", "flows.backends",
-        "flows.config", "flows.report",
+        "flows.config", "flows.report", "flows.specs", "flows.plan", "flows.contestants",
     ]  # fmt: skip
     code = (
         f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}];"
