@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cli._console import get_console, print_json
+from flows.cli._render import Column, human, print_table
 
 if TYPE_CHECKING:
     from deployments.prefect_deploy import DeploymentSpec
@@ -77,20 +78,21 @@ def deploy_command(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    from rich.table import Table
-
     for pool in result.created_pools:
         console.print(f"Created process work pool [bold]{pool}[/]")
     for queue, limit in result.work_queues.items():
         console.print(f"Work queue [bold]{queue}[/]: limit {limit or 'none'}")
     for name, done in result.automations.items():
         console.print(f"Automation [bold]{name}[/] {done}")
-    table = Table(title=f"Deployed from {result.project_dir} to {result.api_url}")
-    for column in ("deployment", "work pool", "schedule"):
-        table.add_column(column)
-    for spec in result.deployments:
-        table.add_row(spec.full_name, spec.work_pool, ", ".join(spec.schedules) or "—")
-    console.print(table)
+    print_table(
+        console,
+        f"Deployed from {result.project_dir} to {result.api_url}",
+        [Column("deployment"), Column("work pool"), Column("schedule", fold=True)],
+        [
+            [spec.full_name, spec.work_pool, human(list(spec.schedules))]
+            for spec in result.deployments
+        ],
+    )
     console.print(next_steps(result.deployments), highlight=False)
     return 0
 
