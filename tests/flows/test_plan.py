@@ -11,19 +11,13 @@ from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import EmptyWindowError
 from flows.plan import CyclePlan
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WeekRange, WindowSpec
-
-FAST = {"n_estimators": 15}
+from tests.flows.cycles import fast_settings
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
+    return fast_settings(tmp_path / "home")
 
 
 @pytest.fixture

@@ -13,30 +13,13 @@ from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
 from flows.registry.base import Outcome
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WindowSpec
-
-FAST = {"n_estimators": 15}
-
-
-class AlwaysPromote(ccpolicy.Policy):
-    """Test policy: promote whatever the evidence says."""
-
-    name = "always_promote"
-    description = "Promote unconditionally (tests only)."
-    api_version = ccpolicy.API_VERSION
-
-    def decide(self, evidence):
-        return ccpolicy.Decision(ccpolicy.Verdict.PROMOTE, "always → promote")
+from tests.flows.cycles import AlwaysPromote, fast_settings
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
+    return fast_settings(tmp_path / "home")
 
 
 @pytest.fixture
