@@ -49,26 +49,28 @@ def test_a_dry_run_is_named_so_and_changes_nothing(prefect_server, home):
     assert live_version(home) == champion
 
 
-def test_nan_in_the_holdout_fails_at_once_naming_the_column_and_is_recorded(prefect_server, home):
+def test_a_missing_label_in_the_holdout_fails_at_once_naming_the_column_and_is_recorded(
+    prefect_server, home
+):
     import pandas as pd
 
     newest = home / "data" / "applications" / "week-00019.parquet"
     rows = pd.read_parquet(newest)
-    rows.loc[3, "credit_score"] = float("nan")
+    rows.loc[3, "approved"] = float("nan")  # a missing feature value would be imputed
     rows.to_parquet(newest, index=False)
     champion = live_version(home)
 
     state = champion_challenger(home=str(home), return_state=True)
 
     assert state.is_failed()
-    assert "'credit_score'" in state.message and "NaN" in state.message
+    assert "'approved'" in state.message and "1 missing label" in state.message
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert evaluate.state_name == "Failed"
     assert evaluate.run_count == 1, "bad data must not be retried"
     assert live_version(home) == champion
     entry = ledger(home)[-1]
     assert entry.outcome is Outcome.FAILED
-    assert "'credit_score'" in entry.reason and entry.champion_version == champion
+    assert "'approved'" in entry.reason and entry.champion_version == champion
 
 
 def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, home):
