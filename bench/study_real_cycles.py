@@ -26,7 +26,8 @@ from ccpolicy.stats import roc_auc
 from flows.data import ROWS_PER_WEEK, GeneratorSpec, generate_applications, generate_weeks
 from flows.evaluation import classification_metrics
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec, train_model
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.training import train_model
 from flows.windows import WeekRange, Windows, WindowSpec, challenger_windows, champion_windows
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from flows.contract import DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
-from flows.training import CHALLENGER_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, ModelSpec
 from flows.windows import WindowSpec
 
 if TYPE_CHECKING:
@@ -186,10 +186,14 @@ class GraphConfig:
         return Settings(**{**values, **overrides})
 
     def load_policy(self) -> ccpolicy.Policy:
-        """The configured policy; raises ccpolicy's errors for an unknown name or bad parameters."""
-        import ccpolicy
+        """The configured policy, checked as every cycle checks it before training.
 
-        return ccpolicy.load_policy(self.policy, **self.policy_params)
+        Raises:
+            ccpolicy.PolicyError: an unknown name, bad parameters or an unknown guarded metric.
+        """
+        from flows.steps import check_policy
+
+        return check_policy(self.policy, self.policy_params)
 
 
 def _windows(value: Any) -> WindowSpec:

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-STARTUP_TIMEOUT_SECONDS = 120
-"""A fresh server migrates its database first: ~15-20 s on two cores, more under load."""
+STARTUP_TIMEOUT_SECONDS = 300
+"""A fresh server migrates its database first: ~15-20 s on two idle cores, minutes on busy ones."""
 STOP_TIMEOUT_SECONDS = 15
 SERVER_SETTINGS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no telemetry calls from an offline machine

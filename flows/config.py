@@ -17,7 +17,7 @@ from flows.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WINDOW_KEYS, WindowSpec
 
 if TYPE_CHECKING:

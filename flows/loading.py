@@ -58,6 +58,8 @@ def ingest(
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
         DataValidationError: naming the file, the column and the values at fault.
     """
+    from flows.steps import data_span  # steps lists ingest: imported here, not at the top
+
     source = backend.source
     contract = source.contract
     if append and replace:
@@ -75,6 +77,4 @@ def ingest(
     written = source.write(data, replace=replace)
     source.write_evaluation_data(holdout_weeks=settings.windows.holdout_weeks)
     logger.info("Ingested %d rows from %d file(s)", written, len(paths))
-    from flows.steps import data_span
-
     return IngestResult(rows=written, span=data_span(backend), replaced=replace)

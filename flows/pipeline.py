@@ -10,54 +10,66 @@ Operational rules, the same for every flow:
 
 - Training and promotion are never retried (a retry could train twice or switch
   twice). Reads, evaluation and scoring are retried with backoff, but only on
-  failures a retry can cure (I/O, a busy registry, the Snowflake connector): bad
-  data or a bad parameter fails at once, with the message that names it.
-- Every task has a timeout, and the weekly flow one too, so a hung run cannot hold
-  the deployment's single concurrency slot forever.
+  failures a retry can cure (a dropped connection, a busy registry, Snowflake's
+  transient errors; ``flows.retries``): bad data, a bad parameter, a missing file
+  or a timeout fails at once, with the message that names it.
+- Every task has a timeout, and the weekly flow one too. A timeout is final: the
+  run ends Failed (``TimedOut``) and frees the registry queue's single slot.
 - No task result is cached or persisted (``NO_CACHE``): a retrain must train.
-- A weekly run that fails before deciding records a ``failed`` entry in the ledger;
-  the champion is untouched. The decision step records its own outcome, including a
-  switch the registry refused.
+- Every end of a weekly run is in the ledger with the run id (``flows.run_ends``):
+  a failure before the decision is recorded by the flow, a timeout, cancellation or
+  crash by its hooks, and a run killed with its worker by the next cycle. The
+  decision step records its own outcome, including a switch the registry refused.
+- The run's final state, artifacts and events tell the story (``flows.run_story``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
+from prefect.states import Failed
 from pydantic import BaseModel, Field
 
 from flows import steps
 from flows.backends import Backend, open_backend
 from flows.config import Settings, load_settings
-from flows.errors import ChampionChallengerError, ConfigError, RegistryBusyError
+from flows.errors import ConfigError
 from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
 from flows.plan import CyclePlan, Role
-from flows.promotion import PromotionReport, load_checked_policy
+from flows.promotion import PromotionReport
 from flows.registry.base import LedgerEntry, ModelVersion
-from flows.report import decision_markdown, scoring_markdown, versions_markdown
+from flows.report import scoring_markdown, versions_markdown
+from flows.retries import IO_TASK_OPTIONS
+from flows.run_ends import reconcile_ended_runs, record_run_end
+from flows.run_story import (
+    artifact_key,
+    decision_state,
+    emit_decision_event,
+    name_run,
+    one_line,
+    publish_decision_report,
+    publish_failure_report,
+    publish_metric_table,
+)
 from flows.trend_render import publish_trend
 from flows.windows import WeekRange, WindowSpec
 
-IO_RETRIES = 3
-"""Retries of a read, evaluation or scoring task after a transient failure."""
-IO_RETRY_DELAYS = [2, 10, 30]
-"""Backoff between those retries, in seconds."""
 IO_TIMEOUT_SECONDS = 600
 """Timeout of a read or a ledger write."""
 STEP_TIMEOUT_SECONDS = 3600
 """Timeout of a training, evaluation or scoring step."""
 CYCLE_TIMEOUT_SECONDS = 3 * STEP_TIMEOUT_SECONDS
-"""Timeout of a whole weekly cycle; it frees the deployment's concurrency slot."""
+"""Timeout of a whole weekly cycle; it frees the registry queue's slot."""
+WEEKLY_FLOW = "champion-challenger"
+"""The weekly flow's name; the next cycle reconciles the unrecorded ends of its runs."""
 
 
 class WindowParams(BaseModel):
@@ -79,57 +91,36 @@ def _settings(
     )
 
 
-def _artifact_key(settings: Settings, what: str) -> str:
-    """Stable artifact key: lowercase letters, digits and dashes only."""
-    return re.sub(r"[^a-z0-9-]+", "-", f"{settings.model_name.lower()}-{what}")
-
-
 def _run_id() -> str | None:
     return flow_run.get_id()
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a retry can cure ``error``.
-
-    A busy registry, an I/O or network error and anything the Snowflake connector
-    raises are worth retrying; bad data, a bad setting or a bad policy parameter
-    fail the same way every time, so they fail at once.
-    """
-    if isinstance(error, RegistryBusyError):
-        return True
-    if isinstance(error, ChampionChallengerError):
-        return False
-    return isinstance(error, OSError | TimeoutError) or type(error).__module__.startswith(
-        "snowflake."
-    )
-
-
-def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn`` of the I/O tasks: retry only :func:`is_transient` failures."""
-    return is_transient(state.result(raise_on_failure=False))
-
-
-_IO_TASK_OPTIONS: dict[str, Any] = {
-    "cache_policy": NO_CACHE,
-    "retries": IO_RETRIES,
-    "retry_delay_seconds": IO_RETRY_DELAYS,
-    "retry_condition_fn": _retry_transient,
-}
-"""Options shared by the tasks that read or score: retried with backoff, never cached."""
 
 
 # -- tasks ------------------------------------------------------------------------------
 
 
+@task(name="reconcile-ended-runs", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def reconcile_ended(backend: Backend, settings: Settings) -> int:
+    """Record earlier runs that ended unrecorded (killed with their worker); how many.
+
+    The one task that calls past ``flows.steps``: it reads Prefect's own run history.
+    """
+    entries = reconcile_ended_runs(
+        backend, settings, flow_name=WEEKLY_FLOW, current_run_id=_run_id()
+    )
+    for entry in entries:
+        get_run_logger().warning("Recorded run %s late: %s", entry.run_id, entry.reason)
+    return len(entries)
+
+
 @task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
 def check_policy(name: str, params: dict[str, Any]) -> Any:
     """Load and validate the policy before any training."""
-    chosen = load_checked_policy(name, params)
+    chosen = steps.check_policy(name, params)
     get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
     return chosen
 
 
-@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def check_data(backend: Backend, settings: Settings, role: Role = "challenger") -> CyclePlan:
     """The run's plan: the data span and the windows (fails early on too little data)."""
     return steps.plan_cycle(backend, settings, role=role)
@@ -152,7 +143,7 @@ def retrain(
     return result
 
 
-@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def evaluate(backend: Backend, plan: CyclePlan, challenger: steps.RetrainResult) -> Evaluation:
     """Score champion and challenger on the plan's hold-out rows."""
     evaluation = steps.evaluate(backend, plan, challenger=challenger)
@@ -177,7 +168,7 @@ def promote(
     return steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
 
 
-@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def record_failure(backend: Backend, error: str, plan: CyclePlan | None) -> LedgerEntry:
     """Record in the ledger that the cycle failed before deciding."""
     return steps.record_failure(backend, error=error, plan=plan, run_id=_run_id())
@@ -203,25 +194,25 @@ def bootstrap_champion(
     return version
 
 
-@task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def newest_week(backend: Backend) -> int:
     """The newest week stored, scored by default (fails early on an empty table)."""
     return steps.data_span(backend)[1]
 
 
-@task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def score_live(backend: Backend, weeks: WeekRange) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
     return steps.score(backend, weeks=weeks)
 
 
-@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def score_file_live(backend: Backend, input_file: str, out_file: str) -> steps.FileScoringResult:
     """Stream a file through the version LIVE_VERSION names, batch by batch."""
     return steps.score_file(backend, Path(input_file), Path(out_file))
 
 
-@task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **_IO_TASK_OPTIONS)
+@task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def list_versions(backend: Backend) -> steps.Status:
     """Every version and the live one, for the versions artifact."""
     return steps.status(backend)
@@ -230,34 +221,13 @@ def list_versions(backend: Backend) -> steps.Status:
 # -- artifacts --------------------------------------------------------------------------
 
 
-def publish_metric_table(settings: Settings, evaluation: Evaluation) -> None:
-    """Champion vs challenger metrics on the hold-out, as raw floats."""
-    create_table_artifact(
-        evaluation.metric_rows(),
-        key=_artifact_key(settings, "metrics"),
-        description=(
-            f"Champion {evaluation.champion.name} vs challenger {evaluation.challenger.name} "
-            f"on {evaluation.holdout_weeks}"
-        ),
-    )
-
-
-def publish_decision_report(settings: Settings, report: PromotionReport) -> None:
-    """The markdown decision report."""
-    create_markdown_artifact(
-        decision_markdown(report),
-        key=_artifact_key(settings, "decision"),
-        description=f"{report.entry.outcome.value}: {report.decision.verdict.value}",
-    )
-
-
 def publish_versions(backend: Backend, settings: Settings) -> None:
     """A summary of the model's versions."""
     status = list_versions(backend)
     live = status.pointers.live_version
     create_markdown_artifact(
         versions_markdown(status.versions, live=live),
-        key=_artifact_key(settings, "versions"),
+        key=artifact_key(settings, "versions"),
         description=f"Versions of {settings.model_name}; live: {live}",
     )
 
@@ -269,16 +239,6 @@ def _provisional_name(kind: str) -> str:
     """The name a run starts with, from its parameters: ``<model>-<kind>``."""
     model = flow_run.parameters.get("model_name") or DEFAULT_MODEL_NAME
     return f"{str(model).lower()}-{kind}"
-
-
-def _name_run(settings: Settings, *, data_week: int, suffix: str = "") -> str:
-    """Rename the current run ``<model>-week-<newest data week>[-suffix]`` once the week is known."""
-    name = f"{settings.model_name.lower()}-week-{data_week}" + (f"-{suffix}" if suffix else "")
-    context = FlowRunContext.get()
-    if context is not None and context.flow_run is not None:
-        context.client.set_flow_run_name(flow_run_id=context.flow_run.id, name=name)
-        context.flow_run.name = name
-    return name
 
 
 def _attach_step_loggers() -> None:
@@ -299,9 +259,12 @@ def _attach_step_loggers() -> None:
 
 
 @flow(
-    name="champion-challenger",
+    name=WEEKLY_FLOW,
     flow_run_name=lambda: _provisional_name("weekly"),
     timeout_seconds=CYCLE_TIMEOUT_SECONDS,
+    on_failure=[record_run_end],
+    on_cancellation=[record_run_end],
+    on_crashed=[record_run_end],
 )
 def champion_challenger(
     policy: str = "significance_margin",
@@ -311,7 +274,7 @@ def champion_challenger(
     home: str | None = None,
     windows: WindowParams | None = None,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> Any:
     """One weekly cycle: retrain → evaluate both on the same hold-out → decide → promote or keep.
 
     Args:
@@ -324,24 +287,28 @@ def champion_challenger(
         dry_run: Evaluate and decide without acting (the decision is still recorded).
 
     Returns:
-        The ledger entry of the decision, as a dict.
+        A Completed state named after the outcome (``Promoted``, ``Kept``, …) whose
+        result is the ledger entry of the decision, as a dict; or, when the cycle
+        fails before deciding, a Failed state whose message is the one-line error,
+        after a ``failed`` ledger entry and a failure report were recorded.
 
     Raises:
-        Exception: whatever stopped the cycle; before the decision, after a ``failed``
-            ledger entry was recorded.
+        TimeoutError: when a task or the cycle timed out (the run ends ``TimedOut``).
     """
     _attach_step_loggers()
     logger = get_run_logger()
     settings = _settings(backend, model_name, home, windows)
     logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
     with open_backend(settings) as opened:
+        reconciled = reconcile_ended(opened, settings, return_state=True)
+        if reconciled.is_failed():
+            logger.warning("Could not reconcile earlier runs: %s", reconciled.message)
         plan = None
         try:
-            chosen = check_policy(policy, policy_params or {})
-            plan = check_data(opened, settings)
-            name = _name_run(
-                settings, data_week=plan.data_week, suffix="dry-run" if dry_run else ""
-            )
+            checked = check_policy(policy, policy_params or {}, return_state=True)
+            chosen = checked.result()
+            plan = check_data(opened, settings, wait_for=[checked])
+            name = name_run(settings, data_week=plan.data_week, suffix="dry-run" if dry_run else "")
             logger.info(
                 "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
             )
@@ -349,21 +316,29 @@ def champion_challenger(
             evaluation = evaluate(opened, plan, retrained)
             publish_metric_table(settings, evaluation)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = one_line(exc)
             logger.error(
-                "Weekly cycle failed before a decision; the champion is untouched. %s", error
+                "Weekly cycle failed before a decision; the champion is untouched. %s",
+                error,
+                exc_info=True,  # the traceback stays in the run's logs on the server
             )
             recorded = record_failure(opened, error, plan, return_state=True)
             if recorded.is_failed():
                 logger.warning("Could not record the failure in the ledger: %s", recorded.message)
-            raise
+            publish_failure_report(
+                settings, error, None if recorded.is_failed() else recorded.result()
+            )
+            if isinstance(exc, TimeoutError):
+                raise  # Prefect ends the run TimedOut
+            return Failed(message=error, data=exc)
         # The decision step records its own outcome, a refused switch included.
         report = promote(opened, evaluation, chosen, plan, dry_run)
+        emit_decision_event(settings, report)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
         publish_trend(settings, opened.registry)
     logger.info("Published the metric table, the decision report, the versions and the trend")
-    return report.entry.to_dict()
+    return decision_state(report)
 
 
 @flow(name="train-champion", flow_run_name=lambda: _provisional_name("bootstrap"))
@@ -379,7 +354,7 @@ def train_champion(
     settings = _settings(backend, model_name, home, windows)
     with open_backend(settings) as opened:
         plan = check_data(opened, settings, role="champion")
-        _name_run(settings, data_week=plan.data_week, suffix="bootstrap")
+        name_run(settings, data_week=plan.data_week, suffix="bootstrap")
         version = bootstrap_champion(opened, settings, plan, replace)
         publish_versions(opened, settings)
     return version.to_dict()
@@ -417,7 +392,7 @@ def score(
         return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
     with open_backend(settings) as opened:
         newest = newest_week(opened)
-        _name_run(settings, data_week=newest, suffix="score")
+        name_run(settings, data_week=newest, suffix="score")
         weeks = WeekRange(newest, newest)
         if first_week is not None:
             weeks = WeekRange(first_week, last_week if last_week is not None else first_week)
@@ -425,7 +400,7 @@ def score(
     get_run_logger().info("Scored %d rows with live version %s", result.n_rows, result.version)
     create_markdown_artifact(
         scoring_markdown(result),
-        key=_artifact_key(settings, "scoring"),
+        key=artifact_key(settings, "scoring"),
         description=f"Scored by {result.version}",
     )
     return {"version": result.version, "rows": result.n_rows}
@@ -439,10 +414,10 @@ def roll_back(
     backend: Backend, to_version: str | None, if_live: str | None, reason: str
 ) -> dict[str, Any]:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
+    # steps.rollback logs the decision once, here and in a stored procedure alike.
     entry = steps.rollback(
         backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
     )
-    get_run_logger().info("Ledger entry #%s: %s", entry.id, entry.reason)
     return entry.to_dict()
 
 

@@ -19,8 +19,6 @@ from flows.errors import ArtifactIntegrityError
 from flows.registry.base import LedgerEntry, Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import ccpolicy
     from flows.evaluation import Evaluation
     from flows.registry.base import Registry
@@ -56,24 +54,6 @@ def last_promotion_week(registry: Registry) -> int | None:
         if entry.outcome is Outcome.PROMOTED:
             return entry.data_week
     return None
-
-
-def load_checked_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
-    """Load policy ``name`` with ``params`` and check its guardrails against our metrics.
-
-    The weekly cycle calls this before any training, so a guardrail on a metric the
-    evaluation does not compute (``max_metric_drop={"auc": …}``) fails at once.
-
-    Raises:
-        ccpolicy.PolicyError: the errors of ``ccpolicy.load_policy``, and
-            ``PolicyParameterError`` naming an unknown guardrail metric.
-    """
-    import ccpolicy
-    from flows.evaluation import METRICS
-
-    policy = ccpolicy.load_policy(name, **params)
-    policy.check_metrics(METRICS)
-    return policy
 
 
 def build_evidence(evaluation: Evaluation, *, last_promotion: int | None) -> ccpolicy.Evidence:

@@ -55,7 +55,7 @@ def decision_markdown(report: PromotionReport) -> str:
         f"| Live before → after | `{entry.live_before}` → `{entry.live_after}` |",
         f"| Hold-out | {evaluation.holdout_weeks}, {evaluation.n_rows} rows |",
         f"| Hold-out fingerprint | `{evaluation.holdout_fingerprint[:16]}…` |",
-        f"| Ledger entry | #{entry.id} at {entry.recorded_at} by {entry.actor} |",
+        f"| Ledger entry | #{entry.id} at {_time(entry.recorded_at)} by {entry.actor} |",
         "",
         "## Metrics on the hold-out",
         "",
@@ -111,6 +111,11 @@ def scoring_markdown(result: ScoringResult) -> str:
         f"Mean approval probability {probabilities.mean():.4f}; "
         f"{int((probabilities >= 0.5).sum())} above 0.5.\n"
     )
+
+
+def _time(iso: str) -> str:
+    """``2026-11-27 13:55:26 UTC`` from the ledger's UTC ISO time: no microseconds for readers."""
+    return f"{iso[:19].replace('T', ' ')} UTC"
 
 
 def _weeks(version: ModelVersion) -> str:

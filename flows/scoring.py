@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from flows import files
+from flows.columns import require_columns
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def stream_scores(
             scored), or the file is unreadable or has no rows.
         ConfigError: if ``out`` is ``source`` or has an unknown suffix.
     """
+    import pandas as pd
     import pyarrow as pa
 
     source, out = Path(source), Path(out)
@@ -84,15 +86,8 @@ def stream_scores(
         raise ConfigError(f"--out {out} is the input file; write the scores to another file.")
     files.table_format(out)  # refuse a bad output name before reading anything
     names = files.column_names(source)
-    missing = [c for c in features if c not in names]
-    if missing:
-        raise DataValidationError(
-            f"{source} lacks feature column(s) {', '.join(map(repr, missing))} that version "
-            f"{version} scores with; nothing was scored.",
-            column=missing[0],
-            expected=list(features),
-            got=names,
-        )
+    header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
+    require_columns(header, list(features), f"{source} (scored by version {version})")
     keep = [id_column] if id_column is not None and id_column in names else list(names)
     sizes: list[int] = []
     with files.TableWriter(out) as writer:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flows.contestants import train_and_log
 from flows.errors import (
     AlreadyChampionError,
     ConfigError,
     EmptyWindowError,
     NoChampionError,
-    VersionExistsError,
 )
 from flows.loading import IngestResult as IngestResult
 from flows.loading import ingest as ingest
@@ -32,13 +32,15 @@ from flows.promotion import (
     last_promotion_week,
     switch_live,
 )
-from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry, RegistryStatus
+from flows.registry.base import LedgerEntry, ModelVersion, Outcome, RegistryStatus
 from flows.scoring import FileScoringResult as FileScoringResult
 from flows.scoring import score_file as score_file
-from flows.training import TrainedModel, train_model, version_name
+from flows.training import TrainedModel
 from flows.windows import WeekRange, Windows
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
 
     import ccpolicy
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from flows.config import Settings
     from flows.data import GeneratorSpec
     from flows.evaluation import Evaluation
-    from flows.training import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,24 @@ def generate_data(
     return data
 
 
+def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
+    """Load policy ``name`` with ``params`` and check its guardrails against our metrics.
+
+    Every cycle (the flow, the CLI, the task graph) calls this before any training, so a guardrail on a metric the
+    evaluation does not compute (``max_metric_drop={"auc": …}``) fails at once.
+
+    Raises:
+        ccpolicy.PolicyError: the errors of ``ccpolicy.load_policy``, and
+            ``PolicyParameterError`` naming an unknown guardrail metric.
+    """
+    import ccpolicy
+    from flows.evaluation import METRICS
+
+    policy = ccpolicy.load_policy(name, **params)
+    policy.check_metrics(METRICS)
+    return policy
+
+
 def data_span(backend: Backend) -> tuple[int, int]:
     """Oldest and newest week stored; raises when there is no data at all."""
     span = backend.source.week_span()
@@ -149,70 +168,6 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
         EmptyWindowError: if there is no data, or too little for the windows.
     """
     return CyclePlan.for_role(data_span(backend), settings.windows, role)
-
-
-def _train_and_log(
-    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
-) -> tuple[ModelVersion, bool, TrainedModel | None]:
-    """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
-    from flows.data import hashes_fingerprint, row_hashes  # numpy: not for `ccflows status`
-
-    registry = backend.registry
-    train = backend.source.read_weeks(windows.train, input_name=f"{role} training window")
-    hashes = row_hashes(train)
-    contract = backend.source.contract.resolved(train)
-    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes), contract=contract)
-    if any(v.name == name for v in registry.list_versions()):
-        return _reuse(registry, name), True, None
-    test = backend.source.read_weeks(windows.test, input_name=f"{role} test window")
-    trained = train_model(
-        spec,
-        train,
-        test,
-        train_weeks=windows.train,
-        test_weeks=windows.test,
-        contract=backend.source.contract,
-        train_row_hashes=hashes,
-    )
-    if not log:
-        return _record(trained, name, role, registry.model_name), False, trained
-    sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
-    del train, test  # free the windows before the model is pickled next to itself
-    try:
-        version = registry.log_version(
-            trained.model,
-            _record(trained, name, role, registry.model_name),
-            sample_input=sample_input,
-            train_row_hashes=trained.train_row_hashes,
-        )
-    except VersionExistsError:  # a concurrent run logged the identical version first
-        return _reuse(registry, name), True, None
-    return version, False, None
-
-
-def _reuse(registry: Registry, name: str) -> ModelVersion:
-    logger.info("Reusing version %s: same spec and same training rows", name)
-    return registry.get_version(name)
-
-
-def _record(trained: TrainedModel, name: str, role: str, model_name: str) -> ModelVersion:
-    return ModelVersion(
-        model_name=model_name,
-        name=name,
-        created_at="",
-        comment=f"{role} trained on {trained.train_weeks}, tested on {trained.test_weeks}",
-        metrics={
-            "test_auc": trained.test_auc,
-            "training_samples": trained.row_count,
-            "model_type": trained.spec.model_type,
-        },
-        train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
-        test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
-        row_count=trained.row_count,
-        train_fingerprint=trained.train_fingerprint,
-        spec=trained.spec.to_dict(),
-        contract=trained.contract.to_dict(),
-    )
 
 
 def train_champion(
@@ -240,7 +195,7 @@ def train_champion(
             f"Model {settings.model_name} already has a live champion ({live}); "
             "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
         )
-    version, _, _ = _train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version
@@ -266,7 +221,7 @@ def retrain_challenger(
         backend.registry.champion()
     )  # fail before training when there is nothing to challenge
     backend.source.contract.require_same_target(champion.data_contract, champion_name=champion.name)
-    version, reused, unlogged = _train_and_log(
+    version, reused, unlogged = train_and_log(
         backend, settings.challenger_spec, plan.windows, role=CHALLENGER, log=not dry_run
     )
     if dry_run:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cli._console import get_console, print_json
+from flows.cli._render import Column, human, print_table
 
 if TYPE_CHECKING:
     from deployments.snowflake_graph import TaskGraph
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="rehearse the graph's steps on the embedded backend (no account needed)",
     )
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=graph_run_command)
 
     status = commands.add_parser("status", help="current and recent graph runs")
     _add_graph_options(status)
@@ -255,7 +256,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def graph_run_command(args: argparse.Namespace) -> int:
     """Start a graph run in the account, or rehearse it with --local."""
     if args.local:
         return _rehearse(args)
@@ -273,28 +274,35 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from deployments.local_graph import run_graph_locally
 
     settings = _settings(args)
     result = run_graph_locally(_graph(args, settings), home=settings.home)
-    table = Table(title=f"Rehearsal {result.run_id} on the embedded backend", title_justify="left")
-    for column in ("task", "state", "returned", "error"):
-        table.add_column(column, overflow="fold")
-    for task in result.tasks:
-        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(task.state, "yellow")
-        table.add_row(
-            task.task, f"[{style}]{task.state}[/]", task.return_value or "", task.error or ""
-        )
-    get_console().print(table)
+    styles = {"SUCCEEDED": "green", "FAILED": "red"}
+    print_table(
+        get_console(),
+        f"Rehearsal {result.run_id} on the embedded backend",
+        [
+            Column("task"),
+            Column("state"),
+            Column("returned", fold=True),
+            Column("error", fold=True),
+        ],
+        [
+            [
+                t.task,
+                (t.state, styles.get(t.state, "yellow")),
+                human(t.return_value),
+                human(t.error),
+            ]
+            for t in result.tasks
+        ],
+    )
     return 0 if result.succeeded else 1
 
 
 def status_command(args: argparse.Namespace) -> int:
     """Show the graph's current runs and the task runs of the last days."""
-    from rich.table import Table
-
     from deployments.snowflake_deploy import HISTORY_DAYS, graph_status
     from flows.snowflake_session import open_session
 
@@ -304,26 +312,39 @@ def status_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(dataclasses.asdict(status))
         return 0
-    current = Table(title=f"{graph.options.name}: current and next runs", title_justify="left")
-    for column in ("run", "state", "scheduled", "first error"):
-        current.add_column(column, overflow="fold")
-    for run in status.current:
-        current.add_row(str(run.run_id), run.state, str(run.scheduled_time), run.first_error or "")
-    history = Table(title=f"Task runs of the last {HISTORY_DAYS} days", title_justify="left")
-    for column in ("graph run", "task", "state", "scheduled", "returned", "error"):
-        history.add_column(column, overflow="fold")
-    for record in status.history:
-        history.add_row(
-            record.run_group_id,
-            record.task,
-            record.state,
-            str(record.scheduled_time),
-            record.return_value or "",
-            record.error or "",
-        )
     console = get_console()
-    console.print(current)
-    console.print(history)
+    print_table(
+        console,
+        f"{graph.options.name}: current and next runs",
+        [Column("run"), Column("state"), Column("scheduled"), Column("first error", fold=True)],
+        [
+            [str(run.run_id), run.state, str(run.scheduled_time), human(run.first_error)]
+            for run in status.current
+        ],
+    )
+    print_table(
+        console,
+        f"Task runs of the last {HISTORY_DAYS} days",
+        [
+            Column("graph run"),
+            Column("task"),
+            Column("state"),
+            Column("scheduled", drop=2),
+            Column("returned", fold=True, drop=1),
+            Column("error", fold=True),
+        ],
+        [
+            [
+                record.run_group_id,
+                record.task,
+                record.state,
+                str(record.scheduled_time),
+                human(record.return_value),
+                human(record.error),
+            ]
+            for record in status.history
+        ],
+    )
     return 0
 
 

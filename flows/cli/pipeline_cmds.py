@@ -79,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_policy_options(run)
     run.add_argument("--dry-run", action="store_true", help="evaluate and decide without acting")
     run.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=cycle_command)
 
     score = subparsers.add_parser("score", help="score applications with the live version")
     add_backend_options(score)
@@ -207,13 +207,13 @@ def train_champion_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def cycle_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    from flows.promotion import load_checked_policy
+    from flows.steps import check_policy
 
     params = parse_params(args.param)
-    load_checked_policy(args.policy, params)  # fail before starting Prefect
+    check_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
         backend.registry.champion()

@@ -1,21 +1,15 @@
 """The Snowflake backend's registry: the Snowflake ML Model Registry plus three small tables.
 
 Versions, aliases, model tags and the default version live in the Snowflake ML
-Model Registry (``snowflake.ml.registry.Registry``); inference runs in the
-warehouse. The promotion ledger (:mod:`~flows.registry.snowflake_ledger`), the
-promotion lock (:mod:`~flows.registry.snowflake_lock`) and the training-row hashes
-(:mod:`~flows.registry.snowflake_versions`) are tables in the same schema.
-
-A switch cannot be atomic (every DDL statement is its own transaction), so under
-the lock the live version is re-read (compare-and-set), a ``pending`` ledger row
-is written, the pointers move in the order of :mod:`~flows.registry.snowflake_switch`
-with ``LIVE_VERSION`` last (the commit point), and the row is completed. Before the
-commit point a failure restores the pointers and the row says ``failed``; after
-it nothing is undone. A crash anywhere leaves a pending row that reads truthfully
-against ``LIVE_VERSION`` and that the next locked run settles.
-
-Reads issue no DDL, so a read-only role can use them; :meth:`SnowflakeRegistry.setup`
-creates the tables and tags, and every write path runs it first.
+Model Registry; the ledger, the lock and the training-row hashes are tables beside
+it (``snowflake_ledger``, ``snowflake_lock``, ``snowflake_versions``). A switch
+cannot be atomic, so under the lock the live version is re-read (compare-and-set),
+a ``pending`` ledger row is written, the pointers move in the order of
+``snowflake_switch`` with ``LIVE_VERSION`` last (the commit point), and the row is
+completed. Before the commit point a failure restores the pointers; after it
+nothing is undone. A crash anywhere leaves a pending row that reads truthfully
+against ``LIVE_VERSION`` and that the next locked run settles. Reads issue no DDL;
+:meth:`SnowflakeRegistry.setup` creates the tables and tags, and every write runs it.
 """
 
 from __future__ import annotations
@@ -210,7 +204,7 @@ class SnowflakeRegistry(Registry):
         sample_input: pd.DataFrame,
         train_row_hashes: np.ndarray | None = None,
     ) -> ModelVersion:
-        name = _version_name(version.name)
+        name = validate_identifier(version.name, what="version name")
         if any(row["name"] == name for row in self._version_rows()):
             raise VersionExistsError(
                 f"Version {name!r} of {self.qualified_model} already exists; versions are immutable."
@@ -237,7 +231,7 @@ class SnowflakeRegistry(Registry):
         return stored
 
     def get_version(self, name: str) -> ModelVersion:
-        name = _version_name(name)
+        name = validate_identifier(name, what="version name")
         for row in self._version_rows():
             if row["name"] == name:
                 return version_from_row(self.model_name, row)
@@ -254,8 +248,8 @@ class SnowflakeRegistry(Registry):
         return sorted(versions, key=lambda v: (v.created_at, v.name))
 
     def predict_proba(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        model_input = self.get_version(name).data_contract.model_input(features)
-        result = self._mv(_version_name(name)).run(model_input, function_name="predict_proba")
+        model_input = self.get_version(name).data_contract.model_input(features)  # checks the name
+        result = self._mv(name).run(model_input, function_name="predict_proba")
         if result.shape[1] != 2:
             raise RegistryError(
                 f"predict_proba of version {name} returned columns {list(result.columns)}; "
@@ -497,7 +491,3 @@ class SnowflakeRegistry(Registry):
     def close(self) -> None:
         if self._on_close is not None:
             self._on_close()
-
-
-def _version_name(name: str) -> str:
-    return validate_identifier(name, what="version name")

@@ -13,7 +13,7 @@ from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings, load_settings
 from flows.data import GeneratorSpec
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO / "prefect.yaml"

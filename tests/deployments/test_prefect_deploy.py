@@ -7,7 +7,13 @@ import io
 import pytest
 from rich.console import Console
 
-from deployments.prefect_deploy import find_project_dir, read_deployments, require_api_url
+from deployments.prefect_deploy import (
+    find_project_dir,
+    read_deployments,
+    read_project,
+    read_work_queue_limits,
+    require_api_url,
+)
 from flows.cli import main
 from flows.cli._console import set_console
 from flows.errors import ConfigError
@@ -90,3 +96,39 @@ def test_the_next_steps_after_deploying_install_the_first_champion_before_a_cycl
     runs = [line.split("'")[1] for line in hint if "prefect deployment run" in line]
     assert runs == ["train-champion/bootstrap", "champion-challenger/weekly"]
     assert "prefect worker start --pool champion-challenger" in hint[1]
+
+
+class TestModuleEntrypoints:
+    def test_the_project_runs_installed_modules_without_pull_steps(self):
+        project = read_project(REPO)
+        assert project["pull"] == []
+        assert all(
+            "." in d["entrypoint"] and ":" not in d["entrypoint"] for d in project["deployments"]
+        )
+
+    def test_a_module_that_is_not_installed_is_refused_with_the_fix(self, tmp_path):
+        (tmp_path / "prefect.yaml").write_text(
+            "deployments:\n  - name: n\n    entrypoint: not_installed_pkg.jobs.run\n"
+            "    work_pool: {name: p}\n"
+        )
+        with pytest.raises(ConfigError, match="'not_installed_pkg.jobs' is not importable.*pip"):
+            read_deployments(tmp_path)
+
+
+class TestSharedRegistryQueue:
+    def test_every_run_that_writes_the_registry_shares_one_limited_queue(self):
+        specs = {spec.name: spec for spec in read_deployments(REPO)}
+
+        assert read_work_queue_limits(REPO) == {"registry": 1}
+        assert {n for n, s in specs.items() if s.work_queue == "registry"} == {
+            "weekly",
+            "bootstrap",
+            "rollback",
+        }
+        assert specs["score"].work_queue == "default"
+
+    @pytest.mark.parametrize("limits", ["{registry: 0}", "{registry: many}", "[1]"])
+    def test_a_limit_that_is_not_a_positive_integer_is_refused(self, tmp_path, limits):
+        (tmp_path / "prefect.yaml").write_text(f"definitions:\n  work_queue_limits: {limits}\n")
+        with pytest.raises(ConfigError, match="work_queue_limits .* positive integers"):
+            read_work_queue_limits(tmp_path)

@@ -38,7 +38,7 @@ class TestTheProjectsFile:
         assert deployment.schedule.expr == written["schedules"][0]["cron"]
         assert deployment.schedule.timezone == written["schedules"][0]["timezone"]
         assert deployment.parameters == written["parameters"]
-        assert deployment.entrypoint == "flows/pipeline.py:champion_challenger"
+        assert deployment.entrypoint == "flows.pipeline.champion_challenger"
 
 
 class TestWhatAGraphCannotExpress:

@@ -171,6 +171,14 @@ class TestErrorsAreOneLine:
         err = capsys.readouterr().err
         assert err.startswith("Error: RuntimeError: a bug") and len(err.splitlines()) == 1
 
+    def test_a_policy_that_cannot_be_loaded_is_bad_input_one_that_raises_deciding_a_failure(self):
+        import ccpolicy
+        from flows.cli._console import exit_code_for
+
+        assert exit_code_for(ccpolicy.UnknownPolicyError("no policy named 'x'")) == 2
+        assert exit_code_for(ccpolicy.PolicyLoadError("error loading policy 'x'")) == 2
+        assert exit_code_for(ccpolicy.PolicyDecisionError(None, "policy 'x' raised")) == 1
+
     @pytest.mark.parametrize("how", ["flag", "env"])
     def test_debug_prints_the_traceback_too(self, capsys, monkeypatch, how):
         if how == "env":
@@ -245,7 +253,7 @@ def test_step_modules_import_neither_prefect_nor_snowflake():
     modules = [
         "flows.data", "flows.windows", "flows.training", "flows.evaluation", "flows.promotion",
         "flows.steps", "flows.registry.local", "flows.sources.local", "flows.backends",
-        "flows.config", "flows.report",
+        "flows.config", "flows.report", "flows.specs", "flows.plan", "flows.contestants",
     ]  # fmt: skip
     code = (
         f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}];"

@@ -20,24 +20,14 @@ from flows.cli import main
 from flows.config import Settings
 from flows.data import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from tests.flows.homes import quickstart_home
 from tests.flows.loans import LOANS_CONTRACT, loans
-
-FAST = {"n_estimators": 10, "max_depth": 6}
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
     """A home with the quickstart's 20 weeks and a live champion, shared by the bad cases."""
-    settings = Settings(
-        home=tmp_path_factory.mktemp("ingest-home"),
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
-    with open_backend(settings) as backend:
-        steps.generate_data(backend, GeneratorSpec())
-        steps.train_champion(backend, settings, actor="tester")
-    return settings
+    return quickstart_home(tmp_path_factory.mktemp("ingest-home"))
 
 
 def _state(settings: Settings) -> tuple[dict[str, str], dict, int]:

@@ -14,7 +14,7 @@ from flows.backends import open_backend
 from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError, DataValidationError
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WindowSpec
 from tests.flows.loans import LOANS_CONTRACT, loans
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 from prefect.cache_policies import NO_CACHE
+from prefect.flow_engine import FlowRunTimeoutError
 from prefect.states import Failed
+from prefect.task_engine import TaskRunTimeoutError
 
 from ccpolicy import PolicyParameterError
-from flows import pipeline
+from flows import pipeline, retries
 from flows.errors import DataValidationError, EmptyWindowError, RegistryBusyError
 
 SnowflakeOperationalError = type(
     "OperationalError", (Exception,), {"__module__": "snowflake.connector.errors"}
+)
+SnowflakeProgrammingError = type(
+    "ProgrammingError", (Exception,), {"__module__": "snowflake.connector.errors"}
 )
 
 
@@ -26,7 +31,7 @@ class TestTransientFailures:
         ],
     )
     def test_io_failures_are_retried(self, error):
-        assert pipeline.is_transient(error)
+        assert retries.is_transient(error)
 
     @pytest.mark.parametrize(
         "error",
@@ -35,14 +40,28 @@ class TestTransientFailures:
             EmptyWindowError("hold-out has no rows"),
             PolicyParameterError("unexpected parameter 'bogus'"),
             KeyError("bug"),
+            SnowflakeProgrammingError("001003: SQL compilation error"),
         ],
     )
     def test_bad_input_and_bugs_fail_at_once(self, error):
-        assert not pipeline.is_transient(error)
+        assert not retries.is_transient(error)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            TaskRunTimeoutError("Task run exceeded timeout of 3600 second(s)"),
+            FlowRunTimeoutError("Flow run exceeded timeout of 10800 second(s)"),
+            FileNotFoundError("week-00019.parquet"),
+            PermissionError("registry.sqlite"),
+        ],
+    )
+    def test_timeouts_and_missing_or_forbidden_files_are_final(self, error):
+        assert isinstance(error, OSError), "all of these would pass a plain OSError check"
+        assert not retries.is_transient(error)
 
     def test_the_retry_condition_reads_the_error_from_the_failed_state(self):
-        assert pipeline._retry_transient(None, None, Failed(data=OSError("disk")))
-        assert not pipeline._retry_transient(None, None, Failed(data=DataValidationError("NaN")))
+        assert retries.retry_transient(None, None, Failed(data=OSError("disk")))
+        assert not retries.retry_transient(None, None, Failed(data=DataValidationError("NaN")))
 
 
 TASKS = [
@@ -65,10 +84,18 @@ def test_training_promotion_and_the_policy_check_are_never_retried(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["check-data", "newest-week", "evaluate", "score-live", "list-versions"]
+    "name",
+    [
+        "check-data",
+        "newest-week",
+        "evaluate",
+        "score-live",
+        "list-versions",
+        "reconcile-ended-runs",
+    ],
 )
 def test_reads_are_retried_with_backoff_only_when_transient(name):
     [task] = [task for task in TASKS if task.name == name]
-    assert task.retries == pipeline.IO_RETRIES
-    assert task.retry_delay_seconds == pipeline.IO_RETRY_DELAYS
-    assert task.retry_condition_fn is pipeline._retry_transient
+    assert task.retries == retries.IO_RETRIES
+    assert task.retry_delay_seconds == retries.IO_RETRY_DELAYS
+    assert task.retry_condition_fn is retries.retry_transient

@@ -11,7 +11,7 @@ from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import EmptyWindowError
 from flows.plan import CyclePlan
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WeekRange, WindowSpec
 
 FAST = {"n_estimators": 15}

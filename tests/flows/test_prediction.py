@@ -10,7 +10,7 @@ import pytest
 from flows.data import generate_applications
 from flows.names import FEATURE_COLUMNS
 from flows.prediction import MIN_ROWS_PER_CHUNK, chunk_bounds, positive_scores
-from flows.training import CHALLENGER_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, ModelSpec
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from flows import steps
 from flows.backends import open_backend
 from flows.cli import main
 from flows.data import GeneratorSpec
-from flows.promotion import load_checked_policy
 from flows.registry.base import Outcome
+from flows.steps import check_policy
 from tests.flows.cycles import fast_settings
 
 
@@ -114,7 +114,7 @@ class TestPolicyFailures:
 
 class TestGuardrailMetricsAreCheckedBeforeTraining:
     def test_a_metric_the_evaluation_computes_is_accepted(self) -> None:
-        policy = load_checked_policy("significance_margin", {"max_metric_drop": {"f1": 0.02}})
+        policy = check_policy("significance_margin", {"max_metric_drop": {"f1": 0.02}})
         assert policy.params["max_metric_drop"] == {"f1": 0.02}
 
     def test_an_unknown_metric_names_what_the_evaluation_computes(self) -> None:
@@ -124,7 +124,7 @@ class TestGuardrailMetricsAreCheckedBeforeTraining:
             r"not a metric of the evaluation; metrics: accuracy, brier_loss, f1, precision, "
             r"recall, roc_auc; did you mean 'roc_auc'\?$",
         ):
-            load_checked_policy("significance_margin", {"max_metric_drop": {"auc": 0.01}})
+            check_policy("significance_margin", {"max_metric_drop": {"auc": 0.01}})
 
     def test_ccflows_run_refuses_it_before_starting_anything(self, tmp_path, capsys) -> None:
         home = tmp_path / "never-created"

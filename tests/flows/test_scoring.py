@@ -8,28 +8,17 @@ import pytest
 
 from flows import files, steps
 from flows.backends import open_backend
-from flows.config import Settings
 from flows.data import GeneratorSpec, generate_weeks
 from flows.errors import ConfigError, DataValidationError
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
 from flows.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-
-FAST = {"n_estimators": 10, "max_depth": 6}
+from tests.flows.homes import quickstart_home
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """A home with the quickstart's data and a small live champion."""
-    settings = Settings(
-        home=tmp_path_factory.mktemp("scoring-home"),
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
-    with open_backend(settings) as backend:
-        steps.generate_data(backend, GeneratorSpec())
-        steps.train_champion(backend, settings, actor="tester")
-    return settings
+    return quickstart_home(tmp_path_factory.mktemp("scoring-home"))
 
 
 @pytest.fixture
@@ -86,7 +75,9 @@ def test_without_an_id_column_the_output_keeps_every_input_column(backend, tmp_p
 def test_a_missing_feature_fails_before_any_row_is_scored(backend, seen_batches, tmp_path):
     source = files.write_table(_new_rows().drop(columns=["credit_score"]), tmp_path / "in.csv")
     out = tmp_path / "out.csv"
-    with pytest.raises(DataValidationError, match="lacks feature column\\(s\\) 'credit_score'"):
+    with pytest.raises(
+        DataValidationError, match="scored by version .* missing column\\(s\\) 'credit_score'"
+    ):
         steps.score_file(backend, source, out)
     assert seen_batches == []
     assert not out.exists()

@@ -13,7 +13,7 @@ from flows.config import Settings
 from flows.data import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
 from flows.registry.base import Outcome
-from flows.training import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.windows import WindowSpec
 
 FAST = {"n_estimators": 15}

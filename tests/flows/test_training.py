@@ -9,13 +9,8 @@ import pytest
 from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract
 from flows.data import generate_applications, hashes_fingerprint, row_hashes
 from flows.errors import ConfigError, EmptyWindowError
-from flows.training import (
-    CHALLENGER_SPEC,
-    CHAMPION_SPEC,
-    ModelSpec,
-    train_model,
-    version_name,
-)
+from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.training import train_model, version_name
 from flows.windows import WeekRange
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -9,8 +10,10 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+from prefect.workers.process import ProcessWorker
 
 from flows.registry.base import Outcome
+from flows.run_story import OUTCOME_STATE_NAMES
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BOOTSTRAP,
@@ -46,13 +49,6 @@ def _wait_until_final(flow_run_id: UUID) -> Any:
     pytest.fail(f"flow run {flow_run_id} did not finish within {WATCH_TIMEOUT_SECONDS} s")
 
 
-def _state_names(flow_run_id: UUID) -> list[str]:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        return [state.name for state in client.read_flow_run_states(flow_run_id)]
-
-
 class TestDeploy:
     def test_deploy_creates_the_process_pool_and_the_four_deployments(self, deployed):
         from prefect.client.orchestration import get_client
@@ -65,12 +61,38 @@ class TestDeploy:
             "rollback/rollback",
         }
         with get_client(sync_client=True) as client:
-            assert client.read_work_pool(POOL).type == "process"
+            pool = client.read_work_pool(POOL)
+            registry = client.read_work_queue_by_name("registry", work_pool_name=POOL)
+        assert pool.type == "process"
+        assert pool.base_job_template == ProcessWorker.get_default_base_job_template()
+        assert registry.concurrency_limit == 1
+        assert deployed["work_queues"] == {f"{POOL}/registry": 1, f"{POOL}/default": None}
 
-    def test_deploying_again_finds_the_pool_instead_of_creating_it(self, deployed):
+    def test_deploying_again_changes_nothing_and_installs_no_second_automation(self, deployed):
+        from prefect.client.orchestration import get_client
+
+        from deployments.prefect_automations import ZOMBIE_AUTOMATION, install_automations
         from deployments.prefect_deploy import ensure_work_pool
 
+        assert deployed["automations"] == {ZOMBIE_AUTOMATION: "created"}
         assert ensure_work_pool(POOL) is False
+        assert install_automations() == {ZOMBIE_AUTOMATION: "updated"}
+        with get_client(sync_client=True) as client:
+            [zombie] = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+        assert zombie.enabled and zombie.trigger.within.total_seconds() == 600
+
+    def test_a_pool_made_with_an_empty_job_template_gets_the_default_one(self, prefect_server):
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolCreate
+
+        from deployments.prefect_deploy import ensure_work_pool
+
+        with get_client(sync_client=True) as client:
+            client.create_work_pool(WorkPoolCreate(name="bare-pool", type="process"))
+            assert client.read_work_pool("bare-pool").base_job_template == {}
+            assert ensure_work_pool("bare-pool") is False
+            template = client.read_work_pool("bare-pool").base_job_template
+        assert template == ProcessWorker.get_default_base_job_template()
 
     def test_the_weekly_schedule_on_the_server_is_monday_0101_in_singapore(self, deployed):
         deployment = _read_deployment(WEEKLY)
@@ -80,8 +102,7 @@ class TestDeploy:
             "1 1 * * 1",
             "Asia/Singapore",
         )
-        assert deployment.global_concurrency_limit.limit == 1
-        assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+        assert deployment.work_queue_name == "registry"
 
     def test_the_scheduler_plans_weekly_runs_on_mondays_at_0101_singapore_time(self, deployed):
         from prefect.client.orchestration import get_client
@@ -104,12 +125,12 @@ class TestDeploy:
             local = flow_run.expected_start_time.astimezone(singapore)
             assert (local.strftime("%A"), local.hour, local.minute) == ("Monday", 1, 1)
 
-    def test_runs_start_in_the_absolute_project_folder_with_the_step_loggers(self, deployed):
+    def test_runs_import_the_installed_package_with_no_folder_and_the_step_loggers(self, deployed):
         for name in (WEEKLY, BOOTSTRAP, "score/score"):
             deployment = _read_deployment(name)
-            assert deployment.pull_steps == [
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
-            ]
+            assert deployment.pull_steps == []
+            assert deployment.entrypoint.startswith("flows.pipeline.")
+            assert str(REPO) not in json.dumps(deployment.model_dump(mode="json"))
             env = deployment.job_variables["env"]
             assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"
 
@@ -135,7 +156,7 @@ class TestWeeklyRun:
         assert run.returncode == 0, run.output
 
         flow_run = read_flow_run(run.flow_run_id)
-        assert flow_run.state_name == "Completed"
+        assert flow_run.state.is_completed()
         assert flow_run.name == "credit_approval-week-19"
         tasks = task_runs(run.flow_run_id)
         for name in ("check-policy", "check-data", "retrain", "evaluate", "promote"):
@@ -146,6 +167,8 @@ class TestWeeklyRun:
         assert entry.champion_version == champion
         assert entry.policy == "significance_margin"
         assert entry.outcome in (Outcome.PROMOTED, Outcome.KEPT, Outcome.INCONCLUSIVE)
+        assert flow_run.state_name == OUTCOME_STATE_NAMES[entry.outcome]
+        assert flow_run.state.message == entry.reason
 
         found = artifacts(run.flow_run_id)
         assert set(found) == {
@@ -159,7 +182,7 @@ class TestWeeklyRun:
         assert trend[-1]["entry"] == entry.id and trend[-1]["outcome"] == entry.outcome.value
         rows = {row["metric"]: row for row in json.loads(found["credit-approval-metrics"].data)}
         for role in ("champion", "challenger"):
-            assert rows["roc_auc"][role] == pytest.approx(entry.metrics[role]["roc_auc"])
+            assert rows["roc_auc"][role] == round(entry.metrics[role]["roc_auc"], 4)
         report = found["credit-approval-decision"].data
         for fact in (
             entry.reason,
@@ -198,15 +221,18 @@ class TestWeeklyRun:
         assert entry.outcome is Outcome.FAILED
         assert "'bogus'" in entry.reason and entry.run_id == str(run.flow_run_id)
 
-    def test_two_weekly_runs_at_once_never_run_the_cycle_concurrently(self, bootstrapped):
+    def test_a_rollback_waits_for_a_running_cycle_and_cycles_wait_for_each_other(
+        self, bootstrapped
+    ):
         from prefect.deployments import run_deployment
 
-        started = [run_deployment(WEEKLY, timeout=0, as_subflow=False) for _ in range(2)]
+        started = [
+            run_deployment(name, timeout=0, as_subflow=False)
+            for name in (WEEKLY, "rollback/rollback", WEEKLY)
+        ]
         finished = sorted(
             (_wait_until_final(flow_run.id) for flow_run in started),
             key=lambda flow_run: flow_run.start_time,
         )
-        assert [flow_run.state_name for flow_run in finished] == ["Completed", "Completed"]
-        first, second = finished
-        assert first.end_time <= second.start_time
-        assert "AwaitingConcurrencySlot" in _state_names(second.id)
+        for earlier, later in itertools.pairwise(finished):
+            assert earlier.end_time <= later.start_time, (earlier.name, later.name)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
 import pytest
 
+from flows.names import LABEL_COLUMN
 from flows.pipeline import champion_challenger, score
 from flows.registry.base import Outcome
+from flows.run_story import OUTCOME_STATE_NAMES
 from tests.integration.conftest import (
     artifacts,
     ledger,
@@ -18,23 +27,89 @@ from tests.integration.conftest import (
 pytestmark = pytest.mark.prefect_server
 
 
+EVENT_WAIT_SECONDS = 60
+
+
 @pytest.fixture
 def home(tmp_path):
     return make_home(tmp_path / "home", champion=True)
 
 
+def _engine_log_records() -> list[logging.LogRecord]:
+    """Collects what Prefect's flow-run engine logs in this process from now on."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("prefect.flow_runs").addHandler(handler)
+    return records
+
+
+def _decision_event(flow_run_id: UUID) -> dict[str, Any]:
+    """The decision event related to a flow run, read back from the server's event feed."""
+    from prefect.client.orchestration import get_client
+
+    query = {
+        "filter": {
+            "event": {"prefix": ["champion-challenger.decision."]},
+            "related": {"resources_in_roles": [[f"prefect.flow-run.{flow_run_id}", "flow-run"]]},
+        },
+        "limit": 10,
+    }
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
+    with get_client(sync_client=True) as client:
+        while not (found := client.request("POST", "/events/filter", json=query).json()["events"]):
+            assert time.monotonic() < deadline, "no decision event on the server's feed"
+            time.sleep(1)
+    [event] = found
+    return event
+
+
 def test_the_weekly_flow_runs_retrain_evaluate_and_promote_under_prefect(prefect_server, home):
+    records = _engine_log_records()
     state = champion_challenger(home=str(home), return_state=True)
 
     assert state.is_completed(), state.message
     flow_run_id = state.state_details.flow_run_id
     tasks = task_runs(flow_run_id)
-    for name in ("check-policy", "check-data", "retrain", "evaluate", "promote"):
+    chain = ("check-policy", "check-data", "retrain", "evaluate", "promote")
+    for name in chain:
         assert tasks[name].state_name == "Completed", name
+    for upstream, downstream in itertools.pairwise(chain):
+        inputs = [i.id for edges in tasks[downstream].task_inputs.values() for i in edges]
+        assert tasks[upstream].id in inputs, f"no edge {upstream} -> {downstream} in the graph"
     assert read_flow_run(flow_run_id).name == "credit_approval-week-19"
     entry = state.result()
     assert entry["run_id"] == str(flow_run_id)
     assert ledger(home)[-1].id == entry["id"]
+
+    # The run's final state says what happened, and why.
+    assert state.name == OUTCOME_STATE_NAMES[Outcome(entry["outcome"])]
+    assert state.message == entry["reason"]
+    assert read_flow_run(flow_run_id).state_name == state.name
+    # The engine's own last lines carry the final name, not the one the run started with.
+    finished = [r for r in records if r.getMessage().startswith("Finished in state")]
+    assert [r.flow_run_name for r in finished] == ["credit_approval-week-19"]
+
+    # The metric table is rounded for reading; the ledger keeps the raw values.
+    found = artifacts(flow_run_id)
+    rows = {row["metric"]: row for row in json.loads(found["credit-approval-metrics"].data)}
+    raw = entry["metrics"]["challenger"]["roc_auc"]
+    assert rows["roc_auc"]["challenger"] == round(raw, 4) != raw
+    assert found["credit-approval-decision"].description == entry["outcome"]
+    recorded_at = entry["recorded_at"]
+    report = found["credit-approval-decision"].data
+    assert f"{recorded_at[:19].replace('T', ' ')} UTC" in report and recorded_at not in report
+
+    # The decision is an event about the model on the server's feed.
+    event = _decision_event(flow_run_id)
+    assert event["event"] == f"champion-challenger.decision.{entry['outcome']}"
+    assert event["resource"]["prefect.resource.id"] == "champion-challenger.model.CREDIT_APPROVAL"
+    payload = event["payload"]
+    assert (payload["champion_version"], payload["challenger_version"]) == (
+        entry["champion_version"],
+        entry["challenger_version"],
+    )
+    assert payload["p_value"] == pytest.approx(entry["details"]["p_value"])
 
 
 def test_a_dry_run_is_named_so_and_changes_nothing(prefect_server, home):
@@ -44,6 +119,7 @@ def test_a_dry_run_is_named_so_and_changes_nothing(prefect_server, home):
     )
 
     assert state.is_completed(), state.message
+    assert state.name == "Dry run"
     assert read_flow_run(state.state_details.flow_run_id).name == "credit_approval-week-19-dry-run"
     assert state.result()["outcome"] == Outcome.DRY_RUN.value
     assert live_version(home) == champion
@@ -56,21 +132,28 @@ def test_a_missing_label_in_the_holdout_fails_at_once_naming_the_column_and_is_r
 
     newest = home / "data" / "applications" / "week-00019.parquet"
     rows = pd.read_parquet(newest)
-    rows.loc[3, "approved"] = float("nan")  # a missing feature value would be imputed
+    rows.loc[3, LABEL_COLUMN] = None
     rows.to_parquet(newest, index=False)
     champion = live_version(home)
 
     state = champion_challenger(home=str(home), return_state=True)
 
     assert state.is_failed()
-    assert "'approved'" in state.message and "1 missing label" in state.message
+    assert f"'{LABEL_COLUMN}'" in state.message and "missing label" in state.message
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert evaluate.state_name == "Failed"
     assert evaluate.run_count == 1, "bad data must not be retried"
     assert live_version(home) == champion
     entry = ledger(home)[-1]
     assert entry.outcome is Outcome.FAILED
-    assert "'approved'" in entry.reason and entry.champion_version == champion
+    assert f"'{LABEL_COLUMN}'" in entry.reason and entry.champion_version == champion
+    assert [e.run_id for e in ledger(home)].count(entry.run_id) == 1, "the hook adds no twin"
+
+    # The run's message is the one-line error, and a short report says the champion is safe.
+    assert state.message.startswith("DataValidationError: ") and "\n" not in state.message
+    report = artifacts(state.state_details.flow_run_id)["credit-approval-decision"]
+    assert report.description == f"failed: {state.message}"
+    assert "live champion is untouched" in report.data and f"#{entry.id}" in report.data
 
 
 def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, home):

@@ -23,7 +23,7 @@ from flows.errors import (
 )
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
 from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
-from flows.training import ModelSpec
+from flows.specs import ModelSpec
 
 TINY_SPEC = ModelSpec(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 200})
 

@@ -75,11 +75,15 @@ class TestBadData:
         assert code == 2
         assert "scoring input is missing column(s) 'credit_score'; expected columns:" in err
 
-    def test_nan_in_a_feature_is_imputed_not_refused(self, home, cli):
+    def test_nan_in_a_feature_is_imputed_not_refused(self, home, cli, tmp_path):
         _rewrite_week(home, 19, lambda rows: rows.assign(annual_income=np.nan))
         with untouched(home):
-            code, err = _score(cli, home)
+            code, _, err = cli(
+                "score", "--home", str(home), "--first-week", "19", "--out", str(tmp_path / "s.csv")
+            )
         assert code == 0, err
+        scores = pd.read_csv(tmp_path / "s.csv")["approval_probability"]
+        assert len(scores) and scores.notna().all() and scores.between(0, 1).all()
 
     def test_infinity_in_a_feature(self, home, cli):
         def change(rows):

@@ -20,7 +20,7 @@ from flows.evaluation import classification_metrics
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS, LABEL_COLUMN
 from flows.registry.base import LedgerEntry, Outcome
 from flows.registry.local import LocalRegistry
-from flows.training import ModelSpec
+from flows.specs import ModelSpec
 from tests.reliability import contenders
 from tests.reliability.helpers import assert_consistent, open_home
 

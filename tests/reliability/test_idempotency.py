@@ -14,7 +14,7 @@ def test_retraining_on_unchanged_data_reuses_the_challenger_and_says_so(home, ca
     with open_home(home) as (backend, settings):
         first = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
         n_versions = len(backend.registry.list_versions())
-        with caplog.at_level(logging.INFO, logger="flows.steps"):
+        with caplog.at_level(logging.INFO, logger="flows.contestants"):
             second = steps.retrain_challenger(
                 backend, settings, steps.plan_cycle(backend, settings)
             )

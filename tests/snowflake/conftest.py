@@ -2,14 +2,83 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
 
 from flows.config import SnowflakeSettings
+from flows.contract import DEFAULT_CONTRACT
+from flows.data import generate_applications, row_hashes
+from flows.names import FEATURE_COLUMNS
+from flows.registry.base import Outcome
 from flows.registry.snowflake import SnowflakeRegistry
+from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.recording_session import RecordingSession
 
 MODEL = "CREDIT_APPROVAL"
+
+OLD, NEW = "V_ONE", "V_TWO"
+QUALIFIED = f"CC_DB.CC_SCHEMA.{MODEL}"
+LOCK = "CC_DB.CC_SCHEMA.PROMOTION_LOCK"
+BEFORE = {
+    "CHAMPION": OLD,
+    "CHALLENGER": NEW,
+    "default": OLD,
+    "LIVE_VERSION": OLD,
+    "CHALLENGER_VERSION": NEW,
+}
+AFTER = {
+    "CHAMPION": NEW,
+    "CHALLENGER": None,
+    "default": NEW,
+    "LIVE_VERSION": NEW,
+    "CHALLENGER_VERSION": None,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return DEFAULT_CONTRACT.validate(generate_applications(2))
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
+
+
+def log(registry: SnowflakeRegistry, name: str, model, data, **fields):
+    return registry.log_version(
+        model,
+        replace(record(name, registry.model_name), **fields),
+        sample_input=data[list(FEATURE_COLUMNS)].head(5),
+        train_row_hashes=row_hashes(data),
+    )
+
+
+@pytest.fixture(scope="module")
+def logged_state(snowflake_settings, fitted, data):
+    """Server state with V_ONE live (champion, default, LIVE_VERSION) and V_TWO logged.
+
+    Built once per module with two real ``log_model`` calls, then restored per test.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        fake = recording_session(patch)
+        registry = SnowflakeRegistry(fake, snowflake_settings, model_name=MODEL)
+        log(registry, OLD, fitted, data)
+        log(registry, NEW, fitted, data)
+        registry.promote_if_champion_is(None, OLD, decision(Outcome.BOOTSTRAPPED))
+        return fake.snapshot()
+
+
+@pytest.fixture
+def contest(session, logged_state, make_registry) -> SnowflakeRegistry:
+    """A fresh registry (a new run) on V_ONE live and V_TWO the challenger."""
+    session.restore(logged_state)
+    registry = make_registry()
+    registry.set_challenger(NEW)
+    assert session.pointers(MODEL) == BEFORE
+    return registry
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,7 @@ The real ``snowflake.ml.registry.Registry`` issues every operation as SQL throug
 This session records each statement and answers it from an in-memory model registry
 that keeps Snowflake's rules (one user alias per version, an alias on one version
 only, tags that must be created before they are set, system aliases DEFAULT, FIRST
-and LAST). Our own tables (ledger, lock, row hashes) are answered by running the
-statement on SQLite, with the ``DB.SCHEMA.`` qualifier stripped: the same text, the
-same ``?`` bindings, Snowflake-shaped results (``number of rows updated``).
+and LAST). Our own tables (ledger, lock, row hashes) are answered on SQLite.
 
 Seams, each the narrowest that keeps the real client code running:
 
@@ -23,9 +21,8 @@ Seams, each the narrowest that keeps the real client code running:
 - DataFrame reads and writes (``table``, ``create_dataframe``) go to the same
   local-testing session.
 
-Failures are injected per statement (:meth:`RecordingSession.fail`): a statement
-can fail without effect, fail after taking effect (a lost reply), or take the
-connection down so that every later statement fails too.
+Failures are injected per statement (:meth:`RecordingSession.fail`, see
+``tests/snowflake/faults.py``). Our own tables live in ``sqlite_tables.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ import itertools
 import json
 import pickle
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -45,6 +41,9 @@ import pandas as pd
 import yaml
 from snowflake.snowpark import Row
 from snowflake.snowpark.exceptions import SnowparkSQLException
+
+from tests.snowflake.faults import Faults
+from tests.snowflake.sqlite_tables import STATEMENT, SqliteTables
 
 _SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
 _OK = [Row(status="Statement executed successfully.")]
@@ -87,19 +86,6 @@ class _Model:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Failure:
-    at: int
-    """Position (in ``statements``) of the statement that fails."""
-    applied: bool
-    then_dead: bool
-    crash: bool = False
-
-
-class ProcessCrash(BaseException):
-    """The process running the code under test died (no ``except Exception`` catches it)."""
-
-
 class RecordingSession:
     """A Snowpark-session stand-in for database ``database`` and schema ``schema``."""
 
@@ -110,17 +96,11 @@ class RecordingSession:
         self.models: dict[str, _Model] = {}
         self.tag_objects: set[str] = set()
         self.stages: dict[str, dict[str, bytes]] = {}
-        self.dead = False
+        self.faults = Faults()
         self.closed = False
         self.read_only = False
         """Refuse every write, as for a role holding only USAGE and SELECT."""
-        self._db = sqlite3.connect(":memory:", isolation_level=None)
-        self.server_time = datetime(2026, 1, 5, 9, 0)
-        """The server's clock, read by CURRENT_TIMESTAMP(); tests move it with :meth:`advance`."""
-        self._db.create_function("SF_NOW", 0, lambda: self.server_time.isoformat())
-        self._db.create_function("DATEADD", 3, _dateadd)
-        self._failures: list[_Failure] = []
-        self._hooks: list[tuple[re.Pattern[str], Any]] = []
+        self.tables = SqliteTables(f"{database}.{schema}.")
         self._clock = itertools.count()
         self._local: Any = None
         self._last_frame: pd.DataFrame | None = None
@@ -136,24 +116,15 @@ class RecordingSession:
     def sql(self, query: str, params: Any = None, **_: Any) -> Any:
         text = " ".join(query.split())
         values = tuple(params or ())
-        self._run_hooks(text)
+        self.faults.run_hooks(text)
         self.statements.append(Statement(text, values))
-        if self.dead:
-            raise SnowparkSQLException("Connection is closed (the stand-in went down).")
         if self.read_only and re.match(
             r"(CREATE|ALTER|INSERT|UPDATE|MERGE|DELETE|DROP|PUT) ", text
         ):
             raise SnowparkSQLException(f"Insufficient privileges to operate on: {text[:60]}")
-        failure = self._due_failure()
-        if failure is None:
-            return self._answer(text, values)
-        if failure.applied:
-            self._answer(text, values)
-        if failure.then_dead:
-            self.dead = True
-        if failure.crash:
-            raise ProcessCrash(text)
-        raise SnowparkSQLException(f"Injected failure of: {text}")
+        return self.faults.answer(
+            len(self.statements) - 1, text, lambda: self._answer(text, values)
+        )
 
     def create_dataframe(self, data: Any, schema: Any = None, **kwargs: Any) -> Any:
         if isinstance(data, pd.DataFrame):
@@ -208,7 +179,7 @@ class RecordingSession:
                 is raised and the connection is gone (no ``finally`` reaches the server).
         """
         at = len(self.statements) + after
-        self._failures.append(_Failure(at, applied, then_dead or crash, crash))
+        self.faults.fail(at, applied=applied, then_dead=then_dead, crash=crash)
 
     def before(self, pattern: str, action: Any) -> None:
         """Run ``action()`` once, just before the next statement matching ``pattern`` is recorded.
@@ -216,16 +187,15 @@ class RecordingSession:
         A failure the action registers with ``fail()`` therefore hits that statement
         (unless the action sends statements of its own first).
         """
-        self._hooks.append((re.compile(pattern), action))
+        self.faults.before(pattern, action)
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward."""
-        self.server_time += timedelta(seconds=seconds)
+        self.tables.server_time += timedelta(seconds=seconds)
 
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
-        self.dead = False
-        self._failures.clear()
+        self.faults.revive()
 
     def snapshot(self) -> dict[str, Any]:
         """The server-side state, to :meth:`restore` later (the statement log is kept)."""
@@ -233,7 +203,7 @@ class RecordingSession:
             "models": copy.deepcopy(self.models),
             "tags": set(self.tag_objects),
             "stages": copy.deepcopy(self.stages),
-            "tables": self._db.serialize(),
+            "tables": self.tables.db.serialize(),
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
@@ -241,7 +211,7 @@ class RecordingSession:
         self.models = copy.deepcopy(snapshot["models"])
         self.tag_objects = set(snapshot["tags"])
         self.stages = copy.deepcopy(snapshot["stages"])
-        self._db.deserialize(snapshot["tables"])
+        self.tables.db.deserialize(snapshot["tables"])
         self.revive()
 
     def sql_log(self, *, since: int = 0) -> list[str]:
@@ -262,26 +232,9 @@ class RecordingSession:
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of one of our tables, as dicts."""
-        cursor = self._db.execute(f"SELECT * FROM {table}")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self.tables.rows(table)
 
     # -- answering ----------------------------------------------------------------------
-
-    def _due_failure(self) -> _Failure | None:
-        position = len(self.statements) - 1
-        for failure in self._failures:
-            if failure.at == position:
-                self._failures.remove(failure)
-                return failure
-        return None
-
-    def _run_hooks(self, text: str) -> None:
-        for hook in list(self._hooks):
-            pattern, action = hook
-            if pattern.search(text):
-                self._hooks.remove(hook)
-                action()
 
     def _tag(self, name: str) -> str:
         return f"{self.database}.{self.schema}.{name}"
@@ -297,10 +250,8 @@ class RecordingSession:
         match = re.search(r"MODEL\((\S+?),(\S+?)\)!(\w+)\(.*\) AS (TMP_RESULT_\w+)", q)
         if match:
             return self._infer(*match.groups())
-        if re.match(
-            r"(CREATE TABLE IF NOT EXISTS|INSERT INTO|UPDATE|SELECT|DELETE FROM|MERGE) ", q
-        ):
-            return _Result(self._run_sqlite(q, params))
+        if STATEMENT.match(q):
+            return _Result(self.tables.run(q, params))
         raise UnansweredStatementError(f"No answer for: {q}")
 
     def _handlers(self) -> list[tuple[str, Any]]:
@@ -532,25 +483,6 @@ class RecordingSession:
         packed = [dict(zip(outputs, map(float, row), strict=True)) for row in values]
         return self.local.create_dataframe(frame.assign(**{result_column: packed}))
 
-    def _run_sqlite(self, q: str, params: tuple[Any, ...]) -> list[Row]:
-        local = _sqlite_dialect(q.replace(f"{self.database}.{self.schema}.", ""))
-        try:
-            cursor = self._db.execute(local, params)
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                raise SnowparkSQLException(
-                    f"SQL compilation error: Object does not exist or not authorized ({exc})."
-                ) from exc
-            raise
-        verb = {"MERGE": "INSERT"}.get(q.split(" ", 1)[0], q.split(" ", 1)[0])
-        if verb == "SELECT":
-            names = [d[0] for d in cursor.description]
-            return [Row(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
-        if verb == "CREATE":
-            return [Row(status="Table successfully created.")]
-        counted = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}[verb]
-        return [Row(**{f"number of rows {counted}": cursor.rowcount})]
-
 
 class _Result:
     """What ``session.sql`` returns: rows on ``collect``."""
@@ -560,31 +492,3 @@ class _Result:
 
     def collect(self, *args: Any, **kwargs: Any) -> list[Row]:
         return self._rows
-
-
-_MERGE_ROW = re.compile(
-    r"MERGE INTO (\S+) AS T USING \(SELECT \? AS (\w+)\) AS S ON T\.\2 = S\.\2 "
-    r"WHEN NOT MATCHED THEN INSERT \(\2\) VALUES \(S\.\2\)"
-)
-
-
-def _sqlite_dialect(q: str) -> str:
-    """Snowflake's spelling of our few non-portable statements, in SQLite's.
-
-    ``MERGE … WHEN NOT MATCHED THEN INSERT`` becomes the equivalent ``INSERT … WHERE
-    NOT EXISTS`` (one statement, as atomic on SQLite); ``CURRENT_TIMESTAMP()`` reads
-    the session's server clock; ``DATEADD`` is a registered function.
-    """
-    merge = _MERGE_ROW.fullmatch(q)
-    if merge:
-        table, column = merge.groups()
-        q = (
-            f"INSERT INTO {table} ({column}) SELECT S.{column} FROM (SELECT ? AS {column}) AS S "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS T WHERE T.{column} = S.{column})"
-        )
-    return q.replace("CURRENT_TIMESTAMP()", "SF_NOW()")
-
-
-def _dateadd(unit: str, amount: float, moment: str) -> str:
-    assert unit == "second", unit
-    return (datetime.fromisoformat(moment) + timedelta(seconds=amount)).isoformat()

@@ -7,7 +7,6 @@ promotion at each of its statements in turn and check what Snowflake is left wit
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 import yaml
@@ -15,8 +14,6 @@ from sklearn import __version__ as sklearn_version
 
 from flows import steps
 from flows.backends import Backend
-from flows.config import SnowflakeSettings
-from flows.data import row_hashes
 from flows.errors import (
     ConfigError,
     PromotionIncompleteError,
@@ -24,81 +21,25 @@ from flows.errors import (
     SwitchFailedError,
 )
 from flows.names import FEATURE_COLUMNS
-from flows.promotion import rollback
 from flows.registry.base import Outcome
 from flows.registry.snowflake import SnowflakeRegistry
 from flows.registry.snowflake_lock import LOCK_TTL_SECONDS
 from flows.registry.snowflake_switch import Change, ChangeKind, Pointers, plan_switch
 from flows.registry.snowflake_versions import RECORD_KEY
-from tests.registry.contract import TINY_SPEC, decision, record
-from tests.snowflake.conftest import MODEL, recording_session
+from tests.registry.contract import decision, record
+from tests.snowflake.conftest import (
+    AFTER,
+    BEFORE,
+    LOCK,
+    MODEL,
+    NEW,
+    OLD,
+    QUALIFIED,
+    log,
+    recording_session,
+)
+from tests.snowflake.faults import ProcessCrash
 from tests.snowflake.golden import assert_golden
-from tests.snowflake.recording_session import ProcessCrash
-
-OLD, NEW = "V_ONE", "V_TWO"
-QUALIFIED = f"CC_DB.CC_SCHEMA.{MODEL}"
-LOCK = "CC_DB.CC_SCHEMA.PROMOTION_LOCK"
-BEFORE = {
-    "CHAMPION": OLD,
-    "CHALLENGER": NEW,
-    "default": OLD,
-    "LIVE_VERSION": OLD,
-    "CHALLENGER_VERSION": NEW,
-}
-AFTER = {
-    "CHAMPION": NEW,
-    "CHALLENGER": None,
-    "default": NEW,
-    "LIVE_VERSION": NEW,
-    "CHALLENGER_VERSION": None,
-}
-
-
-@pytest.fixture(scope="module")
-def data():
-    from flows.contract import DEFAULT_CONTRACT
-    from flows.data import generate_applications
-
-    return DEFAULT_CONTRACT.validate(generate_applications(2))
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    return TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
-
-
-def log(registry: SnowflakeRegistry, name: str, model, data, **fields):
-    return registry.log_version(
-        model,
-        replace(record(name, registry.model_name), **fields),
-        sample_input=data[list(FEATURE_COLUMNS)].head(5),
-        train_row_hashes=row_hashes(data),
-    )
-
-
-@pytest.fixture(scope="module")
-def logged_state(snowflake_settings, fitted, data):
-    """Server state with V_ONE live (champion, default, LIVE_VERSION) and V_TWO logged.
-
-    Built once per module with two real ``log_model`` calls, then restored per test.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        fake = recording_session(patch)
-        registry = SnowflakeRegistry(fake, snowflake_settings, model_name=MODEL)
-        log(registry, OLD, fitted, data)
-        log(registry, NEW, fitted, data)
-        registry.promote_if_champion_is(None, OLD, decision(Outcome.BOOTSTRAPPED))
-        return fake.snapshot()
-
-
-@pytest.fixture
-def contest(session, logged_state, make_registry) -> SnowflakeRegistry:
-    """A fresh registry (a new run) on V_ONE live and V_TWO the challenger."""
-    session.restore(logged_state)
-    registry = make_registry()
-    registry.set_challenger(NEW)
-    assert session.pointers(MODEL) == BEFORE
-    return registry
 
 
 def since(session, mark: int) -> list[str]:
@@ -156,34 +97,6 @@ class TestStatements:
         sent = [s for s in since(session, mark) if s.startswith("ALTER MODEL")]
         plan = plan_switch(before, contest.pointers())
         assert sent == [change.sql(QUALIFIED, "CC_DB.CC_SCHEMA") for change in plan]
-
-
-class TestReadOnlyRole:
-    """status, history and score run only reads, so a role without CREATE or INSERT can."""
-
-    def test_reads_of_a_live_registry_need_no_write(self, session, contest, data):
-        contest.promote_if_champion_is(OLD, NEW, decision())
-        session.read_only = True
-        reader = make_reader(session)
-        status = reader.status()
-        assert status.live_version == NEW and status.consistent
-        assert [e.outcome for e in reader.ledger()][-1] is Outcome.PROMOTED
-        assert reader.previous_champion() == OLD
-        assert reader.train_row_hashes(NEW) is not None
-        assert len(reader.predict_proba(NEW, data.head(3))) == 3
-
-    def test_reads_of_an_empty_schema_need_no_setup(self, session):
-        session.read_only = True
-        reader = make_reader(session)
-        assert reader.ledger() == [] and reader.live_version() is None
-        assert reader.status().n_versions == 0
-        assert not any(s.startswith("CREATE") for s in session.sql_log())
-
-
-def make_reader(session) -> SnowflakeRegistry:
-    return SnowflakeRegistry(
-        session, SnowflakeSettings(database="CC_DB", schema="CC_SCHEMA"), model_name=MODEL
-    )
 
 
 class TestSwitchPlan:
@@ -287,7 +200,8 @@ class TestPromotionUnderFailure:
             assert all(r["STATE"] is None for r in session.rows("PROMOTION_LEDGER")), where
             assert _switched(follower.ledger()) == [OLD] + ([NEW] if live == NEW else []), where
             if live == NEW:
-                assert rollback(follower, reason="test").challenger_version == OLD, where
+                rolled = steps.rollback(Backend(source=None, registry=follower), reason="test")
+                assert rolled.challenger_version == OLD, where
                 assert session.pointers(MODEL)["LIVE_VERSION"] == OLD, where
 
     def test_a_crash_after_the_commit_is_never_undone(self, session, contest, make_registry):
@@ -479,30 +393,3 @@ class TestVersions:
             sample_input=data[list(FEATURE_COLUMNS)].head(5),
         )
         assert registry.train_row_hashes(OLD) is None
-
-
-class TestRecordFailure:
-    """``record_failure`` compares the live version with the one the run started from."""
-
-    def backend(self, registry):
-        return Backend(source=None, registry=registry)  # record_failure reads no data
-
-    def test_a_failure_after_this_runs_switch_says_the_switch_stands(self, contest):
-        contest.promote_if_champion_is(OLD, NEW, decision(run_id="run-1"))
-        entry = steps.record_failure(self.backend(contest), error="boom", run_id="run-1")
-        assert "untouched" not in entry.reason
-        assert f"moved from {OLD} to {NEW} during this run; that switch stands" in entry.reason
-
-    def test_a_live_version_that_moved_since_the_start_is_reported(self, contest, make_registry):
-        make_registry().promote_if_champion_is(OLD, NEW, decision(run_id="another-run"))
-        entry = steps.record_failure(
-            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
-        )
-        assert "untouched" not in entry.reason and f"from {OLD} to {NEW}" in entry.reason
-
-    def test_an_untouched_champion_is_called_so(self, contest):
-        entry = steps.record_failure(
-            self.backend(contest), error="boom", run_id="run-1", live_at_start=OLD
-        )
-        assert entry.reason.startswith("Cycle failed before a decision; champion untouched.")
-        assert entry.live_before == entry.live_after == OLD
