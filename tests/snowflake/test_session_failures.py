@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flows.config import SnowflakeSettings
 from flows.errors import ConfigError, ConnectionUnavailableError
-from flows.pipeline import is_transient
+from flows.retries import is_transient
 from flows.snowflake_session import open_session
 
 UNREACHABLE = 'host = "127.0.0.1"\nport = 9\nprotocol = "http"\nlogin_timeout = 3\n'
