@@ -12,20 +12,6 @@ from flows.data import GeneratorSpec
 from flows.errors import EmptyWindowError
 from flows.plan import CyclePlan
 from flows.windows import WeekRange, WindowSpec
-from tests.flows.cycles import fast_settings
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return fast_settings(tmp_path / "home")
-
-
-@pytest.fixture
-def backend(settings):
-    with open_backend(settings) as opened:
-        steps.generate_data(opened, GeneratorSpec())
-        steps.train_champion(opened, settings, actor="tester")
-        yield opened
 
 
 class TestCyclePlan:

@@ -14,20 +14,7 @@ from flows.data import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
 from flows.registry.base import Outcome
 from flows.windows import WindowSpec
-from tests.flows.cycles import AlwaysPromote, fast_settings
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return fast_settings(tmp_path / "home")
-
-
-@pytest.fixture
-def backend(settings):
-    with open_backend(settings) as opened:
-        steps.generate_data(opened, GeneratorSpec())
-        steps.train_champion(opened, settings, actor="tester")
-        yield opened
+from tests.flows.cycles import AlwaysPromote
 
 
 def test_champion_is_bootstrapped_live_on_the_quickstart_weeks(backend):
