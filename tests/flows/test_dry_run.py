@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from flows import steps
 from flows.registry.base import Outcome
-from tests.flows import test_steps
-from tests.flows.test_steps import AlwaysPromote
+from tests.flows.cycles import AlwaysPromote
 
-settings = test_steps.settings
-backend = test_steps.backend
 """The fixtures of the step tests: a home with data and a live champion, small forests."""
 
 
