@@ -5,7 +5,7 @@ Workloads:
 - ``setup HOME ROWS``: store 20 weeks of ROWS applications each and bootstrap the
   champion (not timed); export the live champion for the bare script.
 - ``bare HOME`` / ``steps HOME`` / ``flow HOME``: one weekly cycle by the bare
-  script, by ``flows.steps.weekly_cycle`` without Prefect, or by the
+  script, by ``flows.cycle.steps.weekly_cycle`` without Prefect, or by the
   ``champion-challenger`` flow against the server ``PREFECT_API_URL`` names.
 - ``idle`` / ``floor``: nothing after the shared imports, or the smallest Prefect
   run (a flow with one task that adds 1 to 1) against that server: the
@@ -45,15 +45,15 @@ def setup(home: Path, rows_per_week: int) -> dict:
     """Generate the data and bootstrap the champion on the embedded backend."""
     import pickle
 
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.data import GeneratorSpec
-    from flows.windows import challenger_windows
+    from flows.cycle import steps
+    from flows.data.periods import challenger_windows
+    from flows.data.quickstart import GeneratorSpec
 
     settings = load_settings(home=home)
     with open_backend(settings) as backend:
-        steps.generate_data(backend, GeneratorSpec(rows_per_week=rows_per_week), n_weeks=N_WEEKS)
+        steps.generate_data(backend, GeneratorSpec(rows_per_week=rows_per_week), n_periods=N_WEEKS)
         champion = steps.train_champion(backend, settings, actor="bench")
         model = backend.registry.load_model(champion.name)
         first, newest = steps.data_span(backend)
@@ -89,11 +89,11 @@ def bare(home: Path) -> dict:
 
 
 def steps_cycle(home: Path) -> dict:
-    """``flows.steps.weekly_cycle`` on the embedded backend, no Prefect."""
+    """``flows.cycle.steps.weekly_cycle`` on the embedded backend, no Prefect."""
     import ccpolicy
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
+    from flows.cycle import steps
 
     ready = time.perf_counter()
     settings = load_settings(home=home)
@@ -107,7 +107,7 @@ def flow_cycle(home: Path) -> dict:
     from flows.cli.pipeline_cmds import prepare_prefect
 
     prepare_prefect()
-    from flows.pipeline import champion_challenger
+    from flows.orchestration.pipeline import champion_challenger
 
     ready = time.perf_counter()
     entry = champion_challenger(policy=POLICY, home=str(home))

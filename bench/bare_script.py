@@ -35,7 +35,7 @@ FEATURES = list(FEATURE_COLUMNS)
 LABEL = LABEL_COLUMN
 
 
-def read_weeks(folder: Path, first: int, last: int) -> pd.DataFrame:
+def read_periods(folder: Path, first: int, last: int) -> pd.DataFrame:
     """Concatenate ``week-NNNNN.parquet`` for weeks ``first..last``."""
     files = [folder / f"week-{week:05d}.parquet" for week in range(first, last + 1)]
     return pd.concat([pd.read_parquet(f) for f in files if f.exists()], ignore_index=True)
@@ -51,7 +51,7 @@ def weekly_job(
     params: dict,
 ) -> dict[str, float | bool]:
     """Retrain, compare on the hold-out, keep the better model. Returns both AUCs."""
-    data = read_weeks(weeks_dir, *train)
+    data = read_periods(weeks_dir, *train)
     challenger = Pipeline(
         [
             ("scaler", StandardScaler()),
@@ -60,7 +60,7 @@ def weekly_job(
     )
     challenger.fit(data[FEATURES], data[LABEL])
     del data
-    held = read_weeks(weeks_dir, *holdout)
+    held = read_periods(weeks_dir, *holdout)
     champion = pickle.loads(champion_path.read_bytes())
     champion_auc = roc_auc_score(held[LABEL], champion.predict_proba(held[FEATURES])[:, 1])
     challenger_auc = roc_auc_score(held[LABEL], challenger.predict_proba(held[FEATURES])[:, 1])

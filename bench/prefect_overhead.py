@@ -11,7 +11,7 @@ Each repeat appends one week of data to a base home (so the windows slide and a
 new challenger is really trained, as on a real Monday), copies that home three
 times and runs the same cycle on each copy:
 
-- ``steps``: ``flows.steps.weekly_cycle`` in this process, no Prefect: the step work;
+- ``steps``: ``flows.cycle.steps.weekly_cycle`` in this process, no Prefect: the step work;
 - ``flow``: the ``champion-challenger`` flow called in this process against the server;
 - ``worker``: ``prefect deployment run 'champion-challenger/weekly' --watch`` with the
   copy as the ``home`` parameter, run by the worker.
@@ -85,9 +85,9 @@ def server_times(flow_run_id: UUID, wall: float) -> RunTimes:
 def run_steps(home: Path) -> RunTimes:
     """The cycle's step functions without Prefect."""
     import ccpolicy
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
+    from flows.cycle import steps
 
     settings = load_settings(home=home)
     started = time.perf_counter()
@@ -99,7 +99,7 @@ def run_steps(home: Path) -> RunTimes:
 
 def run_flow(home: Path) -> RunTimes:
     """The weekly flow called in this process against the server."""
-    from flows.pipeline import champion_challenger
+    from flows.orchestration.pipeline import champion_challenger
 
     started = time.perf_counter()
     state = champion_challenger(home=str(home), return_state=True)
@@ -136,23 +136,23 @@ def cold_import_seconds() -> float:
 
 def prepare(base: Path) -> None:
     """The quickstart's 20 weeks and a live champion."""
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.data import GeneratorSpec
+    from flows.cycle import steps
+    from flows.data.quickstart import GeneratorSpec
 
     settings = load_settings(home=base)
     with open_backend(settings) as backend:
-        steps.generate_data(backend, GeneratorSpec(), n_weeks=20)
+        steps.generate_data(backend, GeneratorSpec(), n_periods=20)
         steps.train_champion(backend, settings)
 
 
 def append_week(base: Path) -> None:
     """One more week of data: the next run trains a new challenger."""
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.data import GeneratorSpec
+    from flows.cycle import steps
+    from flows.data.quickstart import GeneratorSpec
 
     with open_backend(load_settings(home=base)) as backend:
         steps.generate_data(backend, GeneratorSpec(), append_weeks=1)
@@ -202,7 +202,7 @@ def report(results: dict[str, list[RunTimes]]) -> str:
         "| how the weekly cycle runs | wall (s) | run created → started (s) | flow run (s) | "
         "its task runs (s) | beyond the step work (s) |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| step functions alone (`flows.steps.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
+        f"| step functions alone (`flows.cycle.steps.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
     ]
     labels = {
         "flow": "the flow called in-process against a running server",

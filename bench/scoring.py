@@ -1,4 +1,4 @@
-"""Benchmark: scoring a file with ``flows.steps.score_file`` against a bare ``predict_proba``.
+"""Benchmark: scoring a file with ``flows.cycle.steps.score_file`` against a bare ``predict_proba``.
 
 Run from the repository root:
 
@@ -55,10 +55,10 @@ def setup(workdir: Path) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.data import GeneratorSpec, generate_applications
+    from flows.cycle import steps
+    from flows.data.quickstart import GeneratorSpec, generate_applications
     from flows.names import LABEL_COLUMN
 
     home = workdir / "home"
@@ -84,9 +84,10 @@ def setup(workdir: Path) -> dict:
 
 def ours(workdir: Path, size: int) -> dict:
     """``steps.score_file`` on the file, as ``ccflows score --input`` runs it."""
-    from flows import files, steps
     from flows.backends import open_backend
     from flows.config import load_settings
+    from flows.cycle import steps
+    from flows.data import files
 
     out = workdir / f"scores-{size}.parquet"
     source = workdir / f"rows-{size}.parquet"

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from flows.config import Settings, SnowflakeSettings
-from flows.contract import DEFAULT_CONTRACT, DataContract
+from flows.data.contract import DEFAULT_CONTRACT, DataContract
+from flows.data.periods import WindowSpec
+from flows.data.specs import CHALLENGER_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
-from flows.specs import CHALLENGER_SPEC, ModelSpec
-from flows.windows import WindowSpec
 
 if TYPE_CHECKING:
     import ccpolicy
@@ -191,7 +191,7 @@ class GraphConfig:
         Raises:
             ccpolicy.PolicyError: an unknown name, bad parameters or an unknown guarded metric.
         """
-        from flows.steps import check_policy
+        from flows.cycle.steps import check_policy
 
         return check_policy(self.policy, self.policy_params)
 

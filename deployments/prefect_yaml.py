@@ -67,7 +67,7 @@ class DeploymentDefinition:
     name: str
     """Deployment name (``weekly``)."""
     entrypoint: str
-    """The flow it runs (``flows.pipeline.champion_challenger``)."""
+    """The flow it runs (``flows.orchestration.pipeline.champion_challenger``)."""
     schedule: CronSchedule
     """Its one active cron schedule."""
     parameters: Mapping[str, Any] = field(default_factory=dict)

@@ -23,11 +23,11 @@ from deployments.graph_contract import (
     STEPS,
     WEEKLY_RETRAINING,
 )
-from flows import steps
 from flows.backends import open_backend
+from flows.cycle import steps
+from flows.data.plan import CyclePlan
 from flows.errors import ConfigError
-from flows.plan import CyclePlan
-from flows.registry.base import Outcome
+from flows.records import Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable

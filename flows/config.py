@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
+from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
+from flows.data.periods import WINDOW_KEYS, WindowSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
 from flows.names import DEFAULT_MODEL_NAME
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-from flows.windows import WINDOW_KEYS, WindowSpec
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -33,7 +33,7 @@ class SnowflakeSettings:
 
     Credentials are never stored here: the connection comes from a named entry of
     ``connections.toml`` (the Snowflake convention) or from the parameters given to
-    ``flows.snowflake_session.open_session``.
+    ``flows.backends.snowflake.session.open_session``.
     """
 
     connection_name: str | None = None

@@ -50,7 +50,12 @@ def test_no_package_imports_a_package_built_on_it(package, forbidden):
 
 
 def test_registries_and_sources_depend_only_on_their_interfaces():
-    assembly = ("flows.backends", "flows.config", "flows.snowflake_session", "flows.sources")
+    assembly = (
+        "flows.backends",
+        "flows.config",
+        "flows.backends.snowflake.session",
+        "flows.sources",
+    )
     offenders = {
         f"{path.relative_to(REPO)} imports {module}"
         for path in sources("flows/registry")
@@ -61,7 +66,9 @@ def test_registries_and_sources_depend_only_on_their_interfaces():
         f"{path.relative_to(REPO)} imports {module}"
         for path in sources("flows/sources")
         for module in imported_modules(path)
-        if module.startswith(("flows.backends", "flows.registry", "flows.snowflake_session"))
+        if module.startswith(
+            ("flows.backends", "flows.registry", "flows.backends.snowflake.session")
+        )
     }
     assert not offenders
 

@@ -189,7 +189,7 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
 
 def setup_command(args: argparse.Namespace) -> int:
     """Create the Snowflake backend's tables and tags if missing; print what ran."""
-    from flows.backends.snowflake import open_snowflake_backend
+    from flows.backends.snowflake.backend import open_snowflake_backend
 
     settings = _settings(args)
     backend = open_snowflake_backend(settings)
@@ -237,7 +237,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     """Ship the code, replace the procedure and recreate the graph, resumed."""
     from deployments.code_archive import build_archive
     from deployments.snowflake_deploy import deploy_graph
-    from flows.snowflake_session import open_session
+    from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
     with (
@@ -261,7 +261,7 @@ def graph_run_command(args: argparse.Namespace) -> int:
     if args.local:
         return _rehearse(args)
     from deployments.snowflake_deploy import run_graph
-    from flows.snowflake_session import open_session
+    from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
     with open_session(graph.config.snowflake) as opened:
@@ -304,7 +304,7 @@ def _rehearse(args: argparse.Namespace) -> int:
 def status_command(args: argparse.Namespace) -> int:
     """Show the graph's current runs and the task runs of the last days."""
     from deployments.snowflake_deploy import HISTORY_DAYS, graph_status
-    from flows.snowflake_session import open_session
+    from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
     with open_session(graph.config.snowflake) as opened:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flows.backends.registry import Registry
+    from flows.backends.source import DataSource
     from flows.config import Settings
-    from flows.registry.base import Registry
-    from flows.sources.base import DataSource
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Backend:
 
 
 _OPENERS: dict[str, str] = {
-    "local": "flows.backends.local:open_local_backend",
-    "snowflake": "flows.backends.snowflake:open_snowflake_backend",
+    "local": "flows.backends.local.backend:open_local_backend",
+    "snowflake": "flows.backends.snowflake.backend:open_snowflake_backend",
 }
 
 

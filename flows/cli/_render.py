@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from flows.registry.base import LedgerEntry, ModelVersion, RegistryStatus
+    from flows.records import LedgerEntry, ModelVersion, RegistryStatus
 
 NOTHING = "—"
 """How an absent value is written."""
@@ -181,7 +181,7 @@ def _columns_that_fit(
 def print_metrics(console: Console, metrics: Mapping[str, Mapping[str, float]]) -> None:
     """Champion vs challenger metrics on the hold-out, with the difference."""
     from ccpolicy import greater_is_better
-    from flows.evaluation import METRICS
+    from flows.cycle.evaluation import METRICS
 
     champion, challenger = metrics.get("champion", {}), metrics.get("challenger", {})
     rows = []

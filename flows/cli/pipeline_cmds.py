@@ -124,10 +124,10 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
-    from flows import steps
     from flows.backends import open_backend
-    from flows.data import GeneratorSpec, generate_applications
-    from flows.files import write_table
+    from flows.cycle import steps
+    from flows.data.files import write_table
+    from flows.data.quickstart import GeneratorSpec, generate_applications
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
@@ -142,7 +142,7 @@ def generate_command(args: argparse.Namespace) -> int:
                 data = steps.generate_data(
                     backend,
                     spec,
-                    n_weeks=args.weeks,
+                    n_periods=args.weeks,
                     append_weeks=args.append_weeks,
                     replace=args.replace,
                     holdout_weeks=settings.windows.holdout_weeks,
@@ -160,8 +160,8 @@ def generate_command(args: argparse.Namespace) -> int:
 
 def ingest_command(args: argparse.Namespace) -> int:
     """Validate every row of the files against the contract, then store them."""
-    from flows import steps
     from flows.backends import open_backend
+    from flows.cycle import steps
 
     settings = settings_from(args)
     with get_console().status("Ingesting…"), open_backend(settings) as backend:
@@ -186,10 +186,10 @@ def train_champion_command(args: argparse.Namespace) -> int:
     prepare_prefect()
     settings = settings_from(args)
     if settings.backend == "local":  # train-champion may create the model, not the home
-        from flows.registry.local_home import require_home
+        from flows.backends.local._home import require_home
 
         require_home(settings.home)
-    from flows.pipeline import train_champion
+    from flows.orchestration.pipeline import train_champion
 
     with flow_terminal(get_console(), debug=debug_enabled(args)):
         version = train_champion(
@@ -210,14 +210,14 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def cycle_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    from flows.steps import check_policy
+    from flows.cycle.steps import check_policy
 
     params = parse_params(args.param)
     check_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
         backend.registry.champion()
-    from flows.pipeline import champion_challenger
+    from flows.orchestration.pipeline import champion_challenger
 
     with flow_terminal(get_console(), debug=debug_enabled(args)):
         entry = champion_challenger(
@@ -238,7 +238,7 @@ def cycle_command(args: argparse.Namespace) -> int:
 def show_decision(entry_data: dict[str, Any]) -> None:
     """Render a recorded decision with its metric table."""
     from flows.cli._render import print_decision, print_metrics
-    from flows.registry.base import LedgerEntry
+    from flows.records import LedgerEntry
 
     entry = LedgerEntry.from_dict(entry_data)
     console = get_console()
@@ -249,15 +249,15 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 
 def score_command(args: argparse.Namespace) -> int:
     """Score stored weeks, or a file (``--input``), with the live version; the registry is untouched."""
-    from flows import steps
-    from flows.files import write_table
-    from flows.windows import WeekRange
+    from flows.cycle import steps
+    from flows.data.files import write_table
+    from flows.data.periods import PeriodRange
 
     if args.input:
         return _score_file_command(args)
     weeks = None
     if args.first_week is not None:
-        weeks = WeekRange(args.first_week, args.last_week or args.first_week)
+        weeks = PeriodRange(args.first_week, args.last_week or args.first_week)
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score(backend, weeks=weeks)
     if args.out:
@@ -273,7 +273,7 @@ def score_command(args: argparse.Namespace) -> int:
 
 def _score_file_command(args: argparse.Namespace) -> int:
     """``score --input FILE --out FILE``: stream the file through the live version."""
-    from flows import steps
+    from flows.cycle import steps
 
     if not args.out:
         raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")

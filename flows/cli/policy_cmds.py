@@ -73,8 +73,8 @@ def policies_command(args: argparse.Namespace) -> int:
 def replay_command(args: argparse.Namespace) -> int:
     """Replay a policy over the stored evidence of past decisions; changes nothing."""
     import ccpolicy
-    from flows import steps
     from flows.cli._render import Column, print_table
+    from flows.cycle import steps
 
     policy = ccpolicy.load_policy(args.policy, **parse_params(args.param))
     with open_existing(settings_from(args)) as backend:

@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def status_command(args: argparse.Namespace) -> int:
     """Show the registry's pointers and versions; creates nothing."""
-    from flows import steps
     from flows.cli._render import print_status, print_versions
+    from flows.cycle import steps
 
     with open_existing(settings_from(args)) as backend:
         current = steps.status(backend)
@@ -63,8 +63,8 @@ def status_command(args: argparse.Namespace) -> int:
 
 def history_command(args: argparse.Namespace) -> int:
     """Show the ledger, or which version was live at a time; creates nothing."""
-    from flows import steps
     from flows.cli._render import print_ledger
+    from flows.cycle import steps
 
     with open_existing(settings_from(args)) as backend:
         if args.at:
@@ -88,9 +88,9 @@ def rollback_command(args: argparse.Namespace) -> int:
     Exits 1 when another run switched the live version first (the lost
     compare-and-set is recorded), 2 on a user error such as a corrupt target.
     """
-    from flows import steps
     from flows.backends import open_backend
     from flows.cli._render import print_decision
+    from flows.cycle import steps
 
     settings = settings_from(args)
     with open_existing(settings):  # a mistyped home or model is refused, not created

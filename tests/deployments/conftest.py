@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from deployments.snowflake_graph import GraphOptions, TaskGraph, load_graph
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings, load_settings
-from flows.data import GeneratorSpec
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO / "prefect.yaml"

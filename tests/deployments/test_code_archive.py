@@ -20,9 +20,9 @@ from deployments.snowflake_graph import PROCEDURE_PACKAGES
 SITE_PACKAGES = Path(numpy.__file__).resolve().parents[1]
 SNOWFLAKE_SIDE_MODULES = [
     "deployments.procedures",
-    "flows.registry.snowflake",
-    "flows.sources.snowflake",
-    "flows.snowflake_session",
+    "flows.backends.snowflake.registry",
+    "flows.backends.snowflake.source",
+    "flows.backends.snowflake.session",
     "ccpolicy._builtin",
 ]
 """What the procedure imports inside Snowflake: its handler, the Snowflake backend, the policies."""
@@ -54,7 +54,9 @@ def test_the_archive_holds_the_packages_and_their_entry_points(archive):
         == f"champion_challenger-{importlib.metadata.version('champion-challenger')}.zip"
     )
     names = zipfile.ZipFile(archive).namelist()
-    assert {"deployments/procedures.py", "flows/steps.py", "ccpolicy/_builtin.py"} <= set(names)
+    assert {"deployments/procedures.py", "flows/cycle/steps.py", "ccpolicy/_builtin.py"} <= set(
+        names
+    )
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(archive).read(info).decode()

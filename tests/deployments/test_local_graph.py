@@ -6,11 +6,11 @@ import json
 
 from deployments.local_graph import FAILED, SKIPPED, SUCCEEDED, run_graph_locally
 from deployments.snowflake_graph import load_graph
-from flows import steps
 from flows.backends import open_backend
 from flows.config import load_settings
-from flows.data import GeneratorSpec
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
+from flows.records import Outcome
 from tests.deployments.conftest import PREFECT_YAML
 
 DAG = "CHAMPION_CHALLENGER_DAG"

@@ -55,7 +55,7 @@ def _task_names_by_start(flow_run_id: str) -> list[str]:
 @pytest.mark.prefect_server
 @pytest.mark.slow
 def test_the_graph_reaches_the_flows_decision_on_the_same_data(copy_home, prefect_server):
-    from flows.pipeline import champion_challenger
+    from flows.orchestration.pipeline import champion_challenger
 
     flow_home, graph_home = copy_home("flow"), copy_home("graph")
     parameters = dict(read_deployment(PREFECT_YAML).parameters)

@@ -8,7 +8,7 @@ import pytest
 
 from deployments.prefect_automations import AUTOMATIONS_DIR, ZOMBIE_AUTOMATION, load_automations
 from flows.errors import ConfigError
-from flows.run_story import DECISION_EVENT_PREFIX, OUTCOME_STATE_NAMES
+from flows.orchestration.run_story import DECISION_EVENT_PREFIX, OUTCOME_STATE_NAMES
 
 
 def _zombie():

@@ -19,7 +19,7 @@ def _write(tmp_path, deployments):
 def _weekly(**changes):
     return {
         "name": "weekly",
-        "entrypoint": "flows/pipeline.py:champion_challenger",
+        "entrypoint": "flows/orchestration/pipeline.py:champion_challenger",
         "parameters": {"policy": "auc_greater"},
         "schedules": [{"cron": "1 1 * * 1", "timezone": "Asia/Singapore", "active": True}],
         **changes,
@@ -38,7 +38,7 @@ class TestTheProjectsFile:
         assert deployment.schedule.expr == written["schedules"][0]["cron"]
         assert deployment.schedule.timezone == written["schedules"][0]["timezone"]
         assert deployment.parameters == written["parameters"]
-        assert deployment.entrypoint == "flows.pipeline.champion_challenger"
+        assert deployment.entrypoint == "flows.orchestration.pipeline.champion_challenger"
 
 
 class TestWhatAGraphCannotExpress:

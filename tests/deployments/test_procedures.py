@@ -14,12 +14,12 @@ from snowflake.snowpark import Row
 from deployments import procedures
 from deployments.prefect_yaml import read_deployment
 from deployments.snowflake_graph import build_graph
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings, SnowflakeSettings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
 from flows.errors import ConfigError
-from flows.registry.base import LedgerEntry, Outcome
+from flows.records import LedgerEntry, Outcome
 from tests.deployments.conftest import PREFECT_YAML
 from tests.snowflake.recording_session import RecordingSession
 

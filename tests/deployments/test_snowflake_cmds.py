@@ -129,8 +129,8 @@ def test_a_local_rehearsal_runs_the_graph_on_the_embedded_backend(copy_home, scr
 
 def test_setup_creates_the_registry_objects_and_says_which(tmp_path, monkeypatch, screen):
     """The session is the recording stand-in of tests/snowflake; the command is real."""
-    from flows import snowflake_session
-    from flows.backends import snowflake as opener
+    from flows.backends.snowflake import backend as opener
+    from flows.backends.snowflake import session as snowflake_session
     from tests.snowflake.conftest import recording_session
 
     fake = recording_session(monkeypatch)

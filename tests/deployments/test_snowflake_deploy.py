@@ -23,9 +23,9 @@ from snowflake.snowpark.exceptions import SnowparkSQLException
 from deployments.code_archive import build_archive
 from deployments.snowflake_deploy import deploy_graph, graph_status, run_graph
 from deployments.snowflake_graph import PROCEDURE_PACKAGES
+from flows.backends.snowflake.session import open_session
 from flows.config import SnowflakeSettings
 from flows.errors import ConfigError
-from flows.snowflake_session import open_session
 from tests.deployments.conftest import golden_graph
 
 DAG = "CHAMPION_CHALLENGER_DAG"

@@ -22,7 +22,7 @@ from deployments.snowflake_graph import (
 )
 from deployments.snowflake_sql import render_task
 from flows.config import Settings, SnowflakeSettings
-from flows.contract import DataContract
+from flows.data.contract import DataContract
 from flows.errors import ConfigError
 from tests.deployments.conftest import PREFECT_YAML, golden_graph
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
 from tests.flows.cycles import fast_settings
 
 

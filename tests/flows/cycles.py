@@ -6,7 +6,7 @@ from pathlib import Path
 
 import ccpolicy
 from flows.config import Settings
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 
 FAST = {"n_estimators": 15}
 """Forests small enough to train in well under a second."""

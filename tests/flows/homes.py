@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 
 SMALL = {"n_estimators": 10, "max_depth": 6}
 """Forests small enough to train in a second."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flows.contract import DataContract
+from flows.data.contract import DataContract
 
 LOANS_CONTRACT = DataContract(
     time_column="opened_at",

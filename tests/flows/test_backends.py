@@ -8,17 +8,17 @@ import sys
 import pytest
 
 from flows.backends import open_backend
-from flows.backends.local import BUSY_TIMEOUT_ENV
+from flows.backends.local.backend import BUSY_TIMEOUT_ENV
+from flows.backends.local.registry import BUSY_TIMEOUT_SECONDS, LocalRegistry
+from flows.backends.local.source import LocalPeriodStore
 from flows.config import Settings
 from flows.errors import ConfigError
-from flows.registry.local import BUSY_TIMEOUT_SECONDS, LocalRegistry
-from flows.sources.local import LocalWeekStore
 
 
 def test_the_local_backend_lives_under_the_home(tmp_path, monkeypatch):
     monkeypatch.delenv(BUSY_TIMEOUT_ENV, raising=False)
     with open_backend(Settings(home=tmp_path, model_name="demo")) as backend:
-        assert isinstance(backend.source, LocalWeekStore)
+        assert isinstance(backend.source, LocalPeriodStore)
         assert backend.source.folder == tmp_path.resolve() / "data" / "applications"
         assert isinstance(backend.registry, LocalRegistry)
         assert backend.registry.model_name == "DEMO"
@@ -47,8 +47,8 @@ def test_the_backend_is_closed_even_when_the_work_fails(tmp_path):
 
 def test_registry_and_source_modules_assemble_no_backend():
     code = (
-        "import sys, flows.registry.local, flows.registry.snowflake, flows.sources.local;"
-        "print(','.join(m for m in sys.modules if m.startswith('flows.backends')))"
+        "import sys, flows.backends.local.registry, flows.backends.snowflake.registry, flows.backends.local.source;"
+        "print(','.join(m for m in sys.modules if m.endswith('.backend')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

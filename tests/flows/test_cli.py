@@ -62,9 +62,9 @@ def test_status_and_history_print_json(home, screen, capsys):
 
 def _home_with_a_version(home, name="V_ONE"):
     """A home whose registry holds one version of CREDIT_APPROVAL (nothing live)."""
-    from flows.data import generate_applications
+    from flows.backends.local.registry import LocalRegistry
+    from flows.data.quickstart import generate_applications
     from flows.names import FEATURE_COLUMNS
-    from flows.registry.local import LocalRegistry
     from tests.registry.contract import TINY_SPEC, record
 
     data = generate_applications(2)
@@ -112,8 +112,8 @@ class TestMistakesAreNamed:
         assert "models here: none yet (run `ccflows train-champion`)" in capsys.readouterr().err
 
     def test_a_read_only_registry_refuses_writes(self, home):
+        from flows.backends.local.registry import LocalRegistry
         from flows.errors import RegistryError
-        from flows.registry.local import LocalRegistry
 
         _home_with_a_version(home)
         registry = LocalRegistry(home, "CREDIT_APPROVAL", read_only=True)
@@ -226,9 +226,9 @@ def test_fast_commands_import_no_heavy_library():
 
 
 def test_status_of_a_registry_with_versions_imports_no_array_library(home):
-    from flows.data import generate_applications
+    from flows.backends.local.registry import LocalRegistry
+    from flows.data.quickstart import generate_applications
     from flows.names import FEATURE_COLUMNS
-    from flows.registry.local import LocalRegistry
     from tests.registry.contract import TINY_SPEC, record
 
     data = generate_applications(2)
@@ -251,9 +251,9 @@ def test_status_of_a_registry_with_versions_imports_no_array_library(home):
 
 def test_step_modules_import_neither_prefect_nor_snowflake():
     modules = [
-        "flows.data", "flows.windows", "flows.training", "flows.evaluation", "flows.promotion",
-        "flows.steps", "flows.registry.local", "flows.sources.local", "flows.backends",
-        "flows.config", "flows.report", "flows.specs", "flows.plan", "flows.contestants",
+        "flows.data.quickstart", "flows.data.periods", "flows.cycle.training", "flows.cycle.evaluation", "flows.cycle.promotion",
+        "flows.cycle.steps", "flows.backends.local.registry", "flows.backends.local.source", "flows.backends",
+        "flows.config", "flows.cycle.report", "flows.data.specs", "flows.data.plan", "flows.cycle.contestants",
     ]  # fmt: skip
     code = (
         f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}];"

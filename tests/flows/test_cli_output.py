@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.registry.base import LedgerEntry, Outcome
+from flows.records import LedgerEntry, Outcome
 from tests.flows.test_cli import _home_with_a_version
 
 CCFLOWS = str(Path(sys.executable).parent / "ccflows")
@@ -169,7 +169,7 @@ def test_a_flows_progress_becomes_the_status_line_and_its_failure_report_is_drop
     assert "temporary Prefect server" in str(status.status)
     assert shown("prefect.task_runs", logging.INFO, "Reused X", task_name="retrain") is None
     assert str(status.status) == "retrain: Reused X"
-    assert shown("flows.training", logging.INFO, "Training " + "x" * 80) is None
+    assert shown("flows.cycle.training", logging.INFO, "Training " + "x" * 80) is None
     assert str(status.status).startswith("retrain: Training x") and len(str(status.status)) == 56
     failure = (ValueError, ValueError("boom"), None)
     assert shown("prefect.flow_runs", logging.ERROR, "Encountered", exc_info=failure) is None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from flows.config import SnowflakeSettings, load_settings
+from flows.data.periods import WindowSpec
 from flows.errors import ConfigError
 from flows.names import DEFAULT_MODEL_NAME
-from flows.windows import WindowSpec
 
 CONFIG = """
 backend = "snowflake"
@@ -94,9 +94,7 @@ def test_reading_the_configuration_loads_no_training_code():
     import subprocess
     import sys
 
-    code = (
-        "import sys, flows.config; print('flows.training' in sys.modules, 'numpy' in sys.modules)"
-    )
+    code = "import sys, flows.config; print('flows.cycle.training' in sys.modules, 'numpy' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

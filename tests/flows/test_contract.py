@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 
 from flows.config import load_settings
-from flows.contract import (
+from flows.data.contract import (
     DEFAULT_CONTRACT,
     PERIOD_KEY,
     DataContract,
     absolute_periods,
     period_start,
 )
-from flows.data import generate_applications
+from flows.data.periods import WindowSpec
+from flows.data.quickstart import generate_applications
 from flows.errors import ConfigError, DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
-from flows.windows import WindowSpec
 from tests.flows.loans import LOANS_CONTRACT
 
 LOANS = DataContract(

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, absolute_periods
-from flows.data import (
+from flows.backends.local.source import STORE_FILE, LocalPeriodStore
+from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, absolute_periods
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import (
     GeneratorSpec,
     generate_applications,
     generate_weeks,
@@ -20,8 +22,6 @@ from flows.data import (
 )
 from flows.errors import DataValidationError
 from flows.names import COLUMNS, FEATURE_COLUMNS
-from flows.sources.local import STORE_FILE, LocalWeekStore
-from flows.windows import WeekRange
 from tests.flows.loans import LOANS_CONTRACT, loans
 
 SEED_FINGERPRINT = "b3949aba714fbde734681220070298e9e67397609b37be8612449e12edd7278e"
@@ -88,7 +88,7 @@ class TestGenerator:
     def test_bad_generator_settings_are_refused(self):
         with pytest.raises(DataValidationError, match="concept_drift"):
             GeneratorSpec(concept_drift=2.0)
-        with pytest.raises(DataValidationError, match="n_weeks"):
+        with pytest.raises(DataValidationError, match="n_periods"):
             generate_applications(0)
 
 
@@ -188,11 +188,11 @@ class TestLocalStore:
     """The embedded store keeps any contract's rows, numbered from the first stored period."""
 
     def test_rows_round_trip_in_canonical_form(self, tmp_path):
-        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store = LocalPeriodStore(tmp_path, LOANS_CONTRACT)
         raw = loans(28)
         assert store.write(raw) == len(raw)
-        assert store.week_span() == (0, 4)  # 2024-01-03 is a Wednesday: week 0 starts 01-01
-        read = store.read_weeks(WeekRange(0, 4))
+        assert store.period_span() == (0, 4)  # 2024-01-03 is a Wednesday: week 0 starts 01-01
+        read = store.read_periods(PeriodRange(0, 4))
         pd.testing.assert_frame_equal(read, LOANS_CONTRACT.validate(raw))
         assert json.loads((tmp_path / STORE_FILE).read_text()) == {
             "period": "week",
@@ -201,16 +201,16 @@ class TestLocalStore:
         }
 
     def test_appended_rows_keep_the_numbering_of_the_stored_ones(self, tmp_path):
-        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store = LocalPeriodStore(tmp_path, LOANS_CONTRACT)
         raw = loans(70)
         opened = pd.to_datetime(raw["opened_at"])
         store.write(raw[opened < "2024-02-05"])
         store.write(raw[opened >= "2024-02-05"])
         whole = LOANS_CONTRACT.validate(raw)
-        pd.testing.assert_frame_equal(store.read_weeks(WeekRange(0, 10)), whole)
+        pd.testing.assert_frame_equal(store.read_periods(PeriodRange(0, 10)), whole)
 
     def test_rows_before_the_first_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
-        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store = LocalPeriodStore(tmp_path, LOANS_CONTRACT)
         raw = loans(70)
         opened = pd.to_datetime(raw["opened_at"])
         store.write(raw[opened >= "2024-02-05"])
@@ -220,7 +220,7 @@ class TestLocalStore:
         assert sorted(p.name for p in tmp_path.iterdir()) == before
 
     def test_rows_in_a_stored_period_are_refused_and_nothing_is_written(self, tmp_path):
-        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store = LocalPeriodStore(tmp_path, LOANS_CONTRACT)
         raw = loans(28)
         store.write(raw)
         stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
@@ -229,10 +229,10 @@ class TestLocalStore:
         assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
 
     def test_replacing_starts_the_numbering_again(self, tmp_path):
-        store = LocalWeekStore(tmp_path, LOANS_CONTRACT)
+        store = LocalPeriodStore(tmp_path, LOANS_CONTRACT)
         store.write(loans(28))
         store.write(loans(14, start="2024-03-06"), replace=True)
-        assert store.week_span() == (0, 2)
+        assert store.period_span() == (0, 2)
         assert json.loads((tmp_path / STORE_FILE).read_text())["first_period_starts"] == (
             "2024-03-04"
         )
@@ -246,17 +246,17 @@ class TestLocalStore:
     )
     def test_days_and_months_are_stored_one_file_each(self, tmp_path, period, span, first_file):
         contract = replace(LOANS_CONTRACT, period=period)
-        store = LocalWeekStore(tmp_path, contract)
+        store = LocalPeriodStore(tmp_path, contract)
         store.write(loans(45))
-        assert store.week_span() == span
+        assert store.period_span() == span
         assert (tmp_path / first_file).is_file()
-        frame = store.read_weeks(WeekRange(*span))
+        frame = store.read_periods(PeriodRange(*span))
         assert frame[PERIOD_KEY].tolist() == contract.validate(loans(45))[PERIOD_KEY].tolist()
 
     def test_a_store_kept_in_weeks_is_not_read_in_days(self, tmp_path):
-        LocalWeekStore(tmp_path, LOANS_CONTRACT).write(loans(14))
-        daily = LocalWeekStore(tmp_path, replace(LOANS_CONTRACT, period="day"))
+        LocalPeriodStore(tmp_path, LOANS_CONTRACT).write(loans(14))
+        daily = LocalPeriodStore(tmp_path, replace(LOANS_CONTRACT, period="day"))
         with pytest.raises(
             DataValidationError, match="counts weeks but \\[data\\] period is 'day'"
         ):
-            daily.week_span()
+            daily.period_span()

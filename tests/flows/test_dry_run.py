@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows import steps
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
 
 """The fixtures of the step tests: a home with data and a live champion, small forests."""

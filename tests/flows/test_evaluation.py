@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from ccpolicy.stats import UndefinedStatisticWarning
-from flows.evaluation import classification_metrics
+from flows.cycle.evaluation import classification_metrics
 
 
 def test_auc_is_computed_on_probabilities_not_hard_labels():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows import files
+from flows.data import files
 from flows.errors import ConfigError, DataValidationError
 
 

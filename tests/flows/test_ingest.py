@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows import files, steps
 from flows.backends import open_backend
 from flows.cli import main
 from flows.config import Settings
-from flows.data import GeneratorSpec, generate_weeks
+from flows.cycle import steps
+from flows.data import files
+from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
 from tests.flows.homes import quickstart_home
 from tests.flows.loans import LOANS_CONTRACT, loans
@@ -181,7 +182,7 @@ class TestGoodInput:
             added = steps.ingest(
                 backend, fresh, [_write(tmp_path, _new_weeks(), f"n{suffix}")], append=True
             )
-            stored = backend.source.read_weeks(steps.WeekRange(20, 21))
+            stored = backend.source.read_periods(steps.PeriodRange(20, 21))
         assert (first.rows, first.span) == (8000, (0, 19))
         assert (added.rows, added.span, added.replaced) == (800, (0, 21), False)
         expected = _new_weeks().reset_index(drop=True)
@@ -231,7 +232,7 @@ class TestLateDataOnATimeColumn:
         newer = table[table["opened_at"] >= "2024-03-18"]  # the Monday of week 11
         with open_backend(settings) as backend:
             result = steps.ingest(backend, settings, [_write(tmp_path, newer)], append=True)
-            week = backend.source.read_weeks(steps.WeekRange(11, 11))
+            week = backend.source.read_periods(steps.PeriodRange(11, 11))
         assert result.span == (0, 14)
         assert week["loan_id"].iloc[0] == newer["loan_id"].iloc[0]
 

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.periods import WindowSpec
+from flows.data.quickstart import GeneratorSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError, DataValidationError
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-from flows.windows import WindowSpec
 from tests.flows.loans import LOANS_CONTRACT, loans
 
 FAST = {"n_estimators": 15}

@@ -20,7 +20,7 @@ import pytest
 
 from flows.backends import open_backend
 from flows.config import load_settings
-from flows.registry.base import Outcome
+from flows.records import Outcome
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
@@ -112,7 +112,7 @@ def test_the_scored_file_keeps_the_id_and_scores_unseen_categories(worked_exampl
 
 
 def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
-    from flows.pipeline import score
+    from flows.orchestration.pipeline import score
 
     home = worked_example / "churn" / "home"
     out = tmp_path / "flow-scores.parquet"

@@ -9,8 +9,8 @@ from prefect.states import Failed
 from prefect.task_engine import TaskRunTimeoutError
 
 from ccpolicy import PolicyParameterError
-from flows import pipeline, retries
 from flows.errors import DataValidationError, EmptyWindowError, RegistryBusyError
+from flows.orchestration import pipeline, retries
 
 SnowflakeOperationalError = type(
     "OperationalError", (Exception,), {"__module__": "snowflake.connector.errors"}

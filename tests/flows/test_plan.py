@@ -5,24 +5,24 @@ from __future__ import annotations
 import pytest
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.periods import PeriodRange, WindowSpec
+from flows.data.plan import CyclePlan
+from flows.data.quickstart import GeneratorSpec
 from flows.errors import EmptyWindowError
-from flows.plan import CyclePlan
-from flows.windows import WeekRange, WindowSpec
 
 
 class TestCyclePlan:
     def test_a_weekly_plan_holds_the_span_and_the_quickstart_windows(self):
         plan = CyclePlan.for_role((0, 19), WindowSpec(), "challenger")
         assert (plan.first_week, plan.data_week) == (0, 19)
-        assert plan.windows.train == WeekRange(3, 12) and plan.holdout == WeekRange(16, 19)
+        assert plan.windows.train == PeriodRange(3, 12) and plan.holdout == PeriodRange(16, 19)
 
     def test_a_bootstrap_plan_is_one_test_window_earlier(self):
         plan = CyclePlan.for_role((0, 19), WindowSpec(), "champion")
-        assert plan.windows.train == WeekRange(0, 9) and plan.windows.test == WeekRange(10, 12)
+        assert plan.windows.train == PeriodRange(0, 9) and plan.windows.test == PeriodRange(10, 12)
 
     def test_it_survives_the_trip_through_json(self):
         plan = CyclePlan.for_role((2, 30), WindowSpec(5, 2, 3), "challenger")
@@ -42,11 +42,11 @@ def test_rows_appended_between_retrain_and_evaluate_do_not_move_the_holdout(back
     plan = steps.plan_cycle(backend, settings)
     retrained = steps.retrain_challenger(backend, settings, plan)
     steps.generate_data(backend, GeneratorSpec(), append_weeks=4)  # weeks 20–23 arrive meanwhile
-    assert backend.source.week_span() == (0, 23)
+    assert backend.source.period_span() == (0, 23)
 
     evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
 
-    assert evaluation.holdout_weeks == WeekRange(16, 19) == plan.holdout
+    assert evaluation.holdout_weeks == PeriodRange(16, 19) == plan.holdout
     assert evaluation.data_week == 19 and evaluation.n_rows == 4 * 400
     assert retrained.version.train_weeks == (3, 12)
 

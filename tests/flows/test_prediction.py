@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from flows.data import generate_applications
+from flows.cycle.prediction import MIN_ROWS_PER_CHUNK, chunk_bounds, positive_scores
+from flows.data.quickstart import generate_applications
+from flows.data.specs import CHALLENGER_SPEC, ModelSpec
 from flows.names import FEATURE_COLUMNS
-from flows.prediction import MIN_ROWS_PER_CHUNK, chunk_bounds, positive_scores
-from flows.specs import CHALLENGER_SPEC, ModelSpec
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
 from flows.cli import main
-from flows.data import GeneratorSpec
-from flows.registry.base import Outcome
-from flows.steps import check_policy
+from flows.cycle import steps
+from flows.cycle.steps import check_policy
+from flows.data.quickstart import GeneratorSpec
+from flows.records import Outcome
 from tests.flows.cycles import fast_settings
 
 

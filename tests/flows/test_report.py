@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import ccpolicy
-from flows.evaluation import Evaluation, classification_metrics
-from flows.promotion import PromotionReport
-from flows.registry.base import LedgerEntry, ModelVersion, Outcome
-from flows.report import decision_markdown
-from flows.windows import WeekRange
+from flows.cycle.evaluation import Evaluation, classification_metrics
+from flows.cycle.promotion import PromotionReport
+from flows.cycle.report import decision_markdown
+from flows.data.periods import PeriodRange
+from flows.records import LedgerEntry, ModelVersion, Outcome
 
 
 def report_on(n: int, *, gain: float, policy: str = "significance_margin") -> PromotionReport:
@@ -23,7 +23,7 @@ def report_on(n: int, *, gain: float, policy: str = "significance_margin") -> Pr
     evaluation = Evaluation(
         champion=ModelVersion("M", "CHAMPION_V1", "", train_weeks=(0, 9)),
         challenger=ModelVersion("M", "CHALLENGER_V2", "", train_weeks=(3, 12)),
-        holdout_weeks=WeekRange(16, 19),
+        holdout_weeks=PeriodRange(16, 19),
         holdout_fingerprint="f" * 64,
         data_week=19,
         y_true=y,

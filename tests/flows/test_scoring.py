@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows import files, steps
 from flows.backends import open_backend
-from flows.data import GeneratorSpec, generate_weeks
+from flows.cycle import steps
+from flows.cycle.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
+from flows.data import files
+from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ConfigError, DataValidationError
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
-from flows.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
 from tests.flows.homes import quickstart_home
 
 

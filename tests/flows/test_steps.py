@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.periods import WindowSpec
+from flows.data.quickstart import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
-from flows.registry.base import Outcome
-from flows.windows import WindowSpec
+from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
 
 

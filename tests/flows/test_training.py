@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract
-from flows.data import generate_applications, hashes_fingerprint, row_hashes
+from flows.cycle.training import train_model, version_name
+from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import generate_applications, hashes_fingerprint, row_hashes
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError, EmptyWindowError
-from flows.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
-from flows.training import train_model, version_name
-from flows.windows import WeekRange
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +95,8 @@ class TestTraining:
             small(CHAMPION_SPEC),
             weeks["train"],
             weeks["test"],
-            train_weeks=WeekRange(0, 2),
-            test_weeks=WeekRange(3, 3),
+            train_weeks=PeriodRange(0, 2),
+            test_weeks=PeriodRange(3, 3),
         )
         assert trained.row_count == 1200
         assert 0.5 < trained.test_auc < 1.0
@@ -106,7 +106,11 @@ class TestTraining:
     def test_version_name_is_deterministic_and_changes_with_rows_or_spec(self, weeks):
         def name(spec, rows):
             trained = train_model(
-                spec, rows, weeks["test"], train_weeks=WeekRange(0, 2), test_weeks=WeekRange(3, 3)
+                spec,
+                rows,
+                weeks["test"],
+                train_weeks=PeriodRange(0, 2),
+                test_weeks=PeriodRange(3, 3),
             )
             return version_name(
                 "challenger", trained.spec, trained.train_weeks, trained.train_fingerprint
@@ -125,8 +129,8 @@ class TestTraining:
                 CHAMPION_SPEC,
                 train.head(10),
                 weeks["test"],
-                train_weeks=WeekRange(0, 0),
-                test_weeks=WeekRange(3, 3),
+                train_weeks=PeriodRange(0, 0),
+                test_weeks=PeriodRange(3, 3),
             )
         one_class = train[train["approved"] == 1]
         with pytest.raises(EmptyWindowError, match="only label \\[1\\]"):
@@ -134,8 +138,8 @@ class TestTraining:
                 CHAMPION_SPEC,
                 one_class,
                 weeks["test"],
-                train_weeks=WeekRange(0, 2),
-                test_weeks=WeekRange(3, 3),
+                train_weeks=PeriodRange(0, 2),
+                test_weeks=PeriodRange(3, 3),
             )
 
 
@@ -172,8 +176,8 @@ class TestUserData:
             small(CHAMPION_SPEC),
             train,
             test,
-            train_weeks=WeekRange(0, 24),
-            test_weeks=WeekRange(25, 29),
+            train_weeks=PeriodRange(0, 24),
+            test_weeks=PeriodRange(25, 29),
             contract=contract,
         )
         assert trained.test_auc > 0.9
@@ -189,8 +193,8 @@ def test_a_forest_fitted_on_all_cores_scores_reproducibly(weeks):
         small(CHAMPION_SPEC),
         weeks["train"],
         weeks["test"],
-        train_weeks=WeekRange(0, 2),
-        test_weeks=WeekRange(3, 3),
+        train_weeks=PeriodRange(0, 2),
+        test_weeks=PeriodRange(3, 3),
     )
     forest = trained.model.steps[-1][1]
     assert forest.n_jobs is None

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
+from flows.backends.local.registry import LocalRegistry
 from flows.cli import main
 from flows.config import Settings
-from flows.data import GeneratorSpec
-from flows.registry.base import Outcome
-from flows.registry.local import LocalRegistry
-from flows.trend import read_trend, trend_rows
-from flows.trend_render import publish_trend, trend_html, trend_markdown
+from flows.cycle import steps
+from flows.cycle.trend import read_trend, trend_rows
+from flows.cycle.trend_render import publish_trend, trend_html, trend_markdown
+from flows.data.quickstart import GeneratorSpec
+from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote, fast_settings
 
 
@@ -151,7 +151,7 @@ def test_publish_trend_creates_both_artifacts_on_a_real_server(prefect_server, r
 def test_the_cli_imports_matplotlib_only_when_drawing() -> None:
     code = (
         "import sys; from flows.cli import build_parser; build_parser().parse_args(['report']);"
-        "import flows.cli.report_cmds, flows.trend_render;"
+        "import flows.cli.report_cmds, flows.cycle.trend_render;"
         "print(','.join(m for m in ('matplotlib', 'prefect', 'sklearn') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from flows.data.periods import PeriodRange, WindowSpec, challenger_windows, champion_windows
 from flows.errors import ConfigError, EmptyWindowError
-from flows.windows import WeekRange, WindowSpec, challenger_windows, champion_windows
 
 
 def test_quickstart_windows_for_twenty_weeks():
     windows = challenger_windows(0, 19, WindowSpec())
     assert (windows.train, windows.test, windows.holdout) == (
-        WeekRange(3, 12),
-        WeekRange(13, 15),
-        WeekRange(16, 19),
+        PeriodRange(3, 12),
+        PeriodRange(13, 15),
+        PeriodRange(16, 19),
     )
     champion = champion_windows(0, 19, WindowSpec())
-    assert (champion.train, champion.test) == (WeekRange(0, 9), WeekRange(10, 12))
+    assert (champion.train, champion.test) == (PeriodRange(0, 9), PeriodRange(10, 12))
 
 
 def test_windows_slide_when_new_weeks_arrive():
@@ -36,11 +36,11 @@ def test_window_sizes_must_be_positive_whole_numbers(bad):
 
 
 def test_week_ranges_overlap_and_print_readably():
-    assert WeekRange(3, 12).overlaps(WeekRange(12, 15))
-    assert not WeekRange(3, 12).overlaps(WeekRange(13, 15))
-    assert str(WeekRange(16, 19)) == "weeks 16–19"
+    assert PeriodRange(3, 12).overlaps(PeriodRange(12, 15))
+    assert not PeriodRange(3, 12).overlaps(PeriodRange(13, 15))
+    assert str(PeriodRange(16, 19)) == "weeks 16–19"
     with pytest.raises(ConfigError, match="end before it starts"):
-        WeekRange(5, 4)
+        PeriodRange(5, 4)
 
 
 def test_too_little_history_for_the_champion_names_the_real_first_week():

@@ -42,16 +42,16 @@ pytestmark = pytest.mark.prefect_server
 
 def make_home(path: Path, *, champion: bool) -> Path:
     """A home with the quickstart's 20 weeks of data and, if asked, a live champion."""
-    from flows import steps
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.data import GeneratorSpec
+    from flows.cycle import steps
+    from flows.data.quickstart import GeneratorSpec
 
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.toml").write_text(SMALL_MODELS)
     settings = load_settings(home=path)
     with open_backend(settings) as backend:
-        steps.generate_data(backend, GeneratorSpec(), n_weeks=20)
+        steps.generate_data(backend, GeneratorSpec(), n_periods=20)
         if champion:
             steps.train_champion(backend, settings)
     return path

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from flows.registry.base import Outcome
+from flows.records import Outcome
 from tests.integration.conftest import ledger, make_home, run_logs
 
 pytestmark = pytest.mark.prefect_server

@@ -14,7 +14,7 @@ import yaml
 
 from flows.backends import open_backend
 from flows.config import load_settings
-from flows.windows import WindowSpec, challenger_windows, champion_windows
+from flows.data.periods import WindowSpec, challenger_windows, champion_windows
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BOOTSTRAP,

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from prefect.workers.process import ProcessWorker
 
-from flows.registry.base import Outcome
-from flows.run_story import OUTCOME_STATE_NAMES
+from flows.orchestration.run_story import OUTCOME_STATE_NAMES
+from flows.records import Outcome
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BOOTSTRAP,
@@ -129,7 +129,7 @@ class TestDeploy:
         for name in (WEEKLY, BOOTSTRAP, "score/score"):
             deployment = _read_deployment(name)
             assert deployment.pull_steps == []
-            assert deployment.entrypoint.startswith("flows.pipeline.")
+            assert deployment.entrypoint.startswith("flows.orchestration.pipeline.")
             assert str(REPO) not in json.dumps(deployment.model_dump(mode="json"))
             env = deployment.job_variables["env"]
             assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"

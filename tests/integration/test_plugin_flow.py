@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.pipeline import champion_challenger
+from flows.orchestration.pipeline import champion_challenger
 from tests.integration.conftest import ledger, make_home
 
 pytestmark = pytest.mark.prefect_server

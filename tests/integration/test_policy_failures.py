@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.pipeline import champion_challenger
-from flows.registry.base import Outcome
+from flows.orchestration.pipeline import champion_challenger
+from flows.records import Outcome
 from tests.integration.conftest import ledger, live_version, make_home
 
 pytestmark = pytest.mark.prefect_server

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from flows import pipeline, retries, steps
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.orchestration import pipeline, retries
+from flows.records import Outcome
 from tests.integration.conftest import ledger, live_version, make_home, task_runs
 
 pytestmark = pytest.mark.prefect_server

@@ -12,9 +12,9 @@ from uuid import UUID
 import pytest
 
 from flows.names import LABEL_COLUMN
-from flows.pipeline import champion_challenger, score
-from flows.registry.base import Outcome
-from flows.run_story import OUTCOME_STATE_NAMES
+from flows.orchestration.pipeline import champion_challenger, score
+from flows.orchestration.run_story import OUTCOME_STATE_NAMES
+from flows.records import Outcome
 from tests.integration.conftest import (
     artifacts,
     ledger,
@@ -172,8 +172,8 @@ def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, hom
 def test_a_flow_run_opens_its_backend_once_and_closes_it(
     prefect_server, home, monkeypatch, flow_name
 ):
-    from flows import pipeline
-    from flows.backends import local
+    from flows.backends.local import backend as local
+    from flows.orchestration import pipeline
 
     opened, closed = [], []
     real_open = local.open_local_backend

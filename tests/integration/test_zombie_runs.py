@@ -28,7 +28,7 @@ from deployments.local_prefect import process_worker
 from deployments.prefect_automations import ZOMBIE_AUTOMATION, install_automations
 from deployments.prefect_automations import load_automations as shipped_automations
 from deployments.prefect_deploy import ensure_work_pool, ensure_work_queue
-from flows.registry.base import Outcome
+from flows.records import Outcome
 from tests.integration.conftest import ledger, make_home, read_flow_run
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _deploy_weekly(home: Path) -> UUID:
         return client.create_deployment(
             flow_id=flow_id,
             name=DEPLOYMENT,
-            entrypoint="flows.pipeline.champion_challenger",
+            entrypoint="flows.orchestration.pipeline.champion_challenger",
             work_pool_name=POOL,
             work_queue_name=QUEUE,
             pull_steps=[],

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.contract import DEFAULT_CONTRACT
-from flows.data import generate_applications, row_hashes
+from flows.backends.registry import Registry
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.quickstart import generate_applications, row_hashes
+from flows.data.specs import ModelSpec
 from flows.errors import (
     AlreadyChampionError,
     NoChampionError,
@@ -22,8 +24,7 @@ from flows.errors import (
     VersionNotFoundError,
 )
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, FEATURE_COLUMNS, LIVE_VERSION
-from flows.registry.base import LedgerEntry, ModelVersion, Outcome, Registry
-from flows.specs import ModelSpec
+from flows.records import LedgerEntry, ModelVersion, Outcome
 
 TINY_SPEC = ModelSpec(estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 200})
 

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from flows.contract import DEFAULT_CONTRACT
-from flows.data import generate_applications
+from flows.backends.local.registry import LocalRegistry
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.quickstart import generate_applications
 from flows.errors import ArtifactIntegrityError
 from flows.names import FEATURE_COLUMNS
-from flows.registry.local import LocalRegistry
 from tests.registry.contract import TINY_SPEC, RegistryContract, record
 
 

@@ -9,10 +9,10 @@ import pytest
 from rich.console import Console
 
 import ccpolicy
-from flows import steps
 from flows.cli import main
 from flows.cli._console import set_console
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.records import Outcome
 from tests.reliability.helpers import GENERATOR, make_home, open_home
 
 

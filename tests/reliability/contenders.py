@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import ccpolicy
-from flows import steps
 from flows.backends import Backend
+from flows.backends.local.registry import LocalRegistry
+from flows.backends.local.source import LocalPeriodStore
+from flows.cycle import steps
+from flows.cycle.evaluation import Evaluation
+from flows.data.periods import PeriodRange
 from flows.errors import VersionExistsError
-from flows.evaluation import Evaluation
 from flows.names import DEFAULT_MODEL_NAME
-from flows.registry.base import ModelVersion
-from flows.registry.local import LocalRegistry
-from flows.sources.local import LocalWeekStore
-from flows.windows import WeekRange
+from flows.records import ModelVersion
 from tests.reliability.helpers import open_home
 
 VERSIONS = ("V0", "V1", "V2", "V3")
@@ -45,13 +45,13 @@ def contend(
 ) -> None:
     """Each round: observe the live version, wait for everybody, then switch away from it.
 
-    Promotions go through :func:`flows.steps.decide` with evidence on
-    which the policy promotes; rollbacks through :func:`flows.steps.rollback`
+    Promotions go through :func:`flows.cycle.steps.decide` with evidence on
+    which the policy promotes; rollbacks through :func:`flows.cycle.steps.rollback`
     against the observed version. Any exception is reported to the parent.
     """
     try:
         registry = LocalRegistry(Path(home), DEFAULT_MODEL_NAME)
-        backend = Backend(source=LocalWeekStore(Path(home) / "data"), registry=registry)
+        backend = Backend(source=LocalPeriodStore(Path(home) / "data"), registry=registry)
         policy = ccpolicy.load_policy("auc_greater")
         for round_ in range(rounds):
             barrier.wait(TIMEOUT_SECONDS)
@@ -67,7 +67,7 @@ def contend(
             evaluation = Evaluation(
                 champion=registry.get_version(observed),
                 challenger=registry.get_version(target),
-                holdout_weeks=WeekRange(16, 19),
+                holdout_weeks=PeriodRange(16, 19),
                 holdout_fingerprint="f" * 64,
                 data_week=round_,
                 **evidence,

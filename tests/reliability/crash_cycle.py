@@ -2,7 +2,7 @@
 
 In order: store a new week (when asked), retrain and log a challenger, evaluate,
 decide (promote or keep), roll back, then a dry run that only appends to the
-ledger. Between them these reach every point of :data:`flows.durable.CRASH_POINTS`,
+ledger. Between them these reach every point of :data:`flows.backends.local.durable.CRASH_POINTS`,
 so setting ``CC_CRASH_AT`` to any one of them kills the process at that point.
 """
 
@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import ccpolicy
-from flows import steps
-from flows.durable import CRASH_ENV
+from flows.backends.local.durable import CRASH_ENV
+from flows.cycle import steps
 from flows.names import CHALLENGER
 from tests.reliability.helpers import GENERATOR, open_home
 

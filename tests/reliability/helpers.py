@@ -12,20 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import steps
 from flows.backends import open_backend
 from flows.config import load_settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
-from flows.registry.base import Outcome
+from flows.records import Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flows.backends import Backend
+    from flows.backends.local.registry import LocalRegistry
+    from flows.backends.registry import Registry
     from flows.config import Settings
-    from flows.registry.base import LedgerEntry, Registry
-    from flows.registry.local import LocalRegistry
+    from flows.records import LedgerEntry
 
 CONFIG_TOML = """\
 [champion]
@@ -49,7 +50,7 @@ def make_home(home: Path, *, champion: bool = True) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(CONFIG_TOML)
     with open_home(home) as (backend, settings):
-        steps.generate_data(backend, GENERATOR, n_weeks=N_WEEKS)
+        steps.generate_data(backend, GENERATOR, n_periods=N_WEEKS)
         if champion:
             steps.train_champion(backend, settings, actor="setup")
     return home

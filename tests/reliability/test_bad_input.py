@@ -20,16 +20,16 @@ import pytest
 
 import ccpolicy
 from ccpolicy.stats import UndefinedStatisticWarning
-from flows import steps
-from flows.backends.local import BUSY_TIMEOUT_ENV
+from flows.backends.local.backend import BUSY_TIMEOUT_ENV
+from flows.backends.local.registry import LocalRegistry
 from flows.config import load_settings
-from flows.data import GeneratorSpec
+from flows.cycle import steps
+from flows.cycle.training import train_model
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import GeneratorSpec
 from flows.errors import ArtifactIntegrityError, DataValidationError, EmptyWindowError, LeakageError
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS
-from flows.registry.base import ModelVersion, Outcome
-from flows.registry.local import LocalRegistry
-from flows.training import train_model
-from flows.windows import WeekRange
+from flows.records import ModelVersion, Outcome
 from tests.reliability.helpers import CONFIG_TOML, assert_consistent, open_home, pointers
 
 
@@ -159,7 +159,7 @@ class TestBadWindows:
         home.mkdir()
         (home / "config.toml").write_text(CONFIG_TOML)
         with open_home(home) as (backend, settings):
-            steps.generate_data(backend, GeneratorSpec(rows_per_week=100), n_weeks=12)
+            steps.generate_data(backend, GeneratorSpec(rows_per_week=100), n_periods=12)
             with pytest.raises(
                 EmptyWindowError,
                 match=r"The training window needs weeks -8–1 but the data starts at week 0 .*"
@@ -173,7 +173,7 @@ class TestBadWindows:
         home.mkdir()
         (home / "config.toml").write_text(CONFIG_TOML)
         with open_home(home) as (backend, settings):
-            steps.generate_data(backend, GeneratorSpec(rows_per_week=4), n_weeks=20)
+            steps.generate_data(backend, GeneratorSpec(rows_per_week=4), n_periods=20)
             with pytest.raises(
                 EmptyWindowError,
                 match=r"The training window \(weeks 0–9\) has 40 rows while at least 50 are required",
@@ -211,7 +211,7 @@ class TestBadWindows:
 
 
 class TestLeakage:
-    def _log(self, backend, train: pd.DataFrame, weeks: WeekRange, name: str) -> None:
+    def _log(self, backend, train: pd.DataFrame, weeks: PeriodRange, name: str) -> None:
         """Log a tiny model trained on ``train`` while claiming it was trained on ``weeks``."""
         spec = load_settings(home=backend.registry.home).challenger_spec
         trained = train_model(spec, train, train, train_weeks=weeks, test_weeks=weeks)
@@ -227,7 +227,10 @@ class TestLeakage:
     def test_a_contestant_trained_on_hold_out_weeks_is_refused(self, home):
         with untouched(home), open_home(home) as (backend, settings):
             self._log(
-                backend, backend.source.read_weeks(WeekRange(10, 19)), WeekRange(10, 19), "LEAKY"
+                backend,
+                backend.source.read_periods(PeriodRange(10, 19)),
+                PeriodRange(10, 19),
+                "LEAKY",
             )
             with pytest.raises(
                 LeakageError,
@@ -240,12 +243,12 @@ class TestLeakage:
         with untouched(home), open_home(home) as (backend, settings):
             rows = pd.concat(
                 [
-                    backend.source.read_weeks(WeekRange(0, 9)),
-                    backend.source.read_weeks(WeekRange(17, 17)),
+                    backend.source.read_periods(PeriodRange(0, 9)),
+                    backend.source.read_periods(PeriodRange(17, 17)),
                 ],
                 ignore_index=True,
             )
-            self._log(backend, rows, WeekRange(0, 9), "COPIED")
+            self._log(backend, rows, PeriodRange(0, 9), "COPIED")
             with pytest.raises(
                 LeakageError,
                 match=r"Version COPIED was trained on 100 of the 400 hold-out rows \(weeks 16–19\)",
@@ -428,7 +431,7 @@ class TestBadHomeAndSettings:
 
     def test_generating_zero_weeks(self, tmp_path, cli):
         code, _, err = cli("generate", "--home", str(tmp_path / "new"), "--weeks", "0")
-        assert code == 2 and "n_weeks must be at least 1; got 0." in err
+        assert code == 2 and "n_periods must be at least 1; got 0." in err
 
 
 def test_the_suite_covers_at_least_twenty_cases():

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.data import generate_applications
-from flows.evaluation import classification_metrics
+from flows.backends.local.registry import LocalRegistry
+from flows.cycle.evaluation import classification_metrics
+from flows.data.quickstart import generate_applications
+from flows.data.specs import ModelSpec
 from flows.names import DEFAULT_MODEL_NAME, FEATURE_COLUMNS, LABEL_COLUMN
-from flows.registry.base import LedgerEntry, Outcome
-from flows.registry.local import LocalRegistry
-from flows.specs import ModelSpec
+from flows.records import LedgerEntry, Outcome
 from tests.reliability import contenders
 from tests.reliability.helpers import assert_consistent, open_home
 

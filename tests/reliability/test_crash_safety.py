@@ -2,7 +2,7 @@
 
 Each case forks a process that runs a whole cycle (new week, retrain, log, evaluate,
 decide, roll back, dry run) and kills itself with SIGKILL at one named crash point
-(``CC_CRASH_AT``, see :mod:`flows.durable`). The home is then checked for every
+(``CC_CRASH_AT``, see :mod:`flows.backends.local.durable`). The home is then checked for every
 invariant, and the next cycle must run to the end on it.
 """
 
@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from flows.durable import CRASH_POINTS, write_atomically
+from flows.backends.local.durable import CRASH_POINTS, write_atomically
 from tests.reliability import contenders, crash_cycle
 from tests.reliability.helpers import assert_consistent, open_home, pointers
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import ccpolicy
-from flows import steps
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.records import Outcome
 from tests.reliability.helpers import assert_consistent, open_home, pointers
 
 
@@ -14,7 +14,7 @@ def test_retraining_on_unchanged_data_reuses_the_challenger_and_says_so(home, ca
     with open_home(home) as (backend, settings):
         first = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
         n_versions = len(backend.registry.list_versions())
-        with caplog.at_level(logging.INFO, logger="flows.contestants"):
+        with caplog.at_level(logging.INFO, logger="flows.cycle.contestants"):
             second = steps.retrain_challenger(
                 backend, settings, steps.plan_cycle(backend, settings)
             )

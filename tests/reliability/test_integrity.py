@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from flows.data.periods import PeriodRange
 from flows.errors import ArtifactIntegrityError, ConfigError
 from flows.names import CHAMPION, LIVE_VERSION
-from flows.registry.base import ModelVersion
-from flows.windows import WeekRange
+from flows.records import ModelVersion
 from tests.reliability.helpers import assert_consistent, open_home, pointers
 
 
@@ -59,7 +59,7 @@ class TestArtifactIntegrity:
         name, artifact = _champion_artifact(home)
         artifact.write_bytes(artifact.read_bytes()[: artifact.stat().st_size // 2])
         with open_home(home) as (backend, _):
-            rows = backend.source.read_weeks(WeekRange(19, 19))
+            rows = backend.source.read_periods(PeriodRange(19, 19))
             with pytest.raises(ArtifactIntegrityError, match=f"Artifact of version {name}"):
                 backend.registry.predict_proba(name, rows)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.registry.base import Outcome
+from flows.records import Outcome
 from tests.reliability.helpers import assert_consistent, open_home, pointers
 
 
@@ -151,7 +151,7 @@ class TestHistoryAt:
 
 @pytest.mark.prefect_server
 def test_the_rollback_flow_rolls_back_and_records_its_run(history_home, prefect_server):
-    from flows.pipeline import rollback as rollback_flow
+    from flows.orchestration.pipeline import rollback as rollback_flow
 
     _, c1, c2 = _history(history_home)
     entry = rollback_flow(home=str(history_home), reason="from the flow")

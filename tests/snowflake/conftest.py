@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
 
+from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.config import SnowflakeSettings
-from flows.contract import DEFAULT_CONTRACT
-from flows.data import generate_applications, row_hashes
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.quickstart import generate_applications, row_hashes
 from flows.names import FEATURE_COLUMNS
-from flows.registry.base import Outcome
-from flows.registry.snowflake import SnowflakeRegistry
+from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.recording_session import RecordingSession
 

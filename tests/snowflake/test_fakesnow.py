@@ -17,18 +17,18 @@ import pytest
 from snowflake.snowpark import Session
 from snowflake.snowpark.exceptions import SnowparkSessionException
 
+from flows.backends.snowflake._ledger import SnowflakeLedger, interrupted, ledger_table_ddl
+from flows.backends.snowflake._lock import PromotionLock, lock_table_ddl
+from flows.backends.snowflake._switch import Pointers
+from flows.backends.snowflake._versions import RowHashes
+from flows.backends.snowflake.source import ROW_ID, SnowparkSource
 from flows.config import SnowflakeSettings
-from flows.data import generate_applications
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import generate_applications
 from flows.errors import LockLostError, RegistryBusyError
 from flows.identifiers import sql_literal
 from flows.names import COLUMNS
-from flows.registry.base import Outcome
-from flows.registry.snowflake_ledger import SnowflakeLedger, interrupted, ledger_table_ddl
-from flows.registry.snowflake_lock import PromotionLock, lock_table_ddl
-from flows.registry.snowflake_switch import Pointers
-from flows.registry.snowflake_versions import RowHashes
-from flows.sources.snowflake import ROW_ID, SnowparkSource
-from flows.windows import WeekRange
+from flows.records import Outcome
 from tests.registry.contract import decision
 
 fakesnow = pytest.importorskip("fakesnow")
@@ -213,8 +213,8 @@ class TestApplicationsOnFakesnow:
 
     def test_fakesnow_the_period_filter_runs_in_the_query(self, source):
         snowpark, data = source
-        assert snowpark.week_span() == (0, 5)
-        weeks = snowpark.read_weeks(WeekRange(2, 3))
+        assert snowpark.period_span() == (0, 5)
+        weeks = snowpark.read_periods(PeriodRange(2, 3))
         assert sorted(weeks["week_number"].unique()) == [2, 3]
         assert len(weeks) == int(data["week_number"].between(2, 3).sum())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from flows.backends.snowflake._switch import Change, ChangeKind
 from flows.config import SnowflakeSettings
 from flows.errors import ConfigError
 from flows.identifiers import (
@@ -12,7 +13,6 @@ from flows.identifiers import (
     sql_literal,
     validate_identifier,
 )
-from flows.registry.snowflake_switch import Change, ChangeKind
 
 
 class TestIdentifiers:

@@ -15,15 +15,15 @@ import uuid
 import numpy as np
 import pytest
 
+from flows.backends.snowflake.registry import SnowflakeRegistry
+from flows.backends.snowflake.session import open_session
+from flows.backends.snowflake.source import SnowparkSource
 from flows.config import SnowflakeSettings
-from flows.contract import DEFAULT_CONTRACT
-from flows.data import GeneratorSpec, generate_applications, row_hashes
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import GeneratorSpec, generate_applications, row_hashes
 from flows.names import CHAMPION, FEATURE_COLUMNS
-from flows.registry.base import Outcome
-from flows.registry.snowflake import SnowflakeRegistry
-from flows.snowflake_session import open_session
-from flows.sources.snowflake import SnowparkSource
-from flows.windows import WeekRange
+from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 
 CONNECTION = os.environ.get("CC_SNOWFLAKE_TEST_CONNECTION")
@@ -61,8 +61,8 @@ def test_the_source_round_trips_the_weeks_with_the_filter_in_snowflake(live, dat
     session, settings = live
     source = SnowparkSource(session, settings)
     assert source.write(data, replace=True) == len(data)
-    assert source.week_span() == (0, 3)
-    got = source.read_weeks(WeekRange(1, 2))
+    assert source.period_span() == (0, 3)
+    got = source.read_periods(PeriodRange(1, 2))
     expected = data[data["week_number"].between(1, 2)].reset_index(drop=True)
     np.testing.assert_allclose(got["credit_score"], expected["credit_score"])
     assert source.write_evaluation_data(holdout_weeks=2) == 200

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flows import steps
 from flows.backends import Backend
+from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.config import SnowflakeSettings
-from flows.registry.base import Outcome
-from flows.registry.snowflake import SnowflakeRegistry
+from flows.cycle import steps
+from flows.records import Outcome
 from tests.registry.contract import decision
 from tests.snowflake.conftest import MODEL, NEW, OLD
 

@@ -12,8 +12,12 @@ import pytest
 import yaml
 from sklearn import __version__ as sklearn_version
 
-from flows import steps
 from flows.backends import Backend
+from flows.backends.snowflake._lock import LOCK_TTL_SECONDS
+from flows.backends.snowflake._switch import Change, ChangeKind, Pointers, plan_switch
+from flows.backends.snowflake._versions import RECORD_KEY
+from flows.backends.snowflake.registry import SnowflakeRegistry
+from flows.cycle import steps
 from flows.errors import (
     ConfigError,
     PromotionIncompleteError,
@@ -21,11 +25,7 @@ from flows.errors import (
     SwitchFailedError,
 )
 from flows.names import FEATURE_COLUMNS
-from flows.registry.base import Outcome
-from flows.registry.snowflake import SnowflakeRegistry
-from flows.registry.snowflake_lock import LOCK_TTL_SECONDS
-from flows.registry.snowflake_switch import Change, ChangeKind, Pointers, plan_switch
-from flows.registry.snowflake_versions import RECORD_KEY
+from flows.records import Outcome
 from tests.registry.contract import decision, record
 from tests.snowflake.conftest import (
     AFTER,

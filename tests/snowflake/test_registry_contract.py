@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.registry.snowflake import SnowflakeRegistry
+from flows.backends.snowflake.registry import SnowflakeRegistry
 from tests.registry.contract import RegistryContract
 
 

@@ -12,11 +12,11 @@ import pytest
 from snowflake.snowpark import Session
 
 from flows.backends import open_backend
+from flows.backends.snowflake.session import ConnectionParameters, borrow_session, open_session
 from flows.config import Settings, SnowflakeSettings
 from flows.errors import ConfigError
 from flows.names import FEATURE_COLUMNS
-from flows.registry.base import Outcome
-from flows.snowflake_session import ConnectionParameters, borrow_session, open_session
+from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 
 SECRET = "hunter2-do-not-log"
@@ -116,8 +116,8 @@ class TestSecrets:
     def test_secrets_never_reach_sql_or_the_ledger(
         self, session, snowflake_settings, monkeypatch, tmp_path, caplog
     ):
-        from flows.contract import DEFAULT_CONTRACT
-        from flows.data import generate_applications
+        from flows.data.contract import DEFAULT_CONTRACT
+        from flows.data.quickstart import generate_applications
 
         caplog.set_level(logging.DEBUG)
         monkeypatch.setattr(Session, "SessionBuilder", lambda: Builder(session))
@@ -144,7 +144,7 @@ class TestSecrets:
 
 class TestClosing:
     def test_close_is_idempotent_and_says_what_it_did(self, session, caplog):
-        caplog.set_level(logging.INFO, logger="flows.snowflake_session")
+        caplog.set_level(logging.INFO, logger="flows.backends.snowflake.session")
         with open_session(SETTINGS, builder=Builder(session)) as opened:
             assert opened.session is session
         opened.close()
@@ -155,7 +155,7 @@ class TestClosing:
             opened.session  # noqa: B018 - the property raises
 
     def test_a_borrowed_session_is_left_open(self, session, caplog):
-        caplog.set_level(logging.INFO, logger="flows.snowflake_session")
+        caplog.set_level(logging.INFO, logger="flows.backends.snowflake.session")
         borrow_session(session, SETTINGS).close()
         assert not session.closed
         assert "Left the borrowed Snowflake session open" in caplog.text

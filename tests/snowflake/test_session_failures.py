@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from flows.backends.snowflake.session import open_session
 from flows.config import SnowflakeSettings
 from flows.errors import ConfigError, ConnectionUnavailableError
-from flows.retries import is_transient
-from flows.snowflake_session import open_session
+from flows.orchestration.retries import is_transient
 
 UNREACHABLE = 'host = "127.0.0.1"\nport = 9\nprotocol = "http"\nlogin_timeout = 3\n'
 

@@ -22,14 +22,14 @@ from snowflake.snowpark.functions import floor
 from snowflake.snowpark.mock import ColumnEmulator, ColumnType, patch
 from snowflake.snowpark.types import LongType, StringType
 
+from flows.backends.local.source import LocalPeriodStore
+from flows.backends.snowflake.source import SnowparkSource
 from flows.config import SnowflakeSettings
-from flows.contract import DEFAULT_CONTRACT, absolute_periods
-from flows.data import GeneratorSpec, generate_applications
+from flows.data.contract import DEFAULT_CONTRACT, absolute_periods
+from flows.data.periods import PeriodRange
+from flows.data.quickstart import GeneratorSpec, generate_applications
 from flows.errors import DataValidationError, EmptyWindowError
 from flows.names import COLUMNS, WEEK_COLUMN
-from flows.sources.local import LocalWeekStore
-from flows.sources.snowflake import SnowparkSource
-from flows.windows import WeekRange
 from tests.flows.loans import LOANS_CONTRACT, loans
 from tests.snowflake.golden import assert_golden
 
@@ -92,7 +92,7 @@ class _CompileOnlyConnection(ServerConnection):
 class TestReading:
     def test_the_week_filter_and_projection_run_in_snowflake(self):
         source = SnowparkSource(Session(_CompileOnlyConnection()), SETTINGS)
-        (query,) = source.weeks_frame(WeekRange(3, 12)).queries["queries"]
+        (query,) = source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
         assert "FROM CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS" in query
         assert 'WHERE (("WEEK_NUMBER" >= 3 :: INT) AND ("WEEK_NUMBER" <= 12 :: INT))' in query
         projection = query.split(" FROM ", 1)[0]
@@ -103,19 +103,19 @@ class TestReading:
         self, source, applications, tmp_path
     ):
         source.write(applications)
-        local = LocalWeekStore(tmp_path / "weeks")
+        local = LocalPeriodStore(tmp_path / "weeks")
         local.write(applications)
-        got = source.read_weeks(WeekRange(2, 4), input_name="training window")
-        pd.testing.assert_frame_equal(got, local.read_weeks(WeekRange(2, 4)))
+        got = source.read_periods(PeriodRange(2, 4), input_name="training window")
+        pd.testing.assert_frame_equal(got, local.read_periods(PeriodRange(2, 4)))
         assert list(got.columns) == list(COLUMNS)
-        assert source.week_span() == (0, 5)
+        assert source.period_span() == (0, 5)
 
     def test_a_table_without_row_ids_reads_in_a_deterministic_order(
         self, local_session, source, applications
     ):
         upper = applications.rename(columns=str.upper).sample(frac=1.0, random_state=3)
         local_session.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
-        got = source.read_weeks(WeekRange(1, 1))
+        got = source.read_periods(PeriodRange(1, 1))
         expected = DEFAULT_CONTRACT.validate(applications[applications[WEEK_COLUMN] == 1])
         pd.testing.assert_frame_equal(
             got,
@@ -128,12 +128,12 @@ class TestReading:
         with pytest.raises(
             EmptyWindowError, match=r"hold-out \(weeks 9–12\) has no rows .* weeks 0–5"
         ):
-            source.read_weeks(WeekRange(9, 12), input_name="hold-out")
+            source.read_periods(PeriodRange(9, 12), input_name="hold-out")
 
     def test_a_missing_table_has_no_span_and_no_rows(self, source):
-        assert source.week_span() is None
+        assert source.period_span() is None
         with pytest.raises(EmptyWindowError, match="the table holds no data"):
-            source.read_weeks(WeekRange(0, 3))
+            source.read_periods(PeriodRange(0, 3))
 
 
 class TestWriting:
@@ -142,16 +142,16 @@ class TestWriting:
         with pytest.raises(DataValidationError, match="Week\\(s\\) 2 are already stored"):
             source.write(applications[applications[WEEK_COLUMN] >= 2])
         source.write(applications[applications[WEEK_COLUMN] >= 3])
-        assert source.week_span() == (0, 5)
+        assert source.period_span() == (0, 5)
         last_week = applications[applications[WEEK_COLUMN] == 5]
         assert source.write(last_week, replace=True) == ROWS_PER_WEEK
-        assert source.week_span() == (5, 5)
+        assert source.period_span() == (5, 5)
 
     def test_bad_data_is_refused_before_anything_is_written(self, source, applications):
         broken = applications.assign(approved=2)
         with pytest.raises(DataValidationError, match="'approved'"):
             source.write(broken)
-        assert source.week_span() is None
+        assert source.period_span() is None
 
     def test_evaluation_data_holds_the_newest_weeks_in_the_quickstart_columns(
         self, local_session, source, applications
@@ -191,20 +191,20 @@ class TestPeriodsFromATimeColumn:
             source = own_source(Session(_CompileOnlyConnection(columns)), period)
             index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
             monkeypatch.setattr(source, "origin", lambda index=index: int(index))
-            queries += source.weeks_frame(WeekRange(3, 12)).queries["queries"]
+            queries += source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
         assert_golden("period_filter", queries)
 
     @pytest.mark.parametrize("period", ["week", "day", "month"])
     def test_rows_read_back_as_the_embedded_store_reads_them(self, local_session, tmp_path, period):
         source = own_source(local_session, period)
-        local = LocalWeekStore(tmp_path, source.contract)
+        local = LocalPeriodStore(tmp_path, source.contract)
         raw = loans(70, per_day=2)
         source.write(raw)
         local.write(raw)
-        span = source.week_span()
-        assert span == local.week_span()
-        window = WeekRange(1, min(3, span[1]))
-        pd.testing.assert_frame_equal(source.read_weeks(window), local.read_weeks(window))
+        span = source.period_span()
+        assert span == local.period_span()
+        window = PeriodRange(1, min(3, span[1]))
+        pd.testing.assert_frame_equal(source.read_periods(window), local.read_periods(window))
 
     def test_appended_rows_keep_the_numbering_and_stored_periods_stay_immutable(
         self, local_session
@@ -214,9 +214,9 @@ class TestPeriodsFromATimeColumn:
         opened = pd.to_datetime(raw["opened_at"])
         source.write(raw[opened < "2024-01-22"])
         source.write(raw[opened >= "2024-01-22"])
-        assert source.week_span() == (0, 6)
+        assert source.period_span() == (0, 6)
         expected = LOANS_CONTRACT.validate(raw)
-        got = source.read_weeks(WeekRange(0, 6))
+        got = source.read_periods(PeriodRange(0, 6))
         pd.testing.assert_frame_equal(got, expected)
         with pytest.raises(DataValidationError, match="Week\\(s\\) 6 are already stored in"):
             source.write(loans(3, per_day=2, start="2024-02-12", seed=4))

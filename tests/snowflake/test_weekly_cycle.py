@@ -1,6 +1,6 @@
 """The weekly cycle, switched to the Snowflake backend by configuration, against the recording session.
 
-The same step code as on the embedded backend (``flows.steps``) generates the data,
+The same step code as on the embedded backend (``flows.cycle.steps``) generates the data,
 bootstraps the champion and runs one weekly cycle; the backend is chosen by
 ``Settings.backend`` only. The statements it sends are pinned in golden files
 (``golden/bootstrap.sql``, ``golden/weekly_cycle.sql``). The Prefect flow is then run
@@ -13,11 +13,11 @@ import pytest
 from snowflake.snowpark import Session
 
 import ccpolicy
-from flows import steps
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.data import GeneratorSpec
-from flows.registry.base import Outcome
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
+from flows.records import Outcome
 from tests.snowflake.conftest import MODEL
 from tests.snowflake.golden import assert_golden
 
@@ -32,7 +32,7 @@ def settings(tmp_path, snowflake_settings) -> Settings:
 def prepare(session, settings: Settings) -> None:
     """Twenty weeks of applications written through the Snowpark source."""
     with open_backend(settings, session=session) as backend:
-        steps.generate_data(backend, SMALL_WEEKS, n_weeks=20)
+        steps.generate_data(backend, SMALL_WEEKS, n_periods=20)
 
 
 def test_the_weekly_cycle_runs_on_snowflake_and_sends_the_expected_sql(session, settings):
@@ -62,7 +62,7 @@ def test_the_weekly_cycle_runs_on_snowflake_and_sends_the_expected_sql(session, 
 def test_the_prefect_flow_takes_the_snowflake_backend_from_the_configuration(
     session, settings, monkeypatch, prefect_server
 ):
-    from flows.pipeline import champion_challenger, train_champion
+    from flows.orchestration.pipeline import champion_challenger, train_champion
 
     prepare(session, settings)
     settings.home.mkdir(parents=True, exist_ok=True)

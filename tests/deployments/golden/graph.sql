@@ -1,5 +1,5 @@
 -- Snowflake task graph CHAMPION_CHALLENGER_DAG of champion-challenger, derived from the
--- prefect.yaml deployment 'weekly' ('flows.pipeline.champion_challenger'): the same
+-- prefect.yaml deployment 'weekly' ('flows.orchestration.pipeline.champion_challenger'): the same
 -- schedule, the same parameters (the root task's CONFIG), the same step code.
 -- Regenerate with `ccflows snowflake emit`; apply with `ccflows snowflake deploy`, or
 -- run this script as it is with SnowSQL or `snow sql -f`.
@@ -52,7 +52,7 @@ CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENG
   ALLOW_OVERLAPPING_EXECUTION = FALSE
   USER_TASK_TIMEOUT_MS = 3600000
   SUSPEND_TASK_AFTER_NUM_FAILURES = 3
-  COMMENT = 'champion-challenger: the prefect.yaml deployment ''weekly'' (flows.pipeline.champion_challenger) as a task graph'
+  COMMENT = 'champion-challenger: the prefect.yaml deployment ''weekly'' (flows.orchestration.pipeline.champion_challenger) as a task graph'
   TASK_AUTO_RETRY_ATTEMPTS = 2
 AS
   select 'dag dummy root';

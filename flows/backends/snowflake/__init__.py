@@ -1,0 +1,10 @@
+"""The Snowflake backend: Snowpark data and the Snowflake ML registry on one session.
+
+- ``backend``: assembles the three (``open_snowflake_backend``);
+- ``session``: Snowpark sessions from connections.toml or explicit parameters;
+- ``registry``: the ML registry plus its ledger (``_ledger``), lock (``_lock``), switch
+  planner (``_switch``), version records (``_versions``) and tables (``_tables``);
+- ``source``: the table, read through Snowpark with periods computed on the server.
+"""
+
+__all__ = ["backend", "registry", "session", "source"]

@@ -1,0 +1,50 @@
+"""The Snowflake backend: Snowpark data and the Snowflake ML registry on one session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flows.backends import Backend
+from flows.backends.snowflake.registry import SnowflakeRegistry
+from flows.backends.snowflake.session import borrow_session, open_session
+from flows.backends.snowflake.source import SnowparkSource
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+    from flows.backends.snowflake.session import ConnectionParameters
+    from flows.config import Settings
+
+
+def open_snowflake_backend(
+    settings: Settings,
+    session: Session | None = None,
+    *,
+    parameters: ConnectionParameters | None = None,
+) -> Backend:
+    """The Snowflake backend: Snowpark data and the Snowflake ML registry on one session.
+
+    Args:
+        settings: Resolved settings; ``settings.snowflake`` says where everything lives.
+        session: A session to use and leave open (a stored procedure's, a test's);
+            None opens one from ``settings.snowflake`` and closes it with the backend.
+        parameters: Explicit connection parameters instead of connections.toml.
+    """
+
+    opened = (
+        borrow_session(session, settings.snowflake)
+        if session is not None
+        else open_session(settings.snowflake, parameters=parameters)
+    )
+    try:
+        registry = SnowflakeRegistry(
+            opened.session,
+            settings.snowflake,
+            model_name=settings.model_name,
+            on_close=opened.close,
+        )
+    except BaseException:
+        opened.close()
+        raise
+    source = SnowparkSource(opened.session, settings.snowflake, contract=settings.contract)
+    return Backend(source=source, registry=registry)

@@ -1,0 +1,268 @@
+"""The table in Snowflake, read through Snowpark with the period filter computed on the server.
+
+A period range becomes a ``WHERE`` on the period number in the query Snowflake runs:
+the period column itself (the quickstart's ``WEEK_NUMBER BETWEEN a AND b``), or, for
+a contract with only a time column, the period computed in SQL from it
+(``FLOOR(DATEDIFF('day', <first Monday>, T) / 7)`` for weeks, ``DATEDIFF('day', …)``
+for days, ``DATEDIFF('month', …)`` for months), counted from the first period of the
+stored rows. Only the contract's columns are selected, so a weekly run never
+downloads the periods or columns it does not use, and every frame passes the same
+``DataContract.validate`` as the embedded store's.
+
+Column names: the columns a contract names (time, period, label, id, listed
+features, ignored ones) are matched case-insensitively and written upper-case,
+Snowflake's own convention, so the quickstart's ``week_number`` is ``WEEK_NUMBER``.
+Other columns keep their exact case. Names the contract lists must be plain identifiers.
+
+Snowflake tables have no row order. Tables written here carry a ``ROW_ID`` column
+(the row's position in the written frame), and rows are returned ordered by period,
+then ``ROW_ID``: the embedded store's order, so both backends fingerprint and train
+on identical sequences. A table without ``ROW_ID`` (the quickstart's, loaded by
+notebook 1) is ordered by period and then by every column, which is deterministic too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from flows.backends.source import DataSource
+from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
+from flows.data.periods import PeriodRange
+from flows.errors import EmptyWindowError
+from flows.identifiers import validate_identifier
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+    from snowflake.snowpark import Column, DataFrame, Session
+
+    from flows.config import SnowflakeSettings
+
+logger = logging.getLogger(__name__)
+
+ROW_ID = "ROW_ID"
+"""Column holding each row's position in the frame it was written from."""
+_MISSING_OBJECT = "does not exist or not authorized"
+
+
+class SnowparkSource(DataSource):
+    """The table of one Snowflake schema, shaped by a data contract.
+
+    Args:
+        session: An open Snowpark session.
+        settings: Database, schema and the default table names.
+        table: The table; defaults to ``settings.applications_table``.
+        contract: The data contract; the quickstart's by default.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        settings: SnowflakeSettings,
+        *,
+        table: str | None = None,
+        contract: DataContract = DEFAULT_CONTRACT,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.contract = contract
+        self.table = _qualified(settings, table or settings.applications_table, what="table")
+        self.evaluation_table = _qualified(
+            settings, settings.evaluation_table, what="evaluation_table"
+        )
+        named = [
+            c
+            for c in (*contract.special_columns, *(contract.features or ()), *contract.ignore)
+            if c
+        ]
+        self._named = {
+            validate_identifier(c, what=f"[data] column {c!r} on Snowflake"): c for c in named
+        }
+        self._named[PERIOD_KEY.upper()] = PERIOD_KEY
+        self._origin: int | None = None
+
+    # -- SQL ----------------------------------------------------------------------------
+
+    def _upper(self, column: str) -> str:
+        return validate_identifier(column, what=f"[data] column {column!r} on Snowflake")
+
+    def period_number(self) -> Column:
+        """The period number of each row as a SQL expression, evaluated by Snowflake."""
+        from snowflake.snowpark import functions as sf
+
+        contract = self.contract
+        if contract.period_column is not None:
+            return sf.col(self._upper(contract.period_column))
+        time = sf.col(self._upper(contract.time_column or ""))
+        first = sf.to_timestamp(sf.lit(f"{period_start(self.origin(), contract.period)} 00:00:00"))
+        if contract.period == "month":
+            return sf.datediff("month", first, time)
+        days = sf.datediff("day", first, time)
+        return days if contract.period == "day" else sf.floor(days / sf.lit(7))
+
+    def origin(self) -> int:
+        """The absolute index of period 0: the first period of the stored rows (time contracts)."""
+        from snowflake.snowpark import functions as sf
+
+        from flows.data.contract import absolute_periods
+
+        if self._origin is None:
+            import pandas as pd
+
+            time = sf.col(self._upper(self.contract.time_column or ""))
+            first = self.session.table(self.table).select(sf.min(time).alias("FIRST")).collect()
+            if not first or first[0]["FIRST"] is None:
+                raise EmptyWindowError(f"{self.table} is empty; ingest data first.")
+            times = pd.Series(pd.to_datetime([first[0]["FIRST"]]))
+            self._origin = int(absolute_periods(times, self.contract.period)[0])
+        return self._origin
+
+    def weeks_frame(self, weeks: PeriodRange) -> DataFrame:
+        """The lazy Snowpark query for periods ``weeks``: filter and projection run in Snowflake."""
+        table = self.session.table(self.table)
+        return self._where_period(
+            table, lambda period: period.between(weeks.start, weeks.end), self._projection(table)
+        )
+
+    def _where_period(
+        self, table: DataFrame, condition: Callable[[Column], Column], columns: list[str]
+    ) -> DataFrame:
+        """The period and ``columns`` of the rows whose period meets ``condition``.
+
+        A period column is filtered, then selected (the quickstart's plain query). A
+        period computed from the time column is selected, then filtered by name: the
+        same query for Snowflake, and the one order of the two that Snowpark local
+        testing (1.56) does not misalign. The period comes first for the same reason:
+        local testing misaligns the rows of ``to_pandas`` when a date column comes first.
+        """
+        from snowflake.snowpark.functions import col
+
+        period = self.period_number()
+        if self.contract.period_column:
+            return table.filter(condition(period)).select([period, *columns])
+        computed = PERIOD_KEY.upper()
+        return table.select([period.alias(computed), *columns]).filter(condition(col(computed)))
+
+    def _projection(self, table: DataFrame) -> list[str]:
+        """Every column of the table but the period and the ignored ones (``ROW_ID`` too).
+
+        The embedded store keeps the same columns, so a row hashes alike on both backends.
+        """
+        skip = {self.contract.period_column, PERIOD_KEY, *self.contract.ignore}
+        return [c for c in table.columns if self._our_name(c) not in skip]
+
+    def _our_name(self, column: str) -> str:
+        """The contract's name of a Snowflake column (quoted names keep their case)."""
+        if column.startswith('"'):
+            return column[1:-1].replace('""', '"')
+        return self._named.get(column, column)
+
+    # -- the DataSource contract ----------------------------------------------------------
+
+    def period_span(self) -> tuple[int, int] | None:
+        from snowflake.snowpark import functions as sf
+        from snowflake.snowpark.exceptions import SnowparkSQLException
+
+        try:
+            if self.contract.period_column is None:
+                self._origin = None  # another writer may have replaced the rows
+            period = self.period_number()
+            frame = self.session.table(self.table)
+            row = frame.select(
+                sf.min(period).alias("FIRST"), sf.max(period).alias("LAST")
+            ).collect()[0]
+        except SnowparkSQLException as exc:
+            if _MISSING_OBJECT in str(exc):
+                return None
+            raise
+        except EmptyWindowError:
+            return None
+        return None if row["FIRST"] is None else (int(row["FIRST"]), int(row["LAST"]))
+
+    def read_periods(self, weeks: PeriodRange, *, input_name: str = "applications") -> pd.DataFrame:
+        from snowflake.snowpark.exceptions import SnowparkSQLException
+
+        try:
+            data = self.weeks_frame(weeks).to_pandas()
+        except SnowparkSQLException as exc:
+            if _MISSING_OBJECT not in str(exc):
+                raise
+            data = None  # no table yet: reported like an empty one
+        except EmptyWindowError:
+            data = None
+        if data is None or data.empty:
+            raise self.no_rows_error(weeks, input_name=input_name, where=f" in {self.table}")
+        data = data.rename(columns=self._our_name)
+        period = self.contract.period_key
+        rest = [c for c in data.columns if c != period]
+        order = [period, ROW_ID] if ROW_ID in data.columns else [period, *rest]
+        data = data.sort_values(order, kind="stable", ignore_index=True)
+        data = data.drop(columns=[ROW_ID], errors="ignore")  # the order is all it is for
+        logger.info("Read %d rows of %s from %s", len(data), weeks, self.table)
+        origin = self._origin if self.contract.period_column is None else None
+        return self.contract.validate(data, input_name=input_name, origin=origin)
+
+    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+        span = None if replace else self.period_span()
+        origin = None if span is None or self.contract.period_column else self.origin()
+        data = self.contract.for_storage(data, origin=origin)
+        key = self.contract.period_key
+        incoming = sorted(int(w) for w in data[key].unique())
+        if span is not None:
+            table = self.session.table(self.table)
+            stored = self._where_period(table, lambda period: period.isin(incoming), [])
+            clash = sorted(int(row[0]) for row in stored.distinct().collect())
+            if clash:
+                raise self.already_stored(clash, where=f" in {self.table}")
+        if self.contract.period_column is None:
+            data = data.drop(columns=[PERIOD_KEY])  # computed from the time column on reading
+        frame = data.rename(columns=lambda c: self._upper(c) if c in self._named.values() else c)
+        frame[ROW_ID] = range(len(frame))
+        mode = "overwrite" if replace else "append"
+        self.session.create_dataframe(frame).write.save_as_table(self.table, mode=mode)
+        self._origin = None
+        logger.info(
+            "Wrote %d rows (%s) to %s (%s)", len(frame), _span_text(incoming), self.table, mode
+        )
+        return len(frame)
+
+    def write_evaluation_data(
+        self, weeks: PeriodRange | None = None, *, holdout_weeks: int = 4
+    ) -> int:
+        """Write the quickstart's ``EVALUATION_DATA`` table: the hold-out periods, copied in Snowflake.
+
+        The copy is a ``CREATE TABLE … AS SELECT`` run by Snowflake; no row is downloaded.
+
+        Args:
+            weeks: The periods to copy; defaults to the newest ``holdout_weeks``.
+            holdout_weeks: Size of the default hold-out (the quickstart's 4).
+
+        Returns:
+            The number of rows written.
+
+        Raises:
+            EmptyWindowError: if the table is empty.
+        """
+        if weeks is None:
+            span = self.period_span()
+            if span is None:
+                raise EmptyWindowError(
+                    f"{self.table} is empty; write the applications before EVALUATION_DATA."
+                )
+            weeks = PeriodRange(max(span[0], span[1] - holdout_weeks + 1), span[1])
+        frame = self.weeks_frame(weeks)
+        frame = frame.drop(ROW_ID) if ROW_ID in frame.columns else frame
+        frame.write.save_as_table(self.evaluation_table, mode="overwrite")
+        count = self.session.table(self.evaluation_table).count()
+        logger.info("Wrote %d hold-out rows (%s) to %s", count, weeks, self.evaluation_table)
+        return count
+
+
+def _qualified(settings: SnowflakeSettings, table: str, *, what: str) -> str:
+    return f"{settings.database}.{settings.schema}.{validate_identifier(table, what=what)}"
+
+
+def _span_text(periods: list[int]) -> str:
+    return f"periods {periods[0]}–{periods[-1]}" if periods else "no periods"

@@ -1,0 +1,92 @@
+"""A contestant: a spec trained on a cycle's windows and logged as a model version.
+
+Version names are deterministic (same spec, same training rows, same contract), so
+a contestant that was already logged, by an earlier run or a concurrent one, is
+reused instead of trained again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from flows.cycle.training import TrainedModel, train_model, version_name
+from flows.errors import VersionExistsError
+from flows.records import ModelVersion
+
+if TYPE_CHECKING:
+    from flows.backends import Backend
+    from flows.backends.registry import Registry
+    from flows.data.periods import Windows
+    from flows.data.specs import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+def train_and_log(
+    backend: Backend, spec: ModelSpec, windows: Windows, *, role: str, log: bool = True
+) -> tuple[ModelVersion, bool, TrainedModel | None]:
+    """Train ``spec`` and log it, or reuse the identical version; ``log=False`` returns it unlogged."""
+    from flows.data.quickstart import (  # numpy: not for `ccflows status`
+        hashes_fingerprint,
+        row_hashes,
+    )
+
+    registry = backend.registry
+    train = backend.source.read_periods(windows.train, input_name=f"{role} training window")
+    hashes = row_hashes(train)
+    contract = backend.source.contract.resolved(train)
+    name = version_name(role, spec, windows.train, hashes_fingerprint(hashes), contract=contract)
+    if any(v.name == name for v in registry.list_versions()):
+        return reuse(registry, name), True, None
+    test = backend.source.read_periods(windows.test, input_name=f"{role} test window")
+    trained = train_model(
+        spec,
+        train,
+        test,
+        train_weeks=windows.train,
+        test_weeks=windows.test,
+        contract=backend.source.contract,
+        train_row_hashes=hashes,
+    )
+    if not log:
+        return version_record(trained, name, role, registry.model_name), False, trained
+    sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
+    del train, test  # free the windows before the model is pickled next to itself
+    try:
+        version = registry.log_version(
+            trained.model,
+            version_record(trained, name, role, registry.model_name),
+            sample_input=sample_input,
+            train_row_hashes=trained.train_row_hashes,
+        )
+    except VersionExistsError:  # a concurrent run logged the identical version first
+        return reuse(registry, name), True, None
+    return version, False, None
+
+
+def reuse(registry: Registry, name: str) -> ModelVersion:
+    """The identical version already logged (same spec, same training rows)."""
+    logger.info("Reusing version %s: same spec and same training rows", name)
+    return registry.get_version(name)
+
+
+def version_record(trained: TrainedModel, name: str, role: str, model_name: str) -> ModelVersion:
+    """The registry record of a freshly trained model."""
+    return ModelVersion(
+        model_name=model_name,
+        name=name,
+        created_at="",
+        comment=f"{role} trained on {trained.train_weeks}, tested on {trained.test_weeks}",
+        metrics={
+            "test_auc": trained.test_auc,
+            "training_samples": trained.row_count,
+            "model_type": trained.spec.model_type,
+        },
+        train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
+        test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
+        row_count=trained.row_count,
+        train_fingerprint=trained.train_fingerprint,
+        spec=trained.spec.to_dict(),
+        contract=trained.contract.to_dict(),
+    )

@@ -1,0 +1,125 @@
+"""Plain-text renderings of a decision: the markdown report and the metric table rows.
+
+Pure functions of the step results, so the Prefect artifacts, the CLI and the
+tests share one rendering and none of them needs Prefect to check it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ccpolicy
+    from flows.cycle.promotion import PromotionReport
+    from flows.cycle.steps import ScoringResult
+    from flows.records import ModelVersion
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if value != value else f"{value:.4f}"
+    return str(value)
+
+
+def decision_markdown(report: PromotionReport) -> str:
+    """The decision report: verdict, reason, policy, the numbers, versions, windows, ledger entry."""
+    entry, decision, evaluation = report.entry, report.decision, report.evaluation
+    details = dict(decision.details)
+    lines = [
+        f"# Decision: {entry.outcome.value.upper()}",
+        "",
+        f"**Reason.** {entry.reason}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Verdict of the policy | `{decision.verdict.value}` |",
+        f"| Outcome | `{entry.outcome.value}` |",
+        f"| Policy | `{decision.policy}` |",
+        f"| Parameters | `{dict(decision.params)}` |",
+    ]
+    if "p_value" in details:
+        lines.append(f"| p-value | {_fmt(details['p_value'])} |")
+    if "ci_low" in details and "ci_high" in details:
+        lines.append(
+            f"| CI of the AUC difference | [{_fmt(details['ci_low'])}, {_fmt(details['ci_high'])}] |"
+        )
+    if "min_detectable_gain" in details:
+        lines.append(
+            f"| Gain this hold-out detects (80 % power) | {_fmt(details['min_detectable_gain'])} |"
+        )
+    lines += [
+        f"| Champion | `{evaluation.champion.name}` (trained on weeks "
+        f"{_weeks(evaluation.champion)}) |",
+        f"| Challenger | `{evaluation.challenger.name}` (trained on weeks "
+        f"{_weeks(evaluation.challenger)}) |",
+        f"| Live before → after | `{entry.live_before}` → `{entry.live_after}` |",
+        f"| Hold-out | {evaluation.holdout_weeks}, {evaluation.n_rows} rows |",
+        f"| Hold-out fingerprint | `{evaluation.holdout_fingerprint[:16]}…` |",
+        f"| Ledger entry | #{entry.id} at {_time(entry.recorded_at)} by {entry.actor} |",
+        "",
+        "## Metrics on the hold-out",
+        "",
+        "| metric | champion | challenger | delta |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row['metric']} | {_fmt(row['champion'])} | {_fmt(row['challenger'])} | "
+        f"{_fmt(row['delta'])} |"
+        for row in evaluation.metric_rows()
+    ]
+    return "\n".join(lines + _detectable_gain_note(decision, evaluation.n_rows)) + "\n"
+
+
+def _detectable_gain_note(decision: ccpolicy.Decision, n_rows: int) -> list[str]:
+    """What the hold-out could see, so "inconclusive" reads as "no gain" or "too small to tell"."""
+    gain = decision.details.get("min_detectable_gain")
+    if not isinstance(gain, float) or gain != gain:
+        return []
+    observed = decision.details.get("auc_delta", float("nan"))
+    text = (
+        f"A true AUC gain of {gain:+.4f} or more would be promoted in 80 % of hold-outs like "
+        f"this one ({n_rows} rows); the observed gain is {observed:+.4f}."
+    )
+    if decision.verdict.value == "inconclusive":
+        text += (
+            f" So this inconclusive verdict says: no gain of {gain:+.4f} or more is likely, and a "
+            "smaller one, if there, cannot be told from noise on this hold-out (more hold-out "
+            "weeks would show it)."
+        )
+    return ["", "## What the hold-out could see", "", text]
+
+
+def versions_markdown(versions: list[ModelVersion], *, live: str | None) -> str:
+    """A summary of the model's versions, marking the live one."""
+    lines = [
+        "| version | live | trained on | rows | test AUC | created |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in versions:
+        lines.append(
+            f"| `{v.name}` | {'✔' if v.name == live else ''} | weeks {_weeks(v)} | {v.row_count} | "
+            f"{_fmt(v.metrics.get('test_auc', float('nan')))} | {v.created_at[:19]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def scoring_markdown(result: ScoringResult) -> str:
+    """What was scored, by which version."""
+    probabilities = result.scores["approval_probability"]
+    return (
+        f"# Scored {result.n_rows} applications with `{result.version}`\n\n"
+        f"Mean approval probability {probabilities.mean():.4f}; "
+        f"{int((probabilities >= 0.5).sum())} above 0.5.\n"
+    )
+
+
+def _time(iso: str) -> str:
+    """``2026-11-27 13:55:26 UTC`` from the ledger's UTC ISO time: no microseconds for readers."""
+    return f"{iso[:19].replace('T', ' ')} UTC"
+
+
+def _weeks(version: ModelVersion) -> str:
+    if version.train_weeks is None:
+        return "?"
+    start, end = version.train_weeks
+    return f"{start}–{end}"

@@ -1,0 +1,133 @@
+"""Scoring a file of any size with one model version, batch by batch, in bounded memory.
+
+The input is read in batches of a fixed number of rows; each batch is scored and
+its rows written out before the next is read, so memory holds one batch, whatever
+the file's size. Every feature column is checked against the file's header before
+the first row is scored. The output keeps the id column (or, without one, every
+input column) and adds the probability of the positive class and the version that
+computed it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from flows.data import files
+from flows.data.columns import require_columns
+from flows.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    from flows.backends import Backend
+    from flows.backends.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+PROBABILITY_COLUMN: Final = "probability"
+"""Output column: probability of the positive label."""
+VERSION_COLUMN: Final = "model_version"
+"""Output column: the version that scored the row."""
+
+
+@dataclass(frozen=True)
+class FileScoringResult:
+    """What scoring a file did."""
+
+    version: str
+    """The version that scored every row."""
+    out: Path
+    """The file written."""
+    batch_rows: tuple[int, ...]
+    """Rows in each batch the model scored, in order: the bound on what memory held."""
+
+    @property
+    def n_rows(self) -> int:
+        """Rows scored."""
+        return sum(self.batch_rows)
+
+
+def stream_scores(
+    registry: Registry,
+    version: str,
+    source: Path,
+    out: Path,
+    *,
+    features: Sequence[str],
+    id_column: str | None = None,
+    text_columns: Sequence[str] = (),
+    batch_rows: int = files.DEFAULT_BATCH_ROWS,
+) -> FileScoringResult:
+    """Score every row of ``source`` with ``version`` and write the scores to ``out``.
+
+    Args:
+        registry: Where the version lives (it scores the batches).
+        version: The version to score with.
+        source: CSV or Parquet file, or a folder of Parquet files.
+        out: CSV or Parquet file to write; replaced only once every row is scored.
+        features: The version's input columns; all must be in ``source``.
+        id_column: Column carried into the output instead of every input column,
+            when ``source`` has it.
+        text_columns: Columns to read as text from a CSV file (the categorical ones).
+        batch_rows: Rows per batch.
+
+    Raises:
+        DataValidationError: if a feature column is missing (before any row is
+            scored), or the file is unreadable or has no rows.
+        ConfigError: if ``out`` is ``source`` or has an unknown suffix.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    source, out = Path(source), Path(out)
+    if out.resolve() == source.resolve():
+        raise ConfigError(f"--out {out} is the input file; write the scores to another file.")
+    files.table_format(out)  # refuse a bad output name before reading anything
+    names = files.column_names(source)
+    header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
+    require_columns(header, list(features), f"{source} (scored by version {version})")
+    keep = [id_column] if id_column is not None and id_column in names else list(names)
+    sizes: list[int] = []
+    with files.TableWriter(out) as writer:
+        for batch in files.iter_tables(
+            source,
+            batch_rows=batch_rows,
+            columns=list(dict.fromkeys([*keep, *features])),
+            text_columns=[c for c in text_columns if c in names],
+        ):
+            scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
+            # The kept columns go out as Arrow read them: no round trip through pandas.
+            scored = batch.select(keep)
+            scored = scored.append_column(PROBABILITY_COLUMN, pa.array(scores, pa.float64()))
+            scored = scored.append_column(VERSION_COLUMN, pa.repeat(version, len(scores)))
+            writer.write(scored)
+            sizes.append(batch.num_rows)
+        if not sizes:
+            raise DataValidationError(f"{source} has no rows to score.", got=0)
+    logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
+    return FileScoringResult(version=version, out=out, batch_rows=tuple(sizes))
+
+
+def score_file(
+    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
+) -> FileScoringResult:
+    """Score every row of the file ``source`` with the live version, streaming, into ``out``.
+
+    The file is checked against the live version's own contract: its features must
+    all be there (before any row is scored), its id column is carried into ``out``.
+    """
+    registry = backend.registry
+    live = registry.champion()
+    contract = live.data_contract
+    return stream_scores(
+        registry,
+        live.name,
+        source,
+        out,
+        features=contract.features or contract.feature_columns(files.column_names(source)),
+        id_column=contract.id_column,
+        text_columns=contract.categorical or (),
+        batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
+    )

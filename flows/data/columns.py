@@ -1,0 +1,204 @@
+"""One column of a user's table at a time: times, period numbers, numbers, categories.
+
+The data contract (``flows.data.contract``) decides what each column is; these functions
+check and convert it, and word the one-line errors that name the column, the problem
+and the values found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from flows.errors import DataValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MONDAY_OFFSET = 4
+"""1970-01-01 was a Thursday: day 4 since the epoch is the first Monday."""
+CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
+
+
+def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
+    """Each time's period as an absolute index: days, Monday-weeks or months since 1970.
+
+    Time zones are dropped first, so a period follows the wall clock of the data.
+    """
+    import numpy as np
+
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_localize(None)
+    if period == "month":
+        return (times.dt.year.to_numpy("int64") - 1970) * 12 + times.dt.month.to_numpy("int64") - 1
+    days = times.to_numpy("datetime64[ns]").astype("datetime64[D]").astype("int64")
+    if period == "day":
+        return days
+    return np.floor_divide(days - MONDAY_OFFSET, 7)
+
+
+def period_start(index: int, period: str) -> str:
+    """The ISO date on which absolute period ``index`` starts (for messages and records)."""
+    import numpy as np
+
+    if period == "month":
+        return str(np.datetime64(f"{1970 + index // 12:04d}-{index % 12 + 1:02d}-01"))
+    days = index if period == "day" else index * 7 + MONDAY_OFFSET
+    return str(np.datetime64(days, "D"))
+
+
+def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
+    """``values`` as datetimes (ISO-8601 text is parsed), refusing missing or bad ones."""
+    import pandas as pd
+
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+        bad = parsed.isna() & values.notna()
+        if bad.any():
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} must hold dates or timestamps (ISO-8601, "
+                f"such as 2024-01-31 or 2024-01-31T09:30:00); cannot read "
+                f"{values[bad].iloc[0]!r} in {int(bad.sum())} row(s).",
+                column=column,
+                expected="ISO-8601 dates",
+                got=values[bad].iloc[0],
+            )
+        values = parsed
+    missing = values.isna()
+    if missing.any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} has {int(missing.sum())} missing time(s); "
+            "every row needs one.",
+            column=column,
+            expected="a time on every row",
+            got="missing",
+        )
+    return values
+
+
+def period_numbers(values: pd.Series, input_name: str) -> np.ndarray:
+    """A period column as int64, refusing missing, fractional and negative numbers."""
+    import numpy as np
+
+    column = str(values.name)
+    numbers = numeric_column(values, column, input_name, hint="")
+    if np.isnan(numbers).any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} has {int(np.isnan(numbers).sum())} missing "
+            "period number(s); every row needs one.",
+            column=column,
+            expected="a period on every row",
+            got="missing",
+        )
+    fractional = numbers != np.round(numbers)
+    if fractional.any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} must hold whole numbers; got "
+            f"{numbers[fractional][0]!r}.",
+            column=column,
+            expected="whole numbers",
+            got=numbers[fractional][0].item(),
+        )
+    if (numbers < 0).any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} must be non-negative; got {int(numbers.min())}.",
+            column=column,
+            expected=">= 0",
+            got=int(numbers.min()),
+        )
+    return numbers.astype("int64")
+
+
+def check_frame(data: Any, input_name: str) -> None:
+    """Refuse what is not a non-empty DataFrame with unique column names."""
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise DataValidationError(
+            f"{input_name} must be a pandas DataFrame; got {type(data).__name__}."
+        )
+    if data.empty:
+        raise DataValidationError(
+            f"{input_name} has no rows (columns: {', '.join(map(str, data.columns)) or 'none'}).",
+            expected="at least one row",
+            got=0,
+        )
+    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+    if duplicated:
+        raise DataValidationError(
+            f"{input_name} has duplicate column name(s) {', '.join(map(repr, duplicated))}; "
+            "every column needs a unique name.",
+            column=duplicated[0],
+            expected="unique column names",
+            got=duplicated,
+        )
+
+
+def require_columns(data: pd.DataFrame, required: Sequence[str], input_name: str) -> None:
+    """Refuse a frame without every one of ``required``, naming the missing ones."""
+    missing = [c for c in required if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            f"{input_name} is missing column(s) {', '.join(repr(c) for c in missing)}; "
+            f"expected columns: {', '.join(required)} (found: {', '.join(map(str, data.columns))}).",
+            column=missing[0],
+            expected=list(required),
+            got=list(data.columns),
+        )
+
+
+def numeric_column(
+    values: pd.Series, column: str, input_name: str, *, hint: str = CATEGORICAL_HINT
+) -> np.ndarray:
+    """``values`` as float64 (not copied if they already are); NaN stays, text and inf do not."""
+    import numpy as np
+    import pandas as pd
+
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()
+        if bad.any():
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} must be numeric; got dtype {values.dtype} "
+                f"(first bad value: {values[bad].iloc[0]!r}).{hint}",
+                column=column,
+                expected="numeric",
+                got=str(values.dtype),
+            )
+        values = converted
+    if isinstance(values.dtype, np.dtype):
+        floats = values.to_numpy(dtype="float64")
+    else:  # a nullable extension dtype: its missing values become NaN
+        floats = values.astype("float64").to_numpy()
+    infinite = np.isinf(floats)
+    if infinite.any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} contains infinite values in "
+            f"{int(infinite.sum())} row(s) (first at row {int(np.flatnonzero(infinite)[0])}); "
+            "replace them with a number or leave them empty.",
+            column=column,
+            expected="finite numbers or missing",
+            got="infinite",
+        )
+    return floats
+
+
+def categorical_column(values: pd.Series) -> np.ndarray:
+    """``values`` as an object array of strings, NaN for missing (what the imputer expects)."""
+    import numpy as np
+
+    missing = values.isna().to_numpy()
+    text = values.astype(str).to_numpy(dtype=object)
+    text[missing] = np.nan
+    return text
+
+
+def distinct_text(values: pd.Series) -> list[str]:
+    """The distinct values of ``values`` as text, sorted (at most 3 needed to tell)."""
+    return sorted({str(v) for v in values.drop_duplicates().head(3)})
+
+
+def listing(values: Sequence[str]) -> str:
+    """Values quoted and comma-separated, for messages."""
+    return ", ".join(repr(v) for v in values)

@@ -1,1 +1,0 @@
-"""Where the applications table lives: an embedded week-partitioned store, or Snowflake."""
