@@ -11,7 +11,7 @@ Each repeat appends one week of data to a base home (so the windows slide and a
 new challenger is really trained, as on a real Monday), copies that home three
 times and runs the same cycle on each copy:
 
-- ``steps``: ``flows.cycle.steps.weekly_cycle`` in this process, no Prefect: the step work;
+- ``steps``: ``flows.cycle.stages.weekly_cycle`` in this process, no Prefect: the step work;
 - ``flow``: the ``champion-challenger`` flow called in this process against the server;
 - ``worker``: ``prefect deployment run 'champion-challenger/weekly' --watch`` with the
   copy as the ``home`` parameter, run by the worker.
@@ -87,13 +87,13 @@ def run_steps(home: Path) -> RunTimes:
     import ccpolicy
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.cycle import steps
+    from flows.cycle import stages
 
     settings = load_settings(home=home)
     started = time.perf_counter()
     with open_backend(settings) as backend:
         policy = ccpolicy.load_policy("significance_margin", margin=0.0, alpha=0.05)
-        steps.weekly_cycle(backend, settings, policy)
+        stages.weekly_cycle(backend, settings, policy)
     return RunTimes(wall=time.perf_counter() - started)
 
 
@@ -202,7 +202,7 @@ def report(results: dict[str, list[RunTimes]]) -> str:
         "| how the weekly cycle runs | wall (s) | run created → started (s) | flow run (s) | "
         "its task runs (s) | beyond the step work (s) |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| step functions alone (`flows.cycle.steps.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
+        f"| step functions alone (`flows.cycle.stages.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
     ]
     labels = {
         "flow": "the flow called in-process against a running server",

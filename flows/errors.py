@@ -101,3 +101,8 @@ class LockLostError(RegistryBusyError):
 
 class ConnectionUnavailableError(RegistryBusyError):
     """Snowflake refused or could not be reached when the session was opened; retrying may cure it."""
+
+
+def one_line(error: BaseException) -> str:
+    """``<ExceptionType>: <message>`` on one line, as the ledger and a failed run's state say it."""
+    return " ".join(f"{type(error).__name__}: {error}".split())

@@ -162,7 +162,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     """Settings from --home/--config, with --connection applied."""
     from flows.config import load_settings
 
-    settings = load_settings(home=args.home, config_file=args.config)
+    settings = load_settings(home=args.home, config=args.config)
     if getattr(args, "connection", None):
         snowflake = dataclasses.replace(settings.snowflake, connection_name=args.connection)
         settings = settings.with_overrides(snowflake=snowflake)
@@ -242,7 +242,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     graph = _graph(args)
     with (
         tempfile.TemporaryDirectory() as folder,
-        open_session(graph.config.snowflake) as opened,
+        open_session(graph.config.settings.snowflake) as opened,
     ):
         report = deploy_graph(
             graph,
@@ -264,7 +264,7 @@ def graph_run_command(args: argparse.Namespace) -> int:
     from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
-    with open_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.settings.snowflake) as opened:
         run_graph(graph, session=opened.session)
     get_console().print(
         f"Started a run of {graph.qualified(graph.options.name)}; "
@@ -307,7 +307,7 @@ def status_command(args: argparse.Namespace) -> int:
     from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
-    with open_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.settings.snowflake) as opened:
         status = graph_status(graph, session=opened.session)
     if args.json:
         print_json(dataclasses.asdict(status))
@@ -361,7 +361,7 @@ def _summary(graph: TaskGraph, headline: str) -> None:
         f"  schedule: {schedule.expr} {schedule.timezone}; {compute}; "
         f"{graph.options.retry_attempts} retries; suspended after "
         f"{graph.options.suspend_after_failures} failed runs",
-        f"  policy: {graph.config.policy} {dict(graph.config.policy_params)}",
+        f"  policy: {graph.config.parameters.policy} {dict(graph.config.parameters.policy_params)}",
     ]
     lines += [f"  task: {task.name}" for task in graph.tasks()]
     get_console().print("\n".join(lines), highlight=False)

@@ -62,11 +62,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Resolve settings from the common options."""
     from flows.config import load_settings
 
-    if args.config:  # flows run in this process resolve their settings again
-        os.environ["CC_CONFIG"] = os.path.abspath(args.config)
     return load_settings(
-        home=args.home, backend=args.backend, model_name=args.model_name, config_file=args.config
+        home=args.home, backend=args.backend, model_name=args.model_name, config=args.config
     )
+
+
+def config_path(args: argparse.Namespace) -> str | None:
+    """The ``--config`` file as an absolute path, as a flow run's parameters record it."""
+    return os.path.abspath(args.config) if args.config else None
 
 
 def open_existing(settings: Settings) -> AbstractContextManager[Backend]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from flows.cli._console import (
     add_backend_options,
+    config_path,
     debug_enabled,
     get_console,
     open_existing,
@@ -196,6 +196,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
             backend=settings.backend,
             model_name=settings.model_name,
             home=str(settings.home),
+            config=config_path(args),
             replace=args.replace,
         )
     get_console().print(
@@ -226,6 +227,7 @@ def cycle_command(args: argparse.Namespace) -> int:
             backend=settings.backend,
             model_name=settings.model_name,
             home=str(settings.home),
+            config=config_path(args),
             dry_run=args.dry_run,
         )
     if args.json:
@@ -294,7 +296,6 @@ def demo_command(args: argparse.Namespace) -> int:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     if home.exists() and any(home.iterdir()):
         raise ConfigError(f"The demo needs an empty or new folder; {home} is not empty.")
-    os.environ["CC_HOME"] = str(home)
     console = get_console()
     console.rule("[bold]champion-challenger demo")
     console.print(f"Home: {home}")

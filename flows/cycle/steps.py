@@ -141,9 +141,18 @@ def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
             ``PolicyParameterError`` naming an unknown guardrail metric.
     """
     import ccpolicy
+
+    return check_policy_object(ccpolicy.load_policy(name, **params))
+
+
+def check_policy_object(policy: ccpolicy.Policy) -> ccpolicy.Policy:
+    """Check ``policy``'s guardrails against the metrics the evaluation computes.
+
+    Raises:
+        ccpolicy.PolicyParameterError: naming an unknown guardrail metric.
+    """
     from flows.cycle.evaluation import METRICS
 
-    policy = ccpolicy.load_policy(name, **params)
     policy.check_metrics(METRICS)
     return policy
 
@@ -234,18 +243,29 @@ def retrain_challenger(
 
 
 def evaluate(
-    backend: Backend, plan: CyclePlan, *, challenger: str | RetrainResult | None = None
+    backend: Backend,
+    plan: CyclePlan,
+    *,
+    challenger: str | ModelVersion | None = None,
+    unlogged: TrainedModel | None = None,
 ) -> Evaluation:
-    """Score the champion and the challenger (a name, or a dry run's unlogged model) on the hold-out."""
+    """Score the champion and the challenger on the plan's hold-out.
+
+    Args:
+        challenger: The challenger's version (its record, or its name); the CHALLENGER
+            alias's by default.
+        unlogged: A dry run's challenger, judged as it is (``challenger`` records it).
+    """
     from flows.cycle.evaluation import evaluate_pair
 
     registry = backend.registry
     champion = registry.champion()
-    if isinstance(challenger, RetrainResult):
-        version, unlogged = challenger.version, challenger.unlogged
+    if isinstance(challenger, ModelVersion):
+        version = challenger
     else:
-        name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
-        version, unlogged = registry.get_version(name), None
+        version = registry.get_version(
+            challenger or registry.version_by_alias(CHALLENGER) or champion.name
+        )
     holdout = backend.source.read_periods(plan.holdout, input_name="hold-out")
     return evaluate_pair(
         registry,
@@ -335,22 +355,28 @@ def record_failure(
     return registry.append_ledger(entry)
 
 
-def weekly_cycle(
+def record_end(
     backend: Backend,
-    settings: Settings,
-    policy: ccpolicy.Policy,
     *,
-    dry_run: bool = False,
+    run_id: str,
+    error: str,
+    plan: CyclePlan | None = None,
     actor: str | None = None,
-    run_id: str | None = None,
-) -> PromotionReport:
-    """Plan, retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
-    plan = plan_cycle(backend, settings)
-    retrained = retrain_challenger(backend, settings, plan, dry_run=dry_run)
-    evaluation = evaluate(backend, plan, challenger=retrained)
-    return decide(
-        backend, evaluation, policy, plan=plan, dry_run=dry_run, actor=actor, run_id=run_id
-    )
+) -> LedgerEntry | None:
+    """Record that run ``run_id`` failed, unless the ledger has an entry of that run already.
+
+    The one rule for a run's end, whoever notices it: the cycle itself, an end hook,
+    the next cycle, or the task graph's finalizer. A run that recorded its decision (a
+    failed one included) is left as it is, so each run has exactly one ending entry.
+    """
+    if run_entries(backend, run_id):
+        return None
+    return record_failure(backend, error=error, plan=plan, actor=actor, run_id=run_id)
+
+
+def run_entries(backend: Backend, run_id: str) -> list[LedgerEntry]:
+    """The ledger entries of orchestrator run ``run_id``, oldest first."""
+    return [entry for entry in backend.registry.ledger() if entry.run_id == run_id]
 
 
 def rollback(

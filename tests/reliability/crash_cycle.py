@@ -13,7 +13,7 @@ from pathlib import Path
 
 import ccpolicy
 from flows.backends.local.durable import CRASH_ENV
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.names import CHALLENGER
 from tests.reliability.helpers import GENERATOR, open_home
 
@@ -24,11 +24,11 @@ def run_cycle(home: Path, *, new_weeks: int) -> None:
     with open_home(home) as (backend, settings):
         if new_weeks:
             steps.generate_data(backend, GENERATOR, append_weeks=new_weeks)
-        steps.weekly_cycle(backend, settings, policy, actor="crash-test")
+        stages.weekly_cycle(backend, settings, policy, actor="crash-test")
         registry = backend.registry
         target = registry.previous_champion() or registry.version_by_alias(CHALLENGER)
         steps.rollback(backend, to_version=target, reason="crash test", actor="crash-test")
-        steps.weekly_cycle(backend, settings, policy, dry_run=True, actor="crash-test")
+        stages.weekly_cycle(backend, settings, policy, dry_run=True, actor="crash-test")
 
 
 def run_crashing(home: str, new_weeks: int, point: str) -> None:
