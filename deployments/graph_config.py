@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from flows.backends import SNOWFLAKE
 from flows.config import Settings, SnowflakeSettings
 from flows.data.contract import DEFAULT_CONTRACT, DataContract
 from flows.data.periods import WindowSpec
@@ -176,7 +177,7 @@ class GraphConfig:
         values: dict[str, Any] = {
             # The embedded home is unused on Snowflake, and ``~`` may not resolve in a procedure.
             "home": Path(tempfile.gettempdir()),
-            "backend": "snowflake",
+            "backend": SNOWFLAKE,
             "model_name": self.model_name,
             "windows": self.windows,
             "challenger_spec": self.challenger_spec,

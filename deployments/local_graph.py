@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from deployments import procedures
 from deployments.graph_config import GraphConfig
-from flows.backends import open_backend
+from flows.backends import LOCAL, open_backend
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -84,7 +84,7 @@ class LocalTaskRuntime(procedures.TaskRuntime):
 
     def settings(self, config: GraphConfig) -> Settings:
         """The same settings on the embedded backend under ``home``."""
-        return config.settings(backend="local", home=self._home)
+        return config.settings(backend=LOCAL, home=self._home)
 
     def open_backend(self, settings: Settings) -> AbstractContextManager[Backend]:
         """The embedded backend."""

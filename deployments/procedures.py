@@ -139,8 +139,8 @@ def record_outcome(runtime: TaskRuntime) -> str:
     with runtime.open_backend(settings) as backend:
         decided = [
             entry
-            for entry in backend.registry.ledger()
-            if entry.run_id == run_id and entry.outcome is not Outcome.FAILED
+            for entry in steps.run_entries(backend, run_id)
+            if entry.outcome is not Outcome.FAILED
         ]
         if decided:
             return decided[-1].outcome.value

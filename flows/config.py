@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.backends import DEFAULT_BACKEND, check_backend
 from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.data.periods import WINDOW_KEYS, WindowSpec
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
@@ -23,7 +24,6 @@ from flows.names import DEFAULT_MODEL_NAME
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-BACKENDS = ("local", "snowflake")
 DEFAULT_HOME = Path("~/.champion-challenger")
 
 
@@ -75,8 +75,8 @@ class Settings:
 
     home: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser())
     """Home directory of the embedded backend (data, registry, artifacts)."""
-    backend: str = "local"
-    """``local`` (embedded, the default) or ``snowflake``."""
+    backend: str = DEFAULT_BACKEND
+    """A name of ``flows.backends.OPENERS``: the embedded backend (the default) or Snowflake."""
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model name."""
     windows: WindowSpec = field(default_factory=WindowSpec)
@@ -91,11 +91,7 @@ class Settings:
     """Snowflake locations, used when ``backend == 'snowflake'``."""
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"Unknown registry backend {self.backend!r}. "
-                f"Valid backends are: {', '.join(BACKENDS)}."
-            )
+        check_backend(self.backend)
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )

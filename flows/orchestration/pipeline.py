@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -37,7 +37,7 @@ from prefect.settings import get_current_settings
 from prefect.states import Failed
 from pydantic import BaseModel, Field
 
-from flows.backends import Backend, open_backend
+from flows.backends import Backend, BackendName, open_backend
 from flows.config import Settings, load_settings
 from flows.cycle import steps
 from flows.cycle.evaluation import Evaluation
@@ -269,7 +269,7 @@ def _attach_step_loggers() -> None:
 def champion_challenger(
     policy: str = "significance_margin",
     policy_params: dict[str, Any] | None = None,
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
     windows: WindowParams | None = None,
@@ -336,14 +336,14 @@ def champion_challenger(
         emit_decision_event(settings, report)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-        publish_trend(settings, opened.registry)
+        publish_trend(settings, steps.trend(opened))
     logger.info("Published the metric table, the decision report, the versions and the trend")
     return decision_state(report)
 
 
 @flow(name="train-champion", flow_run_name=lambda: _provisional_name("bootstrap"))
 def train_champion(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
     windows: WindowParams | None = None,
@@ -362,7 +362,7 @@ def train_champion(
 
 @flow(name="score", flow_run_name=lambda: _provisional_name("score"))
 def score(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
     first_week: int | None = None,
@@ -423,7 +423,7 @@ def roll_back(
 
 @flow(name="rollback")
 def rollback(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
     to_version: str | None = None,

@@ -25,3 +25,8 @@ def quickstart_home(path: Path) -> Settings:
         steps.generate_data(backend, GeneratorSpec())
         steps.train_champion(backend, settings, actor="tester")
     return settings
+
+
+def tree(path: Path) -> list[str] | None:
+    """Every path under ``path``, relative and sorted (None if it does not exist): what a command left."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None

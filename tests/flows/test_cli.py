@@ -13,6 +13,7 @@ from rich.console import Console
 
 from flows.cli import build_parser, main
 from flows.cli._console import set_console
+from tests.flows.homes import tree
 
 
 @pytest.fixture
@@ -76,10 +77,6 @@ def _home_with_a_version(home, name="V_ONE"):
     return registry
 
 
-def _tree(path):
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
-
-
 READ_ONLY = (["status"], ["history"], ["score"], ["replay"], ["history", "--at", "2030-01-01"])
 """Commands that only read the registry."""
 
@@ -100,11 +97,11 @@ class TestMistakesAreNamed:
         self, home, argv, capsys
     ):
         _home_with_a_version(home)
-        before = _tree(home)
+        before = tree(home)
         assert main([*argv, "--model-name", "CREDIT_APROVAL"]) == 2
         err = " ".join(capsys.readouterr().err.split())
         assert f"no model CREDIT_APROVAL in {home}; models here: CREDIT_APPROVAL" in err
-        assert _tree(home) == before
+        assert tree(home) == before
 
     def test_a_home_with_data_but_no_model_says_none_yet(self, home, capsys):
         assert main(["generate", "--weeks", "2"]) == 0
@@ -116,7 +113,7 @@ class TestMistakesAreNamed:
         from flows.errors import RegistryError
 
         _home_with_a_version(home)
-        registry = LocalRegistry(home, "CREDIT_APPROVAL", read_only=True)
+        registry = LocalRegistry(home, "CREDIT_APPROVAL", mode="read")
         assert [v.name for v in registry.list_versions()] == ["V_ONE"]
         with pytest.raises(RegistryError, match="opened read-only; nothing was changed"):
             registry.set_challenger("V_ONE")
