@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.local._artifacts import ArtifactStore
 from flows.backends.local._home import ensure_writable, require_home
-from flows.backends.local.durable import crash_point
+from flows.backends.local.durable import checkpoint
 from flows.backends.registry import Registry, require_model
 from flows.errors import (
     AlreadyChampionError,
@@ -253,8 +253,8 @@ class LocalRegistry(Registry):
                     rows_sha,
                 ),
             )
-            crash_point("version-uncommitted")
-        crash_point("version-committed")
+            checkpoint("version-uncommitted")
+        checkpoint("version-committed")
         self._store.remember(stored.name, sha, model)
         logger.info("Logged version %s of %s (sha256 %s…)", stored.name, self.model_name, sha[:12])
         return stored
@@ -340,7 +340,7 @@ class LocalRegistry(Registry):
                 )
             self._point(conn, CHALLENGER, name)
             self._tag(conn, CHALLENGER_VERSION, name)
-            crash_point("challenger-uncommitted")
+            checkpoint("challenger-uncommitted")
 
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
@@ -375,8 +375,8 @@ class LocalRegistry(Registry):
                 (self.model_name, new),
             )
             recorded = self._append(conn, entry.stamped(live_before=live, live_after=new), evidence)
-            crash_point("switch-uncommitted")
-        crash_point("switch-committed")
+            checkpoint("switch-uncommitted")
+        checkpoint("switch-committed")
         return recorded
 
     def _require(self, conn: sqlite3.Connection, name: str) -> str:
@@ -409,7 +409,7 @@ class LocalRegistry(Registry):
             recorded = self._append(
                 conn, entry.stamped(live_before=live, live_after=live), evidence
             )
-            crash_point("ledger-uncommitted")
+            checkpoint("ledger-uncommitted")
         return recorded
 
     def _append(
