@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from flows.backends._mode import MODES as MODES
 from flows.backends._mode import Mode as Mode
 from flows.backends._mode import check_mode
 from flows.errors import ConfigError
