@@ -5,7 +5,7 @@ Run from the repository root (about 3 minutes on two cores):
     .venv/bin/python bench/prefect_overhead.py [--repeats 3] [--no-doc]
 
 It starts its own Prefect server and a process worker
-(``deployments.local_prefect``), deploys ``prefect.yaml``
+(``tests.support.local_prefect``), deploys ``prefect.yaml``
 with ``deployments.prefect_deploy.deploy_project``.
 Each repeat appends one week of data to a base home (so the windows slide and a
 new challenger is really trained, as on a real Monday), copies that home three
@@ -39,6 +39,7 @@ from uuid import UUID
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(1, str(REPO))  # the server helper lives with the tests: tests.support
 DOC = REPO / "docs" / "benchmarks-prefect.md"
 POLL = "1"
 """The worker's PREFECT_WORKER_QUERY_SECONDS (Prefect's default is 10)."""
@@ -160,7 +161,7 @@ def append_week(base: Path) -> None:
 
 def measure(root: Path, repeats: int) -> dict[str, list[RunTimes]]:
     """Start a server, deploy, start a worker, and time ``repeats`` rounds of the three ways."""
-    from deployments.local_prefect import drain_api_buffers, local_server, process_worker
+    from tests.support.local_prefect import drain_api_buffers, local_server, process_worker
 
     results: dict[str, list[RunTimes]] = {"steps": [], "flow": [], "worker": [], "imports": []}
     with local_server(root / "prefect-home", env=os.environ) as server:

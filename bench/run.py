@@ -35,10 +35,12 @@ from pathlib import Path
 
 import _report
 
-from deployments.local_prefect import local_server
-
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(1, str(REPO))  # the server helper lives with the tests: tests.support
+
+from tests.support.local_prefect import local_server  # noqa: E402
+
 DOC = REPO / "docs" / "benchmarks.md"
 MEASURE = BENCH / "_measure.py"
 CCFLOWS = Path(sys.executable).parent / "ccflows"

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from flows.backends import SNOWFLAKE
 from flows.config import Settings
 from flows.cycle.stages import CycleParameters
 from flows.data.periods import WindowSpec
@@ -78,7 +79,7 @@ class GraphConfig:
                 dry_run=parameters.get("dry_run", False),
             ),
             settings=settings.with_overrides(
-                backend="snowflake",
+                backend=SNOWFLAKE,
                 model_name=parameters.get("model_name"),
                 windows=_windows(windows) if windows is not None else None,
             ),

@@ -12,8 +12,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from flows.backends import DEFAULT_BACKEND, check_backend
 from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.data.periods import WINDOW_KEYS, WindowSpec
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
@@ -24,9 +25,6 @@ from flows.names import DEFAULT_MODEL_NAME
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-BackendName = Literal["local", "snowflake"]
-"""The backends a configuration can name (``local``, the default, or ``snowflake``)."""
-BACKENDS: tuple[str, ...] = BackendName.__args__
 DEFAULT_HOME = Path("~/.champion-challenger")
 
 
@@ -78,8 +76,8 @@ class Settings:
 
     home: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser())
     """Home directory of the embedded backend (data, registry, artifacts)."""
-    backend: str = "local"
-    """``local`` (embedded, the default) or ``snowflake``."""
+    backend: str = DEFAULT_BACKEND
+    """A name of ``flows.backends.OPENERS``: the embedded backend (the default) or Snowflake."""
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model name."""
     windows: WindowSpec = field(default_factory=WindowSpec)
@@ -94,11 +92,7 @@ class Settings:
     """Snowflake locations, used when ``backend == 'snowflake'``."""
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"Unknown registry backend {self.backend!r}. "
-                f"Valid backends are: {', '.join(BACKENDS)}."
-            )
+        check_backend(self.backend)
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )

@@ -37,6 +37,10 @@ class RegistryError(ChampionChallengerError):
     """The model registry refused an operation or is in an unusable state."""
 
 
+class ReadModeError(RegistryError):
+    """A backend opened in read mode was asked to write; nothing was changed."""
+
+
 class VersionNotFoundError(RegistryError, LookupError):
     """A model version, alias or tag names something the registry does not hold."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.local_prefect import LocalServer, drain_api_buffers, local_server
+from tests.support.local_prefect import LocalServer, drain_api_buffers, local_server
 
 REPO = Path(__file__).resolve().parent.parent
 

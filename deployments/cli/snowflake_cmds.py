@@ -189,14 +189,12 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
 
 def setup_command(args: argparse.Namespace) -> int:
     """Create the Snowflake backend's tables and tags if missing; print what ran."""
-    from flows.backends.snowflake.backend import open_snowflake_backend
+    from flows.backends import SNOWFLAKE, open_backend
+    from flows.cycle import steps
 
-    settings = _settings(args)
-    backend = open_snowflake_backend(settings)
-    try:
-        statements = backend.registry.setup()
-    finally:
-        backend.close()
+    settings = _settings(args).with_overrides(backend=SNOWFLAKE)
+    with open_backend(settings) as backend:
+        statements = steps.setup(backend)
     get_console().print(
         "\n".join(
             [

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from flows.backends import LOCAL
 from flows.cli._console import (
     add_backend_options,
     config_path,
@@ -185,7 +186,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
     """Run the ``train-champion`` flow."""
     prepare_prefect()
     settings = settings_from(args)
-    if settings.backend == "local":  # train-champion may create the model, not the home
+    if settings.backend == LOCAL:  # train-champion may create the model, not the home
         from flows.backends.local._home import require_home
 
         require_home(settings.home)
@@ -211,13 +212,13 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def cycle_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    from flows.cycle.steps import check_policy
+    from flows.cycle import steps
 
     params = parse_params(args.param)
-    check_policy(args.policy, params)  # fail before starting Prefect
+    steps.check_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
-        backend.registry.champion()
+        steps.champion(backend)
     from flows.orchestration.pipeline import champion_challenger
 
     with flow_terminal(get_console(), debug=debug_enabled(args)):

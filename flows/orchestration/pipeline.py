@@ -29,6 +29,7 @@ Operational rules, the same for every flow:
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,8 @@ from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
 from prefect.states import Failed, State
 
-from flows.backends import Backend, open_backend
-from flows.config import BackendName, Settings, load_settings
+from flows.backends import Backend, BackendName, open_backend
+from flows.config import Settings, load_settings
 from flows.cycle import stages, steps
 from flows.cycle.evaluation import Evaluation
 from flows.cycle.promotion import PromotionReport
@@ -312,26 +313,26 @@ def champion_challenger(
     _attach_step_loggers()
     logger = get_run_logger()
     settings = None
-    try:
-        parameters = CycleParameters(policy, policy_params or {}, dry_run)
-        settings = _settings(backend, model_name, home, config, windows)
-        logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
-        opened = open_backend(settings)
-    except Exception as exc:  # before any ledger can be reached: the run's report says why
-        return _failed(settings, exc, entry=None)
-    with opened as backend_in_use:
-        reconciled = reconcile_ended(backend_in_use, settings, return_state=True)
+    with ExitStack() as resources:
+        try:
+            parameters = CycleParameters(policy, policy_params or {}, dry_run)
+            settings = _settings(backend, model_name, home, config, windows)
+            logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
+            opened = resources.enter_context(open_backend(settings))
+        except Exception as exc:  # before any ledger can be reached: the run's report says why
+            return _failed(settings, exc, entry=None)
+        reconciled = reconcile_ended(opened, settings, return_state=True)
         if reconciled.is_failed():
             logger.warning("Could not reconcile earlier runs: %s", reconciled.message)
-        cycle = Cycle(backend_in_use, settings, parameters, run_id=_run_id())
+        cycle = Cycle(opened, settings, parameters, run_id=_run_id())
         outcome = cycle.run(call=_stage_task(cycle))
         if outcome.error is not None:
             return _failed(settings, outcome.error, entry=outcome.failure)
         report = outcome.report
         emit_decision_event(settings, report)
         publish_decision_report(settings, report)
-        publish_versions(backend_in_use, settings)
-        publish_trend(settings, backend_in_use.registry)
+        publish_versions(opened, settings)
+        publish_trend(settings, steps.trend(opened))
     logger.info("Published the metric table, the decision report, the versions and the trend")
     return decision_state(report)
 

@@ -143,9 +143,7 @@ def test_the_flow_and_the_graph_leave_the_same_ledger_and_pointers(
     monkeypatch.setenv(HOME_ENV, str(flow_home))
     state = champion_challenger(**scenario.parameters, home=str(flow_home), return_state=True)
     monkeypatch.setenv(HOME_ENV, str(graph_home))
-    deployment = dataclasses.replace(
-        read_deployment(PREFECT_YAML), parameters=scenario.parameters
-    )
+    deployment = dataclasses.replace(read_deployment(PREFECT_YAML), parameters=scenario.parameters)
     graph = build_graph(deployment, load_settings(home=graph_home))
     rehearsal = run_graph_locally(graph, home=graph_home)
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flows.backends.registry import Registry
+from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
+from flows.backends.registry import Registry, require_model
 from flows.backends.snowflake._ledger import (
     SnowflakeLedger,
     interrupted,
@@ -36,6 +37,7 @@ from flows.backends.snowflake._lock import (
     PromotionLock,
     lock_table_ddl,
 )
+from flows.backends.snowflake._ml import model_names, open_ml_registry
 from flows.backends.snowflake._switch import (
     ALIAS_FIELD,
     TAG_FIELD,
@@ -89,6 +91,11 @@ class SnowflakeRegistry(Registry):
         lock_wait_seconds: How long to wait for a lock held by another run.
         sleep: Waits between lock attempts.
         on_close: Called by :meth:`close` (closes a session this backend opened).
+        mode: ``read`` refuses a missing model and every write, so no DDL runs;
+            ``write`` (the default) runs :meth:`setup` before the first write.
+
+    Raises:
+        ModelNotFoundError: a missing database or schema, or in ``read`` mode the model.
     """
 
     def __init__(
@@ -102,10 +109,10 @@ class SnowflakeRegistry(Registry):
         lock_wait_seconds: float = LOCK_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         on_close: Callable[[], None] | None = None,
+        mode: Mode = "write",
     ) -> None:
-        from snowflake.ml.registry import Registry as MLRegistry
-
         self.session = session
+        self.mode = check_mode(mode)
         self.model_name = validate_identifier(model_name, what="model name")
         self.schema = f"{settings.database}.{settings.schema}"
         self.qualified_model = f"{self.schema}.{self.model_name}"
@@ -128,15 +135,12 @@ class SnowflakeRegistry(Registry):
             self._sql, table=self.ledger_table, model_name=self.model_name
         )
         self._on_close = on_close
-        self._ml = MLRegistry(
-            session,
-            database_name=settings.database,
-            schema_name=settings.schema,
-            options={"enable_monitoring": False},
-        )
+        self._ml = open_ml_registry(session, settings)
         self._model: Model | None = None
         self._versions: dict[str, SnowflakeModelVersion] = {}
         self._set_up = False
+        if self.mode == "read" and self._find_model() is None:
+            require_model(self.model_name, model_names(self._ml), where=self.schema)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -146,8 +150,10 @@ class SnowflakeRegistry(Registry):
     def setup(self) -> list[str]:
         """Create the ledger, lock and hash tables and the two tags if missing; returns the DDL.
 
-        Every write path runs it once per registry; reads never do.
+        Every write path runs it once per registry; reads never do, and a registry opened
+        in ``read`` mode refuses it.
         """
+        refuse_in_read_mode(self.mode, "setup", f"Registry {self.qualified_model}")
         statements = [
             ledger_table_ddl(self.ledger_table),
             lock_table_ddl(self.lock_table),

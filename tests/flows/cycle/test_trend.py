@@ -139,7 +139,7 @@ def test_publish_trend_creates_both_artifacts_on_a_real_server(prefect_server, r
 
     @flow(name="publish-trend-test")
     def publish() -> None:
-        publish_trend(history, registry)
+        publish_trend(history, read_trend(registry))
 
     publish()
     table = json.loads(Artifact.get("credit-approval-trend-table").data)
