@@ -1,11 +1,14 @@
-"""Fixtures of the Snowflake backend's tests: the recording session and registries on it."""
+"""Fixtures of the Snowflake tests: the recording session, registries on it, Snowpark on fakesnow."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
+from snowflake.snowpark import Session
 
 from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.config import SnowflakeSettings
@@ -15,6 +18,7 @@ from flows.names import FEATURE_COLUMNS
 from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.recording_session import RecordingSession
+from tests.snowflake.snowpark_fakesnow import FakesnowWarehouse
 
 MODEL = "CREDIT_APPROVAL"
 
@@ -111,3 +115,30 @@ def make_registry(session, snowflake_settings):
         return SnowflakeRegistry(session, snowflake_settings, model_name=MODEL, **options)
 
     return make
+
+
+# -- real Snowpark sessions on fakesnow ---------------------------------------------------
+
+FAKESNOW_DATABASE = "CC_DB"
+
+
+@pytest.fixture(scope="session")
+def fakesnow_warehouse() -> Iterator[FakesnowWarehouse]:
+    """One fakesnow server for the test session; its sessions are all closed before it stops."""
+    pytest.importorskip("fakesnow")
+    with FakesnowWarehouse() as warehouse:
+        yield warehouse
+
+
+@pytest.fixture
+def fakesnow_schema() -> str:
+    """A schema of :data:`FAKESNOW_DATABASE` no other test uses (fakesnow's DuckDB is shared)."""
+    return f"T_{uuid.uuid4().hex[:12].upper()}"
+
+
+@pytest.fixture
+def snowpark_session(fakesnow_warehouse, fakesnow_schema) -> Iterator[Session]:
+    """A real Snowpark session on fakesnow, on a fresh schema, metered (``traffic.watch``)."""
+    session = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    yield session
+    fakesnow_warehouse.close(session)

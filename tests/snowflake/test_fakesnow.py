@@ -1,10 +1,11 @@
 """A second opinion we did not write: the backend's plain SQL run by fakesnow.
 
 fakesnow (DuckDB behind a Snowflake-compatible HTTP server) runs the statements of
-the ledger, the lock, the row hashes and the applications source exactly as the
-code sends them, through real Snowpark sessions and the real connector, with ``?``
-bindings. The ML registry's statements (SHOW MODELS, ALTER MODEL …) are not
-emulated by fakesnow; they stay with the recording session of ``test_registry.py``.
+the ledger, the lock and the row hashes exactly as the code sends them, through
+real Snowpark sessions and the real connector, with ``?`` bindings (the sessions of
+``snowpark_fakesnow.py``; the applications source runs there in ``test_source.py``).
+The ML registry's statements (SHOW MODELS, ALTER MODEL …) are not emulated by
+fakesnow; they stay with the recording session of ``test_registry.py``.
 """
 
 from __future__ import annotations
@@ -15,60 +16,37 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from snowflake.snowpark import Session
-from snowflake.snowpark.exceptions import SnowparkSessionException
 
 from flows.backends.snowflake._ledger import SnowflakeLedger, interrupted, ledger_table_ddl
 from flows.backends.snowflake._lock import PromotionLock, lock_table_ddl
 from flows.backends.snowflake._switch import Pointers
 from flows.backends.snowflake._versions import RowHashes
-from flows.backends.snowflake.source import ROW_ID, SnowparkSource
-from flows.config import SnowflakeSettings
-from flows.data.periods import PeriodRange
-from flows.data.quickstart import generate_applications
 from flows.errors import LockLostError, RegistryBusyError
-from flows.identifiers import sql_literal
-from flows.names import COLUMNS
 from flows.records import Outcome
 from tests.registry.contract import decision
 
-fakesnow = pytest.importorskip("fakesnow")
+pytest.importorskip("fakesnow")
 
-DB, SCHEMA = "CC_DB", "CC_SCHEMA"
-LEDGER, LOCK = f"{DB}.{SCHEMA}.PROMOTION_LEDGER", f"{DB}.{SCHEMA}.PROMOTION_LOCK"
+DB = "CC_DB"
 BEFORE = Pointers(
     champion="V_ONE", challenger="V_TWO", challenger_tag="V_TWO", default="V_ONE", live="V_ONE"
 )
 TARGET = Pointers(champion="V_TWO", default="V_TWO", live="V_TWO")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with fakesnow.server() as connection:
-        yield connection
-
-
 @pytest.fixture
-def connect(server, request):
+def connect(fakesnow_warehouse, fakesnow_schema):
     """Open Snowpark sessions on one fresh schema (several = several runners)."""
-    schema = f"{SCHEMA}_{abs(hash(request.node.name)) % 10**8}"
-    opened = []
+    opened: list[Session] = []
 
     def open_one() -> Session:
-        session = Session.builder.configs({**server, "database": DB, "schema": schema}).create()
-        opened.append(session)
-        return session
+        opened.append(fakesnow_warehouse.session(DB, fakesnow_schema))
+        return opened[-1]
 
-    first = open_one()
-    first.sql(f"CREATE DATABASE IF NOT EXISTS {DB}").collect()
-    first.sql(f"CREATE SCHEMA IF NOT EXISTS {DB}.{schema}").collect()
-    open_one.schema = schema
+    open_one.schema = fakesnow_schema
     yield open_one
     for session in opened:
-        # Session.close() first calls SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks; its
-        # cleanup (close the connection, forget the session) still runs, which is what
-        # matters: a forgotten open session would be found later by the ML client.
-        with contextlib.suppress(SnowparkSessionException):
-            session.close()
+        fakesnow_warehouse.close(session)
 
 
 def _sql(session: Session):
@@ -190,40 +168,6 @@ def test_fakesnow_row_hashes_are_stored_once_and_read_back(connect):
     hashes.store("V1", values[:1])  # a retry of the same version changes nothing
     np.testing.assert_array_equal(hashes.read("V1"), values)
     assert hashes._sql(f"SELECT COUNT(*) AS N FROM {hashes.table}")[0]["N"] == 1
-
-
-class TestApplicationsOnFakesnow:
-    @pytest.fixture
-    def source(self, connect):
-        """The applications table of weeks 0–5, written by SQL (fakesnow cannot upload frames)."""
-        session = connect()
-        data = generate_applications(6).groupby("week_number").head(15).reset_index(drop=True)
-        upper = [c.upper() for c in COLUMNS]
-        session.sql(
-            f"CREATE TABLE CREDIT_APPLICATIONS ({', '.join(f'{c} VARCHAR' for c in upper[:1])}, "
-            f"{', '.join(f'{c} NUMBER(38, 6)' for c in upper[1:])}, {ROW_ID} NUMBER)"
-        ).collect()
-        values = ", ".join(
-            f"({sql_literal(str(row[0]))}, {', '.join(repr(float(v)) for v in row[1:])}, {i})"
-            for i, row in enumerate(data.itertuples(index=False))
-        )
-        session.sql(f"INSERT INTO CREDIT_APPLICATIONS VALUES {values}").collect()
-        settings = SnowflakeSettings(database=DB, schema=connect.schema)
-        return SnowparkSource(session, settings), data
-
-    def test_fakesnow_the_period_filter_runs_in_the_query(self, source):
-        snowpark, data = source
-        assert snowpark.period_span() == (0, 5)
-        weeks = snowpark.read_periods(PeriodRange(2, 3))
-        assert sorted(weeks["week_number"].unique()) == [2, 3]
-        assert len(weeks) == int(data["week_number"].between(2, 3).sum())
-
-    def test_fakesnow_evaluation_data_copies_the_newest_weeks_in_snowflake(self, source):
-        snowpark, data = source
-        count = snowpark.write_evaluation_data(holdout_weeks=4)
-        assert count == int((data["week_number"] >= 2).sum())
-        copied = snowpark.session.table(snowpark.evaluation_table).select("WEEK_NUMBER").distinct()
-        assert sorted(int(r[0]) for r in copied.collect()) == [2, 3, 4, 5]
 
 
 def test_fakesnow_pending_entries_carry_the_whole_decision(connect):
