@@ -32,8 +32,12 @@ class ModelTable:
         try:
             return self._sql(query, params)
         except SnowparkSQLException as exc:
-            if exc.sql_error_code == MISSING_OBJECT or "does not exist or not authorized" in str(
-                exc
-            ):
+            if is_missing_object(exc):
                 return None
             raise
+
+
+def is_missing_object(exc: Exception) -> bool:
+    """Whether Snowflake refused a statement because its table (or other object) is missing."""
+    code = getattr(exc, "sql_error_code", None)
+    return code == MISSING_OBJECT or "does not exist or not authorized" in str(exc)
