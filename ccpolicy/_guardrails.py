@@ -16,6 +16,7 @@ from typing import Any
 from ccpolicy._decision import Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Interval, MetricLimits, Parameter
+from ccpolicy._stats.metrics import METRICS
 from ccpolicy.errors import EvidenceError, PolicyParameterError
 
 COOLDOWN_WEEKS = "cooldown_weeks"
@@ -51,7 +52,13 @@ class GuardrailBlock:
 
 
 def greater_is_better(metric: str) -> bool:
-    """Whether a higher value of ``metric`` is better: all but *_loss and *_error metrics."""
+    """Whether a higher value of ``metric`` is better, as ``ccpolicy.stats.METRICS`` says.
+
+    A metric not in the table (a plugin's own) follows scikit-learn's naming: all but
+    ``*_loss`` and ``*_error`` metrics are better higher.
+    """
+    if metric in METRICS:
+        return METRICS[metric].greater_is_better
     return not metric.endswith(_LOWER_IS_BETTER_SUFFIXES)
 
 

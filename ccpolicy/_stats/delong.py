@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ccpolicy._params import OPEN_UNIT_INTERVAL, Interval, Options, check_value
+from ccpolicy._stats.metrics import weighted_roc_auc
 from ccpolicy._stats.ranking import both_classes_present, placements
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import UndefinedStatisticWarning
@@ -109,10 +110,13 @@ def delong_test(
     n_pos = int(positive.sum())
     n_neg = y.size - n_pos
 
+    unit = np.ones((1, y.size))
     place_a = placements(a, positive)
     place_b = placements(b, positive)
-    auc_a = float(place_a[positive].mean())
-    auc_b = float(place_b[positive].mean())
+    # The mean placement of the positives is the AUC too; the one AUC keeps the digits
+    # equal to every other AUC the project reports.
+    auc_a = float(weighted_roc_auc(y, a, unit)[0])
+    auc_b = float(weighted_roc_auc(y, b, unit)[0])
     delta = auc_b - auc_a
     se = _delta_standard_error(place_b - place_a, positive, n_pos=n_pos, n_neg=n_neg)
     z = _ratio(delta - margin, se)

@@ -63,13 +63,31 @@ def class_counts_by_tie_group(
 def auc_from_group_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Return the ROC AUC of each replicate from its per-group class counts (shape (b, g)).
 
-    A positive outranks every negative in lower groups and half of those in its own.
-    Replicates lacking a class get NaN.
+    This is the project's one ROC AUC: every other AUC (the metric table, the policies,
+    DeLong's test, the bootstrap) is this function's. It is the trapezoidal area under
+    the ROC curve, computed point for point as ``sklearn.metrics.roc_auc_score`` does
+    (one point per distinct score from the highest down, collinear points dropped,
+    rates divided by the class totals), so the two agree to the last bit; ties count
+    half. Groups a replicate does not draw (zero weight) add no point. Replicates
+    lacking a class get NaN.
     """
-    neg_below = np.cumsum(neg, axis=1) - neg
-    correct_pairs = np.sum(pos * (neg_below + 0.5 * neg), axis=1)
+    tps = np.cumsum(pos[:, ::-1], axis=1)
+    fps = np.cumsum(neg[:, ::-1], axis=1)
+    keep = (pos + neg)[:, ::-1] > 0
+    if tps.shape[1] > 2:
+        bends = (np.diff(fps, 2, axis=1) != 0) | (np.diff(tps, 2, axis=1) != 0)
+        keep[:, 1:-1] &= bends
+    keep[:, -1] = True
+    origin = np.zeros((tps.shape[0], 1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return correct_pairs / (pos.sum(axis=1) * neg.sum(axis=1))
+        fpr = np.hstack((origin, fps)) / fps[:, -1:]
+        tpr = np.hstack((origin, tps)) / tps[:, -1:]
+    kept = np.hstack((np.ones_like(origin, dtype=bool), keep))
+    x, y = fpr[kept], tpr[kept]
+    areas = np.diff(x) * (y[1:] + y[:-1]) / 2.0
+    ends = np.cumsum(kept.sum(axis=1))
+    starts = np.concatenate(([0], ends[:-1]))
+    return np.array([areas[start : end - 1].sum() for start, end in zip(starts, ends, strict=True)])
 
 
 def placements(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:

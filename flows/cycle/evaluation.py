@@ -2,7 +2,8 @@
 
 The quickstart computed its "AUC" on hard 0/1 predictions, which is balanced
 accuracy; here ROC AUC is computed on probabilities, next to F1, accuracy,
-precision, recall (at a 0.5 threshold) and the Brier loss. Each model scores the
+precision, recall (at a 0.5 threshold) and the Brier loss, each as the one metric
+table (``ccpolicy.stats.METRICS``) computes it. Each model scores the
 hold-out once; the policy then sees the labels and both score vectors, not only the
 summaries. A contestant trained on any hold-out row is refused before it is scored.
 """
@@ -15,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ccpolicy import greater_is_better
-from ccpolicy.stats import has_both_classes
+from ccpolicy import greater_is_better, stats
 from flows.data.periods import PeriodRange
 from flows.data.quickstart import hashes_fingerprint, row_hashes
 from flows.errors import LeakageError
@@ -30,11 +30,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("roc_auc", "f1", "accuracy", "precision", "recall", "brier_loss")
-"""Every metric reported, in sklearn's naming; ``ccpolicy.greater_is_better`` gives each one's
-direction, the same rule the policies' guardrails use."""
-
-DECISION_THRESHOLD = 0.5
+METRICS = tuple(stats.METRICS)
+"""Every metric reported: the rows of ``ccpolicy.stats.METRICS``, which gives each one's
+function, threshold and direction (the same table the policies' guardrails read)."""
 
 
 def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -43,29 +41,7 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, 
     ROC AUC is NaN, with ccpolicy's ``UndefinedStatisticWarning``, when the hold-out
     holds a single class; policies then answer "inconclusive".
     """
-    from sklearn.metrics import (
-        accuracy_score,
-        brier_score_loss,
-        f1_score,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    y_true = np.asarray(y_true)
-    predicted = (scores >= DECISION_THRESHOLD).astype(int)
-    if has_both_classes(y_true, statistic="ROC AUC"):
-        auc = float(roc_auc_score(y_true, scores))
-    else:
-        auc = float("nan")
-    return {
-        "roc_auc": auc,
-        "f1": float(f1_score(y_true, predicted, zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "brier_loss": float(brier_score_loss(y_true, scores)),
-    }
+    return stats.metric_values(y_true, scores)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+TEST_METRIC = "roc_auc"
+"""The metric of ``ccpolicy.stats.METRICS`` measured on a model's own test window."""
 MIN_TRAINING_ROWS = 50
 """Fewer rows than this cannot train a useful classifier; refuse rather than guess."""
 
@@ -104,8 +106,7 @@ def train_model(
     Raises:
         EmptyWindowError: if a window is too small or holds a single class.
     """
-    from sklearn.metrics import roc_auc_score
-
+    from ccpolicy.stats import metric_value
     from flows.cycle.prediction import positive_scores
     from flows.data.quickstart import hashes_fingerprint, row_hashes
 
@@ -120,7 +121,7 @@ def train_model(
     model.fit(train[list(resolved.features)], train[contract.label])
     _score_in_one_thread(model, spec)
     scores = positive_scores(model, resolved.model_input(test, input_name="test window"))
-    test_auc = float(roc_auc_score(test[contract.label], scores))
+    test_auc = metric_value(TEST_METRIC, test[contract.label], scores)
     logger.info("Test AUC on %s: %.4f", test_weeks, test_auc)
     return TrainedModel(
         model=model,
