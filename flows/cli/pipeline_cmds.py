@@ -262,11 +262,12 @@ def score_command(args: argparse.Namespace) -> int:
         result = steps.score(backend, weeks=weeks)
     if args.out:
         write_table(result.scores, Path(args.out))
-    probabilities = result.scores["approval_probability"]
+    contract = result.contract
+    probabilities = result.scores[contract.score_column]
     get_console().print(
-        f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
-        f"mean approval probability {probabilities.mean():.3f}"
-        + (f"; written to {args.out}" if args.out else "")
+        f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
+        f"mean {contract.score_description} {probabilities.mean():.3f}"
+        + (f"; written to {args.out} (column {contract.score_column})" if args.out else "")
     )
     return 0
 

@@ -105,11 +105,12 @@ def versions_markdown(versions: list[ModelVersion], *, live: str | None) -> str:
 
 def scoring_markdown(result: ScoringResult) -> str:
     """What was scored, by which version."""
-    probabilities = result.scores["approval_probability"]
+    contract = result.contract
+    probabilities = result.scores[contract.score_column]
     return (
-        f"# Scored {result.n_rows} applications with `{result.version}`\n\n"
-        f"Mean approval probability {probabilities.mean():.4f}; "
-        f"{int((probabilities >= 0.5).sum())} above 0.5.\n"
+        f"# Scored {result.n_rows} {contract.row_noun} with `{result.version}`\n\n"
+        f"Mean {contract.score_description} {probabilities.mean():.4f} "
+        f"(column `{contract.score_column}`); {int((probabilities >= 0.5).sum())} above 0.5.\n"
     )
 
 

@@ -25,8 +25,10 @@ from flows.cycle.promotion import (
     switch_live,
 )
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
+from flows.cycle.scoring import VERSION_COLUMN
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.training import TrainedModel
+from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
 from flows.errors import (
@@ -85,6 +87,8 @@ class ScoringResult:
 
     version: str
     scores: pd.DataFrame
+    contract: DataContract
+    """The live version's contract: its ``score_column`` holds the probabilities."""
 
     @property
     def n_rows(self) -> int:
@@ -460,13 +464,15 @@ def score(
     needed, and a missing one fails before any row is scored.
     """
     registry = backend.registry
-    live = registry.champion().name
+    champion = registry.champion()
+    live, contract = champion.name, champion.data_contract
     if data is None:
         newest = data_span(backend)[1]
         weeks = weeks or PeriodRange(newest, newest)
         data = backend.source.read_periods(weeks, input_name="scoring input")
+        data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
-    scores["approval_probability"] = registry.predict_proba(live, data)
-    scores["model_version"] = live
+    scores[contract.score_column] = registry.predict_proba(live, data)
+    scores[VERSION_COLUMN] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
-    return ScoringResult(version=live, scores=scores)
+    return ScoringResult(version=live, scores=scores, contract=contract)

@@ -119,7 +119,7 @@ def test_scoring_labels_rows_with_the_live_version(backend):
     result = steps.score(backend)
     assert result.n_rows == 400
     assert set(result.scores["model_version"]) == {backend.registry.live_version()}
-    assert result.scores["approval_probability"].between(0, 1).all()
+    assert result.scores["approved_probability"].between(0, 1).all()
 
 
 def test_cycle_without_a_champion_fails_before_training(tmp_path):

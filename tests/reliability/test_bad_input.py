@@ -82,7 +82,7 @@ class TestBadData:
                 "score", "--home", str(home), "--first-week", "19", "--out", str(tmp_path / "s.csv")
             )
         assert code == 0, err
-        scores = pd.read_csv(tmp_path / "s.csv")["approval_probability"]
+        scores = pd.read_csv(tmp_path / "s.csv")["approved_probability"]
         assert len(scores) and scores.notna().all() and scores.between(0, 1).all()
 
     def test_infinity_in_a_feature(self, home, cli):
