@@ -24,8 +24,8 @@ from flows.cycle.promotion import (
     last_promotion_week,
     switch_live,
 )
-from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import VERSION_COLUMN
+from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.training import TrainedModel
 from flows.data.contract import PERIOD_KEY, DataContract

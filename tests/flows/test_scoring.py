@@ -9,14 +9,14 @@ import pytest
 from flows.backends import open_backend
 from flows.cycle import steps
 from flows.cycle.scoring import VERSION_COLUMN
-from flows.data.contract import DEFAULT_CONTRACT
 from flows.data import files
+from flows.data.contract import DEFAULT_CONTRACT
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ConfigError, DataValidationError
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
+from tests.flows.homes import quickstart_home
 
 SCORE_COLUMN = DEFAULT_CONTRACT.score_column
-from tests.flows.homes import quickstart_home
 
 
 @pytest.fixture(scope="module")
