@@ -3,7 +3,9 @@
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
 Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
-their bodies live in ``flows.cycle.loading`` and ``flows.cycle.scoring``.
+their bodies live in ``flows.cycle.loading`` and ``flows.cycle.scoring``. The name
+each operation goes by as a Prefect task, a graph task and a command is in
+``flows.cycle.operations``.
 """
 
 from __future__ import annotations
