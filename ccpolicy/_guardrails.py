@@ -29,7 +29,8 @@ GUARDRAIL_PARAMETERS: dict[str, Parameter] = {
     COOLDOWN_WEEKS: Parameter(
         Interval("int", 0),
         0,
-        "No promotion while fewer than this many weeks have passed since the last one "
+        "No promotion while fewer than this many periods (weeks, days or months, as the "
+        "evidence counts them) have passed since the last one "
         "(data_week - last_promotion_week < cooldown_weeks); 0 disables the cool-down.",
     ),
     MAX_METRIC_DROP: Parameter(
@@ -140,7 +141,9 @@ def _cooldown_violations(cooldown_weeks: int, evidence: Evidence) -> list[str]:
     elapsed = evidence.data_week - evidence.last_promotion_week
     if elapsed >= cooldown_weeks:
         return []
+    unit = evidence.period
     return [
-        f"cool-down: last promotion at data week {evidence.last_promotion_week}, {elapsed} "
-        f"week(s) before week {evidence.data_week}, within the {cooldown_weeks}-week cool-down"
+        f"cool-down: last promotion at data {unit} {evidence.last_promotion_week}, {elapsed} "
+        f"{unit}(s) before {unit} {evidence.data_week}, within the {cooldown_weeks}-{unit} "
+        "cool-down"
     ]

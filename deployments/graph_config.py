@@ -46,7 +46,7 @@ class GraphConfig:
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model."""
     windows: WindowSpec = field(default_factory=WindowSpec)
-    """Window sizes in weeks."""
+    """Window sizes in periods of the contract's unit."""
     dry_run: bool = False
     """Evaluate and decide without acting (the decision is still recorded)."""
     challenger_spec: ModelSpec = CHALLENGER_SPEC
@@ -199,9 +199,4 @@ class GraphConfig:
 def _windows(value: Any) -> WindowSpec:
     if not isinstance(value, dict):
         raise ConfigError(f"windows must be a mapping of window sizes; got {value!r}.")
-    try:
-        return WindowSpec(**value)
-    except TypeError as exc:
-        raise ConfigError(
-            f"windows accepts train_weeks, test_weeks and holdout_weeks; got {sorted(value)}."
-        ) from exc
+    return WindowSpec.from_mapping(value, where="windows")

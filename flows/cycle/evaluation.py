@@ -50,9 +50,9 @@ class Evaluation:
 
     champion: ModelVersion
     challenger: ModelVersion
-    holdout_weeks: PeriodRange
+    holdout: PeriodRange
     holdout_fingerprint: str
-    data_week: int
+    data_period: int
     y_true: np.ndarray = field(repr=False)
     champion_scores: np.ndarray = field(repr=False)
     challenger_scores: np.ndarray = field(repr=False)
@@ -89,30 +89,30 @@ def check_not_trained_on(
     trained_on: np.ndarray | None,
     version: ModelVersion,
     holdout_hashes: np.ndarray,
-    holdout_weeks: PeriodRange,
+    holdout: PeriodRange,
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
     Row hashes (``data.row_hashes`` of the hold-out) are compared with
-    ``trained_on``, the version's own, when they are known; the training weeks are
+    ``trained_on``, the version's own, when they are known; the training periods are
     always compared too.
 
     Raises:
         LeakageError: naming the version and how many rows it has seen.
     """
     if version.train_weeks is not None:
-        start, end = version.train_weeks
-        if PeriodRange(start, end).overlaps(holdout_weeks):
+        trained = holdout.calendar.range(*version.train_weeks)
+        if trained.overlaps(holdout):
             raise LeakageError(
-                f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
-                f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."
+                f"Version {version.name} was trained on {trained}, which overlap the "
+                f"hold-out ({holdout}); it cannot be judged on rows it has seen."
             )
     if trained_on is not None:
         seen = int(np.isin(holdout_hashes, trained_on).sum())
         if seen:
             raise LeakageError(
                 f"Version {version.name} was trained on {seen} of the {len(holdout_hashes)} "
-                f"hold-out rows ({holdout_weeks}); it cannot be judged on rows it has seen."
+                f"hold-out rows ({holdout}); it cannot be judged on rows it has seen."
             )
 
 
@@ -120,50 +120,52 @@ def evaluate_pair(
     registry: Registry,
     champion: ModelVersion,
     challenger: ModelVersion,
-    holdout: pd.DataFrame,
+    rows: pd.DataFrame,
     *,
-    holdout_weeks: PeriodRange,
-    data_week: int,
+    holdout: PeriodRange,
+    data_period: int,
     unlogged: TrainedModel | None = None,
 ) -> Evaluation:
-    """Score both versions once each on ``holdout`` and compute their metrics.
+    """Score both versions once each on the hold-out ``rows`` and compute their metrics.
 
-    ``holdout`` is a canonical frame of the stored data. Each version scores it with
+    ``rows`` is a canonical frame of the stored data. Each version scores it with
     its own features (a challenger may add or drop some); the label is the
     challenger's, which the retrain step has checked to be the champion's.
 
     Args:
+        holdout: The periods ``rows`` hold.
+        data_period: The newest period in the data.
         unlogged: The challenger itself when it is not in the registry (a dry run
             trains it but logs nothing); it is scored and checked as it is.
     """
     from flows.cycle.prediction import positive_scores
 
-    holdout_hashes = row_hashes(holdout)
+    holdout_hashes = row_hashes(rows)
     check_not_trained_on(
-        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout_weeks
+        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout
     )
     challenger_rows = (
         unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
     )
-    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout_weeks)
-    y_true = holdout[challenger.data_contract.label].to_numpy()
-    logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
-    champion_scores = registry.predict_proba(champion.name, holdout)
+    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout)
+    y_true = rows[challenger.data_contract.label].to_numpy()
+    logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout, len(rows))
+    champion_scores = registry.predict_proba(champion.name, rows)
     if challenger.name == champion.name:
         challenger_scores = champion_scores
     elif unlogged is not None:
         logger.info("Scoring challenger %s (not logged: dry run) on the same rows", challenger.name)
-        features = unlogged.contract.model_input(holdout, input_name="hold-out")
+        features = unlogged.contract.model_input(rows, input_name="hold-out")
         challenger_scores = positive_scores(unlogged.model, features)
     else:
         logger.info("Scoring challenger %s on the same rows", challenger.name)
-        challenger_scores = registry.predict_proba(challenger.name, holdout)
+        challenger_scores = registry.predict_proba(challenger.name, rows)
     return Evaluation(
         champion=champion,
         challenger=challenger,
-        holdout_weeks=holdout_weeks,
+        holdout=holdout,
         holdout_fingerprint=hashes_fingerprint(holdout_hashes),
-        data_week=data_week,
+        data_period=data_period,
         y_true=y_true,
         champion_scores=champion_scores,
         challenger_scores=challenger_scores,

@@ -23,7 +23,7 @@ from flows.cycle.promotion import (
     build_evidence,
     decision_entry,
     default_actor,
-    last_promotion_week,
+    last_promotion_period,
     switch_live,
 )
 from flows.cycle.scoring import VERSION_COLUMN
@@ -105,14 +105,14 @@ def generate_data(
     n_periods: int = 20,
     append_weeks: int = 0,
     replace: bool = False,
-    holdout_weeks: int = 4,
+    holdout_periods: int = 4,
 ) -> pd.DataFrame:
     """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
 
     Appending continues the same random stream after the newest stored week, so a
     weekly run sees genuinely new rows while the history stays as it was. Backends
     that keep the quickstart's EVALUATION_DATA table refresh it with the newest
-    ``holdout_weeks`` weeks.
+    ``holdout_periods`` weeks.
 
     Raises:
         ConfigError: if data is already stored and neither appending nor replacing.
@@ -132,7 +132,7 @@ def generate_data(
             )
         data = generate_applications(n_periods, spec)
     backend.source.write(data, replace=replace and not append_weeks)
-    backend.source.write_evaluation_data(holdout_weeks=holdout_weeks)
+    backend.source.write_evaluation_data(holdout_periods=holdout_periods)
     return data
 
 
@@ -155,12 +155,15 @@ def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
 
 
 def data_span(backend: Backend) -> tuple[int, int]:
-    """Oldest and newest week stored; raises when there is no data at all."""
+    """Oldest and newest period stored; raises when there is no data at all."""
     span = backend.source.period_span()
     if span is None:
-        raise EmptyWindowError(
-            "The applications table is empty; run `ccflows generate` (or load data) first."
+        load = (
+            "`ccflows generate` (or load data)"
+            if backend.source.contract.is_quickstart
+            else ("`ccflows ingest FILE`")
         )
+        raise EmptyWindowError(f"No rows are stored yet; run {load} first.")
     return span
 
 
@@ -168,12 +171,13 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     """The data span and the windows a run works on, read once for the whole run.
 
     Args:
-        role: ``challenger`` for a weekly cycle, ``champion`` for the bootstrap.
+        role: ``challenger`` for a cycle, ``champion`` for the bootstrap.
 
     Raises:
         EmptyWindowError: if there is no data, or too little for the windows.
     """
-    return CyclePlan.for_role(data_span(backend), settings.windows, role)
+    span = data_span(backend)
+    return CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
 
 
 def train_champion(
@@ -199,7 +203,7 @@ def train_champion(
     if live is not None and not replace:
         raise ConfigError(
             f"Model {settings.model_name} already has a live champion ({live}); "
-            "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
+            "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
     version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
     if version.name == live:
@@ -211,7 +215,7 @@ def train_champion(
         actor=actor or default_actor(),
         champion_version=live,
         challenger_version=version.name,
-        data_week=plan.data_week,
+        data_week=plan.data_period,
         plan=plan.to_dict(),
         run_id=run_id,
     )
@@ -258,8 +262,8 @@ def evaluate(
         champion,
         version,
         holdout,
-        holdout_weeks=plan.holdout,
-        data_week=plan.data_week,
+        holdout=plan.holdout,
+        data_period=plan.data_period,
         unlogged=unlogged,
     )
 
@@ -281,7 +285,7 @@ def decide(
     and the ledger says so. Every other verdict is recorded as it is.
     """
     registry = backend.registry
-    evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
+    evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
     actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
     decision = apply_policy(
         registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
@@ -334,7 +338,7 @@ def record_failure(
         reason=reason,
         actor=actor or default_actor(),
         champion_version=live,
-        data_week=plan.data_week if plan else None,
+        data_week=plan.data_period if plan else None,
         plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
@@ -457,10 +461,10 @@ def live_at(backend: Backend, when: str) -> str | None:
 def score(
     backend: Backend,
     *,
-    weeks: PeriodRange | None = None,
+    periods: PeriodRange | None = None,
     data: pd.DataFrame | None = None,
 ) -> ScoringResult:
-    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version.
+    """Score ``data`` (or the stored ``periods``, default the newest) with the live version.
 
     The live version checks ``data`` against its own contract: only its features are
     needed, and a missing one fails before any row is scored.
@@ -470,8 +474,8 @@ def score(
     live, contract = champion.name, champion.data_contract
     if data is None:
         newest = data_span(backend)[1]
-        weeks = weeks or PeriodRange(newest, newest)
-        data = backend.source.read_periods(weeks, input_name="scoring input")
+        periods = periods or PeriodRange(newest, newest)
+        data = backend.source.read_periods(periods, input_name="scoring input")
         data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
     scores[contract.score_column] = registry.predict_proba(live, data)

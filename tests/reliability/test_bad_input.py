@@ -214,7 +214,7 @@ class TestLeakage:
     def _log(self, backend, train: pd.DataFrame, weeks: PeriodRange, name: str) -> None:
         """Log a tiny model trained on ``train`` while claiming it was trained on ``weeks``."""
         spec = load_settings(home=backend.registry.home).challenger_spec
-        trained = train_model(spec, train, train, train_weeks=weeks, test_weeks=weeks)
+        trained = train_model(spec, train, train, train_periods=weeks, test_periods=weeks)
         record = ModelVersion(
             model_name=backend.registry.model_name, name=name, created_at="",
             train_weeks=(weeks.start, weeks.end), spec=spec.to_dict(),

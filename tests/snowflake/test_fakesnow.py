@@ -220,7 +220,7 @@ class TestApplicationsOnFakesnow:
 
     def test_fakesnow_evaluation_data_copies_the_newest_weeks_in_snowflake(self, source):
         snowpark, data = source
-        count = snowpark.write_evaluation_data(holdout_weeks=4)
+        count = snowpark.write_evaluation_data(holdout_periods=4)
         assert count == int((data["week_number"] >= 2).sum())
         copied = snowpark.session.table(snowpark.evaluation_table).select("WEEK_NUMBER").distinct()
         assert sorted(int(r[0]) for r in copied.collect()) == [2, 3, 4, 5]
