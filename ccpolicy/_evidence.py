@@ -34,7 +34,7 @@ class Evidence:
     """
 
     y_true: np.ndarray
-    """True labels of the hold-out rows: 1 for the positive class (approved), else 0."""
+    """True labels of the hold-out rows: 1 for the positive class, else 0."""
     champion_scores: np.ndarray
     """The champion's probability of class 1 for each row."""
     challenger_scores: np.ndarray

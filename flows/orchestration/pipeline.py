@@ -298,7 +298,7 @@ def champion_challenger(
     _attach_step_loggers()
     logger = get_run_logger()
     settings = _settings(backend, model_name, home, windows)
-    logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
+    logger.info("Cycle of %s (%s backend)", settings.model_name, settings.backend)
     with open_backend(settings) as opened:
         reconciled = reconcile_ended(opened, settings, return_state=True)
         if reconciled.is_failed():
@@ -318,7 +318,7 @@ def champion_challenger(
         except Exception as exc:
             error = one_line(exc)
             logger.error(
-                "Weekly cycle failed before a decision; the champion is untouched. %s",
+                "Cycle failed before a decision; the champion is untouched. %s",
                 error,
                 exc_info=True,  # the traceback stays in the run's logs on the server
             )
