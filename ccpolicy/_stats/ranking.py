@@ -90,20 +90,25 @@ def auc_from_group_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return np.array([areas[start : end - 1].sum() for start, end in zip(starts, ends, strict=True)])
 
 
-def placements(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
+def placements(
+    positive: np.ndarray, counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+) -> np.ndarray:
     """Return DeLong's placement value of every row, in the original row order.
+
+    ``counts`` is :func:`class_counts_by_tie_group` of the scores (unweighted), so a
+    caller that also wants the AUC sorts the scores once.
 
     For a positive row: the fraction of negatives it outranks (ties count half),
     DeLong's V10 and Sun & Xu's (T_Z - T_X) / n. For a negative row: the fraction of
     positives that outrank it, V01. Each class's mean placement is the AUC.
     The caller guarantees both classes are present.
     """
-    pos, neg, order, group = class_counts_by_tie_group(scores, positive)
+    pos, neg, order, group = counts
     pos, neg = pos[0], neg[0]
     n_pos, n_neg = pos.sum(), neg.sum()
     v10 = (np.cumsum(neg) - neg + 0.5 * neg) / n_neg
     v01 = (n_pos - np.cumsum(pos) + 0.5 * pos) / n_pos
     pos_sorted = positive[order]
-    result = np.empty(scores.size, dtype=np.float64)
+    result = np.empty(positive.size, dtype=np.float64)
     result[order] = np.where(pos_sorted, v10[group], v01[group])
     return result
