@@ -33,7 +33,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -158,22 +158,34 @@ def record_end(cycle: Cycle, error: str, plan: CyclePlan | None) -> LedgerEntry 
     return cycle.record_end(error, plan)
 
 
-STAGE_TASKS = {
-    stages.CHECK_POLICY: check_policy,
-    stages.PLAN: plan_cycle,
-    stages.RETRAIN: retrain,
-    stages.EVALUATE: evaluate,
-    stages.DECIDE: decide,
-    stages.RECORD_END: record_end,
-}
-"""Each stage of :mod:`flows.cycle.stages` as the task that runs it (same names)."""
+def _stage_tasks() -> dict[str, Task]:
+    """Each stage of :mod:`flows.cycle.stages` and the task that runs it (same names).
+
+    Looked up when a run starts, so the run uses the tasks as they are configured then.
+    """
+    return {
+        stages.CHECK_POLICY: check_policy,
+        stages.PLAN: plan_cycle,
+        stages.RETRAIN: retrain,
+        stages.EVALUATE: evaluate,
+        stages.DECIDE: decide,
+        stages.RECORD_END: record_end,
+    }
 
 
 def _stage_task(cycle: Cycle) -> StageCall:
-    """Run each stage of ``cycle`` as its task of this flow run."""
+    """Run each stage of ``cycle`` as its task of this flow run, each after the one before.
+
+    Waiting on the previous stage's result draws the chain of stages as the run's graph
+    in the UI, also where a stage does not take the previous one's result as input.
+    """
+    tasks = _stage_tasks()
+    previous: list[Any] = []
 
     def call(stage: str, method: Any, *args: Any) -> Any:
-        return STAGE_TASKS[stage](cycle, *args)
+        result = tasks[stage](cycle, *args, wait_for=list(previous))
+        previous[:] = [result]
+        return result
 
     return call
 
@@ -343,8 +355,8 @@ def _failed(settings: Settings | None, error: Exception, *, entry: LedgerEntry |
     """
     message = one_line(error)
     get_run_logger().error(
-        "Weekly cycle failed; the champion is untouched unless the ledger says otherwise. %s",
-        message,
+        "Weekly cycle failed: %s",
+        entry.reason if entry is not None else message,
         exc_info=error,  # the traceback stays in the run's logs on the server
     )
     publish_failure_report(
