@@ -31,6 +31,7 @@ from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
 from flows.errors import (
     AlreadyChampionError,
+    AlreadyLiveError,
     ConfigError,
     EmptyWindowError,
     NoChampionError,
@@ -370,9 +371,9 @@ def rollback(
 
     Args:
         to_version: The version to make live; defaults to the previous champion.
-        if_live: Roll back only if this version is still live; defaults to the version
-            live now. If another run switched first, nothing changes and the ledger
-            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
+        if_live: Act only while this version is live; defaults to the version live now.
+            If another version is live, nothing changes and the ledger records the
+            refusal (``Outcome.STALE_CHAMPION``) naming both.
         reason: Why, recorded in the ledger.
         actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
         run_id: The orchestrator run, if any.
@@ -382,7 +383,7 @@ def rollback(
 
     Raises:
         NoChampionError: if nothing is live, or there is no earlier champion to return to.
-        ConfigError: if the target is already live.
+        AlreadyLiveError: if the target is the live version (nothing is recorded).
         VersionNotFoundError: if the target is not a version of the model.
         ArtifactIntegrityError: if the target's artifact is missing or altered.
     """
@@ -390,26 +391,60 @@ def rollback(
     live = registry.live_version()
     if live is None:
         raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
-    expected = if_live or live
+    if to_version is not None:
+        registry.get_version(to_version)
+    actor = actor or default_actor()
+    if if_live is not None and if_live != live:
+        return _refuse_stale_rollback(
+            backend, expected=if_live, live=live, target=to_version, actor=actor, run_id=run_id
+        )
     target = to_version or registry.previous_champion()
     if target is None:
         raise NoChampionError(
             f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
             f"to from {live}; name a version with --to."
         )
-    if target == expected:
-        raise ConfigError(f"Version {target} is already live; nothing to roll back.")
-    registry.get_version(target)
+    if target == live:
+        raise AlreadyLiveError(
+            f"Version {target} is already live; nothing to roll back.", version=target
+        )
     entry = LedgerEntry(
         outcome=Outcome.ROLLED_BACK,
-        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
-        actor=actor or default_actor(),
+        reason=f"Rolled back from {live} to {target}" + (f": {reason}" if reason else "."),
+        actor=actor,
+        champion_version=live,
+        challenger_version=target,
+        run_id=run_id,
+    )
+    recorded = switch_live(registry, live, target, entry)
+    logger.info("%s", recorded.reason)
+    return recorded
+
+
+def _refuse_stale_rollback(
+    backend: Backend,
+    *,
+    expected: str,
+    live: str,
+    target: str | None,
+    actor: str,
+    run_id: str | None,
+) -> LedgerEntry:
+    """Record a rollback guarded by ``expected`` that found ``live`` instead; nothing moves."""
+    towards = f" to {target}" if target else ""
+    entry = LedgerEntry(
+        outcome=Outcome.STALE_CHAMPION,
+        reason=(
+            f"Rollback{towards} not applied: it was to act only while {expected} was live, "
+            f"but the live version is {live} (another run switched it first); nothing changed."
+        ),
+        actor=actor,
         champion_version=expected,
         challenger_version=target,
         run_id=run_id,
     )
-    recorded = switch_live(registry, expected, target, entry)
-    logger.info("%s", recorded.reason)
+    recorded = backend.registry.append_ledger(entry)
+    logger.warning("%s", recorded.reason)
     return recorded
 
 
