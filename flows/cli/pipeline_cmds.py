@@ -164,17 +164,15 @@ def ingest_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
 
     settings = settings_from(args)
-    with get_console().status("Ingesting…"), open_backend(settings) as backend:
-        result = steps.ingest(
-            backend,
-            settings,
-            [Path(f) for f in args.files],
-            append=args.append,
-            replace=args.replace,
-        )
+    with get_console().status("Ingesting…"):
+        files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
+        with open_backend(settings) as backend:
+            result = steps.ingest(
+                backend, settings, files, append=args.append, replace=args.replace
+            )
     period = settings.contract.period
     get_console().print(
-        f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
+        f"Ingested {result.rows:,} rows from {result.n_files} file(s)"
         + (", replacing the stored rows" if result.replaced else "")
         + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )

@@ -2,7 +2,7 @@
 
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
-Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
+Loading files (``check_files``, then ``ingest``) and scoring a file (``score_file``) are listed here too;
 their bodies live in ``flows.cycle.loading`` and ``flows.cycle.scoring``.
 """
 
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flows.cycle.contestants import train_and_log
+from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
+from flows.cycle.loading import check_files as check_files
 from flows.cycle.loading import ingest as ingest
 from flows.cycle.promotion import (
     PromotionReport,
