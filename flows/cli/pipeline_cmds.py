@@ -16,7 +16,7 @@ from flows.cli._console import (
     print_json,
     settings_from,
 )
-from flows.cli._flow_runs import flow_terminal, prepare_prefect
+from flows.cli._flow_runs import flow_api, flow_terminal, prepare_prefect
 from flows.errors import ConfigError
 
 
@@ -189,7 +189,8 @@ def train_champion_command(args: argparse.Namespace) -> int:
         require_home(settings.home)
     from flows.orchestration.pipeline import train_champion
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         version = train_champion(
             backend=settings.backend,
             model_name=settings.model_name,
@@ -217,7 +218,8 @@ def cycle_command(args: argparse.Namespace) -> int:
         backend.registry.champion()
     from flows.orchestration.pipeline import champion_challenger
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         entry = champion_challenger(
             policy=args.policy,
             policy_params=params,

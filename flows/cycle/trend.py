@@ -120,15 +120,21 @@ class Trend:
         return self.live_periods[-1].version if self.live_periods else None
 
 
-def read_trend(registry: Registry) -> Trend:
-    """Collect the trend from ``registry``'s ledger; reads only, changes nothing."""
+def read_trend(registry: Registry, *, curves: bool = True) -> Trend:
+    """Collect the trend from ``registry``'s ledger; reads only, changes nothing.
+
+    Args:
+        curves: Also read the newest stored evidence for the ROC curves (the report
+            draws them; a weekly run's artifacts do not).
+    """
     entries = registry.ledger()
     points = [_point(entry) for entry in entries]
     latest = None
-    for entry, point in zip(reversed(entries), reversed(points), strict=True):
-        if entry.has_evidence and point.evaluated:
-            latest = _latest_curves(registry, entry, point)
-            break
+    evaluated = [
+        (e, p) for e, p in zip(entries, points, strict=True) if e.has_evidence and p.evaluated
+    ]
+    if curves and evaluated:
+        latest = _latest_curves(registry, *evaluated[-1])
     return Trend(registry.model_name, points, live_periods(points), latest)
 
 
