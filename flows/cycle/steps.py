@@ -28,6 +28,7 @@ from flows.cycle.promotion import (
 )
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
+from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
@@ -275,7 +276,8 @@ def decide(
 
     A "promote" verdict becomes a compare-and-set against the champion that was
     evaluated: if another run changed the live version meanwhile, nothing switches
-    and the ledger says so. Every other verdict is recorded as it is.
+    and the ledger says so. Every other verdict is recorded as it is. Whatever the
+    policy, the entry carries the evidence's strength (``flows.cycle.strength``).
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
@@ -283,8 +285,17 @@ def decide(
     decision = apply_policy(
         registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
     )
+    strength = evidence_strength(
+        evaluation.y_true, evaluation.champion_scores, evaluation.challenger_scores
+    )
     entry = decision_entry(
-        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
+        evaluation,
+        decision,
+        strength=strength,
+        dry_run=dry_run,
+        actor=actor,
+        run_id=run_id,
+        plan=plan_record,
     )
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.PROMOTED:

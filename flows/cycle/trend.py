@@ -43,9 +43,9 @@ class TrendPoint:
     challenger_auc: float | None
     """The challenger's ROC AUC on the same hold-out."""
     p_value: float | None
-    """The policy's p-value, when it has one."""
+    """The paired DeLong p-value of no gain (entries before it: the policy's, if any)."""
     min_detectable_gain: float | None
-    """The gain the hold-out detects with 80 % power, when the policy states it."""
+    """The gain the hold-out detects with 80 % power (earlier entries: the policy's, if any)."""
 
     @property
     def evaluated(self) -> bool:
@@ -170,7 +170,7 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
 
 def _point(entry: LedgerEntry) -> TrendPoint:
     metrics = entry.metrics or {}
-    details = entry.details or {}
+    details = {**(entry.details or {}), **(entry.strength or {})}  # every policy's, else its own
     return TrendPoint(
         entry_id=entry.id or 0,
         recorded_at=entry.recorded_at[:19].replace("T", " "),

@@ -87,6 +87,17 @@ def test_dry_run_decides_without_acting(backend, settings):
     assert backend.registry.live_version() == live
 
 
+def test_every_decision_records_the_evidences_strength_in_the_ledger(backend, settings):
+    report = steps.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    stored = backend.registry.ledger()[-1]
+    assert stored.id == report.entry.id
+    assert set(stored.strength) == {
+        "auc_gain", "p_value", "ci_low", "ci_high", "min_detectable_gain"
+    }  # fmt: skip
+    assert stored.strength["ci_low"] <= stored.strength["auc_gain"] <= stored.strength["ci_high"]
+    assert 0 < stored.strength["p_value"] <= 1
+
+
 def test_promotion_then_rollback_then_history(backend, settings):
     champion = backend.registry.live_version()
     report = steps.weekly_cycle(backend, settings, AlwaysPromote())
