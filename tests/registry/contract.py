@@ -192,6 +192,13 @@ class RegistryContract:
         assert registry.ledger_evidence(promoted.id) == b"more"
         assert [e.id for e in registry.ledger(limit=1)] == [promoted.id]
 
+    def test_the_evidences_strength_reads_back_as_recorded(self, registry, two_versions):
+        strength = {"auc_gain": 0.01, "p_value": 0.4, "ci_low": -0.01, "ci_high": 0.03,
+                    "min_detectable_gain": 0.04}  # fmt: skip
+        registry.promote_if_champion_is(None, two_versions[0], decision(Outcome.BOOTSTRAPPED))
+        registry.append_ledger(decision(Outcome.KEPT, strength=strength))
+        assert registry.ledger()[-1].strength == strength
+
     def test_previous_champion_and_live_at_follow_the_ledger(self, registry, two_versions):
         first, second = two_versions
         before = datetime.now(UTC).isoformat()
