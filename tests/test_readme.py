@@ -98,3 +98,24 @@ def test_every_fenced_block_of_the_readme_works(block, tmp_path):
     assert result.returncode == 0, (
         f"{script}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
+
+
+def test_the_command_table_lists_every_command():
+    from flows.cli import build_parser
+
+    readme = README.read_text()
+    table = readme[readme.index("## Everyday commands") :]
+    table = table[: table.index("\n## ", 1)]
+    rows = [line for line in table.splitlines() if line.startswith("| `ccflows ")]
+    missing = []
+    for action in build_parser()._subparsers._group_actions:
+        for name, parser in action.choices.items():
+            row = next(
+                (r for r in rows if f"`ccflows {name}" in r or f"/ `ccflows {name}" in r), None
+            )
+            if row is None:
+                missing.append(name)
+                continue
+            nested = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+            missing += [f"{name} {sub}" for a in nested for sub in a.choices if sub not in row]
+    assert not missing, f"commands missing from the README's table: {missing}"

@@ -151,7 +151,10 @@ def live_periods(points: list[TrendPoint]) -> list[LivePeriod]:
 
 
 def trend_rows(trend: Trend) -> list[dict[str, Any]]:
-    """One row per ledger entry, numbers rounded to 4 decimals (the ledger keeps them raw)."""
+    """One row per ledger entry, AUCs to 4 decimals and p-values to 2 significant digits.
+
+    The ledger keeps them raw.
+    """
     return [
         {
             "entry": p.entry_id,
@@ -161,7 +164,7 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
             "live after": p.live,
             "champion AUC": _round(p.champion_auc),
             "challenger AUC": _round(p.challenger_auc),
-            "p-value": _round(p.p_value),
+            "p-value": _two_digits(p.p_value),
             "detectable gain": _round(p.min_detectable_gain),
         }
         for p in trend.points
@@ -225,3 +228,8 @@ def _number(value: Any) -> float | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _two_digits(value: float | None) -> float | None:
+    """Two significant digits: a p-value of 1.4e-12 stays one, never 0.0."""
+    return None if value is None else float(f"{value:.2g}")

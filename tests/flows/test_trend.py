@@ -92,6 +92,14 @@ class TestReadTrend:
         raw = registry.ledger()[1].metrics["champion"]["roc_auc"]
         assert rows[1]["champion AUC"] == round(raw, 4) and rows[0]["champion AUC"] is None
 
+    def test_a_tiny_p_value_is_never_shown_as_zero(self, registry) -> None:
+        from dataclasses import replace
+
+        trend = read_trend(registry, curves=False)
+        point = next(p for p in trend.points if p.evaluated)
+        tiny = replace(trend, points=[replace(point, p_value=1.4321e-12)])
+        assert trend_rows(tiny)[0]["p-value"] == 1.4e-12  # the report's table and the artifact's
+
 
 class TestHtml:
     def test_is_one_self_contained_page_with_both_figures(self, registry) -> None:
