@@ -3,6 +3,11 @@
 Precedence, highest first: explicit arguments (CLI flags, flow parameters), the
 environment (``CC_HOME``, ``CC_BACKEND``, ``CC_MODEL_NAME``), the TOML file
 ``<home>/config.toml`` (or ``CC_CONFIG``), then the quickstart's defaults.
+
+A config file with its own ``[data]`` table must name its model: the quickstart's
+name on another table would mislabel every run, artifact and report, and a name
+derived from the home's path would change when the home moves, orphaning the
+registry's versions and, on Snowflake, the registered model.
 """
 
 from __future__ import annotations
@@ -164,11 +169,16 @@ def load_settings(
     values = _read_config(config_path) if config_path.is_file() else {}
     if config and not config_path.is_file():
         raise ConfigError(f"Config file {str(config_path)!r} does not exist.")
+    model_name = model_name or os.environ.get("CC_MODEL_NAME")
+    if "contract" in values and "model_name" not in values and not model_name:
+        raise ConfigError(
+            f"Config file {str(config_path)!r} has its own [data] table but no model_name: "
+            'add a line model_name = "YOUR_MODEL" above [data], the name your model is '
+            f"registered under ({DEFAULT_MODEL_NAME} is the quickstart's); see docs/data.md."
+        )
     settings = Settings(home=home_path, **values)
     return settings.with_overrides(
-        backend=backend or os.environ.get("CC_BACKEND"),
-        model_name=model_name or os.environ.get("CC_MODEL_NAME"),
-        windows=windows,
+        backend=backend or os.environ.get("CC_BACKEND"), model_name=model_name, windows=windows
     )
 
 

@@ -57,6 +57,14 @@ class AlreadyChampionError(RegistryError):
     """The version is the live champion, so it cannot also hold the CHALLENGER alias."""
 
 
+class AlreadyLiveError(RegistryError):
+    """The version asked for is already live: nothing to switch, nothing recorded."""
+
+    def __init__(self, message: str, *, version: str) -> None:
+        super().__init__(message)
+        self.version = version
+
+
 class NoChampionError(RegistryError):
     """The registry has no live champion yet (run ``ccflows train-champion`` first)."""
 

@@ -133,6 +133,9 @@ class LedgerEntry:
     """``{"champion": {...}, "challenger": {...}}`` hold-out metrics."""
     details: Mapping[str, Any] = field(default_factory=dict)
     """The numbers behind the verdict (p-value, confidence interval, ...)."""
+    strength: Mapping[str, Any] = field(default_factory=dict)
+    """The evidence's strength whatever the policy (``flows.cycle.strength``): the
+    paired DeLong p-value, the 95 % interval of the AUC gain and the detectable gain."""
     run_id: str | None = None
     """Orchestrator run that made the decision, when there is one."""
     plan: Mapping[str, Any] = field(default_factory=dict)

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flows.cycle.strength import EvidenceStrength
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -212,6 +214,9 @@ def print_decision(console: Console, entry: LedgerEntry) -> None:
     ]
     if entry.policy:
         fields.append(("policy", f"{entry.policy} ({params_text(entry.policy_params)})"))
+    strength = EvidenceStrength.from_dict(entry.strength)
+    if strength is not None:
+        fields.append(("evidence", strength.summary()))
     fields += [
         ("champion", human(entry.champion_version)),
         ("challenger", human(entry.challenger_version)),

@@ -17,7 +17,7 @@ from flows.cli._console import (
     print_json,
     settings_from,
 )
-from flows.cli._flow_runs import flow_terminal, prepare_prefect
+from flows.cli._flow_runs import flow_api, flow_terminal, prepare_prefect
 from flows.data.periods import Calendar
 from flows.errors import ConfigError
 
@@ -181,17 +181,15 @@ def ingest_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
 
     settings = settings_from(args)
-    with get_console().status("Ingesting…"), open_backend(settings) as backend:
-        result = steps.ingest(
-            backend,
-            settings,
-            [Path(f) for f in args.files],
-            append=args.append,
-            replace=args.replace,
-        )
+    with get_console().status("Ingesting…"):
+        files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
+        with open_backend(settings) as backend:
+            result = steps.ingest(
+                backend, settings, files, append=args.append, replace=args.replace
+            )
     period = settings.contract.period
     get_console().print(
-        f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
+        f"Ingested {result.rows:,} rows from {result.n_files} file(s)"
         + (", replacing the stored rows" if result.replaced else "")
         + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )
@@ -208,7 +206,8 @@ def train_champion_command(args: argparse.Namespace) -> int:
         require_home(settings.home)
     from flows.orchestration.pipeline import train_champion
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         version = train_champion(
             backend=settings.backend,
             model_name=settings.model_name,
@@ -237,7 +236,8 @@ def cycle_command(args: argparse.Namespace) -> int:
         steps.champion(backend)
     from flows.orchestration.pipeline import champion_challenger
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         entry = champion_challenger(
             policy=args.policy,
             policy_params=params,
@@ -311,9 +311,55 @@ def _score_file_command(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_STEPS: list[tuple[str, str, list[str]]] = [
+    (
+        "1. The quickstart's data: 20 weeks × 400 applications (seed 42)",
+        "",
+        ["generate"],
+    ),
+    ("2. Train the champion on weeks 0–9 and make it live", "", ["train-champion"]),
+    (
+        "3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19",
+        "Both models learn the same approval rule: there is no real difference to find.",
+        ["run"],
+    ),
+    (
+        "4. Four new weeks arrive (20–23), under the same rule",
+        "",
+        ["generate", "--append-weeks", "4"],
+    ),
+    (
+        "5. Next weekly cycle: the windows slide to weeks 7–16, judged on weeks 20–23",
+        "Still the same rule: any gain is noise.",
+        ["run"],
+    ),
+    (
+        "6. What the quickstart's rule (strictly higher AUC) would have done on the same evidence",
+        "It promotes on the noise of step 5, which the default policy calls inconclusive.",
+        ["replay", "--policy", "auc_greater"],
+    ),
+    (
+        "7. Twelve new weeks arrive (24–35), under a changed approval rule",
+        "The generator's concept drift: from week 24, debt-to-income and education weigh far "
+        "more and the credit score far less. The stored weeks 0–23 stay as they are.",
+        ["generate", "--append-weeks", "12", "--concept-drift", "0.05"],
+    ),
+    (
+        "8. Next weekly cycle: challenger on weeks 19–28, both judged on weeks 32–35",
+        "Five of the challenger's training weeks follow the new rule; the champion never saw it.",
+        ["run"],
+    ),
+    ("9. Score the newest week with whichever version is live", "", ["score"]),
+]
+"""The demo's story: two cycles with nothing real to find, then one after the rule changed."""
+
+
 def demo_command(args: argparse.Namespace) -> int:
     """The whole story on a fresh home: data, champion, two weekly cycles, scoring."""
+    from flows.cycle.steps import check_policy
+
     prepare_prefect()
+    check_policy(args.policy, {})  # a mistyped policy fails before any work
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     if home.exists() and any(home.iterdir()):
         raise ConfigError(f"The demo needs an empty or new folder; {home} is not empty.")
@@ -321,23 +367,13 @@ def demo_command(args: argparse.Namespace) -> int:
     console.rule("[bold]champion-challenger demo")
     console.print(f"Home: {home}")
     common = ["--home", str(home)]
-    steps_to_run: list[tuple[str, list[str]]] = [
-        ("1. The quickstart's data: 20 weeks × 400 applications (seed 42)", ["generate"]),
-        ("2. Train the champion on weeks 0–9 and make it live", ["train-champion"]),
-        ("3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19", ["run"]),
-        ("4. Four new weeks arrive", ["generate", "--append-weeks", "4"]),
-        ("5. Next weekly cycle: the windows slide to the new weeks", ["run"]),
-        (
-            "6. What the quickstart's rule (strictly higher AUC) would have done on the same evidence",
-            ["replay", "--policy", "auc_greater"],
-        ),
-        ("7. Score the newest week with whichever version is live", ["score"]),
-    ]
     from flows.cli import build_parser
 
     parser = build_parser()
-    for title, argv in steps_to_run:
+    for title, why, argv in DEMO_STEPS:
         console.rule(title, align="left")
+        if why:
+            console.print(why, style="dim", highlight=False)
         extra = ["--policy", args.policy] if argv[0] == "run" else []
         extra += ["--debug"] if debug_enabled(args) else []
         sub = parser.parse_args([*argv, *common, *extra])

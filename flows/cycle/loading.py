@@ -1,9 +1,11 @@
 """Loading a user's files into the table: read, checked against the contract, then stored.
 
 All or nothing: every row of every file is validated before the first is written,
-so a bad file leaves the stored data as it was (the registry is never touched).
+and before a backend is even opened, so a bad file leaves the stored data as it
+was and creates no home (the registry is never touched).
 Stored periods are immutable; rows of a period already stored ("late data"), or
 before the first stored period, refuse the whole load (see docs/data.md for why).
+The quickstart's own data (``generate_data``) is stored the same way.
 """
 
 from __future__ import annotations
@@ -14,16 +16,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cycle.reads import data_span
-from flows.data.files import read_tables
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.files import read_tables, table_files
 from flows.errors import ConfigError
+from flows.names import DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import pandas as pd
+
     from flows.backends import Backend
     from flows.config import Settings
+    from flows.data.contract import DataContract
+    from flows.data.quickstart import GeneratorSpec
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Files read whole and checked against a contract, not stored yet."""
+
+    data: pd.DataFrame
+    """Their rows, stacked in the order given, as read (the store canonicalises them)."""
+    n_files: int
+    """Files read: a folder counts each of its Parquet files."""
+    contract: DataContract
+    """The contract every row was checked against."""
 
 
 @dataclass(frozen=True)
@@ -32,35 +52,61 @@ class IngestResult:
 
     rows: int
     """Rows written."""
+    n_files: int
+    """Files they came from."""
     span: tuple[int, int]
     """Oldest and newest period stored afterwards."""
     replaced: bool
     """True when the stored rows were replaced rather than added to."""
 
 
+def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
+    """Read ``paths`` whole and check every row against ``settings.contract``, touching no store.
+
+    Called before a backend is opened, so a bad file leaves no home behind.
+
+    Raises:
+        ConfigError: if a file is named twice, or the quickstart's contract meets a
+            table that is not the quickstart's (``[data]`` is missing from config.toml).
+        DataValidationError: naming the file, the column and the values at fault.
+    """
+    paths = [Path(p) for p in paths]
+    files = _distinct_files(paths)
+    contract = settings.contract
+    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
+    data = read_tables(paths, text_columns=text)
+    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
+    if contract == DEFAULT_CONTRACT:
+        _refuse_another_table(data, input_name, settings.home / "config.toml")
+    contract.validate(data, input_name=input_name, require_both_classes=True)
+    return CheckedFiles(data=data, n_files=len(files), contract=contract)
+
+
 def ingest(
     backend: Backend,
     settings: Settings,
-    paths: Sequence[Path],
+    files: CheckedFiles,
     *,
     append: bool = False,
     replace: bool = False,
 ) -> IngestResult:
-    """Load CSV/Parquet files into the backend's table, all or nothing.
+    """Store files :func:`check_files` read into the backend's table, all or nothing.
 
     Args:
-        backend: Whose table to load into; its contract is the one checked.
+        backend: Whose table to load into; its contract must be the one checked.
         settings: For the hold-out size of the quickstart's EVALUATION_DATA table.
-        paths: CSV or Parquet files, or folders of Parquet files, with the same columns.
+        files: The checked rows.
         append: Add rows of new periods to the stored ones.
         replace: Drop the stored rows and store these instead.
 
     Raises:
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
-        DataValidationError: naming the file, the column and the values at fault.
+        DataValidationError: for late rows, naming the periods already stored.
     """
     source = backend.source
     contract = source.contract
+    if files.contract != contract:
+        raise ConfigError("The files were checked against another contract than the table's.")
     if append and replace:
         raise ConfigError("Choose one of --append and --replace.")
     span = source.period_span()
@@ -69,11 +115,78 @@ def ingest(
             f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
             "add rows of later periods or --replace to store these files instead."
         )
-    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
-    data = read_tables([Path(p) for p in paths], text_columns=text)
-    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
-    contract.validate(data, input_name=input_name, require_both_classes=True)
-    written = source.write(data, replace=replace)
+    written = source.write(files.data, replace=replace)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
-    logger.info("Ingested %d rows from %d file(s)", written, len(paths))
-    return IngestResult(rows=written, span=data_span(backend), replaced=replace)
+    logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
+    return IngestResult(
+        rows=written, n_files=files.n_files, span=data_span(backend), replaced=replace
+    )
+
+
+def _distinct_files(paths: Sequence[Path]) -> list[Path]:
+    """Every file ``paths`` name (a folder's Parquet files), refusing one named twice."""
+    files: dict[Path, Path] = {}
+    for path in paths:
+        for file in table_files(path):
+            first = files.setdefault(file.resolve(), path)
+            if first is not path:
+                where = (
+                    f"{path} is named twice"
+                    if first == path
+                    else f"{first} and {path} both hold {file}"
+                )
+                raise ConfigError(
+                    f"{where}; each file is loaded once, or its rows would be stored twice."
+                )
+    return list(files)
+
+
+def _refuse_another_table(data: pd.DataFrame, input_name: str, config: Path) -> None:
+    """One line when a table without the quickstart's label or time meets its contract."""
+    columns = set(map(str, data.columns))
+    if LABEL_COLUMN in columns and columns & {DATE_COLUMN, WEEK_COLUMN}:
+        return
+    raise ConfigError(
+        f"{input_name} does not look like the quickstart's credit table (no "
+        f"{LABEL_COLUMN!r} label, no {DATE_COLUMN!r} or {WEEK_COLUMN!r}); to load your own "
+        f"table, {config} needs a [data] table naming its time and label columns "
+        "(see docs/data.md)."
+    )
+
+
+def generate_data(
+    backend: Backend,
+    spec: GeneratorSpec,
+    *,
+    n_periods: int = 20,
+    append_weeks: int = 0,
+    replace: bool = False,
+    holdout_periods: int = 4,
+) -> pd.DataFrame:
+    """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
+
+    Appending continues the same random stream after the newest stored week, so a
+    weekly run sees genuinely new rows while the history stays as it was. Backends
+    that keep the quickstart's EVALUATION_DATA table refresh it with the newest
+    ``holdout_periods`` weeks.
+
+    Raises:
+        ConfigError: if data is already stored and neither appending nor replacing.
+    """
+    from flows.data.quickstart import generate_applications, generate_weeks
+
+    span = backend.source.period_span()
+    if append_weeks:
+        if span is None:
+            raise ConfigError("Nothing to append to: the applications table is empty.")
+        data = generate_weeks(span[1] + 1, span[1] + append_weeks, spec)
+    else:
+        if span is not None and not replace:
+            raise ConfigError(
+                f"The applications table already holds weeks {span[0]}–{span[1]}; "
+                "use --append-weeks N to add weeks or --replace to start over."
+            )
+        data = generate_applications(n_periods, spec)
+    backend.source.write(data, replace=replace and not append_weeks)
+    backend.source.write_evaluation_data(holdout_periods=holdout_periods)
+    return data

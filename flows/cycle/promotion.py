@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import ccpolicy
     from flows.backends.registry import Registry
     from flows.cycle.evaluation import Evaluation
+    from flows.cycle.strength import EvidenceStrength
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def decision_entry(
     decision: ccpolicy.Decision,
     *,
     actor: str,
+    strength: EvidenceStrength | None = None,
     dry_run: bool = False,
     run_id: str | None = None,
     plan: dict[str, Any] | None = None,
@@ -150,10 +152,13 @@ def decision_entry(
     """The ledger entry of ``decision`` on ``evaluation``, not yet applied or recorded.
 
     A challenger that is the champion itself is kept whatever the verdict, and a dry
-    run is recorded as one, with what it would have done in its reason.
+    run is recorded as one, with what it would have done in its reason. A promotion
+    whose gain is within the noise (``strength``) says so at the end of its reason.
     """
     outcome = outcome_of(decision.verdict)
     reason = decision.reason
+    if outcome is Outcome.PROMOTED and strength is not None and strength.within_noise:
+        reason = f"{reason}. {strength.noise_note()}"
     if evaluation.challenger.name == evaluation.champion.name:
         outcome = Outcome.KEPT
         reason = (
@@ -177,6 +182,7 @@ def decision_entry(
         data_week=evaluation.data_period,
         metrics=evaluation.metrics_by_role(),
         details=decision.to_dict()["details"],
+        strength=strength.to_dict() if strength is not None else {},
         plan=plan or {},
         run_id=run_id,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flows.errors import EmptyWindowError
+from flows.errors import ConfigError, EmptyWindowError
 
 if TYPE_CHECKING:
     import ccpolicy
@@ -70,11 +70,16 @@ def live_at(backend: Backend, when: str) -> str | None:
     return backend.registry.live_at(when)
 
 
-def trend(backend: Backend) -> Trend:
-    """The model over time, from the ledger (``flows.cycle.trend``)."""
+def trend(backend: Backend, *, curves: bool = True) -> Trend:
+    """The model over time, from the ledger (``flows.cycle.trend``).
+
+    Args:
+        curves: Also read the newest stored evidence for the ROC curves (the report
+            draws them; a weekly run's artifacts do not).
+    """
     from flows.cycle.trend import read_trend
 
-    return read_trend(backend.registry)
+    return read_trend(backend.registry, curves=curves)
 
 
 def replay(
@@ -82,16 +87,33 @@ def replay(
 ) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
     """What ``policy`` would have decided on the evidence stored with past ledger entries.
 
-    Nothing is changed or recorded. Entries without stored evidence are skipped.
+    Nothing is changed or recorded. Without ``entry_ids``, entries without stored
+    evidence are skipped.
+
+    Raises:
+        ConfigError: if an entry asked for does not exist or has no stored evidence,
+            naming the entries that do.
     """
     import ccpolicy
 
     registry = backend.registry
-    wanted = set(entry_ids) if entry_ids else None
+    ledger = registry.ledger()
+    replayable = [entry for entry in ledger if entry.has_evidence]
+    if entry_ids:
+        by_id = {entry.id: entry for entry in ledger}
+        with_evidence = ", ".join(str(e.id) for e in replayable) or "none yet"
+        for wanted in entry_ids:
+            if wanted not in by_id:
+                held = f"entries {ledger[0].id}–{ledger[-1].id}" if ledger else "no entry yet"
+                raise ConfigError(f"No ledger entry {wanted}; the ledger holds {held}.")
+            if not by_id[wanted].has_evidence:
+                raise ConfigError(
+                    f"Ledger entry {wanted} ({by_id[wanted].outcome.value}) has no stored "
+                    f"evidence to replay; entries with evidence: {with_evidence}."
+                )
+        replayable = [entry for entry in replayable if entry.id in set(entry_ids)]
     results = []
-    for entry in registry.ledger():
-        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
-            continue
+    for entry in replayable:
         payload = registry.ledger_evidence(entry.id)
         results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
     return results

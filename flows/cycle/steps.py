@@ -2,7 +2,7 @@
 
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
-Loading files (``ingest``), scoring a file (``score_file``) and the steps that only
+Loading files (``check_files``, then ``ingest``), scoring a file (``score_file``) and the steps that only
 read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
 ``flows.cycle.loading``, ``flows.cycle.scoring`` and ``flows.cycle.reads``. Nothing
 outside the cycle and the backends calls a registry or a data source but through here.
@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flows.cycle.contestants import train_and_log
+from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
+from flows.cycle.loading import check_files as check_files
+from flows.cycle.loading import generate_data as generate_data
 from flows.cycle.loading import ingest as ingest
 from flows.cycle.promotion import (
     PromotionReport,
@@ -40,12 +43,14 @@ from flows.cycle.reads import trend as trend
 from flows.cycle.scoring import VERSION_COLUMN
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
+from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
 from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
 from flows.errors import (
     AlreadyChampionError,
+    AlreadyLiveError,
     ConfigError,
     NoChampionError,
 )
@@ -61,7 +66,6 @@ if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
-    from flows.data.quickstart import GeneratorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -98,44 +102,6 @@ class ScoringResult:
     def n_rows(self) -> int:
         """Number of rows scored."""
         return len(self.scores)
-
-
-def generate_data(
-    backend: Backend,
-    spec: GeneratorSpec,
-    *,
-    n_periods: int = 20,
-    append_weeks: int = 0,
-    replace: bool = False,
-    holdout_periods: int = 4,
-) -> pd.DataFrame:
-    """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
-
-    Appending continues the same random stream after the newest stored week, so a
-    weekly run sees genuinely new rows while the history stays as it was. Backends
-    that keep the quickstart's EVALUATION_DATA table refresh it with the newest
-    ``holdout_periods`` weeks.
-
-    Raises:
-        ConfigError: if data is already stored and neither appending nor replacing.
-    """
-    from flows.data.quickstart import generate_applications, generate_weeks
-
-    span = backend.source.period_span()
-    if append_weeks:
-        if span is None:
-            raise ConfigError("Nothing to append to: the applications table is empty.")
-        data = generate_weeks(span[1] + 1, span[1] + append_weeks, spec)
-    else:
-        if span is not None and not replace:
-            raise ConfigError(
-                f"The applications table already holds weeks {span[0]}–{span[1]}; "
-                "use --append-weeks N to add weeks or --replace to start over."
-            )
-        data = generate_applications(n_periods, spec)
-    backend.source.write(data, replace=replace and not append_weeks)
-    backend.source.write_evaluation_data(holdout_periods=holdout_periods)
-    return data
 
 
 def setup(backend: Backend) -> list[str]:
@@ -300,7 +266,8 @@ def decide(
 
     A "promote" verdict becomes a compare-and-set against the champion that was
     evaluated: if another run changed the live version meanwhile, nothing switches
-    and the ledger says so. Every other verdict is recorded as it is.
+    and the ledger says so. Every other verdict is recorded as it is. Whatever the
+    policy, the entry carries the evidence's strength (``flows.cycle.strength``).
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
@@ -308,8 +275,17 @@ def decide(
     decision = apply_policy(
         registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
     )
+    strength = evidence_strength(
+        evaluation.y_true, evaluation.champion_scores, evaluation.challenger_scores
+    )
     entry = decision_entry(
-        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
+        evaluation,
+        decision,
+        strength=strength,
+        dry_run=dry_run,
+        actor=actor,
+        run_id=run_id,
+        plan=plan_record,
     )
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.PROMOTED:
@@ -399,9 +375,9 @@ def rollback(
 
     Args:
         to_version: The version to make live; defaults to the previous champion.
-        if_live: Roll back only if this version is still live; defaults to the version
-            live now. If another run switched first, nothing changes and the ledger
-            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
+        if_live: Act only while this version is live; defaults to the version live now.
+            If another version is live, nothing changes and the ledger records the
+            refusal (``Outcome.STALE_CHAMPION``) naming both.
         reason: Why, recorded in the ledger.
         actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
         run_id: The orchestrator run, if any.
@@ -411,7 +387,7 @@ def rollback(
 
     Raises:
         NoChampionError: if nothing is live, or there is no earlier champion to return to.
-        ConfigError: if the target is already live.
+        AlreadyLiveError: if the target is the live version (nothing is recorded).
         VersionNotFoundError: if the target is not a version of the model.
         ArtifactIntegrityError: if the target's artifact is missing or altered.
     """
@@ -419,26 +395,60 @@ def rollback(
     live = registry.live_version()
     if live is None:
         raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
-    expected = if_live or live
+    if to_version is not None:
+        registry.get_version(to_version)
+    actor = actor or default_actor()
+    if if_live is not None and if_live != live:
+        return _refuse_stale_rollback(
+            backend, expected=if_live, live=live, target=to_version, actor=actor, run_id=run_id
+        )
     target = to_version or registry.previous_champion()
     if target is None:
         raise NoChampionError(
             f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
             f"to from {live}; name a version with --to."
         )
-    if target == expected:
-        raise ConfigError(f"Version {target} is already live; nothing to roll back.")
-    registry.get_version(target)
+    if target == live:
+        raise AlreadyLiveError(
+            f"Version {target} is already live; nothing to roll back.", version=target
+        )
     entry = LedgerEntry(
         outcome=Outcome.ROLLED_BACK,
-        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
-        actor=actor or default_actor(),
+        reason=f"Rolled back from {live} to {target}" + (f": {reason}" if reason else "."),
+        actor=actor,
+        champion_version=live,
+        challenger_version=target,
+        run_id=run_id,
+    )
+    recorded = switch_live(registry, live, target, entry)
+    logger.info("%s", recorded.reason)
+    return recorded
+
+
+def _refuse_stale_rollback(
+    backend: Backend,
+    *,
+    expected: str,
+    live: str,
+    target: str | None,
+    actor: str,
+    run_id: str | None,
+) -> LedgerEntry:
+    """Record a rollback guarded by ``expected`` that found ``live`` instead; nothing moves."""
+    towards = f" to {target}" if target else ""
+    entry = LedgerEntry(
+        outcome=Outcome.STALE_CHAMPION,
+        reason=(
+            f"Rollback{towards} not applied: it was to act only while {expected} was live, "
+            f"but the live version is {live} (another run switched it first); nothing changed."
+        ),
+        actor=actor,
         champion_version=expected,
         challenger_version=target,
         run_id=run_id,
     )
-    recorded = switch_live(registry, expected, target, entry)
-    logger.info("%s", recorded.reason)
+    recorded = backend.registry.append_ledger(entry)
+    logger.warning("%s", recorded.reason)
     return recorded
 
 

@@ -47,9 +47,9 @@ class TrendPoint:
     challenger_auc: float | None
     """The challenger's ROC AUC on the same hold-out."""
     p_value: float | None
-    """The policy's p-value, when it has one."""
+    """The paired DeLong p-value of no gain (entries before it: the policy's, if any)."""
     min_detectable_gain: float | None
-    """The gain the hold-out detects with 80 % power, when the policy states it."""
+    """The gain the hold-out detects with 80 % power (earlier entries: the policy's, if any)."""
     unit: str = "week"
     """The unit of ``data_period`` (the entry's plan says; weeks before units)."""
 
@@ -131,15 +131,21 @@ class Trend:
         return f"data {self.points[-1].unit if self.points else 'week'}"
 
 
-def read_trend(registry: Registry) -> Trend:
-    """Collect the trend from ``registry``'s ledger; reads only, changes nothing."""
+def read_trend(registry: Registry, *, curves: bool = True) -> Trend:
+    """Collect the trend from ``registry``'s ledger; reads only, changes nothing.
+
+    Args:
+        curves: Also read the newest stored evidence for the ROC curves (the report
+            draws them; a weekly run's artifacts do not).
+    """
     entries = registry.ledger()
     points = [_point(entry) for entry in entries]
     latest = None
-    for entry, point in zip(reversed(entries), reversed(points), strict=True):
-        if entry.has_evidence and point.evaluated:
-            latest = _latest_curves(registry, entry, point)
-            break
+    evaluated = [
+        (e, p) for e, p in zip(entries, points, strict=True) if e.has_evidence and p.evaluated
+    ]
+    if curves and evaluated:
+        latest = _latest_curves(registry, *evaluated[-1])
     return Trend(registry.model_name, points, live_periods(points), latest)
 
 
@@ -156,7 +162,10 @@ def live_periods(points: list[TrendPoint]) -> list[LivePeriod]:
 
 
 def trend_rows(trend: Trend) -> list[dict[str, Any]]:
-    """One row per ledger entry, numbers rounded to 4 decimals (the ledger keeps them raw)."""
+    """One row per ledger entry, AUCs to 4 decimals and p-values to 2 significant digits.
+
+    The ledger keeps them raw.
+    """
     return [
         {
             "entry": p.entry_id,
@@ -166,7 +175,7 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
             "live after": p.live,
             "champion AUC": _round(p.champion_auc),
             "challenger AUC": _round(p.challenger_auc),
-            "p-value": _round(p.p_value),
+            "p-value": _two_digits(p.p_value),
             "detectable gain": _round(p.min_detectable_gain),
         }
         for p in trend.points
@@ -175,7 +184,7 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
 
 def _point(entry: LedgerEntry) -> TrendPoint:
     metrics = entry.metrics or {}
-    details = entry.details or {}
+    details = {**(entry.details or {}), **(entry.strength or {})}  # every policy's, else its own
     return TrendPoint(
         entry_id=entry.id or 0,
         recorded_at=entry.recorded_at[:19].replace("T", " "),
@@ -231,3 +240,8 @@ def _number(value: Any) -> float | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _two_digits(value: float | None) -> float | None:
+    """Two significant digits: a p-value of 1.4e-12 stays one, never 0.0."""
+    return None if value is None else float(f"{value:.2g}")

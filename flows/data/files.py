@@ -48,6 +48,19 @@ def table_format(path: Path) -> str:
     return found
 
 
+def table_files(path: Path) -> list[Path]:
+    """The files a table is read from: ``path`` itself, or a folder's Parquet files.
+
+    Raises:
+        ConfigError: for a suffix that is neither CSV nor Parquet.
+        DataValidationError: for a folder that does not exist or holds no Parquet file.
+    """
+    if not path.is_dir():
+        table_format(path)
+        return [path]
+    return [Path(file) for file in _open_batches(path, columns=None, text_columns=()).files]
+
+
 def column_names(path: Path) -> list[str]:
     """The file's column names, read from its header or schema only.
 

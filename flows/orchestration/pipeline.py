@@ -50,7 +50,7 @@ from flows.cycle.stages import ChallengerRef, Cycle, CycleParameters, StageCall
 from flows.cycle.trend_render import publish_trend
 from flows.data.periods import PeriodRange, WindowSpec
 from flows.data.plan import CyclePlan
-from flows.errors import ConfigError, one_line
+from flows.errors import AlreadyLiveError, ConfigError, one_line
 from flows.names import DEFAULT_MODEL_NAME
 from flows.orchestration.retries import IO_TASK_OPTIONS
 from flows.orchestration.run_ends import reconcile_ended_runs, record_run_end
@@ -343,7 +343,7 @@ def champion_challenger(
         emit_decision_event(settings, report)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-        publish_trend(settings, steps.trend(opened))
+        publish_trend(settings, steps.trend(opened, curves=False))
     logger.info("Published the metric table, the decision report, the versions and the trend")
     return decision_state(report)
 
@@ -444,9 +444,13 @@ def roll_back(
 ) -> dict[str, Any]:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
     # steps.rollback logs the decision once, here and in a stored procedure alike.
-    entry = steps.rollback(
-        backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
-    )
+    try:
+        entry = steps.rollback(
+            backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
+        )
+    except AlreadyLiveError as already:
+        get_run_logger().info("%s", already)
+        return {"already_live": already.version, "recorded": False}
     return entry.to_dict()
 
 
@@ -471,7 +475,8 @@ def rollback(
         reason: Why, recorded in the ledger.
 
     Returns:
-        The ledger entry: ``rolled-back``, or ``stale-champion`` if another run switched first.
+        The ledger entry: ``rolled-back``, or ``stale-champion`` if ``if_live`` is not the
+        live version; ``{"already_live": ..., "recorded": False}`` if the target is live.
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config)

@@ -127,3 +127,24 @@ def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
     assert by_flow["churned_probability"].to_numpy() == pytest.approx(
         by_cli["churned_probability"].to_numpy()
     )
+
+
+def test_the_models_own_name_labels_its_versions_runs_artifacts_and_report(worked_example, history):
+    from flows.cli import main
+    from tests.integration.conftest import artifacts, read_flow_run
+
+    versions, ledger, _ = history
+    assert {version.model_name for version in versions} == {"CHURN"}
+    decided = [entry for entry in ledger if entry.outcome is not Outcome.BOOTSTRAPPED]
+    assert [read_flow_run(entry.run_id).name for entry in decided] == [
+        "churn-week-15",
+        "churn-week-16",
+    ]
+    assert {"churn-decision", "churn-metrics", "churn-versions"} <= set(
+        artifacts(decided[-1].run_id)
+    )
+    report = worked_example / "report.html"
+    home = worked_example / "churn" / "home"
+    assert main(["report", "--home", str(home), "--out", str(report)]) == 0
+    assert "<h1>CHURN over time</h1>" in report.read_text()
+    assert "CREDIT" not in report.read_text()

@@ -271,7 +271,8 @@ class TestPeriods:
 class TestConfigFile:
     def test_data_and_windows_in_periods_reach_the_settings(self, tmp_path):
         (tmp_path / "config.toml").write_text(
-            '[data]\ntime_column = "opened_at"\nperiod = "day"\nlabel = "outcome"\n'
+            'model_name = "LOANS"\n[data]\ntime_column = "opened_at"\nperiod = "day"\n'
+            'label = "outcome"\n'
             'positive_label = "default"\nid_column = "loan_id"\nignore = ["legacy_score"]\n'
             "[windows]\ntrain = 20\ntest = 5\nholdout = 7\n"
         )
@@ -295,7 +296,9 @@ class TestConfigFile:
             WindowSpec.from_mapping(table)
 
     def test_a_bad_data_table_fails_when_the_settings_load(self, tmp_path):
-        (tmp_path / "config.toml").write_text('[data]\nlabel = "y"\nperiod = "week"\n')
+        (tmp_path / "config.toml").write_text(
+            'model_name = "M"\n[data]\nlabel = "y"\nperiod = "week"\n'
+        )
         with pytest.raises(ConfigError, match="needs 'time_column'"):
             load_settings(home=tmp_path)
 
