@@ -31,6 +31,7 @@ class Operation:
 
 OPERATIONS: Final[dict[str, Operation]] = {
     "generate": Operation("generate_data", None, None, "generate"),
+    "check-files": Operation("check_files", None, None, "ingest"),
     "ingest": Operation("ingest", None, None, "ingest"),
     "setup": Operation("setup", None, None, "snowflake"),
     "check-policy": Operation("check_policy", "check-policy", "WEEKLY_RETRAINING", "run"),

@@ -23,6 +23,8 @@ NOT_A_STEP = {"reconcile-ended-runs"}
 def _defined_for_steps(function: object) -> bool:
     """Defined in steps, or one of the bodies steps lists as its own (reads, ingest, score_file)."""
     return function.__module__ in (steps.__name__, "flows.cycle.reads") or function in (
+        steps.check_files,
+        steps.generate_data,
         steps.ingest,
         steps.score_file,
     )
