@@ -294,6 +294,15 @@ def decide(
     return PromotionReport(entry=recorded, decision=decision, evaluation=evaluation)
 
 
+def committed_decision(backend: Backend, run_id: str | None) -> LedgerEntry | None:
+    """The decision run ``run_id`` already recorded, if one stands (see ``Registry.decision_of_run``).
+
+    A deciding step that is retried calls this first and returns the entry it finds,
+    so a retry after the decision committed records nothing new.
+    """
+    return backend.registry.decision_of_run(run_id)
+
+
 def record_failure(
     backend: Backend,
     *,

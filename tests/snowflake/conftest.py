@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
 
+from flows.backends.snowflake import _setup
 from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.config import SnowflakeSettings
 from flows.data.contract import DEFAULT_CONTRACT
@@ -89,6 +90,7 @@ def snowflake_settings() -> SnowflakeSettings:
 def recording_session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
     """A fresh recording session wired into the ML client's upload, with cold client caches."""
     fake = RecordingSession("CC_DB", "CC_SCHEMA")
+    _setup.forget()  # a new stand-in is a new account: its first write sets up
     monkeypatch.setattr(file_utils, "upload_directory_to_stage", fake.upload_directory)
     # The client caches Snowflake's package list and the platform capabilities per
     # process; start each test cold so the statements a test sees do not depend on

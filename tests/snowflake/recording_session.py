@@ -191,7 +191,7 @@ class RecordingSession:
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward."""
-        self.tables.server_time += timedelta(seconds=seconds)
+        self.tables.clock_offset += timedelta(seconds=seconds)
 
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
@@ -286,6 +286,7 @@ class RecordingSession:
             (r"ALTER MODEL (\S+) VERSION (\S+) SET ALIAS = (\S+)", self._set_alias),
             (r"ALTER MODEL (\S+) VERSION (\S+) UNSET ALIAS", self._unset_alias),
             (r"ALTER MODEL (\S+) SET DEFAULT_VERSION = (\S+)", self._set_default),
+            (r"ALTER MODEL (\S+) DROP VERSION (\S+)", self._drop_version),
             (r"ALTER MODEL (\S+) SET TAG (\S+) = \$\$(.*)\$\$", self._set_tag),
             (r"ALTER MODEL (\S+) UNSET TAG (\S+)", self._unset_tag),
             (
@@ -293,6 +294,11 @@ class RecordingSession:
                 self._get_tag,
             ),
             (r"CREATE TAG IF NOT EXISTS (\S+)(?: COMMENT = '[^']*')?", self._create_tag),
+            (
+                r"SELECT COLUMN_NAME, DATA_TYPE FROM (\w+)\.INFORMATION_SCHEMA\.COLUMNS "
+                r"WHERE TABLE_SCHEMA = \? AND TABLE_NAME = \?",
+                lambda m, p: self.tables.columns(p[1]) if m[1] == self.database else [],
+            ),
         ]
 
     @staticmethod
@@ -440,6 +446,15 @@ class RecordingSession:
 
     def _set_default(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
         self._model(match[1]).default = self._version(match[1], match[2]).name
+        return _OK
+
+    def _drop_version(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
+        model, version = self._model(match[1]), self._version(match[1], match[2])
+        if model.default == version.name:
+            raise SnowparkSQLException(
+                f"SQL compilation error: Cannot drop the default version '{version.name}'."
+            )
+        del model.versions[version.name]
         return _OK
 
     def _require_tag(self, tag: str) -> None:
