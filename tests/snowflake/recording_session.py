@@ -116,6 +116,7 @@ class RecordingSession:
     def sql(self, query: str, params: Any = None, **_: Any) -> Any:
         text = " ".join(query.split())
         values = tuple(params or ())
+        self.faults.run_stalls(len(self.statements))
         self.faults.run_hooks(text)
         self.statements.append(Statement(text, values))
         if self.read_only and re.match(
@@ -188,6 +189,13 @@ class RecordingSession:
         (unless the action sends statements of its own first).
         """
         self.faults.before(pattern, action)
+
+    def stall(self, after: int, action: Any) -> None:
+        """Run ``action()`` once, just before the statement ``after`` statements from now.
+
+        The runner under test is paused there while ``action`` (another run) goes on.
+        """
+        self.faults.stall(len(self.statements) + after, action)
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward."""

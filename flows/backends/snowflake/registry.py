@@ -313,11 +313,12 @@ class SnowflakeRegistry(Registry):
     # -- writes under the lock ------------------------------------------------------------
 
     @contextmanager
-    def _locked(self, *, strict: bool = True) -> Iterator[PointerMover]:
+    def _locked(self, *, strict: bool = True, reconcile: bool = True) -> Iterator[PointerMover]:
         """Hold the lock; settle what crashed runs left and make the pointers agree first.
 
         ``strict=False`` (a ledger append) carries on when settling fails for any reason
         but a lost lock, so a failure is recorded even on a registry that needs repair.
+        ``reconcile=False`` leaves the pointers to the caller (a repair).
         """
         self._ensure_setup()
         with self.lock.held() as lease:
@@ -326,7 +327,8 @@ class SnowflakeRegistry(Registry):
             )
             try:
                 mover.settle_pending(self._ledger)
-                mover.current = mover.reconcile(self._ledger)
+                if reconcile:
+                    mover.current = mover.reconcile(self._ledger)
             except LockLostError:
                 raise
             except Exception as exc:
@@ -438,7 +440,7 @@ class SnowflakeRegistry(Registry):
         those refused (best effort, as for settling).
         """
         planned = self.repair_plan()
-        with self._locked() as mover:  # settles the pending rows, makes the pointers agree
+        with self._locked(reconcile=False) as mover:  # settles the pending rows
             current, existing = self.snapshot()
             plan = target_of(current, existing, self._ledger.last_live())
             restored = mover.restore_best_effort(plan.target, current, existing)
