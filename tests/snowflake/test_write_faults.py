@@ -10,6 +10,7 @@ other and with the ledger.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -139,10 +140,8 @@ def test_a_fault_at_any_statement_of_a_write_leaves_the_registry_agreeing(
         session.restore(logged_state)
         write.prepare(session, make_registry)
         mark = len(session.statements)
-        try:
+        with contextlib.suppress(Exception, ProcessCrash):  # every failure is the caller's to classify
             write.run(session, make_registry(), position, mode)
-        except (Exception, ProcessCrash):  # every failure is the caller's to classify
-            pass
         where = f"{name}, {mode} at its statement {position}: "
         where += " | ".join(session.sql_log(since=mark)[position : position + 2])
         session.revive()
