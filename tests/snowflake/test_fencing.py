@@ -9,6 +9,7 @@ run has taken the lock, the pointers agree with each other and with the ledger.
 from __future__ import annotations
 
 import contextlib
+
 import pytest
 
 from flows.backends.snowflake._lock import LOCK_TTL_SECONDS
@@ -74,7 +75,9 @@ def test_a_runner_stalled_past_its_lock_at_any_statement_leaves_pointers_and_led
             resumed.append(len(session.statements))
 
         session.stall(position, takeover)
-        with contextlib.suppress(Exception, ProcessCrash):  # a runner that lost its lock stops, one way or another
+        with contextlib.suppress(
+            Exception, ProcessCrash
+        ):  # a runner that lost its lock stops, one way or another
             OPERATIONS[operation](runner)
         assert resumed, f"{operation} sent fewer than {position + 1} statements"
         session.revive()

@@ -140,7 +140,9 @@ def test_a_fault_at_any_statement_of_a_write_leaves_the_registry_agreeing(
         session.restore(logged_state)
         write.prepare(session, make_registry)
         mark = len(session.statements)
-        with contextlib.suppress(Exception, ProcessCrash):  # every failure is the caller's to classify
+        with contextlib.suppress(
+            Exception, ProcessCrash
+        ):  # every failure is the caller's to classify
             write.run(session, make_registry(), position, mode)
         where = f"{name}, {mode} at its statement {position}: "
         where += " | ".join(session.sql_log(since=mark)[position : position + 2])
