@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import pytest
@@ -113,3 +114,45 @@ def make_registry(session, snowflake_settings):
         return SnowflakeRegistry(session, snowflake_settings, model_name=MODEL, **options)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def fakesnow_server():
+    """fakesnow's server (DuckDB behind Snowflake's HTTP API), for real Snowpark sessions.
+
+    ``server_session_keep_alive`` spares the logout fakesnow does not answer, so that
+    ``Session.close()`` really closes the connection: no session is left for Snowpark's
+    exit hook to close against a server that has stopped.
+    """
+    fakesnow = pytest.importorskip("fakesnow")
+    with fakesnow.server() as connection:
+        yield {**connection, "server_session_keep_alive": True}
+
+
+@pytest.fixture
+def connect(fakesnow_server, request):
+    """Open Snowpark sessions on one fresh schema of ``CC_DB`` (several = several runners)."""
+    from snowflake.snowpark import Session
+    from snowflake.snowpark.exceptions import SnowparkSessionException
+
+    schema = f"CC_SCHEMA_{abs(hash(request.node.name)) % 10**8}"
+    opened = []
+
+    def open_one() -> Session:
+        session = Session.builder.configs(
+            {**fakesnow_server, "database": "CC_DB", "schema": schema}
+        ).create()
+        opened.append(session)
+        return session
+
+    first = open_one()
+    first.sql("CREATE DATABASE IF NOT EXISTS CC_DB").collect()
+    first.sql(f"CREATE SCHEMA IF NOT EXISTS CC_DB.{schema}").collect()
+    open_one.schema = schema
+    yield open_one
+    for session in opened:
+        # close() first calls SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks; the
+        # connection is closed all the same (see fakesnow_server)
+        with contextlib.suppress(SnowparkSessionException):
+            session.close()
+        assert session.connection.is_closed()
