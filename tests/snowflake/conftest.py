@@ -18,6 +18,11 @@ from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.recording_session import RecordingSession
 
+try:  # the function, taken before the module of the same name shadows it
+    from fakesnow import server as start_fakesnow_server
+except ImportError:
+    start_fakesnow_server = None
+
 MODEL = "CREDIT_APPROVAL"
 
 OLD, NEW = "V_ONE", "V_TWO"
@@ -124,8 +129,9 @@ def fakesnow_server():
     ``Session.close()`` really closes the connection: no session is left for Snowpark's
     exit hook to close against a server that has stopped.
     """
-    fakesnow = pytest.importorskip("fakesnow")
-    with fakesnow.server() as connection:
+    if start_fakesnow_server is None:
+        pytest.skip("fakesnow is not installed")
+    with start_fakesnow_server() as connection:
         yield {**connection, "server_session_keep_alive": True}
 
 
