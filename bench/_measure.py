@@ -5,7 +5,7 @@ Workloads:
 - ``setup HOME ROWS``: store 20 weeks of ROWS applications each and bootstrap the
   champion (not timed); export the live champion for the bare script.
 - ``bare HOME`` / ``steps HOME`` / ``flow HOME``: one weekly cycle by the bare
-  script, by ``flows.cycle.steps.weekly_cycle`` without Prefect, or by the
+  script, by ``flows.cycle.stages.weekly_cycle`` without Prefect, or by the
   ``champion-challenger`` flow against the server ``PREFECT_API_URL`` names.
 - ``idle`` / ``floor``: nothing after the shared imports, or the smallest Prefect
   run (a flow with one task that adds 1 to 1) against that server: the
@@ -89,16 +89,16 @@ def bare(home: Path) -> dict:
 
 
 def steps_cycle(home: Path) -> dict:
-    """``flows.cycle.steps.weekly_cycle`` on the embedded backend, no Prefect."""
+    """``flows.cycle.stages.weekly_cycle`` on the embedded backend, no Prefect."""
     import ccpolicy
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.cycle import steps
+    from flows.cycle import stages
 
     ready = time.perf_counter()
     settings = load_settings(home=home)
     with open_backend(settings) as backend:
-        report = steps.weekly_cycle(backend, settings, ccpolicy.load_policy(POLICY), actor="bench")
+        report = stages.weekly_cycle(backend, settings, ccpolicy.load_policy(POLICY), actor="bench")
     return _timed(ready, outcome=report.entry.outcome.value)
 
 

@@ -5,13 +5,13 @@ Run from the repository root (about 3 minutes on two cores):
     .venv/bin/python bench/prefect_overhead.py [--repeats 3] [--no-doc]
 
 It starts its own Prefect server and a process worker
-(``deployments.local_prefect``), deploys ``prefect.yaml``
+(``tests.support.local_prefect``), deploys ``prefect.yaml``
 with ``deployments.prefect_deploy.deploy_project``.
 Each repeat appends one week of data to a base home (so the windows slide and a
 new challenger is really trained, as on a real Monday), copies that home three
 times and runs the same cycle on each copy:
 
-- ``steps``: ``flows.cycle.steps.weekly_cycle`` in this process, no Prefect: the step work;
+- ``steps``: ``flows.cycle.stages.weekly_cycle`` in this process, no Prefect: the step work;
 - ``flow``: the ``champion-challenger`` flow called in this process against the server;
 - ``worker``: ``prefect deployment run 'champion-challenger/weekly' --watch`` with the
   copy as the ``home`` parameter, run by the worker.
@@ -39,6 +39,7 @@ from uuid import UUID
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(1, str(REPO))  # the server helper lives with the tests: tests.support
 DOC = REPO / "docs" / "benchmarks-prefect.md"
 POLL = "1"
 """The worker's PREFECT_WORKER_QUERY_SECONDS (Prefect's default is 10)."""
@@ -87,13 +88,13 @@ def run_steps(home: Path) -> RunTimes:
     import ccpolicy
     from flows.backends import open_backend
     from flows.config import load_settings
-    from flows.cycle import steps
+    from flows.cycle import stages
 
     settings = load_settings(home=home)
     started = time.perf_counter()
     with open_backend(settings) as backend:
         policy = ccpolicy.load_policy("significance_margin", margin=0.0, alpha=0.05)
-        steps.weekly_cycle(backend, settings, policy)
+        stages.weekly_cycle(backend, settings, policy)
     return RunTimes(wall=time.perf_counter() - started)
 
 
@@ -160,7 +161,7 @@ def append_week(base: Path) -> None:
 
 def measure(root: Path, repeats: int) -> dict[str, list[RunTimes]]:
     """Start a server, deploy, start a worker, and time ``repeats`` rounds of the three ways."""
-    from deployments.local_prefect import drain_api_buffers, local_server, process_worker
+    from tests.support.local_prefect import drain_api_buffers, local_server, process_worker
 
     results: dict[str, list[RunTimes]] = {"steps": [], "flow": [], "worker": [], "imports": []}
     with local_server(root / "prefect-home", env=os.environ) as server:
@@ -202,7 +203,7 @@ def report(results: dict[str, list[RunTimes]]) -> str:
         "| how the weekly cycle runs | wall (s) | run created → started (s) | flow run (s) | "
         "its task runs (s) | beyond the step work (s) |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| step functions alone (`flows.cycle.steps.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
+        f"| step functions alone (`flows.cycle.stages.weekly_cycle`, no Prefect) | {steps:.1f} | | | | |",
     ]
     labels = {
         "flow": "the flow called in-process against a running server",

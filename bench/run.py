@@ -35,10 +35,12 @@ from pathlib import Path
 
 import _report
 
-from deployments.local_prefect import local_server
-
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(1, str(REPO))  # the server helper lives with the tests: tests.support
+
+from tests.support.local_prefect import local_server  # noqa: E402
+
 DOC = REPO / "docs" / "benchmarks.md"
 MEASURE = BENCH / "_measure.py"
 CCFLOWS = Path(sys.executable).parent / "ccflows"
@@ -47,7 +49,7 @@ CYCLE_SIZES = {400: 3, 5_000: 3, 50_000: 2}
 """Rows per week (over 20 weeks: 8 thousand, 100 thousand, 1 million) → repeats."""
 QUICK_SKIPS_ROWS = 50_000
 VARIANTS = ("bare", "steps", "flow")
-"""The bare script, ``flows.cycle.steps.weekly_cycle``, and the flow against a running server."""
+"""The bare script, ``flows.cycle.stages.weekly_cycle``, and the flow against a running server."""
 STATS_SIZES = {10**4: 7, 10**5: 5, 10**6: 3, 10**7: 2}
 """Hold-out rows → repeats inside one process (best of them is kept)."""
 QUICK_SKIPS_STATS = 10**7

@@ -1,9 +1,11 @@
 """The parameters a task graph run carries: the root task's CONFIG.
 
-Built from the Prefect deployment's parameters when the graph is emitted, read
-back by the procedure inside Snowflake (``SYSTEM$GET_TASK_GRAPH_CONFIG``), and
-turned into the same :class:`~flows.config.Settings` and policy the Prefect flow
-uses, so both orchestrators run one definition.
+A graph run carries what a weekly Prefect run is given: the run's parameters (the
+policy, its parameters, dry run; :class:`~flows.cycle.stages.CycleParameters`) and
+the resolved :class:`~flows.config.Settings` they run with. Both are the flow's own
+types, serialised, so there is no second model of the same settings: the procedure
+reads them back inside Snowflake (``SYSTEM$GET_TASK_GRAPH_CONFIG``) and runs the
+same cycle.
 """
 
 from __future__ import annotations
@@ -11,83 +13,58 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flows.config import Settings, SnowflakeSettings
-from flows.data.contract import DEFAULT_CONTRACT, DataContract
+from flows.backends import SNOWFLAKE
+from flows.config import Settings
+from flows.cycle.stages import CycleParameters
 from flows.data.periods import WindowSpec
-from flows.data.specs import CHALLENGER_SPEC, ModelSpec
 from flows.errors import ConfigError
-from flows.identifiers import validate_identifier
-from flows.names import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
     import ccpolicy
 
-CARRIED_PARAMETERS: Final = ("policy", "policy_params", "model_name", "windows", "dry_run")
-"""Parameters of the ``champion-challenger`` flow that a graph run carries in its CONFIG."""
-PLACEMENT_PARAMETERS: Final = ("backend", "home")
+RUN_PARAMETERS: Final = ("policy", "policy_params", "dry_run")
+"""Parameters of the ``champion-challenger`` flow that become the graph run's parameters."""
+SETTING_PARAMETERS: Final = ("model_name", "windows")
+"""Flow parameters that override the settings, in the graph as in the flow."""
+PLACEMENT_PARAMETERS: Final = ("backend", "home", "config")
 """Flow parameters that say where a Prefect run executes; a Snowflake graph always runs
-on the Snowflake backend, so they are not carried."""
+on the Snowflake backend with the settings it was emitted with, so they are not carried."""
+NOT_CARRIED: Final = ("home", "connection_name")
+"""Settings that mean nothing inside Snowflake: the embedded home, the client's connection."""
 
 ConfigValue = str | int | float | bool
 
 
 @dataclass(frozen=True)
 class GraphConfig:
-    """The parameters of one graph run, as the root task's CONFIG holds them."""
+    """The parameters and settings of one graph run, as the root task's CONFIG holds them."""
 
-    policy: str
-    """Name of the promotion policy (an entry point of ``ccpolicy.policies``)."""
-    policy_params: Mapping[str, Any] = field(default_factory=dict)
-    """Keyword parameters of the policy."""
-    model_name: str = DEFAULT_MODEL_NAME
-    """Registered model."""
-    windows: WindowSpec = field(default_factory=WindowSpec)
-    """Window sizes in weeks."""
-    dry_run: bool = False
-    """Evaluate and decide without acting (the decision is still recorded)."""
-    challenger_spec: ModelSpec = CHALLENGER_SPEC
-    """The model each weekly challenger is trained with (from the settings, as in the flow)."""
-    contract: DataContract = DEFAULT_CONTRACT
-    """The table's shape (``[data]``), so the procedures train and score the same table."""
-    snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
-    """Where the tables and the model live."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.policy, str) or not self.policy:
-            raise ConfigError(f"The policy must be a non-empty name; got {self.policy!r}.")
-        if not isinstance(self.policy_params, Mapping):
-            raise ConfigError(
-                f"policy_params must be a mapping of parameter names to values; "
-                f"got {self.policy_params!r}."
-            )
-        if not isinstance(self.dry_run, bool):
-            raise ConfigError(f"dry_run must be true or false; got {self.dry_run!r}.")
-        object.__setattr__(
-            self, "model_name", validate_identifier(self.model_name, what="model name")
-        )
+    parameters: CycleParameters
+    """The policy, its parameters and whether this is a dry run."""
+    settings: Settings
+    """The settings the stages run with (on the Snowflake backend)."""
 
     @classmethod
     def from_deployment(cls, parameters: Mapping[str, Any], settings: Settings) -> GraphConfig:
         """The CONFIG of a graph equivalent to a Prefect deployment with ``parameters``.
 
         Parameters the deployment leaves out take the values the flow would resolve
-        from ``settings`` (model name, windows); the challenger spec, the data contract
-        and the Snowflake locations always come from ``settings``.
+        from ``settings``; the graph always runs on the Snowflake backend.
 
         Raises:
             ConfigError: if the deployment names no policy, or passes a parameter
                 the graph cannot carry.
         """
-        unknown = sorted(set(parameters) - {*CARRIED_PARAMETERS, *PLACEMENT_PARAMETERS})
+        known = {*RUN_PARAMETERS, *SETTING_PARAMETERS, *PLACEMENT_PARAMETERS}
+        unknown = sorted(set(parameters) - known)
         if unknown:
             raise ConfigError(
                 f"The deployment passes parameter(s) {unknown} that the Snowflake task graph "
-                f"does not carry; it carries {', '.join(CARRIED_PARAMETERS)}. Remove them from "
-                "prefect.yaml or teach deployments.graph_config.GraphConfig about them."
+                f"does not carry; it carries {', '.join((*RUN_PARAMETERS, *SETTING_PARAMETERS))}. "
+                "Remove them from prefect.yaml or teach deployments.graph_config about them."
             )
         if "policy" not in parameters:
             raise ConfigError(
@@ -96,43 +73,40 @@ class GraphConfig:
             )
         windows = parameters.get("windows")
         return cls(
-            policy=parameters["policy"],
-            policy_params=parameters.get("policy_params") or {},
-            model_name=parameters.get("model_name") or settings.model_name,
-            windows=_windows(windows) if windows is not None else settings.windows,
-            dry_run=parameters.get("dry_run", False),
-            challenger_spec=settings.challenger_spec,
-            contract=settings.contract,
-            snowflake=settings.snowflake,
+            parameters=CycleParameters(
+                policy=parameters["policy"],
+                policy_params=parameters.get("policy_params") or {},
+                dry_run=parameters.get("dry_run", False),
+            ),
+            settings=settings.with_overrides(
+                backend=SNOWFLAKE,
+                model_name=parameters.get("model_name"),
+                windows=_windows(windows) if windows is not None else None,
+            ),
         )
 
-    def parameters(self) -> dict[str, Any]:
-        """The carried flow parameters, in the form prefect.yaml writes them."""
+    def flow_parameters(self) -> dict[str, Any]:
+        """The equivalent flow parameters, in the form prefect.yaml writes them."""
+        windows = self.settings.to_dict()["windows"]
         return {
-            "policy": self.policy,
-            "policy_params": dict(self.policy_params),
-            "model_name": self.model_name,
-            "windows": asdict(self.windows),
-            "dry_run": self.dry_run,
+            **self.parameters.to_dict(),
+            "model_name": self.settings.model_name,
+            "windows": windows,
         }
 
     def to_config(self) -> dict[str, ConfigValue]:
         """The root task's CONFIG: one key per value, mappings as JSON text.
 
-        snowflake.core accepts only str, int, float and bool CONFIG values, so nested
-        values (policy parameters, windows, the spec, the contract, the locations)
-        travel as JSON.
+        snowflake.core accepts only str, int, float and bool CONFIG values, so the
+        policy parameters and the settings travel as JSON.
 
         Raises:
             ConfigError: if a value contains ``$$``, which would end the CONFIG literal.
         """
-        location = {k: v for k, v in asdict(self.snowflake).items() if k != "connection_name"}
-        values = {
-            **self.parameters(),
-            "challenger_spec": self.challenger_spec.to_dict(),
-            "contract": self.contract.to_dict(),
-            "snowflake": location,
-        }
+        settings = self.settings.to_dict()
+        settings.pop("home")
+        settings["snowflake"].pop("connection_name")
+        values = {**self.parameters.to_dict(), "settings": settings}
         config = {
             key: json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
             for key, value in sorted(values.items())
@@ -146,46 +120,32 @@ class GraphConfig:
         return config
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GraphConfig:
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> GraphConfig:
         """Inverse of :meth:`to_config`, as a procedure reads it back inside a graph run.
+
+        Args:
+            overrides: Settings to replace (a local rehearsal's backend and home).
 
         Raises:
             ConfigError: if a key is missing (the graph was emitted by another release).
         """
         try:
-            return cls(
+            parameters = CycleParameters(
                 policy=config["policy"],
                 policy_params=json.loads(config["policy_params"]),
-                model_name=config["model_name"],
-                windows=_windows(json.loads(config["windows"])),
                 dry_run=config["dry_run"],
-                challenger_spec=ModelSpec.from_mapping(
-                    json.loads(config["challenger_spec"]), input_name="CONFIG challenger_spec"
-                ),
-                contract=DataContract.from_dict(json.loads(config["contract"])),
-                snowflake=SnowflakeSettings(**json.loads(config["snowflake"])),
             )
+            settings = json.loads(config["settings"])
         except KeyError as exc:
             raise ConfigError(
                 f"The task graph's CONFIG has no {exc.args[0]!r}; it was emitted by another "
                 f"release (keys seen: {sorted(config)}). Re-deploy with `ccflows snowflake deploy`."
             ) from exc
+        # The embedded home is unused on Snowflake, and ``~`` may not resolve in a procedure.
+        placed = {"home": tempfile.gettempdir(), **overrides}
+        return cls(parameters=parameters, settings=Settings.from_dict(settings, **placed))
 
-    def settings(self, **overrides: Any) -> Settings:
-        """Settings for the Snowflake backend (``overrides`` let a local rehearsal change it)."""
-        values: dict[str, Any] = {
-            # The embedded home is unused on Snowflake, and ``~`` may not resolve in a procedure.
-            "home": Path(tempfile.gettempdir()),
-            "backend": "snowflake",
-            "model_name": self.model_name,
-            "windows": self.windows,
-            "challenger_spec": self.challenger_spec,
-            "contract": self.contract,
-            "snowflake": self.snowflake,
-        }
-        return Settings(**{**values, **overrides})
-
-    def load_policy(self) -> ccpolicy.Policy:
+    def check_policy(self) -> ccpolicy.Policy:
         """The configured policy, checked as every cycle checks it before training.
 
         Raises:
@@ -193,15 +153,10 @@ class GraphConfig:
         """
         from flows.cycle.steps import check_policy
 
-        return check_policy(self.policy, self.policy_params)
+        return check_policy(self.parameters.policy, self.parameters.policy_params)
 
 
 def _windows(value: Any) -> WindowSpec:
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         raise ConfigError(f"windows must be a mapping of window sizes; got {value!r}.")
-    try:
-        return WindowSpec(**value)
-    except TypeError as exc:
-        raise ConfigError(
-            f"windows accepts train_weeks, test_weeks and holdout_weeks; got {sorted(value)}."
-        ) from exc
+    return WindowSpec.from_mapping(value)

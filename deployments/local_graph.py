@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from deployments import procedures
 from deployments.graph_config import GraphConfig
-from flows.backends import open_backend
+from flows.backends import LOCAL, open_backend
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -79,12 +79,10 @@ class LocalTaskRuntime(procedures.TaskRuntime):
         self._state = state
 
     def graph_config(self) -> GraphConfig:
-        """The CONFIG, read back from its JSON text as in Snowflake."""
-        return GraphConfig.from_config(json.loads(self._state.config_text))
-
-    def settings(self, config: GraphConfig) -> Settings:
-        """The same settings on the embedded backend under ``home``."""
-        return config.settings(backend="local", home=self._home)
+        """The CONFIG, read back from its JSON text as in Snowflake, on the embedded backend."""
+        return GraphConfig.from_config(
+            json.loads(self._state.config_text), backend=LOCAL, home=str(self._home)
+        )
 
     def open_backend(self, settings: Settings) -> AbstractContextManager[Backend]:
         """The embedded backend."""

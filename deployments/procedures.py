@@ -1,11 +1,18 @@
-"""The stored procedure's handlers: the graph's steps, calling the Prefect flow's step functions.
+"""The stored procedure's handlers: the graph's tasks, each a part of the one weekly cycle.
 
-Each step takes a :class:`TaskRuntime`, the little it needs from the orchestrator:
+Each graph task runs a contiguous part of :data:`flows.cycle.stages.STAGES` with
+:meth:`~flows.cycle.stages.Cycle.run`, the same composition the Prefect flow runs:
+the retraining task the stages up to ``retrain``, the deciding task ``evaluate`` and
+``decide``. What one task hands the next is the cycle's own
+:class:`~flows.cycle.stages.Handoff`, as the task's return value. The finalizer
+applies the cycle's one rule for a run's end.
+
+Each handler takes a :class:`TaskRuntime`, the little it needs from the orchestrator:
 the graph's CONFIG, the run's id, the predecessor's return value and the first
 error of the run. Inside Snowflake, :func:`run_step` (the handler of
 ``CHAMPION_CHALLENGER_STEP(STEP)``) wraps the procedure's Snowpark session in a
 :class:`SnowflakeTaskRuntime`; :mod:`deployments.local_graph` runs the very same
-steps on the embedded backend. This module imports neither prefect nor snowflake.
+handlers on the embedded backend. This module imports neither prefect nor snowflake.
 """
 
 from __future__ import annotations
@@ -24,10 +31,9 @@ from deployments.graph_contract import (
     WEEKLY_RETRAINING,
 )
 from flows.backends import open_backend
-from flows.cycle import steps
-from flows.data.plan import CyclePlan
+from flows.cycle import stages, steps
+from flows.cycle.stages import Cycle, Handoff
 from flows.errors import ConfigError
-from flows.records import Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +48,11 @@ NO_ERROR_SEEN = (
     "The graph run ended without recording a decision, and its task history shows no error "
     "yet; see `ccflows snowflake status`."
 )
+STAGES_OF_TASK: dict[str, tuple[str, str]] = {
+    WEEKLY_RETRAINING: (stages.PLAN, stages.RETRAIN),
+    AUTO_DEPLOY_BEST_MODEL: (stages.EVALUATE, stages.DECIDE),
+}
+"""The first and last stage each step task runs; together, the whole cycle, in order."""
 
 
 class TaskRuntime(ABC):
@@ -49,11 +60,7 @@ class TaskRuntime(ABC):
 
     @abstractmethod
     def graph_config(self) -> GraphConfig:
-        """The run's parameters (the root task's CONFIG)."""
-
-    @abstractmethod
-    def settings(self, config: GraphConfig) -> Settings:
-        """The settings the steps run with."""
+        """The run's parameters and settings (the root task's CONFIG)."""
 
     @abstractmethod
     def open_backend(self, settings: Settings) -> AbstractContextManager[Backend]:
@@ -80,83 +87,60 @@ class TaskRuntime(ABC):
         """The first failed task of this run and its error, or None."""
 
 
-def weekly_retraining(runtime: TaskRuntime) -> str:
-    """Check the policy, plan the cycle, retrain the challenger.
+def run_cycle_part(task: str, runtime: TaskRuntime) -> str:
+    """Run the part of the cycle that graph task ``task`` runs; hand its result on.
 
-    Returns (and passes on) the challenger's version name and the cycle's plan, as
-    JSON, so that the next task judges it on the very hold-out planned here.
+    A failed stage has recorded the run's end (with the plan when known) before the
+    error is raised again, which fails the task as Snowflake records it.
+
+    Returns:
+        The hand-off as JSON, or the decision's outcome after the deciding task.
     """
     config = runtime.graph_config()
-    config.load_policy()  # an unknown policy or a bad parameter fails before any training
-    settings = runtime.settings(config)
-    with runtime.open_backend(settings) as backend:
-        plan = steps.plan_cycle(backend, settings)
-        result = steps.retrain_challenger(backend, settings, plan)
-    logger.info(
-        "%s challenger %s on %s",
-        "Reused" if result.reused else "Trained",
-        result.version.name,
-        result.windows.train,
-    )
-    handed_on = json.dumps({"challenger": result.version.name, "plan": plan.to_dict()})
+    first, last = STAGES_OF_TASK[task]
+    handoff = Handoff()
+    if first != stages.PLAN:
+        handoff = Handoff.from_json(runtime.predecessor_value(), expected_by=f"Step {task}")
+    with runtime.open_backend(config.settings) as backend:
+        cycle = Cycle(
+            backend,
+            config.settings,
+            config.parameters,
+            run_id=runtime.run_id(),
+            actor=runtime.actor(),
+        )
+        outcome = cycle.run(first, last, handoff=handoff)
+    outcome.raise_error()
+    if outcome.report is None:
+        handed_on = outcome.handoff.to_json()
+    else:
+        logger.info("Ledger entry #%s: %s", outcome.report.entry.id, outcome.report.entry.reason)
+        handed_on = outcome.report.entry.outcome.value
     runtime.set_return_value(handed_on)
     return handed_on
 
 
-def auto_deploy_best_model(runtime: TaskRuntime) -> str:
-    """Score both models on one hold-out, let the policy decide, promote or keep; returns the outcome."""
-    config = runtime.graph_config()
-    policy = config.load_policy()
-    settings = runtime.settings(config)
-    retrained = json.loads(runtime.predecessor_value() or "{}")
-    if "plan" not in retrained:
-        raise ConfigError(
-            f"Step {AUTO_DEPLOY_BEST_MODEL} expects the challenger and plan that "
-            f"{WEEKLY_RETRAINING} returns; got {runtime.predecessor_value()!r}."
-        )
-    plan = CyclePlan.from_dict(retrained["plan"])
-    with runtime.open_backend(settings) as backend:
-        evaluation = steps.evaluate(backend, plan, challenger=retrained["challenger"])
-        report = steps.decide(
-            backend,
-            evaluation,
-            policy,
-            plan=plan,
-            dry_run=config.dry_run,
-            actor=runtime.actor(),
-            run_id=runtime.run_id(),
-        )
-    logger.info("Ledger entry #%s: %s", report.entry.id, report.entry.reason)
-    runtime.set_return_value(report.entry.outcome.value)
-    return report.entry.outcome.value
-
-
 def record_outcome(runtime: TaskRuntime) -> str:
-    """Finalizer: the run's decision if one was recorded, else record the failure; returns the outcome."""
+    """Finalizer: the run's end, recorded unless the run has an entry; returns the outcome."""
     config = runtime.graph_config()
-    settings = runtime.settings(config)
     run_id = runtime.run_id()
-    with runtime.open_backend(settings) as backend:
-        decided = [
-            entry
-            for entry in backend.registry.ledger()
-            if entry.run_id == run_id and entry.outcome is not Outcome.FAILED
-        ]
-        if decided:
-            return decided[-1].outcome.value
-        entry = steps.record_failure(
+    with runtime.open_backend(config.settings) as backend:
+        entries = steps.run_entries(backend, run_id)
+        if entries:
+            return entries[-1].outcome.value
+        entry = steps.record_end(
             backend,
+            run_id=run_id,
             error=runtime.first_error() or NO_ERROR_SEEN,
             actor=runtime.actor(),
-            run_id=run_id,
         )
-    logger.warning("Graph run %s failed; recorded as ledger entry #%s", run_id, entry.id)
+    logger.warning("Graph run %s ended unrecorded; recorded as ledger entry #%s", run_id, entry.id)
     return entry.outcome.value
 
 
 _STEP_FUNCTIONS: dict[str, Callable[[TaskRuntime], str]] = {
-    WEEKLY_RETRAINING: weekly_retraining,
-    AUTO_DEPLOY_BEST_MODEL: auto_deploy_best_model,
+    WEEKLY_RETRAINING: lambda runtime: run_cycle_part(WEEKLY_RETRAINING, runtime),
+    AUTO_DEPLOY_BEST_MODEL: lambda runtime: run_cycle_part(AUTO_DEPLOY_BEST_MODEL, runtime),
     RECORD_OUTCOME: record_outcome,
 }
 
@@ -218,10 +202,6 @@ class SnowflakeTaskRuntime(TaskRuntime):
             self._config = GraphConfig.from_config(json.loads(text))
         return self._config
 
-    def settings(self, config: GraphConfig) -> Settings:
-        """Snowflake settings from the CONFIG."""
-        return config.settings()
-
     def open_backend(self, settings: Settings) -> AbstractContextManager[Backend]:
         """The Snowflake backend on the procedure's own session."""
         return open_backend(settings, session=self._session)
@@ -253,7 +233,7 @@ class SnowflakeTaskRuntime(TaskRuntime):
             return None
         rows = self._session.sql(
             "SELECT NAME, STATE, ERROR_MESSAGE FROM TABLE("
-            f"{self.graph_config().snowflake.database}.INFORMATION_SCHEMA.TASK_HISTORY("
+            f"{self.graph_config().settings.snowflake.database}.INFORMATION_SCHEMA.TASK_HISTORY("
             f"ROOT_TASK_ID => '{root_id}', ERROR_ONLY => TRUE, RESULT_LIMIT => 1000)) "
             "WHERE GRAPH_RUN_GROUP_ID = ? ORDER BY COMPLETED_TIME LIMIT 1",
             params=[run_id],

@@ -217,12 +217,12 @@ class TaskGraph:
     @property
     def database(self) -> str:
         """Database of the tasks, the procedure and the data."""
-        return self.config.snowflake.database
+        return self.config.settings.snowflake.database
 
     @property
     def schema(self) -> str:
         """Schema of the tasks, the procedure and the data."""
-        return self.config.snowflake.schema
+        return self.config.settings.snowflake.schema
 
     def qualified(self, name: str) -> str:
         """``DATABASE.SCHEMA.name``."""
@@ -319,7 +319,7 @@ def load_graph(
         ccpolicy.PolicyError: for an unknown policy or a bad policy parameter.
     """
     graph = build_graph(read_deployment(prefect_yaml, deployment), settings, options)
-    graph.config.load_policy()
+    graph.config.check_policy()
     return graph
 
 

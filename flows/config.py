@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.backends import DEFAULT_BACKEND, check_backend
 from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
 from flows.data.periods import WINDOW_KEYS, WindowSpec
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
@@ -23,7 +25,6 @@ from flows.names import DEFAULT_MODEL_NAME
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-BACKENDS = ("local", "snowflake")
 DEFAULT_HOME = Path("~/.champion-challenger")
 
 
@@ -75,8 +76,8 @@ class Settings:
 
     home: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser())
     """Home directory of the embedded backend (data, registry, artifacts)."""
-    backend: str = "local"
-    """``local`` (embedded, the default) or ``snowflake``."""
+    backend: str = DEFAULT_BACKEND
+    """A name of ``flows.backends.OPENERS``: the embedded backend (the default) or Snowflake."""
     model_name: str = DEFAULT_MODEL_NAME
     """Registered model name."""
     windows: WindowSpec = field(default_factory=WindowSpec)
@@ -91,11 +92,7 @@ class Settings:
     """Snowflake locations, used when ``backend == 'snowflake'``."""
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"Unknown registry backend {self.backend!r}. "
-                f"Valid backends are: {', '.join(BACKENDS)}."
-            )
+        check_backend(self.backend)
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )
@@ -105,20 +102,67 @@ class Settings:
         """A copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form, for a run in another process (a task graph's CONFIG).
+
+        Credentials are never part of it: the Snowflake connection is only named.
+        """
+        return {
+            "home": str(self.home),
+            "backend": self.backend,
+            "model_name": self.model_name,
+            "windows": asdict(self.windows),
+            "contract": self.contract.to_dict(),
+            "champion_spec": self.champion_spec.to_dict(),
+            "challenger_spec": self.challenger_spec.to_dict(),
+            "snowflake": asdict(self.snowflake),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], **overrides: Any) -> Settings:
+        """Inverse of :meth:`to_dict`; ``overrides`` replace values in that form (a home).
+
+        Raises:
+            ConfigError: if a value is missing or invalid (settings of another release).
+        """
+        data = {**data, **overrides}
+        try:
+            values: dict[str, Any] = {
+                "home": data["home"],
+                "backend": data["backend"],
+                "model_name": data["model_name"],
+                "windows": WindowSpec.from_mapping(data["windows"]),
+                "contract": DataContract.from_dict(data["contract"]),
+                "champion_spec": ModelSpec.from_mapping(data["champion_spec"]),
+                "challenger_spec": ModelSpec.from_mapping(data["challenger_spec"]),
+                "snowflake": SnowflakeSettings(**data["snowflake"]),
+            }
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"Serialised settings lack or mistype {exc}; they were written by another "
+                f"release (keys seen: {sorted(data)})."
+            ) from exc
+        return cls(**values)
+
 
 def load_settings(
     *,
     home: str | Path | None = None,
     backend: str | None = None,
     model_name: str | None = None,
-    config_file: str | Path | None = None,
+    config: str | Path | None = None,
     windows: WindowSpec | None = None,
 ) -> Settings:
-    """Resolve settings from arguments, environment, config file and defaults."""
+    """Resolve settings from arguments, environment, config file and defaults.
+
+    The one resolver: the CLI, the flows (from their parameters), and the flows' end
+    hooks (from a run's parameters) all call it with the same names, so a run that
+    was given ``config`` resolves the same settings wherever it is resolved again.
+    """
     home_path = Path(home or os.environ.get("CC_HOME") or DEFAULT_HOME).expanduser()
-    config_path = Path(config_file or os.environ.get("CC_CONFIG") or home_path / "config.toml")
+    config_path = Path(config or os.environ.get("CC_CONFIG") or home_path / "config.toml")
     values = _read_config(config_path) if config_path.is_file() else {}
-    if config_file and not config_path.is_file():
+    if config and not config_path.is_file():
         raise ConfigError(f"Config file {str(config_path)!r} does not exist.")
     settings = Settings(home=home_path, **values)
     return settings.with_overrides(

@@ -37,6 +37,10 @@ class RegistryError(ChampionChallengerError):
     """The model registry refused an operation or is in an unusable state."""
 
 
+class ReadModeError(RegistryError):
+    """A backend opened in read mode was asked to write; nothing was changed."""
+
+
 class VersionNotFoundError(RegistryError, LookupError):
     """A model version, alias or tag names something the registry does not hold."""
 
@@ -105,3 +109,8 @@ class LockLostError(RegistryBusyError):
 
 class ConnectionUnavailableError(RegistryBusyError):
     """Snowflake refused or could not be reached when the session was opened; retrying may cure it."""
+
+
+def one_line(error: BaseException) -> str:
+    """``<ExceptionType>: <message>`` on one line, as the ledger and a failed run's state say it."""
+    return " ".join(f"{type(error).__name__}: {error}".split())

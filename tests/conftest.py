@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.local_prefect import LocalServer, drain_api_buffers, local_server
+from tests.support.local_prefect import LocalServer, drain_api_buffers, local_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,20 @@ def with_broken(broken_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     """The broken plugin's entry points discoverable for this test (on ``sys.path``)."""
     monkeypatch.syspath_prepend(str(broken_plugin_path))
     return broken_plugin_path
+
+
+@pytest.fixture(scope="session")
+def parity_plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the installed plugin whose policies decide as a test says."""
+    project = REPO / "tests" / "resources" / "ccpolicy-parity-plugin"
+    return _pip_install_into(project, tmp_path_factory.mktemp("parity-plugin") / "site")
+
+
+@pytest.fixture
+def with_parity_plugin(parity_plugin_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The parity plugin's entry points discoverable for this test (on ``sys.path``)."""
+    monkeypatch.syspath_prepend(str(parity_plugin_path))
+    return parity_plugin_path
 
 
 # -- a real Prefect server, one per test session ----------------------------------------

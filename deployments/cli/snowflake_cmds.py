@@ -175,7 +175,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     """Settings from --home/--config, with --connection applied."""
     from flows.config import load_settings
 
-    settings = load_settings(home=args.home, config_file=args.config)
+    settings = load_settings(home=args.home, config=args.config)
     if getattr(args, "connection", None):
         snowflake = dataclasses.replace(settings.snowflake, connection_name=args.connection)
         settings = settings.with_overrides(snowflake=snowflake)
@@ -202,22 +202,20 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
 
 def setup_command(args: argparse.Namespace) -> int:
     """Create the Snowflake backend's tables and tags, or upgrade them; print what changed."""
-    from flows.backends.snowflake.backend import open_snowflake_backend
+    from flows.backends import SNOWFLAKE, open_backend
+    from flows.cycle import steps
 
-    settings = _settings(args)
-    backend = open_snowflake_backend(settings)
-    try:
-        report = backend.registry.setup()
-    finally:
-        backend.close()
+    settings = _settings(args).with_overrides(backend=SNOWFLAKE)
+    with open_backend(settings) as backend:
+        statements = steps.setup(backend)
     get_console().print(
         "\n".join(
             [
                 f"Set up {settings.snowflake.database}.{settings.snowflake.schema} for "
                 f"{settings.model_name}:",
-                *(f"  {change}" for change in report.changes),
+                *(f"  {change}" for change in getattr(statements, "changes", [])),
                 "Statements run:",
-                *(f"  {statement};" for statement in report.statements),
+                *(f"  {statement};" for statement in statements),
             ]
         ),
         highlight=False,
@@ -228,16 +226,13 @@ def setup_command(args: argparse.Namespace) -> int:
 
 def repair_command(args: argparse.Namespace) -> int:
     """Show the repair plan; with --yes, settle and move the pointers, and say what was done."""
-    from flows.backends.snowflake.backend import open_snowflake_backend
+    from flows.backends import SNOWFLAKE, open_backend
 
-    settings = _settings(args)
-    backend = open_snowflake_backend(settings)
-    try:
+    settings = _settings(args).with_overrides(backend=SNOWFLAKE)
+    with open_backend(settings, mode="write" if args.yes else "read") as backend:
         registry = backend.registry
         plan = registry.repair() if args.yes else registry.repair_plan()
         sql = [change.sql(registry.qualified_model, registry.schema) for change in plan.changes]
-    finally:
-        backend.close()
     lines = [f"Pointers {'before' if args.yes else 'now'}: {plan.current.describe()}."]
     if not plan.needed:
         lines.append("The registry agrees with its ledger; nothing to repair.")
@@ -284,7 +279,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     graph = _graph(args)
     with (
         tempfile.TemporaryDirectory() as folder,
-        open_session(graph.config.snowflake) as opened,
+        open_session(graph.config.settings.snowflake) as opened,
     ):
         report = deploy_graph(
             graph,
@@ -306,7 +301,7 @@ def graph_run_command(args: argparse.Namespace) -> int:
     from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
-    with open_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.settings.snowflake) as opened:
         run_graph(graph, session=opened.session)
     get_console().print(
         f"Started a run of {graph.qualified(graph.options.name)}; "
@@ -349,7 +344,7 @@ def status_command(args: argparse.Namespace) -> int:
     from flows.backends.snowflake.session import open_session
 
     graph = _graph(args)
-    with open_session(graph.config.snowflake) as opened:
+    with open_session(graph.config.settings.snowflake) as opened:
         status = graph_status(graph, session=opened.session)
     if args.json:
         print_json(dataclasses.asdict(status))
@@ -403,7 +398,7 @@ def _summary(graph: TaskGraph, headline: str) -> None:
         f"  schedule: {schedule.expr} {schedule.timezone}; {compute}; "
         f"{graph.options.retry_attempts} retries; suspended after "
         f"{graph.options.suspend_after_failures} failed runs",
-        f"  policy: {graph.config.policy} {dict(graph.config.policy_params)}",
+        f"  policy: {graph.config.parameters.policy} {dict(graph.config.parameters.policy_params)}",
     ]
     lines += [f"  task: {task.name}" for task in graph.tasks()]
     get_console().print("\n".join(lines), highlight=False)

@@ -2,9 +2,11 @@
 
 The flows receive a :class:`Backend` and never branch on which one it is. Each
 backend is assembled (source, registry, session) in a module of this package, and
-looked up in a name → opener map, so the Snowflake code is imported only when the
-Snowflake backend is asked for. The registry and source modules know only their
-interfaces; nothing there builds a backend.
+looked up in :data:`OPENERS`, the one map from backend name to opener, so the
+Snowflake code is imported only when the Snowflake backend is asked for. That map is
+the only place backend names are written: configuration, the CLI's ``--backend`` and
+the flows' ``backend`` parameter all take their choices from it. The registry and
+source modules know only their interfaces; nothing there builds a backend.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from flows.backends._mode import Mode as Mode
+from flows.backends._mode import check_mode
+from flows.errors import ConfigError
 
 if TYPE_CHECKING:
     from flows.backends.registry import Registry
@@ -34,24 +40,54 @@ class Backend:
         self.source.close()
 
 
-_OPENERS: dict[str, str] = {
-    "local": "flows.backends.local.backend:open_local_backend",
-    "snowflake": "flows.backends.snowflake.backend:open_snowflake_backend",
+LOCAL = "local"
+"""The embedded backend: Parquet files and a SQLite registry under a home directory."""
+SNOWFLAKE = "snowflake"
+"""Snowpark tables and the Snowflake ML registry."""
+OPENERS: dict[str, str] = {
+    LOCAL: "flows.backends.local.backend:open_local_backend",
+    SNOWFLAKE: "flows.backends.snowflake.backend:open_snowflake_backend",
 }
+"""Backend name → ``module:function`` that assembles it, imported only when asked for."""
+BACKEND_NAMES: tuple[str, ...] = tuple(OPENERS)
+"""Every backend name, the default first."""
+DEFAULT_BACKEND = LOCAL
+BackendName = Literal[BACKEND_NAMES]  # type: ignore[valid-type]
+"""The annotation of a ``backend`` parameter (a flow's), its choices taken from :data:`OPENERS`."""
+
+
+def check_backend(name: str) -> str:
+    """``name`` itself when a backend of that name exists.
+
+    Raises:
+        ConfigError: ``Unknown registry backend 'x'. Valid backends are: local, snowflake.``
+    """
+    if name not in OPENERS:
+        raise ConfigError(
+            f"Unknown registry backend {name!r}. Valid backends are: {', '.join(BACKEND_NAMES)}."
+        )
+    return name
 
 
 @contextmanager
-def open_backend(settings: Settings, **options: Any) -> Iterator[Backend]:
+def open_backend(settings: Settings, *, mode: Mode = "write", **options: Any) -> Iterator[Backend]:
     """Open the backend that ``settings.backend`` names, and close it afterwards.
 
     Args:
         settings: Resolved settings.
+        mode: ``read`` opens an existing home and model only and never writes (no file,
+            no table, no DDL), refusing a missing one in one line that names what exists;
+            ``write`` creates what the registry needs before it writes. The same on
+            every backend (``flows.backends._mode``).
         **options: Passed to the backend's opener (e.g. ``session=`` for Snowflake,
             to reuse the session a stored procedure receives).
+
+    Raises:
+        ModelNotFoundError: in read mode, if the home, schema or model does not exist.
     """
-    module_name, _, attribute = _OPENERS[settings.backend].partition(":")
+    module_name, _, attribute = OPENERS[check_backend(settings.backend)].partition(":")
     opener: Callable[..., Backend] = getattr(importlib.import_module(module_name), attribute)
-    backend = opener(settings, **options)
+    backend = opener(settings, mode=check_mode(mode), **options)
     try:
         yield backend
     finally:

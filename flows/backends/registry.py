@@ -14,13 +14,17 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flows.errors import NoChampionError
+from flows.errors import ModelNotFoundError, NoChampionError
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 from flows.records import LedgerEntry, ModelVersion, Outcome, RegistryStatus, parse_time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import numpy as np
     import pandas as pd
+
+    from flows.backends._mode import Mode
 
 
 class Registry(ABC):
@@ -31,6 +35,19 @@ class Registry(ABC):
     """
 
     model_name: str
+    mode: Mode
+    """``read``: opened on an existing model, refusing every write; ``write``: may record."""
+
+    @abstractmethod
+    def setup(self) -> list[str]:
+        """Create what the registry needs to record (tables, tags, schema) if missing.
+
+        Writes run it before their first change; reads never do, and in ``read`` mode it
+        raises ``ReadModeError``. Objects that exist are left as they are.
+
+        Returns:
+            The statements that ran, for the operator to see.
+        """
 
     # -- versions -------------------------------------------------------------------
 
@@ -221,3 +238,15 @@ class Registry(ABC):
             n_versions=len(self.list_versions()),
             last_entry=last[-1] if last else None,
         )
+
+
+def require_model(model_name: str, models: Iterable[str], *, where: object) -> None:
+    """Refuse ``model_name`` unless ``models`` holds it, listing the models ``where`` holds.
+
+    Raises:
+        ModelNotFoundError: ``no model X in <where>; models here: Y, Z``.
+    """
+    models = list(models)
+    if model_name not in models:
+        here = ", ".join(sorted(models)) or "none yet (run `ccflows train-champion`)"
+        raise ModelNotFoundError(f"no model {model_name} in {where}; models here: {here}")

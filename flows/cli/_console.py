@@ -11,6 +11,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from flows.backends import BACKEND_NAMES, DEFAULT_BACKEND
+
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -53,7 +55,7 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         "--home",
         help="home directory of the embedded backend (default: $CC_HOME or ~/.champion-challenger)",
     )
-    group.add_argument("--backend", choices=("local", "snowflake"), help="default: local")
+    group.add_argument("--backend", choices=BACKEND_NAMES, help=f"default: {DEFAULT_BACKEND}")
     group.add_argument("--model-name", help="registered model (default: CREDIT_APPROVAL)")
     group.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
 
@@ -62,23 +64,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Resolve settings from the common options."""
     from flows.config import load_settings
 
-    if args.config:  # flows run in this process resolve their settings again
-        os.environ["CC_CONFIG"] = os.path.abspath(args.config)
     return load_settings(
-        home=args.home, backend=args.backend, model_name=args.model_name, config_file=args.config
+        home=args.home, backend=args.backend, model_name=args.model_name, config=args.config
     )
+
+
+def config_path(args: argparse.Namespace) -> str | None:
+    """The ``--config`` file as an absolute path, as a flow run's parameters record it."""
+    return os.path.abspath(args.config) if args.config else None
 
 
 def open_existing(settings: Settings) -> AbstractContextManager[Backend]:
     """The backend of an existing home and model, refusing to create either.
 
     Read-only commands use it, and writing commands use it to check their target before
-    starting Prefect, so a mistyped ``--home`` or ``--model-name`` is one clear line.
-    Only the embedded backend can be opened read-only; a Snowflake registry is opened as is.
+    starting Prefect, so a mistyped ``--home`` or ``--model-name`` is one clear line. It
+    opens in ``read`` mode, on every backend: nothing is created, no DDL runs.
     """
     from flows.backends import open_backend
 
-    return open_backend(settings, **({"read_only": True} if settings.backend == "local" else {}))
+    return open_backend(settings, mode="read")
 
 
 def print_json(data: Any) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from flows.backends import LOCAL
 from flows.cli._console import (
     add_backend_options,
+    config_path,
     debug_enabled,
     get_console,
     open_existing,
@@ -185,7 +186,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
     """Run the ``train-champion`` flow."""
     prepare_prefect()
     settings = settings_from(args)
-    if settings.backend == "local":  # train-champion may create the model, not the home
+    if settings.backend == LOCAL:  # train-champion may create the model, not the home
         from flows.backends.local._home import require_home
 
         require_home(settings.home)
@@ -196,6 +197,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
             backend=settings.backend,
             model_name=settings.model_name,
             home=str(settings.home),
+            config=config_path(args),
             replace=args.replace,
         )
     get_console().print(
@@ -210,13 +212,13 @@ def train_champion_command(args: argparse.Namespace) -> int:
 def cycle_command(args: argparse.Namespace) -> int:
     """Run one weekly cycle and show the metrics and the decision."""
     prepare_prefect()
-    from flows.cycle.steps import check_policy
+    from flows.cycle import steps
 
     params = parse_params(args.param)
-    check_policy(args.policy, params)  # fail before starting Prefect
+    steps.check_policy(args.policy, params)  # fail before starting Prefect
     settings = settings_from(args)
     with open_existing(settings) as backend:  # a wrong home or model, or no champion yet
-        backend.registry.champion()
+        steps.champion(backend)
     from flows.orchestration.pipeline import champion_challenger
 
     with flow_terminal(get_console(), debug=debug_enabled(args)):
@@ -226,6 +228,7 @@ def cycle_command(args: argparse.Namespace) -> int:
             backend=settings.backend,
             model_name=settings.model_name,
             home=str(settings.home),
+            config=config_path(args),
             dry_run=args.dry_run,
         )
     if args.json:
@@ -294,7 +297,6 @@ def demo_command(args: argparse.Namespace) -> int:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     if home.exists() and any(home.iterdir()):
         raise ConfigError(f"The demo needs an empty or new folder; {home} is not empty.")
-    os.environ["CC_HOME"] = str(home)
     console = get_console()
     console.rule("[bold]champion-challenger demo")
     console.print(f"Home: {home}")

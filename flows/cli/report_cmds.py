@@ -26,12 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Read the ledger and write the trend report; changes nothing in the registry."""
-    from flows.cycle.trend import read_trend
+    from flows.cycle import steps
     from flows.cycle.trend_render import trend_html
     from flows.errors import ConfigError
 
     with open_existing(settings_from(args)) as backend:  # a wrong home or model: one line
-        trend = read_trend(backend.registry)
+        trend = steps.trend(backend)
     try:
         args.out.write_text(trend_html(trend), encoding="utf-8")
     except OSError as exc:

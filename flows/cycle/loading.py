@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.cycle.reads import data_span
 from flows.data.files import read_tables
 from flows.errors import ConfigError
 
@@ -58,8 +59,6 @@ def ingest(
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
         DataValidationError: naming the file, the column and the values at fault.
     """
-    from flows.cycle.steps import data_span  # steps lists ingest: imported here, not at the top
-
     source = backend.source
     contract = source.contract
     if append and replace:

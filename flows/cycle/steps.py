@@ -2,8 +2,10 @@
 
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
-Loading files (``ingest``) and scoring a file (``score_file``) are listed here too;
-their bodies live in ``flows.cycle.loading`` and ``flows.cycle.scoring``.
+Loading files (``ingest``), scoring a file (``score_file``) and the steps that only
+read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
+``flows.cycle.loading``, ``flows.cycle.scoring`` and ``flows.cycle.reads``. Nothing
+outside the cycle and the backends calls a registry or a data source but through here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ from flows.cycle.promotion import (
     last_promotion_week,
     switch_live,
 )
+from flows.cycle.reads import Status as Status
+from flows.cycle.reads import champion as champion
+from flows.cycle.reads import data_span as data_span
+from flows.cycle.reads import history as history
+from flows.cycle.reads import live_at as live_at
+from flows.cycle.reads import replay as replay
+from flows.cycle.reads import run_entries as run_entries
+from flows.cycle.reads import status as status
+from flows.cycle.reads import trend as trend
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.training import TrainedModel
@@ -32,11 +43,10 @@ from flows.data.plan import CyclePlan, Role
 from flows.errors import (
     AlreadyChampionError,
     ConfigError,
-    EmptyWindowError,
     NoChampionError,
 )
 from flows.names import CHALLENGER
-from flows.records import LedgerEntry, ModelVersion, Outcome, RegistryStatus
+from flows.records import LedgerEntry, ModelVersion, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,14 +79,6 @@ class RetrainResult:
     def windows(self) -> Windows:
         """The windows it was trained and tested on, and the hold-out it will face."""
         return self.plan.windows
-
-
-@dataclass(frozen=True)
-class Status:
-    """The registry's pointers and every version, for ``ccflows status`` and the UI."""
-
-    pointers: RegistryStatus
-    versions: list[ModelVersion]
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,15 @@ def generate_data(
     return data
 
 
+def setup(backend: Backend) -> list[str]:
+    """Create what the registry needs to record, if missing; the statements that ran.
+
+    Writes do it themselves before their first change; ``ccflows snowflake setup`` runs
+    it ahead, so an operator can grant a role that only reads and writes rows afterwards.
+    """
+    return backend.registry.setup()
+
+
 def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
     """Load policy ``name`` with ``params`` and check its guardrails against our metrics.
 
@@ -141,21 +152,20 @@ def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
             ``PolicyParameterError`` naming an unknown guardrail metric.
     """
     import ccpolicy
+
+    return check_policy_object(ccpolicy.load_policy(name, **params))
+
+
+def check_policy_object(policy: ccpolicy.Policy) -> ccpolicy.Policy:
+    """Check ``policy``'s guardrails against the metrics the evaluation computes.
+
+    Raises:
+        ccpolicy.PolicyParameterError: naming an unknown guardrail metric.
+    """
     from flows.cycle.evaluation import METRICS
 
-    policy = ccpolicy.load_policy(name, **params)
     policy.check_metrics(METRICS)
     return policy
-
-
-def data_span(backend: Backend) -> tuple[int, int]:
-    """Oldest and newest week stored; raises when there is no data at all."""
-    span = backend.source.period_span()
-    if span is None:
-        raise EmptyWindowError(
-            "The applications table is empty; run `ccflows generate` (or load data) first."
-        )
-    return span
 
 
 def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger") -> CyclePlan:
@@ -234,18 +244,29 @@ def retrain_challenger(
 
 
 def evaluate(
-    backend: Backend, plan: CyclePlan, *, challenger: str | RetrainResult | None = None
+    backend: Backend,
+    plan: CyclePlan,
+    *,
+    challenger: str | ModelVersion | None = None,
+    unlogged: TrainedModel | None = None,
 ) -> Evaluation:
-    """Score the champion and the challenger (a name, or a dry run's unlogged model) on the hold-out."""
+    """Score the champion and the challenger on the plan's hold-out.
+
+    Args:
+        challenger: The challenger's version (its record, or its name); the CHALLENGER
+            alias's by default.
+        unlogged: A dry run's challenger, judged as it is (``challenger`` records it).
+    """
     from flows.cycle.evaluation import evaluate_pair
 
     registry = backend.registry
     champion = registry.champion()
-    if isinstance(challenger, RetrainResult):
-        version, unlogged = challenger.version, challenger.unlogged
+    if isinstance(challenger, ModelVersion):
+        version = challenger
     else:
-        name = challenger or registry.version_by_alias(CHALLENGER) or champion.name
-        version, unlogged = registry.get_version(name), None
+        version = registry.get_version(
+            challenger or registry.version_by_alias(CHALLENGER) or champion.name
+        )
     holdout = backend.source.read_periods(plan.holdout, input_name="hold-out")
     return evaluate_pair(
         registry,
@@ -344,22 +365,23 @@ def record_failure(
     return registry.append_ledger(entry)
 
 
-def weekly_cycle(
+def record_end(
     backend: Backend,
-    settings: Settings,
-    policy: ccpolicy.Policy,
     *,
-    dry_run: bool = False,
+    run_id: str,
+    error: str,
+    plan: CyclePlan | None = None,
     actor: str | None = None,
-    run_id: str | None = None,
-) -> PromotionReport:
-    """Plan, retrain, evaluate and decide in one call (stored procedures, benchmarks, tests)."""
-    plan = plan_cycle(backend, settings)
-    retrained = retrain_challenger(backend, settings, plan, dry_run=dry_run)
-    evaluation = evaluate(backend, plan, challenger=retrained)
-    return decide(
-        backend, evaluation, policy, plan=plan, dry_run=dry_run, actor=actor, run_id=run_id
-    )
+) -> LedgerEntry | None:
+    """Record that run ``run_id`` failed, unless the ledger has an entry of that run already.
+
+    The one rule for a run's end, whoever notices it: the cycle itself, an end hook,
+    the next cycle, or the task graph's finalizer. A run that recorded its decision (a
+    failed one included) is left as it is, so each run has exactly one ending entry.
+    """
+    if run_entries(backend, run_id):
+        return None
+    return record_failure(backend, error=error, plan=plan, actor=actor, run_id=run_id)
 
 
 def rollback(
@@ -420,41 +442,6 @@ def rollback(
     recorded = switch_live(registry, expected, target, entry)
     logger.info("%s", recorded.reason)
     return recorded
-
-
-def replay(
-    backend: Backend, policy: ccpolicy.Policy, *, entry_ids: list[int] | None = None
-) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
-    """What ``policy`` would have decided on the evidence stored with past ledger entries.
-
-    Nothing is changed or recorded. Entries without stored evidence are skipped.
-    """
-    import ccpolicy
-
-    registry = backend.registry
-    wanted = set(entry_ids) if entry_ids else None
-    results = []
-    for entry in registry.ledger():
-        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
-            continue
-        payload = registry.ledger_evidence(entry.id)
-        results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
-    return results
-
-
-def status(backend: Backend) -> Status:
-    """The pointers and every version of the model."""
-    return Status(pointers=backend.registry.status(), versions=backend.registry.list_versions())
-
-
-def history(backend: Backend, *, limit: int | None = None) -> list[LedgerEntry]:
-    """The ledger, oldest first (only the newest ``limit`` entries if given)."""
-    return backend.registry.ledger(limit=limit)
-
-
-def live_at(backend: Backend, when: str) -> str | None:
-    """The version that was live at ISO time ``when``, from the ledger."""
-    return backend.registry.live_at(when)
 
 
 def score(

@@ -16,14 +16,13 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from flows.cycle.trend import Trend, TrendPoint, read_trend, trend_rows
+from flows.cycle.trend import Trend, TrendPoint, trend_rows
 from flows.records import Outcome
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from flows.backends.registry import Registry
     from flows.config import Settings
 
 _MARKS: dict[Outcome, tuple[str, str]] = {
@@ -89,11 +88,10 @@ def trend_markdown(trend: Trend) -> str:
     return "\n".join(lines) + "\n"
 
 
-def publish_trend(settings: Settings, registry: Registry) -> None:
-    """Publish the trend at the end of a weekly run: a table and a markdown chart artifact."""
+def publish_trend(settings: Settings, trend: Trend) -> None:
+    """Publish the trend (``steps.trend``) at the end of a weekly run: a table and a chart artifact."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    trend = read_trend(registry)
     key = re.sub(r"[^a-z0-9-]+", "-", f"{settings.model_name.lower()}-trend")
     create_table_artifact(
         trend_rows(trend),

@@ -1,52 +1,56 @@
-"""The Prefect flows: ``train-champion``, ``champion-challenger`` (weekly), ``score``, ``rollback``.
+"""The Prefect flows: ``champion-challenger`` (weekly), ``train-champion``, ``score``, ``rollback``.
 
-Each flow opens its backend once (on Snowflake, one session) and closes it at the
-end; each task is one call into ``flows.cycle.steps`` on that backend. The weekly flow
-plans its cycle once, in ``check-data``, and hands the plan to every later task, so
-the hold-out cannot move while the run is under way. Flows only wire tasks, name
-runs, log what happens and publish artifacts.
+The weekly flow runs the cycle of :mod:`flows.cycle.stages` (check-policy → plan →
+retrain → evaluate → decide), each stage as a task of the same name; the task graph
+in Snowflake runs the very same stages. The other flows call :mod:`flows.cycle.steps`
+one task per step. Each flow opens its backend once (on Snowflake, one session) and
+closes it at the end. Flows only wire tasks, name runs, log what happens and publish
+artifacts.
 
 Operational rules, the same for every flow:
 
 - Training and promotion are never retried (a retry could train twice or switch
   twice). Reads, evaluation and scoring are retried with backoff, but only on
   failures a retry can cure (a dropped connection, a busy registry, Snowflake's
-  transient errors; ``flows.orchestration.retries``): bad data, a bad parameter, a missing file
-  or a timeout fails at once, with the message that names it.
+  transient errors; ``flows.orchestration.retries``): bad data, a bad parameter, a
+  missing file or a timeout fails at once, with the message that names it.
 - Every task has a timeout, and the weekly flow one too. A timeout is final: the
   run ends Failed (``TimedOut``) and frees the registry queue's single slot.
 - No task result is cached or persisted (``NO_CACHE``): a retrain must train.
-- Every end of a weekly run is in the ledger with the run id (``flows.orchestration.run_ends``):
-  a failure before the decision is recorded by the flow, a timeout, cancellation or
-  crash by its hooks, and a run killed with its worker by the next cycle. The
-  decision step records its own outcome, including a switch the registry refused.
+- Every end of a weekly run is in the ledger with the run id, once: the cycle
+  records its own failures, the end hooks (``flows.orchestration.run_ends``) a timeout,
+  cancellation or crash, and the next cycle a run killed with its worker, each
+  under the one rule "unless this run has an entry already".
+- A run that fails before it can reach a ledger (a bad setting, a backend that will
+  not open) still ends Failed with its reason and a failure report.
 - The run's final state, artifacts and events tell the story (``flows.orchestration.run_story``).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
-from prefect.states import Failed
-from pydantic import BaseModel, Field
+from prefect.states import Failed, State
 
-from flows.backends import Backend, open_backend
+from flows.backends import Backend, BackendName, open_backend
 from flows.config import Settings, load_settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.cycle.evaluation import Evaluation
 from flows.cycle.promotion import PromotionReport
 from flows.cycle.report import scoring_markdown, versions_markdown
+from flows.cycle.stages import ChallengerRef, Cycle, CycleParameters, StageCall
 from flows.cycle.trend_render import publish_trend
 from flows.data.periods import PeriodRange, WindowSpec
-from flows.data.plan import CyclePlan, Role
-from flows.errors import ConfigError
+from flows.data.plan import CyclePlan
+from flows.errors import ConfigError, one_line
 from flows.names import DEFAULT_MODEL_NAME
 from flows.orchestration.retries import IO_TASK_OPTIONS
 from flows.orchestration.run_ends import reconcile_ended_runs, record_run_end
@@ -55,7 +59,6 @@ from flows.orchestration.run_story import (
     decision_state,
     emit_decision_event,
     name_run,
-    one_line,
     publish_decision_report,
     publish_failure_report,
     publish_metric_table,
@@ -72,22 +75,16 @@ WEEKLY_FLOW = "champion-challenger"
 """The weekly flow's name; the next cycle reconciles the unrecorded ends of its runs."""
 
 
-class WindowParams(BaseModel):
-    """Window sizes in weeks (the quickstart's by default)."""
-
-    train_weeks: int = Field(10, ge=1, description="Weeks the challenger is trained on.")
-    test_weeks: int = Field(3, ge=1, description="Weeks its own test AUC is measured on.")
-    holdout_weeks: int = Field(4, ge=1, description="Newest weeks both models are judged on.")
-
-
 def _settings(
-    backend: str | None, model_name: str | None, home: str | None, windows: WindowParams | None
+    backend: str | None,
+    model_name: str | None,
+    home: str | None,
+    config: str | None,
+    windows: WindowSpec | None = None,
 ) -> Settings:
+    """The run's settings, resolved as the CLI and the end hooks resolve them."""
     return load_settings(
-        home=home,
-        backend=backend,
-        model_name=model_name,
-        windows=WindowSpec(**windows.model_dump()) if windows else None,
+        home=home, backend=backend, model_name=model_name, config=config, windows=windows
     )
 
 
@@ -95,14 +92,14 @@ def _run_id() -> str | None:
     return flow_run.get_id()
 
 
-# -- tasks ------------------------------------------------------------------------------
+# -- the weekly cycle's stages as tasks ---------------------------------------------------
 
 
 @task(name="reconcile-ended-runs", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def reconcile_ended(backend: Backend, settings: Settings) -> int:
     """Record earlier runs that ended unrecorded (killed with their worker); how many.
 
-    The one task that calls past ``flows.cycle.steps``: it reads Prefect's own run history.
+    The one task that calls past ``flows.cycle``: it reads Prefect's own run history.
     """
     entries = reconcile_ended_runs(
         backend, settings, flow_name=WEEKLY_FLOW, current_run_id=_run_id()
@@ -112,66 +109,80 @@ def reconcile_ended(backend: Backend, settings: Settings) -> int:
     return len(entries)
 
 
-@task(name="check-policy", cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
-def check_policy(name: str, params: dict[str, Any]) -> Any:
+@task(name=stages.CHECK_POLICY, cache_policy=NO_CACHE, retries=0, timeout_seconds=60)
+def check_policy(cycle: Cycle) -> Any:
     """Load and validate the policy before any training."""
-    chosen = steps.check_policy(name, params)
-    get_run_logger().info("Policy %s with parameters %s", name, params or "(defaults)")
+    chosen = cycle.check_policy()
+    parameters = cycle.parameters
+    get_run_logger().info(
+        "Policy %s with parameters %s", parameters.policy, parameters.policy_params or "(defaults)"
+    )
     return chosen
 
 
-@task(name="check-data", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
-def check_data(backend: Backend, settings: Settings, role: Role = "challenger") -> CyclePlan:
+@task(name=stages.PLAN, timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def plan_cycle(cycle: Cycle) -> CyclePlan:
     """The run's plan: the data span and the windows (fails early on too little data)."""
-    return steps.plan_cycle(backend, settings, role=role)
+    plan = cycle.plan()
+    suffix = "dry-run" if cycle.parameters.dry_run else ""
+    name = name_run(cycle.settings, data_week=plan.data_week, suffix=suffix)
+    get_run_logger().info(
+        "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
+    )
+    return plan
 
 
-@task(name="retrain", cache_policy=NO_CACHE, retries=0, timeout_seconds=STEP_TIMEOUT_SECONDS)
-def retrain(
-    backend: Backend, settings: Settings, plan: CyclePlan, dry_run: bool = False
-) -> steps.RetrainResult:
+@task(name=stages.RETRAIN, cache_policy=NO_CACHE, retries=0, timeout_seconds=STEP_TIMEOUT_SECONDS)
+def retrain(cycle: Cycle, plan: CyclePlan) -> ChallengerRef:
     """Train the challenger on the plan's windows and log it as CHALLENGER (not in a dry run)."""
-    result = steps.retrain_challenger(backend, settings, plan, dry_run=dry_run)
-    verb = "Reused" if result.reused else "Trained"
-    get_run_logger().info(
-        "%s challenger %s on %s (test AUC %.4f)",
-        verb,
-        result.version.name,
-        result.windows.train,
-        result.version.metrics.get("test_auc", float("nan")),
-    )
-    return result
+    return cycle.retrain(plan)
 
 
-@task(name="evaluate", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
-def evaluate(backend: Backend, plan: CyclePlan, challenger: steps.RetrainResult) -> Evaluation:
-    """Score champion and challenger on the plan's hold-out rows."""
-    evaluation = steps.evaluate(backend, plan, challenger=challenger)
-    get_run_logger().info(
-        "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
-        evaluation.holdout_weeks,
-        evaluation.n_rows,
-        evaluation.champion.name,
-        evaluation.champion_metrics["roc_auc"],
-        evaluation.challenger.name,
-        evaluation.challenger_metrics["roc_auc"],
-    )
+@task(name=stages.EVALUATE, timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def evaluate(cycle: Cycle, plan: CyclePlan, challenger: ChallengerRef) -> Evaluation:
+    """Score champion and challenger on the plan's hold-out rows; publish the metric table."""
+    evaluation = cycle.evaluate(plan, challenger)
+    publish_metric_table(cycle.settings, evaluation)
     return evaluation
 
 
-@task(name="promote", cache_policy=NO_CACHE, retries=0, timeout_seconds=IO_TIMEOUT_SECONDS)
-def promote(
-    backend: Backend, evaluation: Evaluation, policy: Any, plan: CyclePlan, dry_run: bool
-) -> PromotionReport:
+@task(name=stages.DECIDE, cache_policy=NO_CACHE, retries=0, timeout_seconds=IO_TIMEOUT_SECONDS)
+def decide(cycle: Cycle, evaluation: Evaluation, policy: Any, plan: CyclePlan) -> PromotionReport:
     """Let the policy decide; promote as a compare-and-set or keep; record it in the ledger."""
     # steps.decide logs the decision once, here and in a stored procedure alike.
-    return steps.decide(backend, evaluation, policy, plan=plan, dry_run=dry_run, run_id=_run_id())
+    return cycle.decide(evaluation, policy, plan)
 
 
-@task(name="record-failure", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
-def record_failure(backend: Backend, error: str, plan: CyclePlan | None) -> LedgerEntry:
-    """Record in the ledger that the cycle failed before deciding."""
-    return steps.record_failure(backend, error=error, plan=plan, run_id=_run_id())
+@task(name=stages.RECORD_END, timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def record_end(cycle: Cycle, error: str, plan: CyclePlan | None) -> LedgerEntry | None:
+    """Record in the ledger that the cycle failed, unless this run has an entry already."""
+    return cycle.record_end(error, plan)
+
+
+STAGE_TASKS = {
+    stages.CHECK_POLICY: check_policy,
+    stages.PLAN: plan_cycle,
+    stages.RETRAIN: retrain,
+    stages.EVALUATE: evaluate,
+    stages.DECIDE: decide,
+    stages.RECORD_END: record_end,
+}
+"""Each stage of :mod:`flows.cycle.stages` as the task that runs it (same names)."""
+
+
+def _stage_task(cycle: Cycle) -> StageCall:
+    """Run each stage of ``cycle`` as its task of this flow run."""
+
+    def call(stage: str, method: Any, *args: Any) -> Any:
+        return STAGE_TASKS[stage](cycle, *args)
+
+    return call
+
+
+@task(name="plan", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def plan_bootstrap(backend: Backend, settings: Settings) -> CyclePlan:
+    """The bootstrap's plan: the champion's windows, one test window before a challenger's."""
+    return steps.plan_cycle(backend, settings, role="champion")
 
 
 @task(
@@ -227,7 +238,7 @@ def publish_versions(backend: Backend, settings: Settings) -> None:
     live = status.pointers.live_version
     create_markdown_artifact(
         versions_markdown(status.versions, live=live),
-        key=artifact_key(settings, "versions"),
+        key=artifact_key(settings.model_name, "versions"),
         description=f"Versions of {settings.model_name}; live: {live}",
     )
 
@@ -267,15 +278,18 @@ def _attach_step_loggers() -> None:
     on_crashed=[record_run_end],
 )
 def champion_challenger(
-    policy: str = "significance_margin",
+    policy: str = stages.DEFAULT_POLICY,
     policy_params: dict[str, Any] | None = None,
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
-    windows: WindowParams | None = None,
+    config: str | None = None,
+    windows: WindowSpec | None = None,
     dry_run: bool = False,
 ) -> Any:
     """One weekly cycle: retrain → evaluate both on the same hold-out → decide → promote or keep.
+
+    The stages are :class:`flows.cycle.stages.Cycle`'s, each run as a task of this run.
 
     Args:
         policy: Name of an installed ``ccpolicy.policies`` entry point.
@@ -283,77 +297,79 @@ def champion_challenger(
         backend: ``local`` (embedded) or ``snowflake``; defaults to the configuration's.
         model_name: Registered model; defaults to the configuration's.
         home: Home directory of the embedded backend; defaults to ``CC_HOME``.
-        windows: Window sizes in weeks.
+        config: The TOML settings file; defaults to ``<home>/config.toml``.
+        windows: Window sizes in periods; default to the configuration's.
         dry_run: Evaluate and decide without acting (the decision is still recorded).
 
     Returns:
         A Completed state named after the outcome (``Promoted``, ``Kept``, …) whose
         result is the ledger entry of the decision, as a dict; or, when the cycle
-        fails before deciding, a Failed state whose message is the one-line error,
-        after a ``failed`` ledger entry and a failure report were recorded.
+        fails, a Failed state whose message is the one-line error, after its ledger
+        entry (where a ledger could be reached) and a failure report were recorded.
 
     Raises:
         TimeoutError: when a task or the cycle timed out (the run ends ``TimedOut``).
     """
     _attach_step_loggers()
     logger = get_run_logger()
-    settings = _settings(backend, model_name, home, windows)
-    logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
-    with open_backend(settings) as opened:
+    settings = None
+    with ExitStack() as resources:
+        try:
+            parameters = CycleParameters(policy, policy_params or {}, dry_run)
+            settings = _settings(backend, model_name, home, config, windows)
+            logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
+            opened = resources.enter_context(open_backend(settings))
+        except Exception as exc:  # before any ledger can be reached: the run's report says why
+            return _failed(settings, exc, entry=None)
         reconciled = reconcile_ended(opened, settings, return_state=True)
         if reconciled.is_failed():
             logger.warning("Could not reconcile earlier runs: %s", reconciled.message)
-        plan = None
-        try:
-            checked = check_policy(policy, policy_params or {}, return_state=True)
-            chosen = checked.result()
-            plan = check_data(opened, settings, wait_for=[checked])
-            name = name_run(settings, data_week=plan.data_week, suffix="dry-run" if dry_run else "")
-            logger.info(
-                "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
-            )
-            retrained = retrain(opened, settings, plan, dry_run)
-            evaluation = evaluate(opened, plan, retrained)
-            publish_metric_table(settings, evaluation)
-        except Exception as exc:
-            error = one_line(exc)
-            logger.error(
-                "Weekly cycle failed before a decision; the champion is untouched. %s",
-                error,
-                exc_info=True,  # the traceback stays in the run's logs on the server
-            )
-            recorded = record_failure(opened, error, plan, return_state=True)
-            if recorded.is_failed():
-                logger.warning("Could not record the failure in the ledger: %s", recorded.message)
-            publish_failure_report(
-                settings, error, None if recorded.is_failed() else recorded.result()
-            )
-            if isinstance(exc, TimeoutError):
-                raise  # Prefect ends the run TimedOut
-            return Failed(message=error, data=exc)
-        # The decision step records its own outcome, a refused switch included.
-        report = promote(opened, evaluation, chosen, plan, dry_run)
+        cycle = Cycle(opened, settings, parameters, run_id=_run_id())
+        outcome = cycle.run(call=_stage_task(cycle))
+        if outcome.error is not None:
+            return _failed(settings, outcome.error, entry=outcome.failure)
+        report = outcome.report
         emit_decision_event(settings, report)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-        publish_trend(settings, opened.registry)
+        publish_trend(settings, steps.trend(opened))
     logger.info("Published the metric table, the decision report, the versions and the trend")
     return decision_state(report)
 
 
+def _failed(settings: Settings | None, error: Exception, *, entry: LedgerEntry | None) -> State:
+    """End a weekly run that failed: log the error with its traceback, publish the failure report.
+
+    A timeout is raised again, so that Prefect ends the run ``TimedOut``.
+    """
+    message = one_line(error)
+    get_run_logger().error(
+        "Weekly cycle failed; the champion is untouched unless the ledger says otherwise. %s",
+        message,
+        exc_info=error,  # the traceback stays in the run's logs on the server
+    )
+    publish_failure_report(
+        settings.model_name if settings else flow_run.parameters.get("model_name"), message, entry
+    )
+    if isinstance(error, TimeoutError):
+        raise error
+    return Failed(message=message, data=error)
+
+
 @flow(name="train-champion", flow_run_name=lambda: _provisional_name("bootstrap"))
 def train_champion(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
-    windows: WindowParams | None = None,
+    config: str | None = None,
+    windows: WindowSpec | None = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version."""
     _attach_step_loggers()
-    settings = _settings(backend, model_name, home, windows)
+    settings = _settings(backend, model_name, home, config, windows)
     with open_backend(settings) as opened:
-        plan = check_data(opened, settings, role="champion")
+        plan = plan_bootstrap(opened, settings)
         name_run(settings, data_week=plan.data_week, suffix="bootstrap")
         version = bootstrap_champion(opened, settings, plan, replace)
         publish_versions(opened, settings)
@@ -362,9 +378,10 @@ def train_champion(
 
 @flow(name="score", flow_run_name=lambda: _provisional_name("score"))
 def score(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
+    config: str | None = None,
     first_week: int | None = None,
     last_week: int | None = None,
     input_file: str | None = None,
@@ -376,7 +393,7 @@ def score(
     streamed in row batches, into ``out_file``.
     """
     _attach_step_loggers()
-    settings = _settings(backend, model_name, home, None)
+    settings = _settings(backend, model_name, home, config)
     if input_file is not None:
         if not out_file:
             raise ConfigError("input_file needs out_file: where to write the scores.")
@@ -400,7 +417,7 @@ def score(
     get_run_logger().info("Scored %d rows with live version %s", result.n_rows, result.version)
     create_markdown_artifact(
         scoring_markdown(result),
-        key=artifact_key(settings, "scoring"),
+        key=artifact_key(settings.model_name, "scoring"),
         description=f"Scored by {result.version}",
     )
     return {"version": result.version, "rows": result.n_rows}
@@ -423,9 +440,10 @@ def roll_back(
 
 @flow(name="rollback")
 def rollback(
-    backend: Literal["local", "snowflake"] | None = None,
+    backend: BackendName | None = None,
     model_name: str | None = None,
     home: str | None = None,
+    config: str | None = None,
     to_version: str | None = None,
     if_live: str | None = None,
     reason: str = "",
@@ -444,7 +462,7 @@ def rollback(
         The ledger entry: ``rolled-back``, or ``stale-champion`` if another run switched first.
     """
     _attach_step_loggers()
-    settings = _settings(backend, model_name, home, None)
+    settings = _settings(backend, model_name, home, config)
     with open_backend(settings) as opened:
         entry = roll_back(opened, to_version, if_live, reason)
         publish_versions(opened, settings)

@@ -42,6 +42,7 @@ def settings_of(parameters: dict[str, Any]) -> Settings:
         home=parameters.get("home"),
         backend=parameters.get("backend"),
         model_name=parameters.get("model_name"),
+        config=parameters.get("config"),
     )
 
 
@@ -53,9 +54,7 @@ def describe_end(state: State) -> str:
 
 def record_end(backend: Backend, *, run_id: str, state: State) -> LedgerEntry | None:
     """Record that run ``run_id`` ended in ``state``, unless the ledger has it already."""
-    if any(entry.run_id == run_id for entry in steps.history(backend)):
-        return None
-    return steps.record_failure(backend, error=describe_end(state), run_id=run_id)
+    return steps.record_end(backend, run_id=run_id, error=describe_end(state))
 
 
 def record_run_end(flow: Any, flow_run: FlowRun, state: State) -> None:
@@ -107,7 +106,9 @@ def reconcile_ended_runs(
             continue
         if not _same_model(run.parameters, settings):
             continue
-        entry = steps.record_failure(backend, error=describe_end(run.state), run_id=run_id)
+        entry = record_end(backend, run_id=run_id, state=run.state)
+        if entry is None:  # recorded meanwhile, by its own hook
+            continue
         logger.info("Recorded run %s, which ended %s unrecorded", run_id, run.state.name)
         entries.append(entry)
     return entries

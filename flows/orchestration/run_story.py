@@ -19,6 +19,7 @@ from prefect.context import FlowRunContext
 from prefect.events import emit_event
 from prefect.states import Completed
 
+from flows.names import DEFAULT_MODEL_NAME
 from flows.records import Outcome
 
 if TYPE_CHECKING:
@@ -47,14 +48,9 @@ TABLE_DECIMALS = 4
 """The metric table artifact's rounding; the ledger keeps the raw values."""
 
 
-def artifact_key(settings: Settings, what: str) -> str:
-    """Stable artifact key: lowercase letters, digits and dashes only."""
-    return re.sub(r"[^a-z0-9-]+", "-", f"{settings.model_name.lower()}-{what}")
-
-
-def one_line(error: BaseException) -> str:
-    """``<ExceptionType>: <message>`` on one line, as a failed run's state message."""
-    return " ".join(f"{type(error).__name__}: {error}".split())
+def artifact_key(model_name: str, what: str) -> str:
+    """Stable artifact key of ``model_name``: lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{model_name.lower()}-{what}")
 
 
 # -- names ------------------------------------------------------------------------------
@@ -144,7 +140,7 @@ def publish_metric_table(settings: Settings, evaluation: Evaluation) -> None:
     rows = [{k: _rounded(v) for k, v in row.items()} for row in evaluation.metric_rows()]
     create_table_artifact(
         rows,
-        key=artifact_key(settings, "metrics"),
+        key=artifact_key(settings.model_name, "metrics"),
         description=(
             f"Champion {evaluation.champion.name} vs challenger {evaluation.challenger.name} "
             f"on {evaluation.holdout_weeks}"
@@ -159,24 +155,26 @@ def publish_decision_report(settings: Settings, report: PromotionReport) -> None
     outcome, verdict = report.entry.outcome.value, report.decision.verdict.value
     create_markdown_artifact(
         decision_markdown(report),
-        key=artifact_key(settings, "decision"),
+        key=artifact_key(settings.model_name, "decision"),
         description=outcome if outcome == verdict else f"{outcome} (verdict: {verdict})",
     )
 
 
-def publish_failure_report(settings: Settings, error: str, entry: LedgerEntry | None) -> None:
-    """A short report of a failed cycle: the error, the champion untouched, the ledger entry."""
-    lines = [
-        f"# {settings.model_name}: the cycle failed",
-        "",
-        f"**Error:** {error}",
-        "",
-        "No decision was made; the live champion is untouched.",
-    ]
+def publish_failure_report(model_name: str | None, error: str, entry: LedgerEntry | None) -> None:
+    """A short report of a failed cycle: the error, and the ledger entry that records it.
+
+    ``model_name`` is None when the run failed before its settings resolved.
+    """
+    model = model_name or DEFAULT_MODEL_NAME
+    lines = [f"# {model}: the cycle failed", "", f"**Error:** {error}", ""]
     if entry is not None:
-        lines += ["", f"Ledger entry #{entry.id} records it (live: `{entry.champion_version}`)."]
+        lines += [
+            f"Ledger entry #{entry.id} records it (live: `{entry.champion_version}`): {entry.reason}"
+        ]
+    else:
+        lines += ["No ledger entry records it here: see the run's logs."]
     create_markdown_artifact(
         "\n".join(lines),
-        key=artifact_key(settings, "decision"),
+        key=artifact_key(model, "decision"),
         description=f"failed: {error}",
     )

@@ -34,7 +34,7 @@ def test_a_run_decides_once_and_the_finalizer_confirms_it(copy_home):
     entry = ledger[-1]
     assert [e.run_id for e in ledger].count("local-1") == 1
     assert entry.run_id == "local-1"
-    assert entry.challenger_version == json.loads(retrained)["challenger"]
+    assert entry.challenger_version == json.loads(retrained)["challenger"]["version"]
     assert entry.plan == json.loads(retrained)["plan"]
     assert entry.outcome.value == decided == recorded
     assert entry.actor == f"local-graph:{DAG}$AUTO_DEPLOY_BEST_MODEL"
@@ -52,4 +52,7 @@ def test_a_failed_step_skips_the_rest_and_the_finalizer_records_it(tmp_path):
     with open_backend(load_settings(home=home)) as backend:
         (entry,) = backend.registry.ledger()
     assert entry.outcome is Outcome.FAILED and entry.run_id == "local-2"
-    assert f"{DAG}$WEEKLY_RETRAINING failed: NoChampionError" in entry.reason
+    # The failing task recorded the end itself, with the plan it had made; the
+    # finalizer found that entry and recorded nothing more.
+    assert "NoChampionError" in entry.reason and entry.plan["holdout"] == [16, 19]
+    assert entry.actor == f"local-graph:{DAG}$WEEKLY_RETRAINING"

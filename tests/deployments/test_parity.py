@@ -1,30 +1,112 @@
-"""One definition, two orchestrators: the graph's steps decide as the Prefect flow does."""
+"""One cycle, two orchestrators: the Prefect flow and the task graph have the same effects.
+
+Each scenario runs the weekly flow on a real Prefect server and the task graph with
+``run_graph_locally`` (the procedure's own handlers, Snowflake's run semantics), each
+on its own copy of one home, and compares what they leave: the ledger entries (ids,
+times, run ids and actors aside) and the registry's pointers and versions.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from deployments.graph_contract import AUTO_DEPLOY_BEST_MODEL, WEEKLY_RETRAINING
 from deployments.local_graph import run_graph_locally
 from deployments.prefect_yaml import read_deployment
-from deployments.snowflake_graph import load_graph
+from deployments.snowflake_graph import build_graph
 from flows.backends import open_backend
 from flows.config import load_settings
+from flows.cycle import steps
+from flows.data.quickstart import GeneratorSpec
+from flows.records import Outcome
 from tests.deployments.conftest import PREFECT_YAML
 
-SAME = (
-    "outcome", "verdict", "champion_version", "challenger_version", "live_before", "live_after",
-    "policy", "policy_params", "holdout_fingerprint", "holdout_weeks", "data_week",
-)  # fmt: skip
-"""What the decision is, on which models and which rows: equal exactly."""
-CLOSE = ("metrics", "details")
-"""The numbers behind it: equal up to float noise. A forest's predict_proba sums its trees'
-votes across threads in completion order, so scores differ in the last bits between runs."""
+pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 
-STEP_OF_FLOW_TASK = {"retrain": WEEKLY_RETRAINING, "evaluate": AUTO_DEPLOY_BEST_MODEL}
-STEP_OF_FLOW_TASK["promote"] = AUTO_DEPLOY_BEST_MODEL
+NOT_COMPARED = {"id", "recorded_at", "run_id", "actor"}
+"""Who ran it and when: different by design between the two runs."""
+CLOSE = {"metrics", "details"}
+"""The numbers behind a decision: equal up to float noise. A forest's predict_proba sums its
+trees' votes across threads in completion order, so scores differ in the last bits."""
+HOME_ENV = "CC_PARITY_HOME"
+"""Where the parity plugin's ``switches_live_first`` policy switches the live version."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    parameters: dict
+    """The weekly deployment's parameters for this scenario."""
+    champion: bool = True
+    """Whether the home has a live champion."""
+    challenger: str | None = None
+    """A ``[challenger]`` table replacing the home's (a model that cannot train)."""
+    outcomes: tuple[Outcome, ...] = ()
+    """The outcomes of the entries the run leaves, oldest first."""
+
+
+def _fixed(verdict: str, **more) -> dict:
+    return {"policy": "fixed_verdict", "policy_params": {"verdict": verdict}, **more}
+
+
+SCENARIOS = {
+    "promote": Scenario(_fixed("promote"), outcomes=(Outcome.PROMOTED,)),
+    "keep": Scenario(_fixed("keep"), outcomes=(Outcome.KEPT,)),
+    "inconclusive": Scenario(_fixed("inconclusive"), outcomes=(Outcome.INCONCLUSIVE,)),
+    "dry-run": Scenario(_fixed("promote", dry_run=True), outcomes=(Outcome.DRY_RUN,)),
+    "policy-raises": Scenario({"policy": "raises_while_deciding"}, outcomes=(Outcome.FAILED,)),
+    "not-a-decision": Scenario({"policy": "returns_a_string"}, outcomes=(Outcome.FAILED,)),
+    "no-champion": Scenario(_fixed("promote"), champion=False, outcomes=(Outcome.FAILED,)),
+    "stale-champion": Scenario(
+        {"policy": "switches_live_first"},
+        outcomes=(Outcome.ROLLED_BACK, Outcome.STALE_CHAMPION),
+    ),
+    "training-fails": Scenario(
+        _fixed("promote"),
+        challenger=(
+            '[challenger]\nestimator = "sklearn.ensemble.RandomForestClassifier"\n'
+            "params = { n_estimators = 0 }\n"
+        ),
+        outcomes=(Outcome.FAILED,),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory, prepared_home):
+    """The prepared home (a champion) and one with the same data but no champion yet."""
+    bare = tmp_path_factory.mktemp("bare") / "home"
+    bare.mkdir()
+    shutil.copy(prepared_home / "config.toml", bare / "config.toml")
+    with open_backend(load_settings(home=bare)) as backend:
+        steps.generate_data(backend, GeneratorSpec())
+    return {True: prepared_home, False: bare}
+
+
+def _copy(source: Path, target: Path, challenger: str | None) -> Path:
+    home = Path(shutil.copytree(source, target))
+    if challenger is not None:
+        config = home / "config.toml"
+        kept = config.read_text().split("[challenger]")[0]
+        config.write_text(kept + challenger)
+    return home
+
+
+def _effects(home: Path, before: int) -> tuple[list[dict], dict, list[str]]:
+    """The entries a run added, the pointers, and the version names, in ``home``."""
+    with open_backend(load_settings(home=home)) as backend:
+        entries = [entry.to_dict() for entry in backend.registry.ledger()[before:]]
+        pointers = backend.registry.status().to_dict() | {"last_entry": None}
+        versions = sorted(version.name for version in backend.registry.list_versions())
+    return entries, pointers, versions
+
+
+def _ledger_size(home: Path) -> int:
+    with open_backend(load_settings(home=home)) as backend:
+        return len(backend.registry.ledger())
 
 
 def _leaves(value, path=()):
@@ -36,52 +118,71 @@ def _leaves(value, path=()):
     return {path: value}
 
 
-def _decision(home):
-    with open_backend(load_settings(home=home)) as backend:
-        return backend.registry.ledger()[-1], backend.registry.status()
+def _assert_same_entries(by_graph: list[dict], by_flow: list[dict]) -> None:
+    assert len(by_graph) == len(by_flow)
+    for graph_entry, flow_entry in zip(by_graph, by_flow, strict=True):
+        exact = set(flow_entry) - NOT_COMPARED - CLOSE
+        assert {k: graph_entry[k] for k in exact} == {k: flow_entry[k] for k in exact}
+        for key in CLOSE:
+            assert _leaves(graph_entry[key]) == pytest.approx(_leaves(flow_entry[key]), rel=1e-6)
 
 
-def _task_names_by_start(flow_run_id: str) -> list[str]:
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_flow_and_the_graph_leave_the_same_ledger_and_pointers(
+    name, homes, tmp_path, monkeypatch, prefect_server, with_broken, with_parity_plugin
+):
+    from flows.orchestration.pipeline import champion_challenger
+
+    scenario = SCENARIOS[name]
+    source = homes[scenario.champion]
+    flow_home = _copy(source, tmp_path / "flow", scenario.challenger)
+    graph_home = _copy(source, tmp_path / "graph", scenario.challenger)
+    before = _ledger_size(source)
+    _, pointers_before, versions_before = _effects(source, before)
+
+    monkeypatch.setenv(HOME_ENV, str(flow_home))
+    state = champion_challenger(**scenario.parameters, home=str(flow_home), return_state=True)
+    monkeypatch.setenv(HOME_ENV, str(graph_home))
+    deployment = dataclasses.replace(read_deployment(PREFECT_YAML), parameters=scenario.parameters)
+    graph = build_graph(deployment, load_settings(home=graph_home))
+    rehearsal = run_graph_locally(graph, home=graph_home)
+
+    by_flow, flow_pointers, flow_versions = _effects(flow_home, before)
+    by_graph, graph_pointers, graph_versions = _effects(graph_home, before)
+    assert [Outcome(e["outcome"]) for e in by_flow] == list(scenario.outcomes)
+    _assert_same_entries(by_graph, by_flow)
+    assert graph_pointers == flow_pointers
+    assert graph_versions == flow_versions
+
+    # Each run's entries carry its own run id; failures end the run as failed.
+    run_of_flow = str(state.state_details.flow_run_id)
+    own = [e for e in by_flow if e["run_id"] is not None]
+    assert {e["run_id"] for e in own} == {run_of_flow}
+    assert {e["run_id"] for e in by_graph if e["run_id"] is not None} == {rehearsal.run_id}
+    failed = Outcome.FAILED in scenario.outcomes
+    assert state.is_failed() == failed and rehearsal.succeeded == (not failed)
+    if failed:  # the failure is recorded with the plan whenever the plan was made
+        assert by_flow[-1]["plan"]["holdout"] == [16, 19]
+    if name == "dry-run":  # nothing moved and no version was logged, on either path
+        assert (flow_pointers, flow_versions) == (pointers_before, versions_before)
+
+
+def test_the_flows_tasks_are_the_cycles_stages_in_order(
+    copy_home, prefect_server, with_parity_plugin
+):
+    """The flow's task runs are the stages of flows.cycle.stages, in their order."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
-        )
-    return [run.name.rsplit("-", 1)[0] for run in sorted(runs, key=lambda r: r.start_time)]
-
-
-@pytest.mark.prefect_server
-@pytest.mark.slow
-def test_the_graph_reaches_the_flows_decision_on_the_same_data(copy_home, prefect_server):
+    from flows.cycle.stages import STAGES
     from flows.orchestration.pipeline import champion_challenger
 
-    flow_home, graph_home = copy_home("flow"), copy_home("graph")
-    parameters = dict(read_deployment(PREFECT_YAML).parameters)
-
-    flow_entry = champion_challenger(**parameters, home=str(flow_home))
-    graph = load_graph(PREFECT_YAML, settings=load_settings(home=graph_home))
-    rehearsal = run_graph_locally(graph, home=graph_home)
-
-    by_flow, flow_status = _decision(flow_home)
-    by_graph, graph_status = _decision(graph_home)
-    assert by_flow.run_id == flow_entry["run_id"] and by_graph.run_id == rehearsal.run_id
-    assert {k: getattr(by_graph, k) for k in SAME} == {k: getattr(by_flow, k) for k in SAME}
-    for key in CLOSE:
-        assert _leaves(getattr(by_graph, key)) == pytest.approx(
-            _leaves(getattr(by_flow, key)), rel=1e-6
+    state = champion_challenger(**_fixed("keep"), home=str(copy_home("order")), return_state=True)
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[UUID(str(state.state_details.flow_run_id))])
+            )
         )
-    assert graph_status.to_dict() | {"last_entry": None} == flow_status.to_dict() | {
-        "last_entry": None
-    }
-
-    # The graph's edges follow the flow's task order: retrain, then evaluate and promote.
-    order = [STEP_OF_FLOW_TASK[name] for name in _task_names_by_start(flow_entry["run_id"])
-             if name in STEP_OF_FLOW_TASK]  # fmt: skip
-    assert order == [WEEKLY_RETRAINING, AUTO_DEPLOY_BEST_MODEL, AUTO_DEPLOY_BEST_MODEL]
-    assert [s.name for s in graph.steps if not s.is_finalizer] == [
-        WEEKLY_RETRAINING,
-        AUTO_DEPLOY_BEST_MODEL,
-    ]
-    assert graph.steps[1].after == WEEKLY_RETRAINING
+    names = [run.name.rsplit("-", 1)[0] for run in sorted(runs, key=lambda r: r.start_time)]
+    assert [name for name in names if name in STAGES] == list(STAGES)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,7 +118,7 @@ def recording():
 
 
 def _ledger(session, graph):
-    with open_backend(graph.config.settings(), session=session) as backend:
+    with open_backend(graph.config.settings, session=session) as backend:
         return backend.registry.ledger()
 
 
@@ -144,7 +146,7 @@ class TestInsideSnowflake:
         assert history[1] == (RUN_ID,)
 
     def test_the_finalizer_keeps_a_decision_the_run_recorded(self, graph, recording):
-        with open_backend(graph.config.settings(), session=recording) as backend:
+        with open_backend(graph.config.settings, session=recording) as backend:
             backend.registry.append_ledger(LedgerEntry(Outcome.KEPT, "kept it", run_id=RUN_ID))
         session = InTaskSession(recording, config=graph.root_task().config, history=[])
         assert procedures.run_step(session, "RECORD_OUTCOME") == "kept"
@@ -165,7 +167,7 @@ class TestInsideSnowflake:
 def test_the_whole_graph_runs_inside_snowflake_on_the_flows_steps(graph, recording, monkeypatch):
     """Each task's CALL, in the graph's order, with the procedure's session on the Snowflake backend."""
     monkeypatch.setattr(file_utils, "upload_directory_to_stage", recording.upload_directory)
-    settings = graph.config.settings()
+    settings = graph.config.settings
     with open_backend(settings, session=recording) as backend:
         steps.generate_data(backend, GeneratorSpec(rows_per_week=40))
         steps.train_champion(backend, settings, actor="tester")
@@ -183,7 +185,7 @@ def test_the_whole_graph_runs_inside_snowflake_on_the_flows_steps(graph, recordi
         json.loads(returned["WEEKLY_RETRAINING"]),
         returned["AUTO_DEPLOY_BEST_MODEL"],
     )
-    challenger = retrained["challenger"]
+    challenger = retrained["challenger"]["version"]
     entry = _ledger(recording, graph)[-1]
     assert entry.plan == retrained["plan"]
     assert (entry.challenger_version, entry.outcome.value, entry.run_id) == (
@@ -205,7 +207,10 @@ def test_the_whole_graph_runs_inside_snowflake_on_the_flows_steps(graph, recordi
 class TestSnowflakeTaskRuntime:
     def test_the_config_reads_back_as_the_graphs(self, graph, recording):
         session = InTaskSession(recording, config=graph.root_task().config, history=[])
-        assert procedures.SnowflakeTaskRuntime(session).graph_config() == graph.config
+        read_back = procedures.SnowflakeTaskRuntime(session).graph_config()
+        assert read_back.to_config() == graph.config.to_config()
+        assert read_back.settings.backend == "snowflake"
+        assert read_back.settings.home == Path(tempfile.gettempdir()).resolve()
 
     def test_return_values_are_bound_not_spliced(self, graph, recording):
         session = InTaskSession(recording, config=graph.root_task().config, history=[])

@@ -22,6 +22,7 @@ from deployments.snowflake_graph import (
 )
 from deployments.snowflake_sql import render_task
 from flows.config import Settings, SnowflakeSettings
+from flows.cycle.stages import CycleParameters
 from flows.data.contract import DataContract
 from flows.errors import ConfigError
 from tests.deployments.conftest import PREFECT_YAML, golden_graph
@@ -50,8 +51,9 @@ class TestTheRootCarriesTheDeployment:
         graph = golden_graph(tmp_path)
         written = dict(read_deployment(PREFECT_YAML).parameters)
         carried = GraphConfig.from_config(json.loads(json.dumps(graph.root_task().config)))
-        assert {k: v for k, v in carried.parameters().items() if k in written} == written
-        assert carried == graph.config
+        assert {k: v for k, v in carried.flow_parameters().items() if k in written} == written
+        assert carried.parameters == graph.config.parameters
+        assert carried.to_config() == graph.config.to_config()
 
     def test_the_graph_follows_a_change_in_prefect_yaml(self, tmp_path):
         path = _changed_copy(
@@ -67,7 +69,7 @@ class TestTheRootCarriesTheDeployment:
         graph = load_graph(path, settings=Settings(home=tmp_path))
         root = graph.root_task()
         assert root.schedule == CronSchedule("30 4 * * 2", "Europe/Paris")
-        assert graph.config.parameters() == {
+        assert graph.config.flow_parameters() == {
             "policy": "auc_greater",
             "policy_params": {},
             "model_name": "LOAN_MODEL",
@@ -84,7 +86,8 @@ class TestTheRootCarriesTheDeployment:
         )
         settings = Settings(home=tmp_path, model_name="OTHER_MODEL")
         config = load_graph(path, settings=settings).config
-        assert config.model_name == "OTHER_MODEL" and config.windows == settings.windows
+        assert config.settings.model_name == "OTHER_MODEL"
+        assert config.settings.windows == settings.windows
 
     def test_the_data_contract_of_the_settings_travels_in_config(self, tmp_path):
         contract = DataContract(
@@ -97,8 +100,8 @@ class TestTheRootCarriesTheDeployment:
         )
         graph = load_graph(PREFECT_YAML, settings=Settings(home=tmp_path, contract=contract))
         carried = GraphConfig.from_config(json.loads(json.dumps(graph.root_task().config)))
-        assert carried.contract == contract
-        assert carried.settings().contract == contract
+        assert carried.settings.contract == contract
+        assert carried.settings.backend == "snowflake"
 
     def test_no_overlap_retries_timeout_and_suspension_are_on_the_root(self, tmp_path):
         options = GraphOptions(retry_attempts=1, timeout_minutes=90, suspend_after_failures=5)
@@ -181,7 +184,10 @@ class TestRefusals:
             load_graph(path, settings=Settings(home=tmp_path))
 
     def test_text_that_would_end_the_config_literal_is_refused(self, tmp_path):
-        config = GraphConfig(policy="auc_greater", policy_params={"note": "a$$b"})
+        config = GraphConfig(
+            CycleParameters(policy="auc_greater", policy_params={"note": "a$$b"}),
+            Settings(home=tmp_path),
+        )
         with pytest.raises(ConfigError, match=r"'policy_params' contains '\$\$'"):
             config.to_config()
 

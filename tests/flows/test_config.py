@@ -87,7 +87,7 @@ def test_a_bad_config_file_is_refused_naming_the_problem(tmp_path, text, message
 
 def test_a_named_config_file_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        load_settings(home=tmp_path, config_file=tmp_path / "missing.toml")
+        load_settings(home=tmp_path, config=tmp_path / "missing.toml")
 
 
 def test_reading_the_configuration_loads_no_training_code():

@@ -18,8 +18,8 @@ from uuid import UUID
 
 import pytest
 
-from deployments.local_prefect import LocalServer, process_worker
 from tests.conftest import REPO
+from tests.support.local_prefect import LocalServer, process_worker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -178,8 +178,8 @@ def test_a_flow_run_opens_its_backend_once_and_closes_it(
     opened, closed = [], []
     real_open = local.open_local_backend
 
-    def counting_open(settings):
-        backend = real_open(settings)
+    def counting_open(settings, **options):
+        backend = real_open(settings, **options)
         opened.append(backend)
         monkeypatch.setattr(backend.registry, "close", lambda: closed.append(backend))
         return backend

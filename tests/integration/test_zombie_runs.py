@@ -24,12 +24,12 @@ from uuid import UUID
 
 import pytest
 
-from deployments.local_prefect import process_worker
 from deployments.prefect_automations import ZOMBIE_AUTOMATION, install_automations
 from deployments.prefect_automations import load_automations as shipped_automations
 from deployments.prefect_deploy import ensure_work_pool, ensure_work_queue
 from flows.records import Outcome
 from tests.integration.conftest import ledger, make_home, read_flow_run
+from tests.support.local_prefect import process_worker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

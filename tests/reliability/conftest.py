@@ -11,7 +11,7 @@ from rich.console import Console
 import ccpolicy
 from flows.cli import main
 from flows.cli._console import set_console
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.records import Outcome
 from tests.reliability.helpers import GENERATOR, make_home, open_home
 
@@ -28,9 +28,9 @@ def template_history(template_home: Path, tmp_path_factory: pytest.TempPathFacto
     home = Path(shutil.copytree(template_home, tmp_path_factory.mktemp("history") / "home"))
     policy = ccpolicy.load_policy("auc_greater")
     with open_home(home) as (backend, settings):
-        first = steps.weekly_cycle(backend, settings, policy, actor="setup")
+        first = stages.weekly_cycle(backend, settings, policy, actor="setup")
         steps.generate_data(backend, GENERATOR, append_weeks=2)
-        second = steps.weekly_cycle(backend, settings, policy, actor="setup")
+        second = stages.weekly_cycle(backend, settings, policy, actor="setup")
     assert first.entry.outcome is second.entry.outcome is Outcome.PROMOTED, "fixture data changed"
     return home
 

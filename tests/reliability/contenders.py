@@ -13,7 +13,7 @@ import ccpolicy
 from flows.backends import Backend
 from flows.backends.local.registry import LocalRegistry
 from flows.backends.local.source import LocalPeriodStore
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.cycle.evaluation import Evaluation
 from flows.data.periods import PeriodRange
 from flows.errors import VersionExistsError
@@ -96,7 +96,7 @@ def weekly_run(home: str, index: int, barrier: Any, results: Any) -> None:
     with open_home(Path(home)) as (backend, settings):
         barrier.wait(TIMEOUT_SECONDS)
         try:
-            report = steps.weekly_cycle(backend, settings, policy, actor=f"weekly-{index}")
+            report = stages.weekly_cycle(backend, settings, policy, actor=f"weekly-{index}")
             results.put((index, report.entry.outcome.value))
         except Exception as exc:
             results.put((index, f"{type(exc).__name__}: {exc}"))

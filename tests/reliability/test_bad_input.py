@@ -23,7 +23,7 @@ from ccpolicy.stats import UndefinedStatisticWarning
 from flows.backends.local.backend import BUSY_TIMEOUT_ENV
 from flows.backends.local.registry import LocalRegistry
 from flows.config import load_settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.cycle.training import train_model
 from flows.data.periods import PeriodRange
 from flows.data.quickstart import GeneratorSpec
@@ -201,7 +201,7 @@ class TestBadWindows:
             open_home(home) as (backend, settings),
             pytest.warns(UndefinedStatisticWarning, match="Only one class is present"),
         ):
-            report = steps.weekly_cycle(
+            report = stages.weekly_cycle(
                 backend, settings, ccpolicy.load_policy("significance_margin")
             )
         assert report.entry.outcome is Outcome.INCONCLUSIVE

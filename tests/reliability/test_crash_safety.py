@@ -1,9 +1,9 @@
 """A process killed (SIGKILL) at any point of a weekly cycle leaves a consistent registry.
 
 Each case forks a process that runs a whole cycle (new week, retrain, log, evaluate,
-decide, roll back, dry run) and kills itself with SIGKILL at one named crash point
-(``CC_CRASH_AT``, see :mod:`flows.backends.local.durable`). The home is then checked for every
-invariant, and the next cycle must run to the end on it.
+decide, roll back, dry run) and kills itself with SIGKILL at one named checkpoint of
+:mod:`flows.backends.local.durable`, through the hook the product offers tests. The
+home is then checked for every invariant, and the next cycle must run to the end on it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import signal
 
 import pytest
 
-from flows.backends.local.durable import CRASH_POINTS, write_atomically
+from flows.backends.local.durable import write_atomically
 from tests.reliability import contenders, crash_cycle
+from tests.reliability.crash_cycle import CRASH_POINTS, FILE_POINTS
 from tests.reliability.helpers import assert_consistent, open_home, pointers
-
-FILE_POINTS = ("file-temporary-written", "file-in-place")
 
 CASES = [
     *[pytest.param(point, 1, id=f"{point}-of-a-week-file") for point in FILE_POINTS],
@@ -76,9 +75,12 @@ def test_a_cycle_killed_after_a_sweeping_delay_leaves_a_consistent_registry(home
     _assert_recovers(home, 1)
 
 
-def test_the_cycle_reaches_every_crash_point():
-    assert set(FILE_POINTS) <= set(CRASH_POINTS)
+def test_the_cases_cover_every_checkpoint_the_cycle_passes(home):
+    """A checkpoint added to the product and not killed at here fails this test."""
     assert {case.values[0] for case in CASES} == set(CRASH_POINTS)
+    passed = crash_cycle.checkpoints_passed(home, new_weeks=1)
+    assert set(passed) == set(CRASH_POINTS)
+    assert passed[:2] == list(FILE_POINTS)  # the new week's file comes first
 
 
 def test_an_exclusive_write_never_replaces_an_existing_file(tmp_path):

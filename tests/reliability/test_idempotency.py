@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import ccpolicy
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.records import Outcome
 from tests.reliability.helpers import assert_consistent, open_home, pointers
 
@@ -27,9 +27,9 @@ def test_retraining_on_unchanged_data_reuses_the_challenger_and_says_so(home, ca
 def test_a_repeated_weekly_cycle_adds_no_version_and_keeps_the_live_one(home):
     policy = ccpolicy.load_policy("auc_greater")
     with open_home(home) as (backend, settings):
-        first = steps.weekly_cycle(backend, settings, policy)
+        first = stages.weekly_cycle(backend, settings, policy)
         after_first = (pointers(backend.registry), backend.registry.list_versions())
-        second = steps.weekly_cycle(backend, settings, policy)
+        second = stages.weekly_cycle(backend, settings, policy)
         assert (pointers(backend.registry), backend.registry.list_versions()) == after_first
         assert_consistent(backend.registry)
     assert first.entry.outcome is Outcome.PROMOTED

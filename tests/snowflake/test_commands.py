@@ -61,7 +61,9 @@ def test_setup_upgrades_the_previous_releases_tables_and_says_so(session, home, 
     assert "CC_DB.CC_SCHEMA.PROMOTION_LEDGER unchanged" in screen.getvalue()
 
 
-def test_history_on_an_old_ledger_is_one_line_naming_setup(session, home, capsys):
+def test_history_on_an_old_ledger_is_one_line_naming_setup(session, contest, home, capsys):
+    for table in ("PROMOTION_LEDGER", "PROMOTION_LOCK"):  # as the previous release left them
+        session.tables.db.execute(f"DROP TABLE {table}")
     create_previous_tables(_sql(session), "CC_DB.CC_SCHEMA")
     assert main(["history", "--home", str(home)]) == 2
     err = capsys.readouterr().err.strip()

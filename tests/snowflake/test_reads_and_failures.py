@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flows.backends import Backend
+import re
+
+import pytest
+
+from flows.backends import SNOWFLAKE, Backend, open_backend
 from flows.backends.snowflake.registry import SnowflakeRegistry
-from flows.config import SnowflakeSettings
+from flows.config import Settings, SnowflakeSettings
 from flows.cycle import steps
+from flows.errors import ModelNotFoundError, ReadModeError
 from flows.records import Outcome
 from tests.registry.contract import decision
-from tests.snowflake.conftest import MODEL, NEW, OLD
+from tests.snowflake.conftest import AFTER, MODEL, NEW, OLD
+
+WRITES = re.compile(r"(CREATE|ALTER|INSERT|UPDATE|MERGE|DELETE|DROP|PUT|TRUNCATE)\b")
+"""The first word of every statement that changes the account."""
 
 
 class TestReadOnlyRole:
@@ -31,6 +39,58 @@ class TestReadOnlyRole:
         assert reader.ledger() == [] and reader.live_version() is None
         assert reader.status().n_versions == 0
         assert not any(s.startswith("CREATE") for s in session.sql_log())
+
+
+class TestReadMode:
+    """``open_backend(mode="read")`` means on Snowflake what it means on the embedded backend."""
+
+    @pytest.fixture
+    def settings(self, tmp_path, snowflake_settings) -> Settings:
+        return Settings(home=tmp_path, backend=SNOWFLAKE, snowflake=snowflake_settings)
+
+    def test_the_read_steps_send_no_ddl_and_no_write(self, session, contest, settings):
+        contest.promote_if_champion_is(OLD, NEW, decision())
+        mark = len(session.statements)
+        with open_backend(settings, session=session, mode="read") as backend:
+            assert steps.status(backend).pointers.live_version == NEW
+            assert steps.history(backend)[-1].outcome is Outcome.PROMOTED
+            assert steps.trend(backend).live_now == NEW
+            assert steps.champion(backend).name == NEW
+        sent = session.sql_log(since=mark)
+        assert sent and [s for s in sent if WRITES.match(s)] == []
+
+    def test_writes_are_refused_and_change_nothing(self, session, contest, settings, data):
+        contest.promote_if_champion_is(OLD, NEW, decision())
+        mark = len(session.statements)
+        with open_backend(settings, session=session, mode="read") as backend:
+            with pytest.raises(ReadModeError, match=r"read-only; nothing was changed \(setup"):
+                steps.setup(backend)
+            with pytest.raises(ReadModeError, match="read-only; nothing was changed"):
+                steps.rollback(backend, reason="not in read mode")
+            with pytest.raises(ReadModeError, match="read-only; nothing was changed"):
+                backend.source.write(data)
+        assert [s for s in session.sql_log(since=mark) if WRITES.match(s)] == []
+        assert session.pointers(MODEL) == AFTER
+
+    def test_a_missing_model_is_refused_naming_the_models_there(self, session, contest, settings):
+        mistyped = settings.with_overrides(model_name="CREDIT_APROVAL")
+        with pytest.raises(
+            ModelNotFoundError,
+            match=f"no model CREDIT_APROVAL in CC_DB.CC_SCHEMA; models here: {MODEL}$",
+        ):
+            open_backend(mistyped, session=session, mode="read").__enter__()
+
+    def test_an_empty_schema_is_refused_without_setting_it_up(self, session, settings):
+        with pytest.raises(ModelNotFoundError, match="models here: none yet"):
+            open_backend(settings, session=session, mode="read").__enter__()
+        assert [s for s in session.sql_log() if WRITES.match(s)] == []
+
+    def test_a_missing_schema_is_named_in_one_line(self, session, tmp_path):
+        elsewhere = SnowflakeSettings(database="CC_DB", schema="NOT_THERE")
+        settings = Settings(home=tmp_path, backend=SNOWFLAKE, snowflake=elsewhere)
+        for mode in ("read", "write"):
+            with pytest.raises(ModelNotFoundError, match="needs CC_DB.NOT_THERE; create it"):
+                open_backend(settings, session=session, mode=mode).__enter__()
 
 
 def make_reader(session) -> SnowflakeRegistry:

@@ -15,7 +15,7 @@ from snowflake.snowpark import Session
 import ccpolicy
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.data.quickstart import GeneratorSpec
 from flows.records import Outcome
 from tests.snowflake.conftest import MODEL
@@ -44,7 +44,7 @@ def test_the_weekly_cycle_runs_on_snowflake_and_sends_the_expected_sql(session, 
 
     mark = len(session.statements)
     with open_backend(settings, session=session) as backend:
-        report = steps.weekly_cycle(
+        report = stages.weekly_cycle(
             backend, settings, ccpolicy.load_policy("auc_greater"), actor="tester"
         )
     assert_golden("weekly_cycle", session.sql_log(since=mark))

@@ -25,17 +25,6 @@ def require_home(home: Path) -> None:
         )
 
 
-def require_model(home: Path, model_name: str, models: list[str]) -> None:
-    """Refuse ``model_name`` unless the home's registry holds it, listing what it holds.
-
-    Raises:
-        ModelNotFoundError: ``no model X in <home>; models here: Y, Z``.
-    """
-    if model_name not in models:
-        here = ", ".join(sorted(models)) or "none yet (run `ccflows train-champion`)"
-        raise ModelNotFoundError(f"no model {model_name} in {home}; models here: {here}")
-
-
 def ensure_writable(home: Path) -> None:
     """Create ``home`` if needed and check that files can be written there.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from flows.backends import Backend
+from flows.backends import Backend, Mode
 from flows.backends.local.registry import BUSY_TIMEOUT_SECONDS, LocalRegistry
 from flows.backends.local.source import LocalPeriodStore
 from flows.errors import ConfigError
@@ -17,21 +17,20 @@ BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
 """Environment variable overriding the registry's busy timeout (seconds)."""
 
 
-def open_local_backend(settings: Settings, *, read_only: bool = False) -> Backend:
+def open_local_backend(settings: Settings, *, mode: Mode = "write") -> Backend:
     """The embedded backend under ``settings.home``.
 
     Args:
         settings: Resolved settings.
-        read_only: Open an existing home and model only, creating and changing nothing
-            (what ``status``, ``history``, ``score`` and ``replay`` need).
+        mode: ``read`` opens an existing home and model only, creating and changing
+            nothing (what ``status``, ``history``, ``score``, ``replay`` and ``report``
+            need); ``write`` creates the home and the registry's schema if missing.
     """
     registry = LocalRegistry(
-        settings.home, settings.model_name, busy_timeout=_busy_timeout(), read_only=read_only
+        settings.home, settings.model_name, busy_timeout=_busy_timeout(), mode=mode
     )
-    return Backend(
-        source=LocalPeriodStore(settings.home / "data" / "applications", settings.contract),
-        registry=registry,
-    )
+    source = LocalPeriodStore(settings.home / "data" / "applications", settings.contract, mode=mode)
+    return Backend(source=source, registry=registry)
 
 
 def _busy_timeout() -> float:

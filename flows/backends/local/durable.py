@@ -1,12 +1,13 @@
-"""Crash-safe file writes, and the named crash points that prove them.
+"""Crash-safe file writes, and the checkpoints where a crash must leave the home consistent.
 
 A file is written under a temporary name in its own folder, fsynced and only then
 renamed (or hard-linked, when it must not replace an existing file) into place, so
 a reader sees the old file, the new file or no file, never a partial one.
 
-``CC_CRASH_AT=<point>`` makes the process kill itself with SIGKILL the first time
-it reaches that point, exactly as an OOM kill or a power cut would; the crash-safety
-tests sweep every point in :data:`CRASH_POINTS`. Unset, a point costs one lookup.
+The file writes here and each registry transaction, before and after its COMMIT,
+pass a named :func:`checkpoint`. It does nothing unless a test has installed a hook
+(:func:`set_checkpoint_hook`); the crash-safety tests install one that kills the
+process with SIGKILL at a chosen point, exactly as an OOM kill or a power cut would.
 """
 
 from __future__ import annotations
@@ -14,31 +15,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
+from collections.abc import Callable
 from pathlib import Path
 
-CRASH_ENV = "CC_CRASH_AT"
-"""Environment variable naming the crash point at which to die (tests only)."""
-
-CRASH_POINTS = (
-    "file-temporary-written",
-    "file-in-place",
-    "version-uncommitted",
-    "version-committed",
-    "challenger-uncommitted",
-    "switch-uncommitted",
-    "switch-committed",
-    "ledger-uncommitted",
-)
-"""Every named point: a file write, then each registry transaction before and after COMMIT."""
+Checkpoint = Callable[[str], None]
+"""A hook called with the name of each checkpoint reached."""
 
 TEMPORARY_SUFFIX = ".tmp"
 
+_hook: Checkpoint | None = None
 
-def crash_point(name: str) -> None:
-    """Die here, without any cleanup, if ``CC_CRASH_AT`` names this point."""
-    if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+
+def set_checkpoint_hook(hook: Checkpoint | None) -> Checkpoint | None:
+    """Call ``hook`` at every checkpoint from now on (None: no hook); returns the previous one."""
+    global _hook
+    previous, _hook = _hook, hook
+    return previous
+
+
+def checkpoint(name: str) -> None:
+    """A point where a crash must leave the home consistent: the installed hook sees ``name``."""
+    if _hook is not None:
+        _hook(name)
 
 
 def write_atomically(path: Path, payload: bytes, *, exclusive: bool = False) -> str:
@@ -55,7 +53,7 @@ def write_atomically(path: Path, payload: bytes, *, exclusive: bool = False) -> 
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
-    crash_point("file-temporary-written")
+    checkpoint("file-temporary-written")
     try:
         if exclusive:
             os.link(tmp, path)
@@ -64,7 +62,7 @@ def write_atomically(path: Path, payload: bytes, *, exclusive: bool = False) -> 
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_folder(path.parent)
-    crash_point("file-in-place")
+    checkpoint("file-in-place")
     return hashlib.sha256(payload).hexdigest()
 
 

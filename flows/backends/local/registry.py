@@ -28,10 +28,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.local._artifacts import ArtifactStore
-from flows.backends.local._home import ensure_writable, require_home, require_model
-from flows.backends.local.durable import crash_point
-from flows.backends.registry import Registry
+from flows.backends.local._home import ensure_writable, require_home
+from flows.backends.local.durable import checkpoint
+from flows.backends.registry import Registry, require_model
 from flows.errors import (
     AlreadyChampionError,
     ModelNotFoundError,
@@ -80,15 +81,16 @@ class LocalRegistry(Registry):
     """A registry for one model in a home directory; no server involved.
 
     Args:
-        home: The home directory (created if missing, unless ``read_only``).
+        home: The home directory (created if missing in ``write`` mode).
         model_name: The registered model's name.
         busy_timeout: Seconds to wait for another process's write before raising
             ``RegistryBusyError``. Defaults to :data:`BUSY_TIMEOUT_SECONDS`.
-        read_only: Open an existing registry without creating or changing anything, so
-            a mistyped home or model name is refused instead of silently created.
+        mode: ``read`` opens an existing registry without creating or changing anything,
+            so a mistyped home or model name is refused instead of silently created;
+            ``write`` creates the home and the schema (:meth:`setup`) if missing.
 
     Raises:
-        ModelNotFoundError: if ``read_only`` and the home, its registry or the model
+        ModelNotFoundError: in ``read`` mode, if the home, its registry or the model
             does not exist; the message lists the models the home does hold.
     """
 
@@ -98,7 +100,7 @@ class LocalRegistry(Registry):
         model_name: str,
         *,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
-        read_only: bool = False,
+        mode: Mode = "write",
     ) -> None:
         self.home = Path(home)
         self.model_name = model_name
@@ -106,12 +108,12 @@ class LocalRegistry(Registry):
         self.artifacts = self.home / "artifacts" / model_name
         self._store = ArtifactStore(self.artifacts)
         self.busy_timeout = busy_timeout
-        self.read_only = read_only
-        if read_only:
+        self.mode = check_mode(mode)
+        if self.mode == "read":
             self._check_model_exists()
         else:
             ensure_writable(self.home)
-            self._initialise()
+            self.setup()
 
     def _check_model_exists(self) -> None:
         """Refuse a missing home, registry or model, naming what exists instead."""
@@ -126,17 +128,15 @@ class LocalRegistry(Registry):
             self._refuse_newer(stored)
             query = "SELECT model FROM versions UNION SELECT model FROM ledger"
             models = [row[0] for row in conn.execute(query)] if stored is not None else []
-        require_model(self.home, self.model_name, models)
+        require_model(self.model_name, models, where=self.home)
 
     # -- database plumbing ------------------------------------------------------------
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction (``BEGIN IMMEDIATE`` for writes)."""
-        if write and self.read_only:
-            raise RegistryError(
-                f"Registry {self.db_path} was opened read-only; nothing was changed."
-            )
+        if write:
+            refuse_in_read_mode(self.mode, "a write", f"Registry {self.db_path}")
         with self._database_errors():
             conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
             try:
@@ -169,11 +169,14 @@ class LocalRegistry(Registry):
                 "move it aside and restore the home from a backup."
             ) from exc
 
-    def _initialise(self) -> None:
-        """Create the schema on first use; refuse a home written by a newer release.
+    def setup(self) -> list[str]:
+        """Create the schema if missing and return the statements that ran (none if it existed).
 
+        Opening in ``write`` mode runs it. A home written by a newer release is refused.
         An existing registry is only read here, so opening one never waits for a writer.
         """
+        refuse_in_read_mode(self.mode, "setup", f"Registry {self.db_path}")
+        ran: list[str] = []
         with self._database_errors():
             conn = sqlite3.connect(self.db_path, timeout=self.busy_timeout, isolation_level=None)
             try:
@@ -184,15 +187,16 @@ class LocalRegistry(Registry):
             stored = _schema_version(conn)
         if stored is None:
             with self._connect(write=True) as conn:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                ran = [" ".join(s.split()) for s in _SCHEMA.split(";") if s.strip()]
+                for statement in ran:
+                    conn.execute(statement)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
                 stored = _schema_version(conn)
         self._refuse_newer(stored)
+        return ran
 
     def _refuse_newer(self, stored: int | None) -> None:
         """Refuse a home written by a newer release of this package."""
@@ -249,8 +253,8 @@ class LocalRegistry(Registry):
                     rows_sha,
                 ),
             )
-            crash_point("version-uncommitted")
-        crash_point("version-committed")
+            checkpoint("version-uncommitted")
+        checkpoint("version-committed")
         self._store.remember(stored.name, sha, model)
         logger.info("Logged version %s of %s (sha256 %s…)", stored.name, self.model_name, sha[:12])
         return stored
@@ -336,7 +340,7 @@ class LocalRegistry(Registry):
                 )
             self._point(conn, CHALLENGER, name)
             self._tag(conn, CHALLENGER_VERSION, name)
-            crash_point("challenger-uncommitted")
+            checkpoint("challenger-uncommitted")
 
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
@@ -371,8 +375,8 @@ class LocalRegistry(Registry):
                 (self.model_name, new),
             )
             recorded = self._append(conn, entry.stamped(live_before=live, live_after=new), evidence)
-            crash_point("switch-uncommitted")
-        crash_point("switch-committed")
+            checkpoint("switch-uncommitted")
+        checkpoint("switch-committed")
         return recorded
 
     def _require(self, conn: sqlite3.Connection, name: str) -> str:
@@ -405,7 +409,7 @@ class LocalRegistry(Registry):
             recorded = self._append(
                 conn, entry.stamped(live_before=live, live_after=live), evidence
             )
-            crash_point("ledger-uncommitted")
+            checkpoint("ledger-uncommitted")
         return recorded
 
     def _append(

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.local.durable import write_atomically
 from flows.backends.source import DataSource
 from flows.data.contract import DEFAULT_CONTRACT, DataContract, period_start
@@ -41,11 +42,15 @@ class LocalPeriodStore(DataSource):
     Args:
         folder: Where the files live.
         contract: The data contract the rows follow; the quickstart's by default.
+        mode: ``read`` refuses every write; ``write`` (the default) stores rows.
     """
 
-    def __init__(self, folder: Path, contract: DataContract = DEFAULT_CONTRACT) -> None:
+    def __init__(
+        self, folder: Path, contract: DataContract = DEFAULT_CONTRACT, *, mode: Mode = "write"
+    ) -> None:
         self.folder = Path(folder)
         self.contract = contract
+        self.mode = check_mode(mode)
         self._file = re.compile(rf"^{contract.period}-(\d{{5}})\.parquet$")
 
     def _record(self) -> dict[str, Any]:
@@ -123,6 +128,7 @@ class LocalPeriodStore(DataSource):
             ) from exc
 
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+        refuse_in_read_mode(self.mode, "storing rows", f"The table in {self.folder}")
         existing = set() if replace else set(self._periods())
         origin = self._origin() if existing else None
         data = self.contract.for_storage(data, origin=origin)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flows.backends.snowflake._ledger import ADDED_COLUMNS, ledger_table_ddl
 from flows.backends.snowflake._lock import lock_table_ddl
@@ -53,14 +53,21 @@ class Location:
         return f"{self.database}.{self.schema}"
 
 
-@dataclass
-class SetupReport:
-    """What a setup did: the statements it ran, and each change in words."""
+class SetupReport(list[str]):
+    """What a setup did: the statements it ran, in order (the list), and each change in words.
 
-    statements: list[str] = field(default_factory=list)
-    """Every DDL or DML statement run, in order."""
-    changes: list[str] = field(default_factory=list)
-    """One line per object: created, upgraded (and how) or unchanged."""
+    A list, as ``Registry.setup`` returns the statements that ran; ``changes`` says per
+    object whether it was created, upgraded (and how) or left unchanged.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[str] = []
+
+    @property
+    def statements(self) -> list[str]:
+        """Every DDL or DML statement run, in order."""
+        return list(self)
 
 
 def setup(sql: Sql, location: Location) -> SetupReport:
@@ -69,7 +76,7 @@ def setup(sql: Sql, location: Location) -> SetupReport:
 
     def run(statement: str) -> None:
         sql(statement, None)
-        report.statements.append(statement)
+        report.append(statement)
 
     ledger = _columns(sql, location, location.ledger_table)
     if not ledger:

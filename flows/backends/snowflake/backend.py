@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flows.backends import Backend
+from flows.backends import Backend, Mode
 from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.backends.snowflake.session import borrow_session, open_session
 from flows.backends.snowflake.source import SnowparkSource
@@ -21,6 +21,7 @@ def open_snowflake_backend(
     session: Session | None = None,
     *,
     parameters: ConnectionParameters | None = None,
+    mode: Mode = "write",
 ) -> Backend:
     """The Snowflake backend: Snowpark data and the Snowflake ML registry on one session.
 
@@ -29,6 +30,8 @@ def open_snowflake_backend(
         session: A session to use and leave open (a stored procedure's, a test's);
             None opens one from ``settings.snowflake`` and closes it with the backend.
         parameters: Explicit connection parameters instead of connections.toml.
+        mode: ``read`` refuses a missing model and runs no DDL and no write; ``write``
+            sets up the registry's tables and tags before its first write.
     """
 
     opened = (
@@ -42,9 +45,12 @@ def open_snowflake_backend(
             settings.snowflake,
             model_name=settings.model_name,
             on_close=opened.close,
+            mode=mode,
         )
     except BaseException:
         opened.close()
         raise
-    source = SnowparkSource(opened.session, settings.snowflake, contract=settings.contract)
+    source = SnowparkSource(
+        opened.session, settings.snowflake, contract=settings.contract, mode=mode
+    )
     return Backend(source=source, registry=registry)

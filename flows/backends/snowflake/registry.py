@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flows.backends.registry import Registry
+from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
+from flows.backends.registry import Registry, require_model
 from flows.backends.snowflake import _setup
 from flows.backends.snowflake._ledger import SnowflakeLedger, not_applied
 from flows.backends.snowflake._lock import LOCK_TTL_SECONDS, LOCK_WAIT_SECONDS, PromotionLock
+from flows.backends.snowflake._ml import model_names, open_ml_registry
 from flows.backends.snowflake._mover import PointerMover
 from flows.backends.snowflake._repair import RepairPlan, plan_repair, target_of
 from flows.backends.snowflake._setup import Location, SetupReport
@@ -78,6 +80,11 @@ class SnowflakeRegistry(Registry):
         lock_wait_seconds: How long to wait for a lock held by another run.
         sleep: Waits between lock attempts.
         on_close: Called by :meth:`close` (closes a session this backend opened).
+        mode: ``read`` refuses a missing model and every write, so no DDL runs;
+            ``write`` (the default) runs :meth:`setup` before the first write.
+
+    Raises:
+        ModelNotFoundError: a missing database or schema, or in ``read`` mode the model.
     """
 
     def __init__(
@@ -91,10 +98,10 @@ class SnowflakeRegistry(Registry):
         lock_wait_seconds: float = LOCK_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         on_close: Callable[[], None] | None = None,
+        mode: Mode = "write",
     ) -> None:
-        from snowflake.ml.registry import Registry as MLRegistry
-
         self.session = session
+        self.mode = check_mode(mode)
         self.model_name = validate_identifier(model_name, what="model name")
         self.schema = f"{settings.database}.{settings.schema}"
         self.qualified_model = f"{self.schema}.{self.model_name}"
@@ -123,14 +130,11 @@ class SnowflakeRegistry(Registry):
             self._sql, table=self.ledger_table, model_name=self.model_name
         )
         self._on_close = on_close
-        self._ml = MLRegistry(
-            session,
-            database_name=settings.database,
-            schema_name=settings.schema,
-            options={"enable_monitoring": False},
-        )
+        self._ml = open_ml_registry(session, settings)
         self._model: Model | None = None
         self._versions: dict[str, SnowflakeModelVersion] = {}
+        if self.mode == "read" and self._find_model() is None:
+            require_model(self.model_name, model_names(self._ml), where=self.schema)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -140,11 +144,14 @@ class SnowflakeRegistry(Registry):
     def setup(self) -> SetupReport:
         """Create the tables and tags that are missing, and upgrade the previous release's.
 
-        ``ccflows snowflake setup`` runs it; writes run it once per process; reads never do.
+        ``ccflows snowflake setup`` runs it; writes run it once per process; reads never
+        do, and a registry opened in ``read`` mode refuses it.
         """
+        refuse_in_read_mode(self.mode, "setup", f"Registry {self.qualified_model}")
         return _setup.ensure(self._sql, self.location, key=self._setup_key(), force=True)
 
     def _ensure_setup(self) -> None:
+        refuse_in_read_mode(self.mode, "a write", f"Registry {self.qualified_model}")
         _setup.ensure(self._sql, self.location, key=self._setup_key())
 
     def _setup_key(self) -> tuple[Any, ...]:

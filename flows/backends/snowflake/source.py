@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.source import DataSource
 from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
 from flows.data.periods import PeriodRange
@@ -68,6 +69,8 @@ class SnowparkSource(DataSource):
         settings: Database, schema and the default table names.
         table: The table; defaults to ``settings.applications_table``.
         contract: The data contract; the quickstart's by default.
+        mode: ``read`` refuses every write (no table is created); ``write`` (the default)
+            stores rows.
     """
 
     def __init__(
@@ -77,10 +80,12 @@ class SnowparkSource(DataSource):
         *,
         table: str | None = None,
         contract: DataContract = DEFAULT_CONTRACT,
+        mode: Mode = "write",
     ) -> None:
         self.session = session
         self.settings = settings
         self.contract = contract
+        self.mode = check_mode(mode)
         self.table = _qualified(settings, table or settings.applications_table, what="table")
         self.evaluation_table = _qualified(
             settings, settings.evaluation_table, what="evaluation_table"
@@ -299,6 +304,7 @@ class SnowparkSource(DataSource):
         return periods
 
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+        refuse_in_read_mode(self.mode, "storing rows", f"Table {self.table}")
         data = self._in_utc(data)
         named = set(self._named.values())
         self.check_feature_names([c for c in data.columns if c not in named])
@@ -354,6 +360,7 @@ class SnowparkSource(DataSource):
         Raises:
             EmptyWindowError: if the table is empty.
         """
+        refuse_in_read_mode(self.mode, "writing EVALUATION_DATA", f"Table {self.evaluation_table}")
         if weeks is None:
             span = self.period_span()
             if span is None:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from flows.cli import build_parser, main
 from flows.cli._console import set_console
+from tests.flows.homes import home_with_a_version, tree
 
 
 @pytest.fixture
@@ -52,32 +53,12 @@ def test_export_refuses_unknown_extensions(home, tmp_path, capsys):
 
 
 def test_status_and_history_print_json(home, screen, capsys):
-    _home_with_a_version(home)
+    home_with_a_version(home)
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["live_version"] is None and [v["name"] for v in status["versions"]] == ["V_ONE"]
     assert main(["history", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
-
-
-def _home_with_a_version(home, name="V_ONE"):
-    """A home whose registry holds one version of CREDIT_APPROVAL (nothing live)."""
-    from flows.backends.local.registry import LocalRegistry
-    from flows.data.quickstart import generate_applications
-    from flows.names import FEATURE_COLUMNS
-    from tests.registry.contract import TINY_SPEC, record
-
-    data = generate_applications(2)
-    registry = LocalRegistry(home, "CREDIT_APPROVAL")
-    model = TINY_SPEC.build().fit(data[list(FEATURE_COLUMNS)], data["approved"])
-    registry.log_version(
-        model, record(name, registry.model_name), sample_input=data[list(FEATURE_COLUMNS)]
-    )
-    return registry
-
-
-def _tree(path):
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
 
 
 READ_ONLY = (["status"], ["history"], ["score"], ["replay"], ["history", "--at", "2030-01-01"])
@@ -99,12 +80,12 @@ class TestMistakesAreNamed:
     def test_an_unknown_model_names_the_models_that_exist_and_creates_nothing(
         self, home, argv, capsys
     ):
-        _home_with_a_version(home)
-        before = _tree(home)
+        home_with_a_version(home)
+        before = tree(home)
         assert main([*argv, "--model-name", "CREDIT_APROVAL"]) == 2
         err = " ".join(capsys.readouterr().err.split())
         assert f"no model CREDIT_APROVAL in {home}; models here: CREDIT_APPROVAL" in err
-        assert _tree(home) == before
+        assert tree(home) == before
 
     def test_a_home_with_data_but_no_model_says_none_yet(self, home, capsys):
         assert main(["generate", "--weeks", "2"]) == 0
@@ -115,8 +96,8 @@ class TestMistakesAreNamed:
         from flows.backends.local.registry import LocalRegistry
         from flows.errors import RegistryError
 
-        _home_with_a_version(home)
-        registry = LocalRegistry(home, "CREDIT_APPROVAL", read_only=True)
+        home_with_a_version(home)
+        registry = LocalRegistry(home, "CREDIT_APPROVAL", mode="read")
         assert [v.name for v in registry.list_versions()] == ["V_ONE"]
         with pytest.raises(RegistryError, match="opened read-only; nothing was changed"):
             registry.set_challenger("V_ONE")
@@ -137,14 +118,14 @@ class TestMistakesAreNamed:
     def test_a_bad_key_inside_a_config_table_lists_the_allowed_keys(
         self, home, capsys, table, key, allowed
     ):
-        _home_with_a_version(home)
+        home_with_a_version(home)
         (home / "config.toml").write_text(f'[{table}]\n{key} = "x"\n')
         assert main(["status"]) == 2
         err = " ".join(capsys.readouterr().err.split())
         assert f"has unknown key(s) ['{key}'] in [{table}]; allowed: {allowed}" in err
 
     def test_a_config_table_that_is_not_a_table_is_named(self, home, capsys):
-        _home_with_a_version(home)
+        home_with_a_version(home)
         (home / "config.toml").write_text("windows = 5\n")
         assert main(["status"]) == 2
         assert "[windows] must be a table" in capsys.readouterr().err

@@ -77,7 +77,7 @@ def test_every_task_has_a_timeout_and_caches_nothing(task):
     assert task.cache_policy is NO_CACHE
 
 
-@pytest.mark.parametrize("name", ["retrain", "bootstrap-champion", "promote", "check-policy"])
+@pytest.mark.parametrize("name", ["retrain", "bootstrap-champion", "decide", "check-policy"])
 def test_training_promotion_and_the_policy_check_are_never_retried(name):
     [task] = [task for task in TASKS if task.name == name]
     assert task.retries == 0
@@ -86,7 +86,8 @@ def test_training_promotion_and_the_policy_check_are_never_retried(name):
 @pytest.mark.parametrize(
     "name",
     [
-        "check-data",
+        "plan",
+        "record-end",
         "newest-week",
         "evaluate",
         "score-live",
@@ -95,7 +96,9 @@ def test_training_promotion_and_the_policy_check_are_never_retried(name):
     ],
 )
 def test_reads_are_retried_with_backoff_only_when_transient(name):
-    [task] = [task for task in TASKS if task.name == name]
-    assert task.retries == retries.IO_RETRIES
-    assert task.retry_delay_seconds == retries.IO_RETRY_DELAYS
-    assert task.retry_condition_fn is retries.retry_transient
+    named = [task for task in TASKS if task.name == name]  # the weekly and the bootstrap plan
+    assert named
+    for task in named:
+        assert task.retries == retries.IO_RETRIES
+        assert task.retry_delay_seconds == retries.IO_RETRY_DELAYS
+        assert task.retry_condition_fn is retries.retry_transient

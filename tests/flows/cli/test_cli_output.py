@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flows.records import LedgerEntry, Outcome
-from tests.flows.test_cli import _home_with_a_version
+from tests.flows.homes import home_with_a_version
 
 CCFLOWS = str(Path(sys.executable).parent / "ccflows")
 BOX = re.compile("[─│┃━┏┓┗┛┡┩╇╭╮╯╰]")
@@ -28,8 +28,8 @@ VERSIONS = ("CHAMPION_W000_009_0EBE96FD", "CHALLENGER_W003_012_95471986")
 def home(tmp_path_factory) -> Path:
     """Two versions with the real names' length, and a ledger entry with parameters."""
     path = tmp_path_factory.mktemp("output") / "home"
-    registry = _home_with_a_version(path, VERSIONS[0])
-    _home_with_a_version(path, VERSIONS[1])
+    registry = home_with_a_version(path, VERSIONS[0])
+    home_with_a_version(path, VERSIONS[1])
     registry.append_ledger(
         LedgerEntry(
             outcome=Outcome.INCONCLUSIVE,

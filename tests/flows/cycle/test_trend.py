@@ -17,7 +17,7 @@ from flows.backends import open_backend
 from flows.backends.local.registry import LocalRegistry
 from flows.cli import main
 from flows.config import Settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.cycle.trend import read_trend, trend_rows
 from flows.cycle.trend_render import publish_trend, trend_html, trend_markdown
 from flows.data.quickstart import GeneratorSpec
@@ -33,12 +33,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     with open_backend(settings) as backend:
         steps.generate_data(backend, GeneratorSpec())
         steps.train_champion(backend, settings, actor="tester")
-        steps.weekly_cycle(backend, settings, policy, actor="tester")
+        stages.weekly_cycle(backend, settings, policy, actor="tester")
         steps.generate_data(backend, GeneratorSpec(), append_weeks=1)
-        steps.weekly_cycle(backend, settings, AlwaysPromote(), actor="tester")
+        stages.weekly_cycle(backend, settings, AlwaysPromote(), actor="tester")
         steps.rollback(backend, reason="trend test", actor="tester")
         steps.generate_data(backend, GeneratorSpec(), append_weeks=1)
-        steps.weekly_cycle(backend, settings, policy, actor="tester")
+        stages.weekly_cycle(backend, settings, policy, actor="tester")
     return settings
 
 
@@ -139,7 +139,7 @@ def test_publish_trend_creates_both_artifacts_on_a_real_server(prefect_server, r
 
     @flow(name="publish-trend-test")
     def publish() -> None:
-        publish_trend(history, registry)
+        publish_trend(history, read_trend(registry))
 
     publish()
     table = json.loads(Artifact.get("credit-approval-trend-table").data)

@@ -11,7 +11,7 @@ import pytest
 import ccpolicy
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.data.periods import WindowSpec
 from flows.data.quickstart import GeneratorSpec
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
@@ -47,10 +47,10 @@ class TestOwnTable:
         settings = own_settings(home)
         policy = ccpolicy.load_policy("auc_greater")
         with open_backend(settings) as backend:
-            first = steps.weekly_cycle(backend, settings, policy)
+            first = stages.weekly_cycle(backend, settings, policy)
             assert first.entry.holdout_weeks == (17, 19)
             backend.source.write(loans(14, start="2024-05-20", seed=1))
-            second = steps.weekly_cycle(backend, settings, policy)
+            second = stages.weekly_cycle(backend, settings, policy)
             assert second.entry.holdout_weeks == (19, 21)
             assert second.evaluation.n_rows == 3 * 7 * 30
             new = loans(1, start="2024-06-10", seed=2).drop(columns=["outcome"])
@@ -72,7 +72,7 @@ class TestOwnTable:
         narrower = replace(LOANS_CONTRACT, features=("region", "amount"))
         settings = own_settings(home, narrower)
         with open_backend(settings) as backend:
-            report = steps.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+            report = stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
         assert report.evaluation.challenger.data_contract.features == ("region", "amount")
         assert report.evaluation.champion.data_contract.features == ("region", "income", "amount")
         assert report.entry.outcome.value in {"promoted", "kept"}
@@ -120,7 +120,7 @@ def test_days_and_months_are_periods_like_weeks(tmp_path, period, days, windows,
     with open_backend(settings) as backend:
         backend.source.write(loans(days, per_day=30 if period == "day" else 4))
         steps.train_champion(backend, settings)
-        report = steps.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+        report = stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
     assert report.entry.holdout_weeks == holdout
 
 
@@ -133,9 +133,9 @@ class TestQuickstartUnchanged:
         with open_backend(settings) as backend:
             steps.generate_data(backend, GeneratorSpec())
             champion = steps.train_champion(backend, settings)
-            first = steps.weekly_cycle(backend, settings, policy)
+            first = stages.weekly_cycle(backend, settings, policy)
             steps.generate_data(backend, GeneratorSpec(), append_weeks=4)
-            second = steps.weekly_cycle(backend, settings, policy)
+            second = stages.weekly_cycle(backend, settings, policy)
         assert champion.name == "CHAMPION_W000_009_0EBE96FD"
         decisions = [
             (

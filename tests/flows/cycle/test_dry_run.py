@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.cycle import steps
+from flows.cycle import stages
 from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
 
@@ -20,7 +20,7 @@ def test_a_dry_run_logs_no_version_and_moves_no_pointer(backend, settings):
     before, entries = _state(registry), len(registry.ledger())
     artifacts = sorted(p.name for p in registry.artifacts.iterdir())
 
-    report = steps.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    report = stages.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
 
     assert report.entry.outcome is Outcome.DRY_RUN and "would be promoted" in report.entry.reason
     assert _state(registry) == before and len(registry.ledger()) == entries + 1
@@ -31,8 +31,8 @@ def test_a_dry_run_logs_no_version_and_moves_no_pointer(backend, settings):
 
 
 def test_a_real_run_after_a_dry_run_trains_and_logs_the_same_challenger(backend, settings):
-    dry = steps.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
-    real = steps.weekly_cycle(backend, settings, AlwaysPromote())
+    dry = stages.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    real = stages.weekly_cycle(backend, settings, AlwaysPromote())
     assert real.entry.challenger_version == dry.entry.challenger_version
     assert real.evaluation.challenger_metrics == dry.evaluation.challenger_metrics
     assert real.promoted and backend.registry.live_version() == dry.entry.challenger_version

@@ -9,7 +9,7 @@ import pytest
 import ccpolicy
 from flows.backends import open_backend
 from flows.config import Settings
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.data.periods import WindowSpec
 from flows.data.quickstart import GeneratorSpec
 from flows.errors import ConfigError, LeakageError, NoChampionError
@@ -27,7 +27,7 @@ def test_champion_is_bootstrapped_live_on_the_quickstart_weeks(backend):
 
 
 def test_weekly_cycle_records_its_decision_with_evidence(backend, settings):
-    report = steps.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
+    report = stages.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
     entry = report.entry
     assert entry.outcome in (Outcome.KEPT, Outcome.INCONCLUSIVE, Outcome.PROMOTED)
     assert entry.policy == "significance_margin" and "p_value" in entry.details
@@ -81,7 +81,7 @@ def test_champion_switched_after_evaluation_is_not_overwritten(backend, settings
 
 def test_dry_run_decides_without_acting(backend, settings):
     live = backend.registry.live_version()
-    report = steps.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    report = stages.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
     assert report.entry.outcome is Outcome.DRY_RUN
     assert "would be promoted" in report.entry.reason
     assert backend.registry.live_version() == live
@@ -89,7 +89,7 @@ def test_dry_run_decides_without_acting(backend, settings):
 
 def test_promotion_then_rollback_then_history(backend, settings):
     champion = backend.registry.live_version()
-    report = steps.weekly_cycle(backend, settings, AlwaysPromote())
+    report = stages.weekly_cycle(backend, settings, AlwaysPromote())
     assert report.promoted and backend.registry.live_version() == report.entry.challenger_version
     back = steps.rollback(backend, reason="bad week", actor="tester")
     assert back.outcome is Outcome.ROLLED_BACK and backend.registry.live_version() == champion
@@ -132,7 +132,7 @@ def test_cycle_without_a_champion_fails_before_training(tmp_path):
 
 
 def test_replay_reads_stored_evidence_with_another_policy(backend, settings):
-    steps.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
+    stages.weekly_cycle(backend, settings, ccpolicy.load_policy("significance_margin"))
     results = steps.replay(backend, ccpolicy.load_policy("auc_greater"))
     assert len(results) == 1
     entry, decision = results[0]

@@ -1,0 +1,94 @@
+"""The steps that only read: pointers, versions, the ledger, the trend; nothing changes.
+
+``flows.cycle.steps`` lists them beside the steps that write; the read-only commands
+(``status``, ``history``, ``replay``, ``report``) run them on a backend opened in
+``read`` mode. They import nothing from ``steps``, so the pieces ``steps`` lists
+(loading, scoring) can use them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flows.errors import EmptyWindowError
+
+if TYPE_CHECKING:
+    import ccpolicy
+    from flows.backends import Backend
+    from flows.cycle.trend import Trend
+    from flows.records import LedgerEntry, ModelVersion, RegistryStatus
+
+
+@dataclass(frozen=True)
+class Status:
+    """The registry's pointers and every version, for ``ccflows status`` and the UI."""
+
+    pointers: RegistryStatus
+    versions: list[ModelVersion]
+
+
+def data_span(backend: Backend) -> tuple[int, int]:
+    """Oldest and newest week stored; raises when there is no data at all."""
+    span = backend.source.period_span()
+    if span is None:
+        raise EmptyWindowError(
+            "The applications table is empty; run `ccflows generate` (or load data) first."
+        )
+    return span
+
+
+def champion(backend: Backend) -> ModelVersion:
+    """The live champion's record (a cycle's preflight check).
+
+    Raises:
+        NoChampionError: if nothing is live yet, naming ``ccflows train-champion``.
+    """
+    return backend.registry.champion()
+
+
+def status(backend: Backend) -> Status:
+    """The pointers and every version of the model."""
+    return Status(pointers=backend.registry.status(), versions=backend.registry.list_versions())
+
+
+def history(backend: Backend, *, limit: int | None = None) -> list[LedgerEntry]:
+    """The ledger, oldest first (only the newest ``limit`` entries if given)."""
+    return backend.registry.ledger(limit=limit)
+
+
+def run_entries(backend: Backend, run_id: str) -> list[LedgerEntry]:
+    """The ledger entries that run ``run_id`` recorded, oldest first."""
+    return [entry for entry in backend.registry.ledger() if entry.run_id == run_id]
+
+
+def live_at(backend: Backend, when: str) -> str | None:
+    """The version that was live at ISO time ``when``, from the ledger."""
+    return backend.registry.live_at(when)
+
+
+def trend(backend: Backend) -> Trend:
+    """The model over time, from the ledger (``flows.cycle.trend``)."""
+    from flows.cycle.trend import read_trend
+
+    return read_trend(backend.registry)
+
+
+def replay(
+    backend: Backend, policy: ccpolicy.Policy, *, entry_ids: list[int] | None = None
+) -> list[tuple[LedgerEntry, ccpolicy.Decision]]:
+    """What ``policy`` would have decided on the evidence stored with past ledger entries.
+
+    Nothing is changed or recorded. Entries without stored evidence are skipped.
+    """
+    import ccpolicy
+
+    registry = backend.registry
+    wanted = set(entry_ids) if entry_ids else None
+    results = []
+    for entry in registry.ledger():
+        if not entry.has_evidence or (wanted is not None and entry.id not in wanted):
+            continue
+        payload = registry.ledger_evidence(entry.id)
+        results.append((entry, policy(ccpolicy.Evidence.from_npz_bytes(payload))))
+    return results
