@@ -227,17 +227,16 @@ def setup_command(args: argparse.Namespace) -> int:
 def repair_command(args: argparse.Namespace) -> int:
     """Show the repair plan; with --yes, settle and move the pointers, and say what was done."""
     from flows.backends import SNOWFLAKE, open_backend
+    from flows.cycle import steps
 
     settings = _settings(args).with_overrides(backend=SNOWFLAKE)
     with open_backend(settings, mode="write" if args.yes else "read") as backend:
-        registry = backend.registry
-        plan = registry.repair() if args.yes else registry.repair_plan()
-        sql = [change.sql(registry.qualified_model, registry.schema) for change in plan.changes]
+        plan = steps.repair(backend, act=args.yes)
     lines = [f"Pointers {'before' if args.yes else 'now'}: {plan.current.describe()}."]
     if not plan.needed:
         lines.append("The registry agrees with its ledger; nothing to repair.")
     lines += [f"  settle {line}" for line in plan.settle]
-    lines += [f"  {statement};" for statement in sql]
+    lines += [f"  {statement};" for statement in plan.statements]
     lines += [f"  note: {note}" for note in plan.notes]
     if args.yes:
         lines += [f"  refused {line}" for line in plan.refused]

@@ -32,18 +32,18 @@ import itertools
 import json
 import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
-import yaml
 from snowflake.snowpark import Row
 from snowflake.snowpark.exceptions import SnowparkSQLException
 
 from tests.snowflake.faults import Faults
 from tests.snowflake.sqlite_tables import STATEMENT, SqliteTables
+from tests.snowflake.stand_in_models import StoredModel, StoredVersion
 
 _SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
 _OK = [Row(status="Statement executed successfully.")]
@@ -61,31 +61,6 @@ class Statement:
     params: tuple[Any, ...] = ()
 
 
-@dataclass
-class _Version:
-    name: str
-    created_on: datetime
-    files: dict[str, bytes]
-    comment: str | None = None
-    metadata: str = "{}"
-    alias: str | None = None
-    spec: dict[str, Any] = field(init=False)
-    manifest: dict[str, Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.spec = yaml.safe_load(self.files["model/model.yaml"])
-        self.manifest = yaml.safe_load(self.files["MANIFEST.yml"])
-
-
-@dataclass
-class _Model:
-    name: str
-    created_on: datetime
-    versions: dict[str, _Version] = field(default_factory=dict)
-    default: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
 class RecordingSession:
     """A Snowpark-session stand-in for database ``database`` and schema ``schema``."""
 
@@ -93,7 +68,7 @@ class RecordingSession:
         self.database = database
         self.schema = schema
         self.statements: list[Statement] = []
-        self.models: dict[str, _Model] = {}
+        self.models: dict[str, StoredModel] = {}
         self.tag_objects: set[str] = set()
         self.stages: dict[str, dict[str, bytes]] = {}
         self.faults = Faults()
@@ -322,7 +297,7 @@ class RecordingSession:
         self.stages[match[1]] = {}
         return _OK
 
-    def _model(self, qualified: str) -> _Model:
+    def _model(self, qualified: str) -> StoredModel:
         name = qualified.rsplit(".", 1)[-1]
         if name not in self.models:
             raise SnowparkSQLException(
@@ -330,7 +305,7 @@ class RecordingSession:
             )
         return self.models[name]
 
-    def _version(self, qualified: str, name: str) -> _Version:
+    def _version(self, qualified: str, name: str) -> StoredVersion:
         model = self._model(qualified)
         if name not in model.versions:
             raise SnowparkSQLException(
@@ -410,7 +385,7 @@ class RecordingSession:
             raise SnowparkSQLException(
                 f"SQL compilation error: Object '{match[1]}' already exists."
             )
-        self.models[name] = _Model(name, self._now())
+        self.models[name] = StoredModel(name, self._now())
         return self._add_version(match, params)
 
     def _add_version(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
@@ -419,7 +394,7 @@ class RecordingSession:
             raise SnowparkSQLException(
                 f"SQL compilation error: Version '{match[2]}' already exists in model {match[1]}."
             )
-        model.versions[match[2]] = _Version(match[2], self._now(), self._staged(match[3]))
+        model.versions[match[2]] = StoredVersion(match[2], self._now(), self._staged(match[3]))
         model.default = model.default or match[2]  # a model's first version is its default
         return _OK
 

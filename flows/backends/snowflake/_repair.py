@@ -41,6 +41,8 @@ class RepairPlan:
     """What cannot be repaired, or why a pointer moves."""
     refused: list[str] = field(default_factory=list)
     """After acting: the statements that failed, with why."""
+    statements: list[str] = field(default_factory=list)
+    """``changes`` as the SQL sent for them."""
 
     @property
     def needed(self) -> bool:

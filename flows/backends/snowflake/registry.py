@@ -438,7 +438,7 @@ class SnowflakeRegistry(Registry):
 
     def repair_plan(self) -> RepairPlan:
         """What :meth:`repair` would do: pending rows to settle, pointer statements (reads only)."""
-        return plan_repair(*self.snapshot(), self._ledger)
+        return self._with_sql(plan_repair(*self.snapshot(), self._ledger))
 
     def repair(self) -> RepairPlan:
         """Settle pending rows and move the pointers to what the ledger records, under the lock.
@@ -453,6 +453,10 @@ class SnowflakeRegistry(Registry):
             restored = mover.restore_best_effort(plan.target, current, existing)
         plan.current, plan.settle, plan.changes = planned.current, planned.settle, restored.done
         plan.refused = [f"`{mover.sql(c)}`: {exc}" for c, exc in restored.refused]
+        return self._with_sql(plan)
+
+    def _with_sql(self, plan: RepairPlan) -> RepairPlan:
+        plan.statements = [c.sql(self.qualified_model, self.schema) for c in plan.changes]
         return plan
 
     # -- ledger -----------------------------------------------------------------------
