@@ -1,12 +1,14 @@
-"""Fixtures of the Snowflake backend's tests: the recording session and registries on it."""
+"""Fixtures of the Snowflake tests: the recording session, registries on it, Snowpark on fakesnow."""
 
 from __future__ import annotations
 
-import contextlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
+from snowflake.snowpark import Session
 
 from flows.backends.snowflake import _setup
 from flows.backends.snowflake.registry import SnowflakeRegistry
@@ -17,11 +19,7 @@ from flows.names import FEATURE_COLUMNS
 from flows.records import Outcome
 from tests.registry.contract import TINY_SPEC, decision, record
 from tests.snowflake.recording_session import RecordingSession
-
-try:  # the function, taken before the module of the same name shadows it
-    from fakesnow import server as start_fakesnow_server
-except ImportError:
-    start_fakesnow_server = None
+from tests.snowflake.snowpark_fakesnow import FakesnowWarehouse
 
 MODEL = "CREDIT_APPROVAL"
 
@@ -121,44 +119,43 @@ def make_registry(session, snowflake_settings):
     return make
 
 
-@pytest.fixture(scope="module")
-def fakesnow_server():
-    """fakesnow's server (DuckDB behind Snowflake's HTTP API), for real Snowpark sessions.
+# -- real Snowpark sessions on fakesnow ---------------------------------------------------
 
-    ``server_session_keep_alive`` spares the logout fakesnow does not answer, so that
-    ``Session.close()`` really closes the connection: no session is left for Snowpark's
-    exit hook to close against a server that has stopped.
-    """
-    if start_fakesnow_server is None:
-        pytest.skip("fakesnow is not installed")
-    with start_fakesnow_server() as connection:
-        yield {**connection, "server_session_keep_alive": True}
+FAKESNOW_DATABASE = "CC_DB"
+
+
+@pytest.fixture(scope="session")
+def fakesnow_warehouse() -> Iterator[FakesnowWarehouse]:
+    """One fakesnow server for the test session; its sessions are all closed before it stops."""
+    pytest.importorskip("fakesnow")
+    with FakesnowWarehouse() as warehouse:
+        yield warehouse
 
 
 @pytest.fixture
-def connect(fakesnow_server, request):
-    """Open Snowpark sessions on one fresh schema of ``CC_DB`` (several = several runners)."""
-    from snowflake.snowpark import Session
-    from snowflake.snowpark.exceptions import SnowparkSessionException
+def fakesnow_schema() -> str:
+    """A schema of :data:`FAKESNOW_DATABASE` no other test uses (fakesnow's DuckDB is shared)."""
+    return f"T_{uuid.uuid4().hex[:12].upper()}"
 
-    schema = f"CC_SCHEMA_{abs(hash(request.node.name)) % 10**8}"
-    opened = []
+
+@pytest.fixture
+def snowpark_session(fakesnow_warehouse, fakesnow_schema) -> Iterator[Session]:
+    """A real Snowpark session on fakesnow, on a fresh schema, metered (``traffic.watch``)."""
+    session = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    yield session
+    fakesnow_warehouse.close(session)
+
+
+@pytest.fixture
+def connect(fakesnow_warehouse, fakesnow_schema):
+    """Open Snowpark sessions on one fresh schema of ``CC_DB`` (several = several runners)."""
+    opened: list[Session] = []
 
     def open_one() -> Session:
-        session = Session.builder.configs(
-            {**fakesnow_server, "database": "CC_DB", "schema": schema}
-        ).create()
-        opened.append(session)
-        return session
+        opened.append(fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema))
+        return opened[-1]
 
-    first = open_one()
-    first.sql("CREATE DATABASE IF NOT EXISTS CC_DB").collect()
-    first.sql(f"CREATE SCHEMA IF NOT EXISTS CC_DB.{schema}").collect()
-    open_one.schema = schema
+    open_one.schema = fakesnow_schema
     yield open_one
     for session in opened:
-        # close() first calls SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks; the
-        # connection is closed all the same (see fakesnow_server)
-        with contextlib.suppress(SnowparkSessionException):
-            session.close()
-        assert session.connection.is_closed()
+        fakesnow_warehouse.close(session)

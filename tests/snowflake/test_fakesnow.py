@@ -1,10 +1,11 @@
 """A second opinion we did not write: the backend's plain SQL run by fakesnow.
 
 fakesnow (DuckDB behind a Snowflake-compatible HTTP server) runs the statements of
-the ledger, the lock, the row hashes and the applications source exactly as the
-code sends them, through real Snowpark sessions and the real connector, with ``?``
-bindings. The ML registry's statements (SHOW MODELS, ALTER MODEL …) are not
-emulated by fakesnow; they stay with the recording session of ``test_registry.py``.
+the ledger, the lock and the row hashes exactly as the code sends them, through
+real Snowpark sessions and the real connector, with ``?`` bindings (the sessions of
+``snowpark_fakesnow.py``; the applications source runs there in ``test_source.py``).
+The ML registry's statements (SHOW MODELS, ALTER MODEL …) are not emulated by
+fakesnow; they stay with the recording session of ``test_registry.py``.
 """
 
 from __future__ import annotations
@@ -24,15 +25,11 @@ from flows.backends.snowflake._ledger import (
 from flows.backends.snowflake._lock import Lease, PromotionLock, lock_table_ddl
 from flows.backends.snowflake._switch import Pointers
 from flows.backends.snowflake._versions import RowHashes, hashes_table_ddl
-from flows.backends.snowflake.source import ROW_ID, SnowparkSource
-from flows.config import SnowflakeSettings
-from flows.data.periods import PeriodRange
-from flows.data.quickstart import generate_applications
 from flows.errors import LockLostError, RegistryBusyError
-from flows.identifiers import sql_literal
-from flows.names import COLUMNS
 from flows.records import Outcome
 from tests.registry.contract import decision
+
+pytest.importorskip("fakesnow")
 
 DB = "CC_DB"
 BEFORE = Pointers(
@@ -171,40 +168,6 @@ def test_fakesnow_row_hashes_are_stored_once_and_read_back(connect):
     hashes.store("V1", values[:1])  # a retry of the same version changes nothing
     np.testing.assert_array_equal(hashes.read("V1"), values)
     assert hashes._sql(f"SELECT COUNT(*) AS N FROM {hashes.table}")[0]["N"] == 1
-
-
-class TestApplicationsOnFakesnow:
-    @pytest.fixture
-    def source(self, connect):
-        """The applications table of weeks 0–5, written by SQL (fakesnow cannot upload frames)."""
-        session = connect()
-        data = generate_applications(6).groupby("week_number").head(15).reset_index(drop=True)
-        upper = [c.upper() for c in COLUMNS]
-        session.sql(
-            f"CREATE TABLE CREDIT_APPLICATIONS ({', '.join(f'{c} VARCHAR' for c in upper[:1])}, "
-            f"{', '.join(f'{c} NUMBER(38, 6)' for c in upper[1:])}, {ROW_ID} NUMBER)"
-        ).collect()
-        values = ", ".join(
-            f"({sql_literal(str(row[0]))}, {', '.join(repr(float(v)) for v in row[1:])}, {i})"
-            for i, row in enumerate(data.itertuples(index=False))
-        )
-        session.sql(f"INSERT INTO CREDIT_APPLICATIONS VALUES {values}").collect()
-        settings = SnowflakeSettings(database=DB, schema=connect.schema)
-        return SnowparkSource(session, settings), data
-
-    def test_fakesnow_the_period_filter_runs_in_the_query(self, source):
-        snowpark, data = source
-        assert snowpark.period_span() == (0, 5)
-        weeks = snowpark.read_periods(PeriodRange(2, 3))
-        assert sorted(weeks["week_number"].unique()) == [2, 3]
-        assert len(weeks) == int(data["week_number"].between(2, 3).sum())
-
-    def test_fakesnow_evaluation_data_copies_the_newest_weeks_in_snowflake(self, source):
-        snowpark, data = source
-        count = snowpark.write_evaluation_data(holdout_weeks=4)
-        assert count == int((data["week_number"] >= 2).sum())
-        copied = snowpark.session.table(snowpark.evaluation_table).select("WEEK_NUMBER").distinct()
-        assert sorted(int(r[0]) for r in copied.collect()) == [2, 3, 4, 5]
 
 
 def test_fakesnow_pending_entries_carry_the_whole_decision(connect):

@@ -38,11 +38,12 @@ def _entry(name: str, server: dict, user: str) -> str:
 
 
 @pytest.fixture
-def snowflake_home(tmp_path, fakesnow_server):
+def snowflake_home(tmp_path, fakesnow_warehouse):
     """A scratch SNOWFLAKE_HOME: connections ``other`` and ``ops``; config names ``other``."""
     home = tmp_path / "snowflake"
     home.mkdir()
-    connections = _entry("other", fakesnow_server, "fake") + _entry("ops", fakesnow_server, "ops")
+    server = fakesnow_warehouse.connection
+    connections = _entry("other", server, "fake") + _entry("ops", server, "ops")
     (home / "connections.toml").write_text(connections)
     (home / "config.toml").write_text('default_connection_name = "other"\n')
     for file in home.iterdir():

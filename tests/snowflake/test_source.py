@@ -1,9 +1,12 @@
-"""The Snowpark data source: DataFrame paths in Snowpark local-testing mode, SQL compiled for real.
+"""The Snowpark data source, on two sessions: Snowpark local testing and fakesnow.
 
-Local testing runs the DataFrame API in process but has no SQL text; the pushdown
-test therefore compiles the same query with a real Snowpark ``Session`` whose server
-connection can only compile (it answers a schema lookup with nothing and refuses to
-run anything).
+Each DataFrame test runs twice. Local testing runs the DataFrame API in process
+but has no SQL text; fakesnow runs the SQL Snowpark sends, through the real
+connector, in DuckDB: the period filter, ``DATEDIFF``, the upload of written frames
+(PUT and ``COPY INTO``) and the ``CREATE TABLE … AS SELECT`` of the hold-out. The
+pushdown test compiles the same query with a real Snowpark ``Session`` whose
+server connection can only compile (it answers a schema lookup with nothing and
+refuses to run anything).
 """
 
 from __future__ import annotations
@@ -45,16 +48,28 @@ def applications() -> pd.DataFrame:
     return generate_applications(6, GeneratorSpec(rows_per_week=ROWS_PER_WEEK))
 
 
-@pytest.fixture
-def local_session():
+@pytest.fixture(params=["local_testing", "fakesnow"])
+def snowpark(request):
+    """A Snowpark session: local testing's, or a real one on fakesnow with a schema of its own."""
+    if request.param == "fakesnow":
+        yield request.getfixturevalue("snowpark_session")
+        return
     session = Session.SessionBuilder().config("local_testing", True).create()
     yield session
     session.close()
 
 
 @pytest.fixture
-def source(local_session) -> SnowparkSource:
-    return SnowparkSource(local_session, SETTINGS)
+def settings(snowpark) -> SnowflakeSettings:
+    """The session's own database and schema."""
+    current = (snowpark.get_current_database(), snowpark.get_current_schema())
+    database, schema = (name.strip('"') for name in current)
+    return SnowflakeSettings(database=database, schema=schema)
+
+
+@pytest.fixture
+def source(snowpark, settings) -> SnowparkSource:
+    return SnowparkSource(snowpark, settings)
 
 
 class _CompileOnlyConnection(ServerConnection):
@@ -114,10 +129,10 @@ class TestReading:
         assert source.period_span() == (0, 5)
 
     def test_a_table_without_row_ids_reads_in_a_deterministic_order(
-        self, local_session, source, applications
+        self, snowpark, source, applications
     ):
         upper = applications.rename(columns=str.upper).sample(frac=1.0, random_state=3)
-        local_session.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
+        snowpark.create_dataframe(upper).write.save_as_table(source.table, mode="overwrite")
         got = source.read_periods(PeriodRange(1, 1))
         expected = DEFAULT_CONTRACT.validate(applications[applications[WEEK_COLUMN] == 1])
         pd.testing.assert_frame_equal(
@@ -157,11 +172,11 @@ class TestWriting:
         assert source.period_span() is None
 
     def test_evaluation_data_holds_the_newest_weeks_in_the_quickstart_columns(
-        self, local_session, source, applications
+        self, snowpark, source, applications
     ):
         source.write(applications)
         assert source.write_evaluation_data(holdout_weeks=4) == 4 * ROWS_PER_WEEK
-        table = local_session.table(source.evaluation_table)
+        table = snowpark.table(source.evaluation_table)
         assert sorted(table.columns) == sorted(c.upper() for c in COLUMNS)
         weeks = sorted({row[0] for row in table.select("WEEK_NUMBER").distinct().collect()})
         assert weeks == [2, 3, 4, 5]
@@ -175,9 +190,11 @@ def _floor(column: ColumnEmulator) -> ColumnEmulator:
     return result
 
 
-def own_source(session, period: str = "week", **options) -> SnowparkSource:
+def own_source(
+    session, period: str = "week", settings: SnowflakeSettings = SETTINGS, **options
+) -> SnowparkSource:
     contract = replace(LOANS_CONTRACT, period=period, **options)
-    return SnowparkSource(session, SETTINGS, table="LOANS", contract=contract)
+    return SnowparkSource(session, settings, table="LOANS", contract=contract)
 
 
 class TestPeriodsFromATimeColumn:
@@ -199,8 +216,10 @@ class TestPeriodsFromATimeColumn:
         assert_golden("period_filter", queries)
 
     @pytest.mark.parametrize("period", ["week", "day", "month"])
-    def test_rows_read_back_as_the_embedded_store_reads_them(self, local_session, tmp_path, period):
-        source = own_source(local_session, period)
+    def test_rows_read_back_as_the_embedded_store_reads_them(
+        self, snowpark, settings, tmp_path, period
+    ):
+        source = own_source(snowpark, period, settings)
         local = LocalPeriodStore(tmp_path, source.contract)
         raw = loans(70, per_day=2)
         source.write(raw)
@@ -211,9 +230,9 @@ class TestPeriodsFromATimeColumn:
         pd.testing.assert_frame_equal(source.read_periods(window), local.read_periods(window))
 
     def test_appended_rows_keep_the_numbering_and_stored_periods_stay_immutable(
-        self, local_session
+        self, snowpark, settings
     ):
-        source = own_source(local_session)
+        source = own_source(snowpark, settings=settings)
         raw = loans(42, per_day=2)
         opened = pd.to_datetime(raw["opened_at"])
         source.write(raw[opened < "2024-01-22"])
@@ -226,4 +245,4 @@ class TestPeriodsFromATimeColumn:
             source.write(loans(3, per_day=2, start="2024-02-12", seed=4))
         with pytest.raises(DataValidationError, match="before the first stored week"):
             source.write(loans(3, per_day=2, start="2023-12-01", seed=5))
-        assert local_session.table(source.table).count() == len(raw)
+        assert snowpark.table(source.table).count() == len(raw)

@@ -4,7 +4,8 @@
 - ``session``: Snowpark sessions from connections.toml or explicit parameters;
 - ``registry``: the ML registry plus its ledger (``_ledger``), lock (``_lock``), switch
   planner (``_switch``), version records (``_versions``) and tables (``_tables``);
-- ``source``: the table, read through Snowpark with periods computed on the server.
+- ``source``: the table, read through Snowpark with periods computed on the server;
+- ``fingerprint``: a window's fingerprint and row matches, computed by the warehouse.
 """
 
-__all__ = ["backend", "registry", "session", "source"]
+__all__ = ["backend", "fingerprint", "registry", "session", "source"]

@@ -45,9 +45,7 @@ class ModelTable:
         try:
             return self._sql(query, params)
         except SnowparkSQLException as exc:
-            if exc.sql_error_code == MISSING_OBJECT or "does not exist or not authorized" in str(
-                exc
-            ):
+            if is_missing_object(exc):
                 return None
             missing = self.missing_column(exc)
             if missing is not None:
@@ -71,3 +69,9 @@ class ModelTable:
 def first_number(rows: list[Any]) -> int:
     """The first number of a one-row answer (rows inserted or updated, or a COUNT)."""
     return int(rows[0][0]) if rows else 0
+
+
+def is_missing_object(exc: Exception) -> bool:
+    """Whether Snowflake refused a statement because its table (or other object) is missing."""
+    code = getattr(exc, "sql_error_code", None)
+    return code == MISSING_OBJECT or "does not exist or not authorized" in str(exc)

@@ -39,6 +39,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
+from flows.backends.snowflake._tables import is_missing_object
 from flows.backends.source import DataSource
 from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
 from flows.data.periods import PeriodRange
@@ -58,7 +59,6 @@ logger = logging.getLogger(__name__)
 
 ROW_ID = "ROW_ID"
 """Column holding each row's position in the frame it was written from."""
-_MISSING_OBJECT = "does not exist or not authorized"
 
 
 class SnowparkSource(DataSource):
@@ -242,7 +242,7 @@ class SnowparkSource(DataSource):
                 sf.min(period).alias("FIRST"), sf.max(period).alias("LAST")
             ).collect()[0]
         except SnowparkSQLException as exc:
-            if _MISSING_OBJECT in str(exc):
+            if is_missing_object(exc):
                 return None
             raise
         except EmptyWindowError:
@@ -255,7 +255,7 @@ class SnowparkSource(DataSource):
         try:
             data = self.weeks_frame(weeks).to_pandas()
         except SnowparkSQLException as exc:
-            if _MISSING_OBJECT not in str(exc):
+            if not is_missing_object(exc):
                 raise
             data = None  # no table yet: reported like an empty one
         except EmptyWindowError:
