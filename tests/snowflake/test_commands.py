@@ -6,23 +6,11 @@ settings, the backend) is the real code.
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 
 from flows.cli import main
-from flows.cli._console import set_console
 from tests.snowflake.conftest import BEFORE, MODEL, NEW, OLD, QUALIFIED
 from tests.snowflake.previous_release import create_previous_tables
-
-
-@pytest.fixture
-def screen():
-    buffer = io.StringIO()
-    set_console(Console(file=buffer, width=200, color_system=None, force_terminal=False))
-    yield buffer
-    set_console(None)
 
 
 @pytest.fixture
@@ -48,17 +36,15 @@ def _sql(session):
     return lambda query, params=None: session.sql(query, params).collect()
 
 
-def test_setup_upgrades_the_previous_releases_tables_and_says_so(session, home, screen):
+def test_setup_upgrades_the_previous_releases_tables_and_says_so(session, home, capsys):
     create_previous_tables(_sql(session), "CC_DB.CC_SCHEMA")
     assert main(["snowflake", "setup", "--home", str(home)]) == 0
-    shown = screen.getvalue()
+    shown = capsys.readouterr().out
     assert "upgraded CC_DB.CC_SCHEMA.PROMOTION_LEDGER: added columns STATE, SWITCH" in shown
     assert "upgraded CC_DB.CC_SCHEMA.PROMOTION_LOCK" in shown
     assert {"STATE", "SWITCH"} <= set(session.rows("PROMOTION_LEDGER")[0])
-    screen.seek(0)
-    screen.truncate(0)
     assert main(["snowflake", "setup", "--home", str(home)]) == 0
-    assert "CC_DB.CC_SCHEMA.PROMOTION_LEDGER unchanged" in screen.getvalue()
+    assert "CC_DB.CC_SCHEMA.PROMOTION_LEDGER unchanged" in capsys.readouterr().out
 
 
 def test_history_on_an_old_ledger_is_one_line_naming_setup(session, contest, home, capsys):
@@ -70,16 +56,16 @@ def test_history_on_an_old_ledger_is_one_line_naming_setup(session, contest, hom
     assert "\n" not in err and "run `ccflows snowflake setup`" in err
 
 
-def test_repair_shows_its_plan_then_acts_only_with_yes(session, contest, home, screen):
+def test_repair_shows_its_plan_then_acts_only_with_yes(session, contest, home, capsys):
     session.sql(f"ALTER MODEL {QUALIFIED} SET DEFAULT_VERSION = {NEW}").collect()  # stray
     mark = len(session.statements)
     assert main(["snowflake", "repair", "--home", str(home)]) == 0
-    assert f"ALTER MODEL {QUALIFIED} SET DEFAULT_VERSION = {OLD};" in screen.getvalue()
-    assert "run again with --yes" in screen.getvalue()
+    shown = capsys.readouterr().out
+    assert f"ALTER MODEL {QUALIFIED} SET DEFAULT_VERSION = {OLD};" in shown
+    assert "run again with --yes" in shown
     assert not any(s.startswith("ALTER") for s in session.sql_log(since=mark))
     assert main(["snowflake", "repair", "--home", str(home), "--yes"]) == 0
     assert session.pointers(MODEL) == BEFORE
-    screen.seek(0)
-    screen.truncate(0)
+    capsys.readouterr()
     assert main(["snowflake", "repair", "--home", str(home)]) == 0
-    assert "nothing to repair" in screen.getvalue()
+    assert "nothing to repair" in capsys.readouterr().out
