@@ -46,7 +46,7 @@ class SnowflakeSettings:
     warehouse: str | None = None
     """Warehouse for queries and inference; None keeps the connection's."""
     applications_table: str = "CREDIT_APPLICATIONS"
-    """Table of applications."""
+    """The table of labelled rows (the quickstart's credit applications by default)."""
     evaluation_table: str = "EVALUATION_DATA"
     """The quickstart's hold-out table, written for parity."""
     ledger_table: str = "PROMOTION_LEDGER"

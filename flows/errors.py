@@ -14,7 +14,7 @@ class ConfigError(ChampionChallengerError, ValueError):
 
 
 class DataValidationError(ChampionChallengerError, ValueError):
-    """Loaded data does not match the applications schema."""
+    """Loaded data does not match the data contract."""
 
     def __init__(
         self, message: str, *, column: str | None = None, expected: Any = None, got: Any = None

@@ -249,7 +249,7 @@ def print_versions(console: Console, versions: Sequence[ModelVersion], *, live: 
         [
             v.name,
             "●" if v.name == live else "",
-            f"weeks {v.train_weeks[0]}–{v.train_weeks[1]}" if v.train_weeks else NOTHING,
+            str(v.train_periods) if v.train_periods else NOTHING,
             str(v.row_count),
             number(v.metrics.get("test_auc")),
             timestamp(v.created_at),

@@ -18,6 +18,7 @@ from flows.cli._console import (
     settings_from,
 )
 from flows.cli._flow_runs import flow_terminal, prepare_prefect
+from flows.data.periods import Calendar
 from flows.errors import ConfigError
 
 
@@ -75,17 +76,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     champion.add_argument("--replace", action="store_true", help="replace a live champion")
     champion.set_defaults(handler=train_champion_command)
 
-    run = subparsers.add_parser("run", help="run one weekly cycle (a Prefect flow)")
+    run = subparsers.add_parser("run", help="run one cycle (a Prefect flow)")
     add_backend_options(run)
     add_policy_options(run)
     run.add_argument("--dry-run", action="store_true", help="evaluate and decide without acting")
     run.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
     run.set_defaults(handler=cycle_command)
 
-    score = subparsers.add_parser("score", help="score applications with the live version")
+    score = subparsers.add_parser("score", help="score stored rows or a file with the live version")
     add_backend_options(score)
-    score.add_argument("--first-week", type=int, help="default: the newest week")
-    score.add_argument("--last-week", type=int, help="default: --first-week")
+    score.add_argument(
+        "--first-period",
+        "--first-week",
+        dest="first_period",
+        type=int,
+        metavar="N",
+        help="first stored period to score, in [data] period's unit (default: the newest; "
+        "--first-week is its older name)",
+    )
+    score.add_argument(
+        "--last-period",
+        "--last-week",
+        dest="last_period",
+        type=int,
+        metavar="N",
+        help="last stored period to score (default: --first-period)",
+    )
     score.add_argument(
         "--input",
         metavar="FILE",
@@ -146,7 +162,7 @@ def generate_command(args: argparse.Namespace) -> int:
                     n_periods=args.weeks,
                     append_weeks=args.append_weeks,
                     replace=args.replace,
-                    holdout_weeks=settings.windows.holdout_weeks,
+                    holdout_periods=settings.windows.holdout,
                 )
     if args.out:
         write_table(data, Path(args.out))
@@ -200,9 +216,9 @@ def train_champion_command(args: argparse.Namespace) -> int:
             config=config_path(args),
             replace=args.replace,
         )
+    trained = Calendar(settings.contract.period).range(*version["train_weeks"])
     get_console().print(
-        f"Champion [bold]{version['name']}[/] is live "
-        f"(trained on weeks {version['train_weeks'][0]}–{version['train_weeks'][1]}, "
+        f"Champion [bold]{version['name']}[/] is live (trained on {trained}, "
         f"test AUC {version['metrics']['test_auc']:.4f})",
         highlight=False,
     )
@@ -210,7 +226,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
 
 
 def cycle_command(args: argparse.Namespace) -> int:
-    """Run one weekly cycle and show the metrics and the decision."""
+    """Run one cycle and show the metrics and the decision."""
     prepare_prefect()
     from flows.cycle import steps
 
@@ -251,25 +267,27 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    """Score stored weeks, or a file (``--input``), with the live version; the registry is untouched."""
+    """Score stored periods, or a file (``--input``), with the live version; the registry is untouched."""
     from flows.cycle import steps
     from flows.data.files import write_table
-    from flows.data.periods import PeriodRange
 
     if args.input:
         return _score_file_command(args)
-    weeks = None
-    if args.first_week is not None:
-        weeks = PeriodRange(args.first_week, args.last_week or args.first_week)
-    with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
-        result = steps.score(backend, weeks=weeks)
+    settings = settings_from(args)
+    periods = None
+    if args.first_period is not None:
+        last = args.first_period if args.last_period is None else args.last_period
+        periods = Calendar(settings.contract.period).range(args.first_period, last)
+    with get_console().status("Scoring…"), open_existing(settings) as backend:
+        result = steps.score(backend, periods=periods)
     if args.out:
         write_table(result.scores, Path(args.out))
-    probabilities = result.scores["approval_probability"]
+    contract = result.contract
+    probabilities = result.scores[contract.score_column]
     get_console().print(
-        f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
-        f"mean approval probability {probabilities.mean():.3f}"
-        + (f"; written to {args.out}" if args.out else "")
+        f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
+        f"mean {contract.score_description} {probabilities.mean():.3f}"
+        + (f"; written to {args.out} (column {contract.score_column})" if args.out else "")
     )
     return 0
 
@@ -280,8 +298,10 @@ def _score_file_command(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")
-    if args.first_week is not None or args.last_week is not None:
-        raise ConfigError("--input scores a file; --first-week/--last-week select stored weeks.")
+    if args.first_period is not None or args.last_period is not None:
+        raise ConfigError(
+            "--input scores a file; --first-period/--last-period select stored periods."
+        )
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score_file(backend, Path(args.input), Path(args.out))
     get_console().print(

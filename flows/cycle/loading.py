@@ -74,6 +74,6 @@ def ingest(
     input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
     contract.validate(data, input_name=input_name, require_both_classes=True)
     written = source.write(data, replace=replace)
-    source.write_evaluation_data(holdout_weeks=settings.windows.holdout_weeks)
+    source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, len(paths))
     return IngestResult(rows=written, span=data_span(backend), replaced=replace)

@@ -48,8 +48,8 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def last_promotion_week(registry: Registry) -> int | None:
-    """The data week of the newest promotion in the ledger (for cool-down guardrails)."""
+def last_promotion_period(registry: Registry) -> int | None:
+    """The data period of the newest promotion in the ledger (for cool-down guardrails)."""
     for entry in reversed(registry.ledger()):
         if entry.outcome is Outcome.PROMOTED:
             return entry.data_week
@@ -71,8 +71,9 @@ def build_evidence(evaluation: Evaluation, *, last_promotion: int | None) -> ccp
         challenger_version=evaluation.challenger.name,
         champion_window=evaluation.champion.train_weeks,
         challenger_window=evaluation.challenger.train_weeks,
-        data_week=evaluation.data_week,
+        data_week=evaluation.data_period,
         last_promotion_week=last_promotion,
+        period=evaluation.holdout.calendar.unit,
     )
 
 
@@ -125,8 +126,8 @@ def apply_policy(
                 policy=policy.name,
                 policy_params=policy.params,
                 holdout_fingerprint=evaluation.holdout_fingerprint,
-                holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
-                data_week=evaluation.data_week,
+                holdout_weeks=(evaluation.holdout.start, evaluation.holdout.end),
+                data_week=evaluation.data_period,
                 metrics=evaluation.metrics_by_role(),
                 plan=plan or {},
                 run_id=run_id,
@@ -172,8 +173,8 @@ def decision_entry(
         policy=decision.policy,
         policy_params=dict(decision.params),
         holdout_fingerprint=evaluation.holdout_fingerprint,
-        holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
-        data_week=evaluation.data_week,
+        holdout_weeks=(evaluation.holdout.start, evaluation.holdout.end),
+        data_week=evaluation.data_period,
         metrics=evaluation.metrics_by_role(),
         details=decision.to_dict()["details"],
         plan=plan or {},

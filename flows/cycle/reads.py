@@ -29,12 +29,15 @@ class Status:
 
 
 def data_span(backend: Backend) -> tuple[int, int]:
-    """Oldest and newest week stored; raises when there is no data at all."""
+    """Oldest and newest period stored; raises when there is no data at all."""
     span = backend.source.period_span()
     if span is None:
-        raise EmptyWindowError(
-            "The applications table is empty; run `ccflows generate` (or load data) first."
+        load = (
+            "`ccflows generate` (or load data)"
+            if backend.source.contract.is_quickstart
+            else "`ccflows ingest FILE`"
         )
+        raise EmptyWindowError(f"No rows are stored yet; run {load} first.")
     return span
 
 

@@ -48,12 +48,12 @@ def decision_markdown(report: PromotionReport) -> str:
             f"| Gain this hold-out detects (80 % power) | {_fmt(details['min_detectable_gain'])} |"
         )
     lines += [
-        f"| Champion | `{evaluation.champion.name}` (trained on weeks "
-        f"{_weeks(evaluation.champion)}) |",
-        f"| Challenger | `{evaluation.challenger.name}` (trained on weeks "
-        f"{_weeks(evaluation.challenger)}) |",
+        f"| Champion | `{evaluation.champion.name}` (trained on "
+        f"{_trained_on(evaluation.champion)}) |",
+        f"| Challenger | `{evaluation.challenger.name}` (trained on "
+        f"{_trained_on(evaluation.challenger)}) |",
         f"| Live before → after | `{entry.live_before}` → `{entry.live_after}` |",
-        f"| Hold-out | {evaluation.holdout_weeks}, {evaluation.n_rows} rows |",
+        f"| Hold-out | {evaluation.holdout}, {evaluation.n_rows} rows |",
         f"| Hold-out fingerprint | `{evaluation.holdout_fingerprint[:16]}…` |",
         f"| Ledger entry | #{entry.id} at {_time(entry.recorded_at)} by {entry.actor} |",
         "",
@@ -67,10 +67,11 @@ def decision_markdown(report: PromotionReport) -> str:
         f"{_fmt(row['delta'])} |"
         for row in evaluation.metric_rows()
     ]
-    return "\n".join(lines + _detectable_gain_note(decision, evaluation.n_rows)) + "\n"
+    note = _detectable_gain_note(decision, evaluation.n_rows, evaluation.holdout.calendar.plural)
+    return "\n".join(lines + note) + "\n"
 
 
-def _detectable_gain_note(decision: ccpolicy.Decision, n_rows: int) -> list[str]:
+def _detectable_gain_note(decision: ccpolicy.Decision, n_rows: int, periods: str) -> list[str]:
     """What the hold-out could see, so "inconclusive" reads as "no gain" or "too small to tell"."""
     gain = decision.details.get("min_detectable_gain")
     if not isinstance(gain, float) or gain != gain:
@@ -84,7 +85,7 @@ def _detectable_gain_note(decision: ccpolicy.Decision, n_rows: int) -> list[str]
         text += (
             f" So this inconclusive verdict says: no gain of {gain:+.4f} or more is likely, and a "
             "smaller one, if there, cannot be told from noise on this hold-out (more hold-out "
-            "weeks would show it)."
+            f"{periods} would show it)."
         )
     return ["", "## What the hold-out could see", "", text]
 
@@ -97,7 +98,7 @@ def versions_markdown(versions: list[ModelVersion], *, live: str | None) -> str:
     ]
     for v in versions:
         lines.append(
-            f"| `{v.name}` | {'✔' if v.name == live else ''} | weeks {_weeks(v)} | {v.row_count} | "
+            f"| `{v.name}` | {'✔' if v.name == live else ''} | {_trained_on(v)} | {v.row_count} | "
             f"{_fmt(v.metrics.get('test_auc', float('nan')))} | {v.created_at[:19]} |"
         )
     return "\n".join(lines) + "\n"
@@ -105,11 +106,12 @@ def versions_markdown(versions: list[ModelVersion], *, live: str | None) -> str:
 
 def scoring_markdown(result: ScoringResult) -> str:
     """What was scored, by which version."""
-    probabilities = result.scores["approval_probability"]
+    contract = result.contract
+    probabilities = result.scores[contract.score_column]
     return (
-        f"# Scored {result.n_rows} applications with `{result.version}`\n\n"
-        f"Mean approval probability {probabilities.mean():.4f}; "
-        f"{int((probabilities >= 0.5).sum())} above 0.5.\n"
+        f"# Scored {result.n_rows} {contract.row_noun} with `{result.version}`\n\n"
+        f"Mean {contract.score_description} {probabilities.mean():.4f} "
+        f"(column `{contract.score_column}`); {int((probabilities >= 0.5).sum())} above 0.5.\n"
     )
 
 
@@ -118,8 +120,6 @@ def _time(iso: str) -> str:
     return f"{iso[:19].replace('T', ' ')} UTC"
 
 
-def _weeks(version: ModelVersion) -> str:
-    if version.train_weeks is None:
-        return "?"
-    start, end = version.train_weeks
-    return f"{start}–{end}"
+def _trained_on(version: ModelVersion) -> str:
+    """Its training periods in its contract's unit, "weeks 0–9", or "?" if unknown."""
+    return str(version.train_periods or "?")

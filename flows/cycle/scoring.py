@@ -4,8 +4,8 @@ The input is read in batches of a fixed number of rows; each batch is scored and
 its rows written out before the next is read, so memory holds one batch, whatever
 the file's size. Every feature column is checked against the file's header before
 the first row is scored. The output keeps the id column (or, without one, every
-input column) and adds the probability of the positive class and the version that
-computed it.
+input column) and adds the probability of the positive class (the contract's
+``score_column``, as scoring stored periods writes it) and the version that computed it.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROBABILITY_COLUMN: Final = "probability"
-"""Output column: probability of the positive label."""
 VERSION_COLUMN: Final = "model_version"
 """Output column: the version that scored the row."""
 
@@ -56,6 +54,7 @@ def stream_scores(
     out: Path,
     *,
     features: Sequence[str],
+    score_column: str,
     id_column: str | None = None,
     text_columns: Sequence[str] = (),
     batch_rows: int = files.DEFAULT_BATCH_ROWS,
@@ -68,6 +67,7 @@ def stream_scores(
         source: CSV or Parquet file, or a folder of Parquet files.
         out: CSV or Parquet file to write; replaced only once every row is scored.
         features: The version's input columns; all must be in ``source``.
+        score_column: The output column of probabilities (``DataContract.score_column``).
         id_column: Column carried into the output instead of every input column,
             when ``source`` has it.
         text_columns: Columns to read as text from a CSV file (the categorical ones).
@@ -76,7 +76,8 @@ def stream_scores(
     Raises:
         DataValidationError: if a feature column is missing (before any row is
             scored), or the file is unreadable or has no rows.
-        ConfigError: if ``out`` is ``source`` or has an unknown suffix.
+        ConfigError: if ``out`` is ``source`` or has an unknown suffix, or a kept input
+            column already has the name of an output column.
     """
     import pandas as pd
     import pyarrow as pa
@@ -89,6 +90,12 @@ def stream_scores(
     header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
     require_columns(header, list(features), f"{source} (scored by version {version})")
     keep = [id_column] if id_column is not None and id_column in names else list(names)
+    clash = [c for c in (score_column, VERSION_COLUMN) if c in keep]
+    if clash:
+        raise ConfigError(
+            f"{source} already has a column {clash[0]!r}, which scoring writes; rename or "
+            "drop it, or set [data] id_column so only the id is carried into the output."
+        )
     sizes: list[int] = []
     with files.TableWriter(out) as writer:
         for batch in files.iter_tables(
@@ -100,7 +107,7 @@ def stream_scores(
             scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
             # The kept columns go out as Arrow read them: no round trip through pandas.
             scored = batch.select(keep)
-            scored = scored.append_column(PROBABILITY_COLUMN, pa.array(scores, pa.float64()))
+            scored = scored.append_column(score_column, pa.array(scores, pa.float64()))
             scored = scored.append_column(VERSION_COLUMN, pa.repeat(version, len(scores)))
             writer.write(scored)
             sizes.append(batch.num_rows)
@@ -127,6 +134,7 @@ def score_file(
         source,
         out,
         features=contract.features or contract.feature_columns(files.column_names(source)),
+        score_column=contract.score_column,
         id_column=contract.id_column,
         text_columns=contract.categorical or (),
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,

@@ -248,7 +248,7 @@ class Cycle:
         )
         logger.info(
             "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
-            evaluation.holdout_weeks,
+            evaluation.holdout,
             evaluation.n_rows,
             evaluation.champion.name,
             evaluation.champion_metrics["roc_auc"],

@@ -6,6 +6,8 @@ Loading files (``ingest``), scoring a file (``score_file``) and the steps that o
 read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
 ``flows.cycle.loading``, ``flows.cycle.scoring`` and ``flows.cycle.reads``. Nothing
 outside the cycle and the backends calls a registry or a data source but through here.
+The name each operation goes by as a Prefect task, a graph task and a command is in
+``flows.cycle.operations``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from flows.cycle.promotion import (
     build_evidence,
     decision_entry,
     default_actor,
-    last_promotion_week,
+    last_promotion_period,
     switch_live,
 )
 from flows.cycle.reads import Status as Status
@@ -36,9 +38,11 @@ from flows.cycle.reads import replay as replay
 from flows.cycle.reads import run_entries as run_entries
 from flows.cycle.reads import status as status
 from flows.cycle.reads import trend as trend
+from flows.cycle.scoring import VERSION_COLUMN
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.training import TrainedModel
+from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
 from flows.errors import (
@@ -89,6 +93,8 @@ class ScoringResult:
 
     version: str
     scores: pd.DataFrame
+    contract: DataContract
+    """The live version's contract: its ``score_column`` holds the probabilities."""
 
     @property
     def n_rows(self) -> int:
@@ -103,14 +109,14 @@ def generate_data(
     n_periods: int = 20,
     append_weeks: int = 0,
     replace: bool = False,
-    holdout_weeks: int = 4,
+    holdout_periods: int = 4,
 ) -> pd.DataFrame:
     """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
 
     Appending continues the same random stream after the newest stored week, so a
     weekly run sees genuinely new rows while the history stays as it was. Backends
     that keep the quickstart's EVALUATION_DATA table refresh it with the newest
-    ``holdout_weeks`` weeks.
+    ``holdout_periods`` weeks.
 
     Raises:
         ConfigError: if data is already stored and neither appending nor replacing.
@@ -130,7 +136,7 @@ def generate_data(
             )
         data = generate_applications(n_periods, spec)
     backend.source.write(data, replace=replace and not append_weeks)
-    backend.source.write_evaluation_data(holdout_weeks=holdout_weeks)
+    backend.source.write_evaluation_data(holdout_periods=holdout_periods)
     return data
 
 
@@ -192,12 +198,13 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     """The data span and the windows a run works on, read once for the whole run.
 
     Args:
-        role: ``challenger`` for a weekly cycle, ``champion`` for the bootstrap.
+        role: ``challenger`` for a cycle, ``champion`` for the bootstrap.
 
     Raises:
         EmptyWindowError: if there is no data, or too little for the windows.
     """
-    return CyclePlan.for_role(data_span(backend), settings.windows, role)
+    span = data_span(backend)
+    return CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
 
 
 def train_champion(
@@ -223,7 +230,7 @@ def train_champion(
     if live is not None and not replace:
         raise ConfigError(
             f"Model {settings.model_name} already has a live champion ({live}); "
-            "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
+            "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
     version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
     if version.name == live:
@@ -235,7 +242,7 @@ def train_champion(
         actor=actor or default_actor(),
         champion_version=live,
         challenger_version=version.name,
-        data_week=plan.data_week,
+        data_week=plan.data_period,
         plan=plan.to_dict(),
         run_id=run_id,
     )
@@ -293,8 +300,8 @@ def evaluate(
         champion,
         version,
         holdout,
-        holdout_weeks=plan.holdout,
-        data_week=plan.data_week,
+        holdout=plan.holdout,
+        data_period=plan.data_period,
         unlogged=unlogged,
     )
 
@@ -316,7 +323,7 @@ def decide(
     and the ledger says so. Every other verdict is recorded as it is.
     """
     registry = backend.registry
-    evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
+    evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
     actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
     decision = apply_policy(
         registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
@@ -369,7 +376,7 @@ def record_failure(
         reason=reason,
         actor=actor or default_actor(),
         champion_version=live,
-        data_week=plan.data_week if plan else None,
+        data_week=plan.data_period if plan else None,
         plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
@@ -458,22 +465,24 @@ def rollback(
 def score(
     backend: Backend,
     *,
-    weeks: PeriodRange | None = None,
+    periods: PeriodRange | None = None,
     data: pd.DataFrame | None = None,
 ) -> ScoringResult:
-    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version.
+    """Score ``data`` (or the stored ``periods``, default the newest) with the live version.
 
     The live version checks ``data`` against its own contract: only its features are
     needed, and a missing one fails before any row is scored.
     """
     registry = backend.registry
-    live = registry.champion().name
+    champion = registry.champion()
+    live, contract = champion.name, champion.data_contract
     if data is None:
         newest = data_span(backend)[1]
-        weeks = weeks or PeriodRange(newest, newest)
-        data = backend.source.read_periods(weeks, input_name="scoring input")
+        periods = periods or PeriodRange(newest, newest)
+        data = backend.source.read_periods(periods, input_name="scoring input")
+        data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
-    scores["approval_probability"] = registry.predict_proba(live, data)
-    scores["model_version"] = live
+    scores[contract.score_column] = registry.predict_proba(live, data)
+    scores[VERSION_COLUMN] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
-    return ScoringResult(version=live, scores=scores)
+    return ScoringResult(version=live, scores=scores, contract=contract)

@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from flows.records import Outcome
 
+_ABBREVIATIONS = {"week": "wk", "month": "mo", "day": "day"}
+"""Short units for axis labels."""
+
 if TYPE_CHECKING:
     import numpy as np
 
     from flows.backends.registry import Registry
+    from flows.data.periods import PeriodRange
     from flows.records import LedgerEntry
 
 
@@ -28,8 +32,8 @@ class TrendPoint:
     """Position in the ledger."""
     recorded_at: str
     """When it was recorded (UTC, to the second)."""
-    data_week: int | None
-    """Newest week in the data at the time (None for a rollback)."""
+    data_period: int | None
+    """Newest period in the data at the time (None for a rollback)."""
     outcome: Outcome
     """What the entry did."""
     live: str | None
@@ -46,6 +50,8 @@ class TrendPoint:
     """The policy's p-value, when it has one."""
     min_detectable_gain: float | None
     """The gain the hold-out detects with 80 % power, when the policy states it."""
+    unit: str = "week"
+    """The unit of ``data_period`` (the entry's plan says; weeks before units)."""
 
     @property
     def evaluated(self) -> bool:
@@ -54,9 +60,9 @@ class TrendPoint:
 
     @property
     def label(self) -> str:
-        """``#id wk N`` for axes and tables."""
-        week = "—" if self.data_week is None else str(self.data_week)
-        return f"#{self.entry_id} wk {week}"
+        """``#id wk N`` (``mo N``, ``day N``) for axes and tables."""
+        period = "—" if self.data_period is None else str(self.data_period)
+        return f"#{self.entry_id} {_ABBREVIATIONS.get(self.unit, self.unit)} {period}"
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,8 @@ class LatestCurves:
 
     point: TrendPoint
     """The entry they come from."""
-    holdout_weeks: tuple[int, int] | None
-    """Its hold-out weeks."""
+    holdout: PeriodRange | None
+    """Its hold-out periods."""
     n_rows: int
     """Hold-out rows."""
     champion: RocCurve
@@ -118,6 +124,11 @@ class Trend:
     def live_now(self) -> str | None:
         """The version live after the newest entry."""
         return self.live_periods[-1].version if self.live_periods else None
+
+    @property
+    def period_column(self) -> str:
+        """The header of the data-period column: ``data week`` (the newest entry's unit)."""
+        return f"data {self.points[-1].unit if self.points else 'week'}"
 
 
 def read_trend(registry: Registry) -> Trend:
@@ -150,7 +161,7 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
         {
             "entry": p.entry_id,
             "recorded (UTC)": p.recorded_at,
-            "data week": p.data_week,
+            trend.period_column: p.data_period,
             "outcome": p.outcome.value,
             "live after": p.live,
             "champion AUC": _round(p.champion_auc),
@@ -168,7 +179,7 @@ def _point(entry: LedgerEntry) -> TrendPoint:
     return TrendPoint(
         entry_id=entry.id or 0,
         recorded_at=entry.recorded_at[:19].replace("T", " "),
-        data_week=entry.data_week,
+        data_period=entry.data_week,
         outcome=entry.outcome,
         live=entry.live_after,
         champion=entry.champion_version,
@@ -177,6 +188,7 @@ def _point(entry: LedgerEntry) -> TrendPoint:
         challenger_auc=_number(metrics.get("challenger", {}).get("roc_auc")),
         p_value=_number(details.get("p_value")),
         min_detectable_gain=_number(details.get("min_detectable_gain")),
+        unit=entry.calendar.unit,
     )
 
 
@@ -194,7 +206,7 @@ def _latest_curves(
         return None
     return LatestCurves(
         point=point,
-        holdout_weeks=entry.holdout_weeks,
+        holdout=entry.holdout,
         n_rows=evidence.n_rows,
         champion=_roc(point.champion or "champion", evidence.y_true, evidence.champion_scores),
         challenger=_roc(

@@ -59,7 +59,7 @@ def trend_html(trend: Trend) -> str:
         f"<b>{html.escape(trend.live_now or 'no version')}</b>.</p>",
     ]
     if not trend.points:
-        parts.append("<p>No decision is recorded yet: run a weekly cycle first.</p>")
+        parts.append("<p>No decision is recorded yet: run a cycle (`ccflows run`) first.</p>")
     else:
         parts += [
             "<h2>Hold-out ROC AUC per cycle, and the live version</h2>",
@@ -114,10 +114,10 @@ def history_figure(trend: Trend) -> Figure:
     _plot_aucs(auc_axes, trend.points)
     _plot_live(live_axes, trend)
     live_axes.set_xticks(
-        range(len(trend.points)), [p.label.replace(" wk", "\nwk") for p in trend.points]
+        range(len(trend.points)), [p.label.replace(" ", "\n", 1) for p in trend.points]
     )
     live_axes.tick_params(axis="x", labelsize=8)
-    live_axes.set_xlabel("ledger entry and newest data week")
+    live_axes.set_xlabel(f"ledger entry and newest {trend.period_column}")
     return figure
 
 
@@ -137,13 +137,9 @@ def roc_figure(trend: Trend) -> Figure:
             curve.fpr, curve.tpr, style, color=colour, label=f"{curve.version}\nAUC {curve.auc:.4f}"
         )
     axes.plot([0, 1], [0, 1], ":", color="#bbb", label="chance")
-    weeks = (
-        f"weeks {latest.holdout_weeks[0]}–{latest.holdout_weeks[1]}, "
-        if latest.holdout_weeks
-        else ""
-    )
+    periods = f"{latest.holdout}, " if latest.holdout else ""
     axes.set_title(
-        f"{latest.point.outcome.value}: hold-out {weeks}{latest.n_rows} rows", fontsize=10
+        f"{latest.point.outcome.value}: hold-out {periods}{latest.n_rows} rows", fontsize=10
     )
     axes.set_xlabel("false-positive rate")
     axes.set_ylabel("true-positive rate")
@@ -215,11 +211,11 @@ def _live_table(trend: Trend) -> str:
 
 def _decision_table(trend: Trend) -> str:
     rows = [
-        (r["entry"], r["recorded (UTC)"], r["data week"], r["outcome"], r["live after"],
+        (r["entry"], r["recorded (UTC)"], r[trend.period_column], r["outcome"], r["live after"],
          r["champion AUC"], r["challenger AUC"], r["p-value"], r["detectable gain"])
         for r in trend_rows(trend)
     ]  # fmt: skip
-    header = ("#", "recorded (UTC)", "data week", "outcome", "live after", "champion AUC",
+    header = ("#", "recorded (UTC)", trend.period_column, "outcome", "live after", "champion AUC",
               "challenger AUC", "p-value", "detectable gain")  # fmt: skip
     return "<h2>Every ledger entry</h2>" + _table(header, rows)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flows.data.periods import FIRST_MONDAY
+from flows.data.periods import period_start as period_start
 from flows.errors import DataValidationError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-MONDAY_OFFSET = 4
-"""1970-01-01 was a Thursday: day 4 since the epoch is the first Monday."""
 CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
 
 
@@ -35,17 +35,7 @@ def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
     days = times.to_numpy("datetime64[ns]").astype("datetime64[D]").astype("int64")
     if period == "day":
         return days
-    return np.floor_divide(days - MONDAY_OFFSET, 7)
-
-
-def period_start(index: int, period: str) -> str:
-    """The ISO date on which absolute period ``index`` starts (for messages and records)."""
-    import numpy as np
-
-    if period == "month":
-        return str(np.datetime64(f"{1970 + index // 12:04d}-{index % 12 + 1:02d}-01"))
-    days = index if period == "day" else index * 7 + MONDAY_OFFSET
-    return str(np.datetime64(days, "D"))
+    return np.floor_divide(days - FIRST_MONDAY, 7)
 
 
 def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:

@@ -210,6 +210,34 @@ class DataContract:
         return (self.id_column, self.time_column, self.period_column, self.label)
 
     @property
+    def score_column(self) -> str:
+        """The column scoring writes: ``<label>_probability``, the probability of the positive label.
+
+        Both ways of scoring (stored periods, a file) write it, so a churn contract's
+        scores say ``churned_probability`` and the quickstart's ``approved_probability``.
+        """
+        return f"{self.label}_probability"
+
+    @property
+    def is_quickstart(self) -> bool:
+        """Whether this is the quickstart's contract, whose messages say applications."""
+        return self == DEFAULT_CONTRACT
+
+    @property
+    def row_noun(self) -> str:
+        """What messages call the rows: the quickstart's "applications", else "rows"."""
+        return "applications" if self.is_quickstart else "rows"
+
+    @property
+    def score_description(self) -> str:
+        """What the score is, in words: "approval probability" for the quickstart."""
+        if self.is_quickstart:
+            return "approval probability"
+        if self.positive_label is None:
+            return f"probability of {self.label!r}"
+        return f"probability that {self.label!r} is {self.positive_label!r}"
+
+    @property
     def period_key(self) -> str:
         """The integer period column of canonical frames."""
         return self.period_column or PERIOD_KEY

@@ -75,7 +75,7 @@ def test_window_arguments_replace_the_files(tmp_path):
         ("colour = 'blue'\n", r"unknown key\(s\) \['colour'\]; allowed: backend, challenger"),
         ("backend = 'oracle'\n", "Unknown registry backend 'oracle'"),
         ("model_name = 'two words'\n", "model name must be a plain identifier"),
-        ("[windows]\ntrain_weeks = 0\n", "Window size 'train_weeks' must be a whole number ≥ 1"),
+        ("[windows]\ntrain_weeks = 0\n", "Window size 'train' must be a whole number ≥ 1"),
         ("backend = \n", "Cannot read config file"),
     ],
 )

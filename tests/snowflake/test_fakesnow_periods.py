@@ -91,8 +91,8 @@ def test_fakesnow_each_row_is_read_in_the_week_of_its_utc_time(connect, table, z
 @pytest.mark.parametrize("table", ["TIMESTAMP_LTZ"], indirect=True)
 def test_fakesnow_a_row_outside_the_requested_weeks_is_an_error(connect, table, monkeypatch):
     source = _source(connect(), connect, table)
-    wide = source.weeks_frame(PeriodRange(0, 2))
-    monkeypatch.setattr(source, "weeks_frame", lambda weeks: wide)  # a filter that lets more by
+    wide = source.periods_frame(PeriodRange(0, 2))
+    monkeypatch.setattr(source, "periods_frame", lambda periods: wide)  # a filter that lets more by
     with pytest.raises(DataValidationError, match=r"outside the requested weeks 1–1"):
         source.read_periods(PeriodRange(1, 1))
 

@@ -110,7 +110,7 @@ class _CompileOnlyConnection(ServerConnection):
 class TestReading:
     def test_the_week_filter_and_projection_run_in_snowflake(self):
         source = SnowparkSource(Session(_CompileOnlyConnection()), SETTINGS)
-        (query,) = source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
+        (query,) = source.periods_frame(PeriodRange(3, 12)).queries["queries"]
         assert "FROM CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS" in query
         assert 'WHERE (("WEEK_NUMBER" >= 3 :: INT) AND ("WEEK_NUMBER" <= 12 :: INT))' in query
         projection = query.split(" FROM ", 1)[0]
@@ -175,7 +175,7 @@ class TestWriting:
         self, snowpark, source, applications
     ):
         source.write(applications)
-        assert source.write_evaluation_data(holdout_weeks=4) == 4 * ROWS_PER_WEEK
+        assert source.write_evaluation_data(holdout_periods=4) == 4 * ROWS_PER_WEEK
         table = snowpark.table(source.evaluation_table)
         assert sorted(table.columns) == sorted(c.upper() for c in COLUMNS)
         weeks = sorted({row[0] for row in table.select("WEEK_NUMBER").distinct().collect()})
@@ -212,7 +212,7 @@ class TestPeriodsFromATimeColumn:
             source = own_source(Session(_CompileOnlyConnection(columns, zoned)), period)
             index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
             monkeypatch.setattr(source, "origin", lambda index=index: int(index))
-            queries += source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
+            queries += source.periods_frame(PeriodRange(3, 12)).queries["queries"]
         assert_golden("period_filter", queries)
 
     @pytest.mark.parametrize("period", ["week", "day", "month"])

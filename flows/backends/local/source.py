@@ -69,7 +69,7 @@ class LocalPeriodStore(DataSource):
             )
         return record
 
-    def _origin(self) -> int | None:
+    def origin(self) -> int | None:
         origin = self._record().get("origin")
         if origin is None and self.contract.period_column is None and self._periods():
             raise DataValidationError(
@@ -94,14 +94,16 @@ class LocalPeriodStore(DataSource):
         periods = self._periods()
         return (periods[0], periods[-1]) if periods else None
 
-    def read_periods(self, weeks: PeriodRange, *, input_name: str = "applications") -> pd.DataFrame:
+    def read_periods(
+        self, periods: PeriodRange, *, input_name: str = "stored rows"
+    ) -> pd.DataFrame:
         import pandas as pd
         import pyarrow
 
-        origin = self._origin()
-        present = [w for w in self._periods() if weeks.start <= w <= weeks.end]
+        origin = self.origin()
+        present = [p for p in self._periods() if periods.start <= p <= periods.end]
         if not present:
-            raise self.no_rows_error(weeks, input_name=input_name)
+            raise self.no_rows_error(periods, input_name=input_name)
         frames = [self._read_period(w, input_name) for w in present]
         data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         del frames  # the periods are in ``data`` now: free them before it is validated
@@ -130,7 +132,7 @@ class LocalPeriodStore(DataSource):
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
         refuse_in_read_mode(self.mode, "storing rows", f"The table in {self.folder}")
         existing = set() if replace else set(self._periods())
-        origin = self._origin() if existing else None
+        origin = self.origin() if existing else None
         data = self.contract.for_storage(data, origin=origin)
         key = self.contract.period_key
         incoming = sorted(int(w) for w in data[key].unique())

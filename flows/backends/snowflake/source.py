@@ -49,6 +49,7 @@ from flows.identifiers import IDENTIFIER, validate_identifier
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
     import pandas as pd
     from snowflake.snowpark import Column, DataFrame, Session
     from snowflake.snowpark.types import DataType
@@ -145,12 +146,14 @@ class SnowparkSource(DataSource):
         days = sf.datediff("day", first, time)
         return days if contract.period == "day" else sf.floor(days / sf.lit(7))
 
-    def origin(self) -> int:
+    def origin(self) -> int | None:
         """The absolute index of period 0: the first period of the stored rows (time contracts)."""
         from snowflake.snowpark import functions as sf
 
         from flows.data.contract import absolute_periods
 
+        if self.contract.period_column is not None:
+            return None
         if self._origin is None:
             import pandas as pd
 
@@ -162,11 +165,13 @@ class SnowparkSource(DataSource):
             self._origin = int(absolute_periods(times, self.contract.period)[0])
         return self._origin
 
-    def weeks_frame(self, weeks: PeriodRange) -> DataFrame:
-        """The lazy Snowpark query for periods ``weeks``: filter and projection run in Snowflake."""
+    def periods_frame(self, periods: PeriodRange) -> DataFrame:
+        """The lazy Snowpark query for ``periods``: filter and projection run in Snowflake."""
         table = self.session.table(self.table)
         return self._where_period(
-            table, lambda period: period.between(weeks.start, weeks.end), self._projection(table)
+            table,
+            lambda period: period.between(periods.start, periods.end),
+            self._projection(table),
         )
 
     def _where_period(
@@ -249,11 +254,13 @@ class SnowparkSource(DataSource):
             return None
         return None if row["FIRST"] is None else (int(row["FIRST"]), int(row["LAST"]))
 
-    def read_periods(self, weeks: PeriodRange, *, input_name: str = "applications") -> pd.DataFrame:
+    def read_periods(
+        self, periods: PeriodRange, *, input_name: str = "stored rows"
+    ) -> pd.DataFrame:
         from snowflake.snowpark.exceptions import SnowparkSQLException
 
         try:
-            data = self.weeks_frame(weeks).to_pandas()
+            data = self.periods_frame(periods).to_pandas()
         except SnowparkSQLException as exc:
             if not is_missing_object(exc):
                 raise
@@ -261,47 +268,49 @@ class SnowparkSource(DataSource):
         except EmptyWindowError:
             data = None
         if data is None or data.empty:
-            raise self.no_rows_error(weeks, input_name=input_name, where=f" in {self.table}")
+            raise self.no_rows_error(periods, input_name=input_name, where=f" in {self.table}")
         data = data.rename(columns=self._our_name)
         period = self.contract.period_key
         rest = [c for c in data.columns if c != period]
         order = [period, ROW_ID] if ROW_ID in data.columns else [period, *rest]
         data = data.sort_values(order, kind="stable", ignore_index=True)
         data = data.drop(columns=[ROW_ID], errors="ignore")  # the order is all it is for
-        logger.info("Read %d rows of %s from %s", len(data), weeks, self.table)
+        logger.info("Read %d rows of %s from %s", len(data), periods, self.table)
         origin = self._origin if self.contract.period_column is None else None
-        periods = self._carried_periods(data, weeks, input_name=input_name)
+        carried = self._carried_periods(data, periods, input_name=input_name)
         frame = self.contract.validate(data, input_name=input_name, origin=origin)
-        if not (frame[period].to_numpy() == periods).all():
-            first = int((frame[period].to_numpy() != periods).argmax())
+        if not (frame[period].to_numpy() == carried).all():
+            first = int((frame[period].to_numpy() != carried).argmax())
             raise DataValidationError(
                 f"{input_name}: row {first} of {self.table} was selected for "
-                f"{self.contract.period} {periods[first]} in SQL, but its time "
+                f"{self.contract.period} {carried[first]} in SQL, but its time "
                 f"{frame[self.contract.time_column].iloc[first]} gives "
                 f"{self.contract.period} {frame[period].iloc[first]}; the period is computed "
                 "once, on UTC time, and both must agree.",
                 column=self.contract.time_column,
-                expected=int(periods[first]),
+                expected=int(carried[first]),
                 got=int(frame[period].iloc[first]),
             )
         return frame
 
-    def _carried_periods(self, data: pd.DataFrame, weeks: PeriodRange, *, input_name: str):
-        """The period of each row as SQL computed it; a row outside ``weeks`` is an error."""
+    def _carried_periods(
+        self, data: pd.DataFrame, periods: PeriodRange, *, input_name: str
+    ) -> np.ndarray:
+        """The period of each row as SQL computed it; a row outside ``periods`` is an error."""
         import numpy as np
 
-        periods = np.asarray(data[self.contract.period_key], dtype="int64")
-        outside = (periods < weeks.start) | (periods > weeks.end)
+        carried = np.asarray(data[self.contract.period_key], dtype="int64")
+        outside = (carried < periods.start) | (carried > periods.end)
         if outside.any():
-            found = sorted({int(p) for p in periods[outside]})
+            found = sorted({int(p) for p in carried[outside]})
             raise DataValidationError(
                 f"{input_name}: {int(outside.sum())} row(s) of {self.table} came back for "
-                f"{self.contract.period}(s) {found[:5]}, outside the requested {weeks}.",
+                f"{self.contract.period}(s) {found[:5]}, outside the requested {periods}.",
                 column=self.contract.period_key,
-                expected=str(weeks),
+                expected=str(periods),
                 got=found,
             )
-        return periods
+        return carried
 
     def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
         refuse_in_read_mode(self.mode, "storing rows", f"Table {self.table}")
@@ -344,15 +353,15 @@ class SnowparkSource(DataSource):
         return data
 
     def write_evaluation_data(
-        self, weeks: PeriodRange | None = None, *, holdout_weeks: int = 4
+        self, periods: PeriodRange | None = None, *, holdout_periods: int = 4
     ) -> int:
         """Write the quickstart's ``EVALUATION_DATA`` table: the hold-out periods, copied in Snowflake.
 
         The copy is a ``CREATE TABLE … AS SELECT`` run by Snowflake; no row is downloaded.
 
         Args:
-            weeks: The periods to copy; defaults to the newest ``holdout_weeks``.
-            holdout_weeks: Size of the default hold-out (the quickstart's 4).
+            periods: The periods to copy; defaults to the newest ``holdout_periods``.
+            holdout_periods: Size of the default hold-out (the quickstart's 4 weeks).
 
         Returns:
             The number of rows written.
@@ -361,18 +370,18 @@ class SnowparkSource(DataSource):
             EmptyWindowError: if the table is empty.
         """
         refuse_in_read_mode(self.mode, "writing EVALUATION_DATA", f"Table {self.evaluation_table}")
-        if weeks is None:
+        if periods is None:
             span = self.period_span()
             if span is None:
                 raise EmptyWindowError(
-                    f"{self.table} is empty; write the applications before EVALUATION_DATA."
+                    f"{self.table} is empty; write the rows before EVALUATION_DATA."
                 )
-            weeks = PeriodRange(max(span[0], span[1] - holdout_weeks + 1), span[1])
-        frame = self.weeks_frame(weeks)
+            periods = PeriodRange(max(span[0], span[1] - holdout_periods + 1), span[1])
+        frame = self.periods_frame(periods)
         frame = frame.drop(ROW_ID) if ROW_ID in frame.columns else frame
         frame.write.save_as_table(self.evaluation_table, mode="overwrite")
         count = self.session.table(self.evaluation_table).count()
-        logger.info("Wrote %d hold-out rows (%s) to %s", count, weeks, self.evaluation_table)
+        logger.info("Wrote %d hold-out rows (%s) to %s", count, periods, self.evaluation_table)
         return count
 
 

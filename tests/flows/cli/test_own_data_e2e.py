@@ -102,13 +102,16 @@ def test_the_scored_file_keeps_the_id_and_scores_unseen_categories(worked_exampl
     _, _, live = history
     scores = pd.read_csv(worked_example / "churn" / "scores.csv")
     given = pd.read_csv(worked_example / "churn" / "to-score.csv")
-    assert list(scores.columns) == ["customer_id", "probability", "model_version"]
+    assert list(scores.columns) == ["customer_id", "churned_probability", "model_version"]
     assert scores["customer_id"].tolist() == given["customer_id"].tolist()
     assert (scores["model_version"] == live).all()
-    assert scores["probability"].between(0, 1).all() and scores["probability"].notna().all()
+    assert (
+        scores["churned_probability"].between(0, 1).all()
+        and scores["churned_probability"].notna().all()
+    )
     unseen = given["plan"] == "enterprise"
     assert unseen.sum() == 25
-    assert scores.loc[unseen, "probability"].nunique() > 1
+    assert scores.loc[unseen, "churned_probability"].nunique() > 1
 
 
 def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
@@ -121,4 +124,6 @@ def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
     by_cli = pd.read_csv(worked_example / "churn" / "scores.csv")
     by_flow = pd.read_parquet(out)
     assert by_flow["customer_id"].tolist() == by_cli["customer_id"].tolist()
-    assert by_flow["probability"].to_numpy() == pytest.approx(by_cli["probability"].to_numpy())
+    assert by_flow["churned_probability"].to_numpy() == pytest.approx(
+        by_cli["churned_probability"].to_numpy()
+    )

@@ -23,9 +23,9 @@ def report_on(n: int, *, gain: float, policy: str = "significance_margin") -> Pr
     evaluation = Evaluation(
         champion=ModelVersion("M", "CHAMPION_V1", "", train_weeks=(0, 9)),
         challenger=ModelVersion("M", "CHALLENGER_V2", "", train_weeks=(3, 12)),
-        holdout_weeks=PeriodRange(16, 19),
+        holdout=PeriodRange(16, 19),
         holdout_fingerprint="f" * 64,
-        data_week=19,
+        data_period=19,
         y_true=y,
         champion_scores=to_prob(champion),
         challenger_scores=to_prob(challenger),

@@ -8,12 +8,15 @@ import pytest
 
 from flows.backends import open_backend
 from flows.cycle import steps
-from flows.cycle.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
+from flows.cycle.scoring import VERSION_COLUMN
 from flows.data import files
+from flows.data.contract import DEFAULT_CONTRACT
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ConfigError, DataValidationError
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
 from tests.flows.homes import quickstart_home
+
+SCORE_COLUMN = DEFAULT_CONTRACT.score_column
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def test_the_file_is_scored_in_batches_no_larger_than_asked(
     live = backend.registry.live_version()
     assert (scored[VERSION_COLUMN] == live).all()
     expected = backend.registry.predict_proba(live, rows)
-    np.testing.assert_allclose(scored[PROBABILITY_COLUMN], expected)
+    np.testing.assert_allclose(scored[SCORE_COLUMN], expected)
 
 
 def test_without_an_id_column_the_output_keeps_every_input_column(backend, tmp_path):
@@ -69,7 +72,7 @@ def test_without_an_id_column_the_output_keeps_every_input_column(backend, tmp_p
     source = files.write_table(rows, tmp_path / "in.csv")
     result = steps.score_file(backend, source, tmp_path / "out.csv")
     scored = files.read_table(result.out)
-    assert list(scored.columns) == [*rows.columns, PROBABILITY_COLUMN, VERSION_COLUMN]
+    assert list(scored.columns) == [*rows.columns, SCORE_COLUMN, VERSION_COLUMN]
     assert result.batch_rows == (800,)
 
 
@@ -108,6 +111,6 @@ def test_the_output_keeps_the_feature_order_the_model_needs_whatever_the_file_or
     scored = files.read_table(steps.score_file(backend, source, tmp_path / "o.parquet").out)
     live = backend.registry.live_version()
     np.testing.assert_allclose(
-        scored[PROBABILITY_COLUMN],
+        scored[SCORE_COLUMN],
         backend.registry.predict_proba(live, rows[list(FEATURE_COLUMNS)]),
     )

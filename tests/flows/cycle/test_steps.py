@@ -44,7 +44,7 @@ def test_next_cycle_trains_on_the_new_weeks(backend, settings):
     second = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     assert first.version.train_weeks == (3, 12)
     assert second.version.train_weeks == (7, 16)
-    assert second.windows.holdout.start == 20 and second.plan.data_week == 23
+    assert second.windows.holdout.start == 20 and second.plan.data_period == 23
     assert second.version.name != first.version.name
 
 
@@ -101,9 +101,7 @@ def test_contestant_trained_on_hold_out_rows_is_refused(backend, settings):
     retrained = steps.retrain_challenger(
         backend, settings, steps.plan_cycle(backend, settings)
     )  # weeks 3–12
-    wide_holdout = replace(
-        settings, windows=WindowSpec(train_weeks=3, test_weeks=1, holdout_weeks=9)
-    )
+    wide_holdout = replace(settings, windows=WindowSpec(train=3, test=1, holdout=9))
     with pytest.raises(LeakageError, match=f"{retrained.version.name} was trained on weeks 3–12"):
         steps.evaluate(
             backend, steps.plan_cycle(backend, wide_holdout), challenger=retrained.version.name
@@ -119,7 +117,7 @@ def test_scoring_labels_rows_with_the_live_version(backend):
     result = steps.score(backend)
     assert result.n_rows == 400
     assert set(result.scores["model_version"]) == {backend.registry.live_version()}
-    assert result.scores["approval_probability"].between(0, 1).all()
+    assert result.scores["approved_probability"].between(0, 1).all()
 
 
 def test_cycle_without_a_champion_fails_before_training(tmp_path):

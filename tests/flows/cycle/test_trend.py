@@ -20,6 +20,7 @@ from flows.config import Settings
 from flows.cycle import stages, steps
 from flows.cycle.trend import read_trend, trend_rows
 from flows.cycle.trend_render import publish_trend, trend_html, trend_markdown
+from flows.data.periods import PeriodRange
 from flows.data.quickstart import GeneratorSpec
 from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote, fast_settings
@@ -81,7 +82,7 @@ class TestReadTrend:
         entry = registry.ledger()[-1]
         assert latest is not None and latest.point.entry_id == entry.id
         assert (
-            (latest.n_rows, latest.holdout_weeks) == (1600, entry.holdout_weeks) == (1600, (18, 21))
+            (latest.n_rows, latest.holdout) == (1600, entry.holdout) == (1600, PeriodRange(18, 21))
         )
         assert latest.champion.auc == pytest.approx(entry.metrics["champion"]["roc_auc"])
         assert latest.challenger.version == entry.challenger_version

@@ -277,7 +277,7 @@ class TestConfigFile:
         )
         settings = load_settings(home=tmp_path)
         assert settings.contract == replace(LOANS_CONTRACT, period="day")
-        assert settings.windows == WindowSpec(train_weeks=20, test_weeks=5, holdout_weeks=7)
+        assert settings.windows == WindowSpec(train=20, test=5, holdout=7)
 
     def test_the_week_names_stay_aliases(self):
         assert WindowSpec.from_mapping({"train_weeks": 8, "holdout": 2}) == WindowSpec(8, 3, 2)
@@ -287,7 +287,7 @@ class TestConfigFile:
         [
             ({"train": 8, "train_weeks": 8}, "sets 'train' twice"),
             ({"trian": 8}, "unknown key 'trian'"),
-            ({"test": 0}, "'test_weeks' must be a whole number"),
+            ({"test": 0}, "'test' must be a whole number"),
         ],
     )
     def test_bad_windows_are_named(self, table, message):
