@@ -58,6 +58,15 @@ class SnowflakeSettings:
     """Table of recorded decisions."""
     lock_table: str = "PROMOTION_LOCK"
     """Table holding the advisory promotion lock."""
+    statement_timeout_seconds: int = 540
+    """``STATEMENT_TIMEOUT_IN_SECONDS`` of the session: Snowflake ends a longer statement.
+
+    Below the shortest task timeout (600 s, the flows' I/O tasks), because a Python
+    timeout cannot interrupt a blocking socket call. Raise it with the task timeouts."""
+    network_timeout_seconds: int = 570
+    """The connector's ``network_timeout``: the longest wait for any reply, retries included.
+
+    Between the statement timeout (so Snowflake's own error comes first) and the task's."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -72,6 +81,22 @@ class SnowflakeSettings:
         if self.warehouse is not None:
             object.__setattr__(
                 self, "warehouse", validate_identifier(self.warehouse, what="warehouse")
+            )
+        self._validate_timeouts()
+
+    def _validate_timeouts(self) -> None:
+        statement, network = self.statement_timeout_seconds, self.network_timeout_seconds
+        for name, value in (("statement", statement), ("network", network)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"[snowflake] {name}_timeout_seconds must be a whole number of seconds "
+                    f">= 1; got {value!r}."
+                )
+        if network <= statement:
+            raise ConfigError(
+                f"[snowflake] network_timeout_seconds ({network}) must exceed "
+                f"statement_timeout_seconds ({statement}), so that Snowflake ends a long "
+                "statement before the connector gives up on it."
             )
 
 

@@ -81,6 +81,10 @@ class SchemaVersionError(RegistryError):
     """The home directory was written by a newer release of this package."""
 
 
+class SetupRequiredError(RegistryError):
+    """A backend table predates this release (or its shape is unknown); ``setup`` upgrades it."""
+
+
 class SwitchFailedError(RegistryError):
     """A pointer switch failed before its commit point and was undone: nothing was switched."""
 

@@ -40,6 +40,8 @@ class Outcome(enum.StrEnum):
     """A previous version was made live again."""
     FAILED = "failed"
     """The run failed, or a switch failed and was undone; the previous champion is live."""
+    IN_FLIGHT = "in-flight"
+    """A switch under way, read before its commit point: the previous champion is live yet."""
 
     @property
     def switched_live(self) -> bool:

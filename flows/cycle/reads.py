@@ -60,6 +60,15 @@ def history(backend: Backend, *, limit: int | None = None) -> list[LedgerEntry]:
     return backend.registry.ledger(limit=limit)
 
 
+def committed_decision(backend: Backend, run_id: str | None) -> LedgerEntry | None:
+    """The decision run ``run_id`` already recorded, if one stands (see ``Registry.decision_of_run``).
+
+    A deciding step that is retried calls this first and returns the entry it finds,
+    so a retry after the decision committed records nothing new.
+    """
+    return backend.registry.decision_of_run(run_id)
+
+
 def run_entries(backend: Backend, run_id: str) -> list[LedgerEntry]:
     """The ledger entries that run ``run_id`` recorded, oldest first."""
     return [entry for entry in backend.registry.ledger() if entry.run_id == run_id]

@@ -33,6 +33,7 @@ from flows.cycle.promotion import (
 )
 from flows.cycle.reads import Status as Status
 from flows.cycle.reads import champion as champion
+from flows.cycle.reads import committed_decision as committed_decision
 from flows.cycle.reads import data_span as data_span
 from flows.cycle.reads import history as history
 from flows.cycle.reads import live_at as live_at
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
     import ccpolicy
     from flows.backends import Backend
+    from flows.backends.snowflake._repair import RepairPlan
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
 
@@ -111,6 +113,24 @@ def setup(backend: Backend) -> list[str]:
     it ahead, so an operator can grant a role that only reads and writes rows afterwards.
     """
     return backend.registry.setup()
+
+
+def repair(backend: Backend, *, act: bool = False) -> RepairPlan:
+    """What would bring a registry back in line with its ledger; done only when ``act``.
+
+    Only the Snowflake registry, whose switch is a sequence of statements, can disagree
+    with its ledger; the embedded one switches in one transaction.
+
+    Raises:
+        ConfigError: for a registry that has nothing to repair by construction.
+    """
+    registry = backend.registry
+    if not hasattr(registry, "repair_plan"):
+        raise ConfigError(
+            f"The {type(registry).__name__} switches its pointers and its ledger in one "
+            "transaction; there is nothing to repair."
+        )
+    return registry.repair() if act else registry.repair_plan()
 
 
 def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:

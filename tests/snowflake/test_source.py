@@ -23,7 +23,7 @@ from snowflake.snowpark._internal.analyzer.expression import Attribute
 from snowflake.snowpark._internal.server_connection import ServerConnection
 from snowflake.snowpark.functions import floor
 from snowflake.snowpark.mock import ColumnEmulator, ColumnType, patch
-from snowflake.snowpark.types import LongType, StringType
+from snowflake.snowpark.types import LongType, StringType, TimestampTimeZone, TimestampType
 
 from flows.backends.local.source import LocalPeriodStore
 from flows.backends.snowflake.source import SnowparkSource
@@ -75,8 +75,11 @@ def source(snowpark, settings) -> SnowparkSource:
 class _CompileOnlyConnection(ServerConnection):
     """A server connection that lets Snowpark build SQL but never runs it."""
 
-    def __init__(self, columns: tuple[str, ...] = QUICKSTART_COLUMNS) -> None:  # no network
+    def __init__(
+        self, columns: tuple[str, ...] = QUICKSTART_COLUMNS, types: dict | None = None
+    ) -> None:  # no network
         self.columns = columns
+        self.types = types or {}
         self._lower_case_parameters = {}
         self._thread_safe_session_enabled = True
         self._lock = threading.RLock()
@@ -96,7 +99,7 @@ class _CompileOnlyConnection(ServerConnection):
 
     def get_result_attributes(self, *args, **kwargs):
         """Any table has the columns given to the connection (without ROW_ID)."""
-        return [Attribute(quote_name(c), StringType()) for c in self.columns]
+        return [Attribute(quote_name(c), self.types.get(c, StringType())) for c in self.columns]
 
     def run_query(self, *args, **kwargs):
         raise AssertionError("the compile-only session cannot run queries")
@@ -205,7 +208,8 @@ class TestPeriodsFromATimeColumn:
             ("month", "2024-01-01"),
         ):
             columns = ("LOAN_ID", "OPENED_AT", "REGION", "AMOUNT", "LEGACY_SCORE", "OUTCOME")
-            source = own_source(Session(_CompileOnlyConnection(columns)), period)
+            zoned = {"OPENED_AT": TimestampType(TimestampTimeZone.LTZ)}  # follows the session
+            source = own_source(Session(_CompileOnlyConnection(columns, zoned)), period)
             index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
             monkeypatch.setattr(source, "origin", lambda index=index: int(index))
             queries += source.periods_frame(PeriodRange(3, 12)).queries["queries"]
