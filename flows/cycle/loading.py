@@ -6,19 +6,24 @@ was and creates no home (the registry is never touched).
 Stored periods are immutable; rows of a period already stored ("late data"), or
 before the first stored period, refuse the whole load (see docs/data.md for why).
 The quickstart's own data (``generate_data``) is stored the same way.
+The same rows given twice in one load (one file named twice, or as CSV and as
+Parquet) are refused too, and rows appended must carry every feature the live
+version reads, or scoring would refuse the newest period later.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cycle.reads import data_span
+from flows.data.columns import require_columns
 from flows.data.contract import DEFAULT_CONTRACT
 from flows.data.files import read_tables, table_files
-from flows.errors import ConfigError
+from flows.errors import ConfigError, DataValidationError
 from flows.names import DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
@@ -73,12 +78,18 @@ def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
     paths = [Path(p) for p in paths]
     files = _distinct_files(paths)
     contract = settings.contract
-    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
-    data = read_tables(paths, text_columns=text)
+    # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
+    text = [
+        *(contract.categorical or ()),
+        *filter(None, (contract.time_column, contract.id_column)),
+    ]
+    data, sizes = read_tables(paths, text_columns=text)
     input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
     if contract == DEFAULT_CONTRACT:
         _refuse_another_table(data, input_name, settings.home / "config.toml")
-    contract.validate(data, input_name=input_name, require_both_classes=True)
+    contract.refuse_reserved(data, input_name)
+    canonical = contract.validate(data, input_name=input_name, require_both_classes=True)
+    _refuse_same_rows(canonical, paths, sizes)
     return CheckedFiles(data=data, n_files=len(files), contract=contract)
 
 
@@ -115,6 +126,8 @@ def ingest(
             f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
             "add rows of later periods or --replace to store these files instead."
         )
+    if append:
+        _require_live_features(backend, files.data)
     written = source.write(files.data, replace=replace)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
@@ -190,3 +203,39 @@ def generate_data(
     backend.source.write(data, replace=replace and not append_weeks)
     backend.source.write_evaluation_data(holdout_periods=holdout_periods)
     return data
+
+
+def _refuse_same_rows(
+    canonical: pd.DataFrame, inputs: Sequence[Path], sizes: Sequence[int]
+) -> None:
+    """Refuse two inputs of which one holds only rows of the other (the same data twice).
+
+    Rows are compared in canonical form, so a CSV file and its Parquet copy match.
+    """
+    import numpy as np
+
+    from flows.data.quickstart import row_hashes
+
+    if len(inputs) < 2:
+        return
+    hashes = row_hashes(canonical)
+    bounds = np.cumsum([0, *sizes])
+    rows = [np.unique(hashes[a:b]) for a, b in itertools.pairwise(bounds)]
+    for i, first in enumerate(rows):
+        for j in range(i + 1, len(rows)):
+            small, large = (i, j) if len(first) <= len(rows[j]) else (j, i)
+            if np.isin(rows[small], rows[large], assume_unique=True).all():
+                raise DataValidationError(
+                    f"Every row of {inputs[small]} is also in {inputs[large]}: the same data is "
+                    "given twice and would be stored twice; load each file once.",
+                    got=[str(inputs[small]), str(inputs[large])],
+                )
+
+
+def _require_live_features(backend: Backend, data: pd.DataFrame) -> None:
+    """Refuse appended rows that lack a feature of the live version: it could not score them."""
+    live = backend.registry.live_version()
+    if live is None:
+        return
+    features = backend.registry.get_version(live).data_contract.features or ()
+    require_columns(data, list(features), f"the rows to append (for live version {live})")
