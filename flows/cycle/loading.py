@@ -27,7 +27,7 @@ from flows.errors import ConfigError, DataValidationError
 from flows.names import DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -100,6 +100,7 @@ def ingest(
     *,
     append: bool = False,
     replace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Store files :func:`check_files` read into the backend's table, all or nothing.
 
@@ -109,6 +110,7 @@ def ingest(
         files: The checked rows.
         append: Add rows of new periods to the stored ones.
         replace: Drop the stored rows and store these instead.
+        progress: Told (periods written, periods to write) while a long load is stored.
 
     Raises:
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
@@ -128,7 +130,7 @@ def ingest(
         )
     if append:
         _require_live_features(backend, files.data)
-    written = source.write(files.data, replace=replace)
+    written = source.write(files.data, replace=replace, progress=progress)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
     return IngestResult(
