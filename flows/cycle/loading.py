@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,15 @@ if TYPE_CHECKING:
     from flows.data.quickstart import GeneratorSpec
 
 logger = logging.getLogger(__name__)
+
+BUDGET_ENV = "CC_INGEST_MAX_MIB"
+"""Environment variable overriding :data:`DEFAULT_BUDGET_MIB`."""
+DEFAULT_BUDGET_MIB = 2048
+"""The most one ingest reads into memory, decoded (``files.decoded_bytes``), in MiB.
+
+A load holds its rows about twice over while it checks and stores them (measured in
+docs/benchmarks.md), so the default needs about 4 GiB free. A larger input is refused
+before it is read, rather than exhausting the machine's memory half-way."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
     """
     paths = [Path(p) for p in paths]
     files = _distinct_files(paths)
+    _refuse_over_budget(files)
     contract = settings.contract
     # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
     text = [
@@ -205,6 +216,29 @@ def generate_data(
     backend.source.write(data, replace=replace and not append_weeks)
     backend.source.write_evaluation_data(holdout_periods=holdout_periods)
     return data
+
+
+def _refuse_over_budget(inputs: Sequence[Path]) -> None:
+    """Refuse, before reading, inputs that would take more memory than the budget allows."""
+    from flows.data.files import decoded_bytes
+
+    text = os.environ.get(BUDGET_ENV)
+    try:
+        budget = float(text) if text is not None else DEFAULT_BUDGET_MIB
+    except ValueError:
+        budget = -1.0
+    if not budget > 0:
+        raise ConfigError(f"{BUDGET_ENV} must be a number of MiB above 0; got {text!r}.")
+    size = sum(decoded_bytes(path) for path in inputs) / 2**20
+    if size > budget:
+        name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} files"
+        raise DataValidationError(
+            f"{name} would take about {size:,.0f} MiB in memory once read, over the ingest "
+            f"budget of {budget:,.0f} MiB; ingest it in parts (a range of periods at a time, "
+            f"with --append), or raise {BUDGET_ENV} if about twice that much memory is free.",
+            expected=f"<= {budget:g} MiB",
+            got=round(size),
+        )
 
 
 def _refuse_same_rows(
