@@ -7,6 +7,7 @@ and the values found.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,9 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
             raise _out_of_range(values[outside], column, input_name)
         values = values.dt.as_unit("ns")
     else:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+        with warnings.catch_warnings():  # mixed offsets: refused below, in one line
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
         bad = parsed.isna() & values.notna()
         if bad.any():
             if _is_out_of_range(values[bad].iloc[0]):
@@ -80,6 +83,14 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
                 column=column,
                 expected="ISO-8601 dates",
                 got=values[bad].iloc[0],
+            )
+        if not pd.api.types.is_datetime64_any_dtype(parsed):  # offsets that differ
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} mixes time zones or offsets (such as "
+                f"{values.iloc[0]!r}); give every time in one zone, or none.",
+                column=column,
+                expected="one time zone",
+                got=values.iloc[0],
             )
         values = parsed
     missing = values.isna()
@@ -275,10 +286,26 @@ def numeric_column(
     return floats
 
 
-def categorical_column(values: pd.Series) -> np.ndarray:
-    """``values`` as an object array of strings, NaN for missing (what the imputer expects)."""
-    import numpy as np
+def categorical_column(values: pd.Series, column: str, input_name: str) -> np.ndarray:
+    """``values`` as an object array of strings, NaN for missing (what the imputer expects).
 
+    Nested or binary values (a struct, a list, bytes) are refused: as text they would
+    be stored as their Python spelling (``"{'a': 1}"``), not as the file gave them.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=True) in ("mixed", "bytes"):
+        odd = next((v for v in values if isinstance(v, dict | list | bytes | np.ndarray)), None)
+        if odd is not None:
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} holds {type(odd).__name__} values (such "
+                f"as {odd!r}); a feature holds numbers or text. Flatten it, or list it under "
+                "'ignore' in [data].",
+                column=column,
+                expected="numbers or text",
+                got=type(odd).__name__,
+            )
     missing = values.isna().to_numpy()
     text = values.astype(str).to_numpy(dtype=object)
     text[missing] = np.nan

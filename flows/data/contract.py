@@ -368,7 +368,7 @@ class DataContract:
             columns[PERIOD_KEY] = absolute - start
         for column in self.other_columns(list(data.columns)):
             if self._is_categorical(data[column]):
-                columns[column] = categorical_column(data[column])
+                columns[column] = categorical_column(data[column], column, input_name)
             else:
                 columns[column] = numeric_column(data[column], column, input_name)
         columns[self.label] = self.binary_labels(data[self.label], input_name)
@@ -419,7 +419,7 @@ class DataContract:
         require_columns(data, list(features), input_name)
         return pd.DataFrame(
             {
-                column: categorical_column(data[column])
+                column: categorical_column(data[column], column, input_name)
                 if self._is_categorical(data[column])
                 else numeric_column(data[column], column, input_name)
                 for column in features
