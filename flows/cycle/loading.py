@@ -87,7 +87,7 @@ def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
     """
     paths = [Path(p) for p in paths]
     files = _distinct_files(paths)
-    _refuse_over_budget(files)
+    _refuse_over_budget(paths)
     contract = settings.contract
     # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
     text = [

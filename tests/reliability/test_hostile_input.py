@@ -64,7 +64,7 @@ def loans_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     history = home.parent / "history.csv"
     loans(140, per_day=12).to_csv(history, index=False)
     with open_home(home) as (backend, settings):
-        steps.ingest(backend, settings, [history])
+        steps.ingest(backend, settings, steps.check_files(settings, [history]))
         steps.train_champion(backend, settings, actor="setup")
     return home
 
@@ -155,7 +155,7 @@ def test_a_champion_no_better_than_chance_is_made_live_only_when_asked(tmp_path)
     rows = fresh_rows("pid").assign(x=1.0, kind="a")
     rows.to_csv(tmp_path / "flat.csv", index=False)
     with open_home(home) as (backend, settings):
-        steps.ingest(backend, settings, [tmp_path / "flat.csv"])
+        steps.ingest(backend, settings, steps.check_files(settings, [tmp_path / "flat.csv"]))
         with pytest.raises(
             DataValidationError,
             match=r"test AUC 0\.5000 on weeks 202511–202513, not above 0\.55 \(chance is 0\.5\); "

@@ -35,8 +35,10 @@ def home(tmp_path) -> Path:
     """Twenty weeks of quickstart data, ingested."""
     history = tmp_path / "history.csv"
     generate_weeks(0, 19, SPEC).to_csv(history, index=False)
-    with open_backend(Settings(home=tmp_path / "home")) as backend:
-        steps.ingest(backend, Settings(home=tmp_path / "home"), [history])
+    settings = Settings(home=tmp_path / "home")
+    files = steps.check_files(settings, [history])
+    with open_backend(settings) as backend:
+        steps.ingest(backend, settings, files)
     return tmp_path / "home"
 
 
@@ -111,7 +113,7 @@ def test_a_load_of_many_periods_reports_its_progress(tmp_path, capsys):
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text(
-        '[data]\nperiod_column = "day"\nperiod = "day"\nlabel = "y"\n'
+        'model_name = "DAYS"\n[data]\nperiod_column = "day"\nperiod = "day"\nlabel = "y"\n'
     )
     assert main(["ingest", "--home", str(home), str(tmp_path / "days.csv")]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Stored")]
