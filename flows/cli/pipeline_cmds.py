@@ -206,7 +206,9 @@ def ingest_command(args: argparse.Namespace) -> int:
             console.print(f"Stored {done:,} of {total:,} {period} files")
 
     with console.status("Ingesting…"):
-        files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
+        files = steps.check_files(  # before any home
+            settings, [Path(f) for f in args.files], append=args.append
+        )
         with open_backend(settings) as backend:
             result = steps.ingest(
                 backend,
