@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.cycle.completeness import Incomplete, incomplete_newest
 from flows.cycle.reads import data_span
 from flows.data.columns import require_columns
 from flows.data.contract import DEFAULT_CONTRACT
@@ -79,6 +80,8 @@ class IngestResult:
     """Oldest and newest period stored afterwards."""
     replaced: bool
     """True when the stored rows were replaced rather than added to."""
+    incomplete: Incomplete | None = None
+    """The newest period, when its rows stop well before its end (an export cut short)."""
 
 
 def check_files(settings: Settings, paths: Sequence[Path], *, append: bool = False) -> CheckedFiles:
@@ -155,7 +158,11 @@ def ingest(
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
     return IngestResult(
-        rows=written, n_files=files.n_files, span=data_span(backend), replaced=replace
+        rows=written,
+        n_files=files.n_files,
+        span=data_span(backend),
+        replaced=replace,
+        incomplete=incomplete_newest(source),
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from flows.backends import open_backend
 from flows.cli import main
 from flows.cycle import steps
+from flows.cycle.completeness import incomplete_newest
 from flows.data import output
 from flows.data.contract import DataContract
 from flows.data.periods import PeriodRange, WindowSpec
@@ -51,13 +52,16 @@ def _ingest(home, path, contract=HOURLY) -> pd.DataFrame:
     assert main(["ingest", "--home", str(home), str(path)]) == 0
     with open_backend(settings) as backend:
         span = backend.source.period_span()
-        return backend.source.read_periods(PeriodRange(*span)).sort_values("reading")
+        stored = backend.source.read_periods(PeriodRange(*span))
+    if contract.id_column is None:
+        return stored
+    return stored.sort_values(contract.id_column, key=lambda ids: ids.astype(int))
 
 
 def _config(contract: DataContract) -> str:
     lines = [
         f'{key} = "{value}"'
-        for key in ("time_column", "period", "label", "id_column")
+        for key in ("time_column", "period", "label", "positive_label", "id_column")
         if (value := getattr(contract, key)) is not None
     ]
     return 'model_name = "READINGS"\n[data]\n' + "\n".join(lines) + "\n"
@@ -224,6 +228,56 @@ class TestRareLabel:
         assert "\n" not in str(raised.value)
         with open_backend(settings) as backend:
             assert backend.source.period_span() is None
+
+
+class TestPartialPeriods:
+    """A monthly export taken mid-month: its newest month is said to be incomplete."""
+
+    def _cut(self, months: int, day: int) -> pd.DataFrame:
+        table = field_records(months)
+        newest = pd.Timestamp("2000-01-01") + pd.DateOffset(months=months - 1)
+        return table[pd.to_datetime(table["observed"]) < newest + pd.Timedelta(days=day)]
+
+    def test_ingest_says_the_newest_month_is_incomplete(self, tmp_path, capsys):
+        home = tmp_path / "home"
+        path = tmp_path / "records.csv"
+        output.write_table(self._cut(30, 14), path)
+        _ingest(home, path, MONTHLY)
+        printed = " ".join(capsys.readouterr().out.split())
+        assert (
+            "Note: The newest month 29 (Jun 2002) looks incomplete: its rows stop at 2002-06-"
+            in (printed)
+        )
+        assert (
+            'before it ends, much earlier than the periods before it. It is stored as it is; to complete it, see "Partial periods" in docs/data.md.'
+            in printed
+        )
+
+    @pytest.mark.parametrize(
+        "table",
+        [lambda: field_records(30), lambda: hourly("2024-01-01", 24 * 5, "Europe/Berlin")],
+        ids=["monthly", "hourly"],
+    )
+    def test_a_complete_newest_period_gets_no_note(self, tmp_path, table):
+        path = tmp_path / "records.csv"
+        frame = table()
+        output.write_table(frame, path)
+        contract = MONTHLY if "observed" in frame else HOURLY
+        _ingest(tmp_path / "home", path, contract)
+        with open_backend(own_settings(tmp_path / "home", contract)) as backend:
+            assert incomplete_newest(backend.source) is None
+
+    def test_a_cycle_says_its_hold_out_holds_the_incomplete_month(self, tmp_path, caplog):
+        settings = own_settings(tmp_path / "home", MONTHLY, TestGaps.WINDOWS)
+        _store(settings, self._cut(30, 10), tmp_path / "records.csv")
+        with caplog.at_level(logging.WARNING), open_backend(settings) as backend:
+            steps.plan_cycle(backend, settings)
+        assert (
+            "The hold-out (months 27–29 (Apr 2002 – Jun 2002)) includes it, and the" in caplog.text
+        )
+
+    def test_a_table_numbering_its_own_periods_is_not_judged(self, backend):
+        assert incomplete_newest(backend.source) is None
 
 
 def _iso(time: pd.Timestamp) -> str:
