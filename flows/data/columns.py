@@ -189,7 +189,7 @@ def check_ids(values: pd.Series, column: str, input_name: str) -> None:
     if missing.any():
         raise DataValidationError(
             f"Column {column!r} in {input_name} has {int(missing.sum())} missing id(s) "
-            f"(first at row {int(missing.to_numpy().argmax())}); every row needs one.",
+            f"(first at row {row_number(int(missing.to_numpy().argmax()))}); every row needs one.",
             column=column,
             expected="an id on every row",
             got="missing",
@@ -204,6 +204,11 @@ def check_ids(values: pd.Series, column: str, input_name: str) -> None:
             expected="whole numbers or text",
             got=kind,
         )
+
+
+def row_number(position: int) -> int:
+    """The row a message names: counted from 1, the first row under the header, as people count."""
+    return position + 1
 
 
 def check_frame(data: Any, input_name: str) -> None:
@@ -271,7 +276,7 @@ def numeric_column(
     if infinite.any():
         raise DataValidationError(
             f"Column {column!r} in {input_name} contains infinite values in "
-            f"{int(infinite.sum())} row(s) (first at row {int(np.flatnonzero(infinite)[0])}); "
+            f"{int(infinite.sum())} row(s) (first at row {row_number(int(np.flatnonzero(infinite)[0]))}); "
             "replace them with a number or leave them empty.",
             column=column,
             expected="finite numbers or missing",
@@ -282,7 +287,7 @@ def numeric_column(
         first = int(np.flatnonzero(huge)[0])
         raise DataValidationError(
             f"Column {column!r} in {input_name} holds {floats[first]:g} in {int(huge.sum())} "
-            f"row(s) (first at row {first}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
+            f"row(s) (first at row {row_number(first)}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
             "scaled, replace them with a number or leave them empty.",
             column=column,
             expected=f"within ±{LARGEST_NUMBER:g}",
