@@ -12,14 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ccpolicy
 from flows.backends import open_backend
 from flows.cli import main
-from flows.cycle import steps
+from flows.cycle import stages, steps
 from flows.cycle.completeness import incomplete_newest
 from flows.data import output
 from flows.data.contract import DataContract
 from flows.data.periods import PeriodRange, WindowSpec
 from flows.errors import DataValidationError, EmptyWindowError
+from flows.records import Outcome
 from tests.flows.loans import own_settings
 
 HOURLY = DataContract(time_column="at", period="day", label="fault", id_column="reading")
@@ -180,6 +182,19 @@ class TestGaps:
             "test window (months 21–23 (Oct 2001 – Dec 2001)) has one class only in months 22"
             in (caplog.text)
         )
+
+    def test_a_cycle_over_empty_months_and_a_one_class_test_month_decides(self, tmp_path):
+        # 33 months: the challenger trains on months 15–26, is tested on 27–29 (month 28
+        # of one class), and both are judged on 30–32. Months 18 and 21 were never visited.
+        settings = own_settings(tmp_path / "home", MONTHLY, self.WINDOWS)
+        _store(settings, field_records(33, empty=(18, 21), one_class=(28,)), tmp_path / "f.csv")
+        with open_backend(settings) as backend:
+            steps.train_champion(backend, settings, actor="tester")
+            report = stages.weekly_cycle(
+                backend, settings, ccpolicy.load_policy("significance_margin")
+            )
+        assert report.entry.outcome in {Outcome.PROMOTED, Outcome.KEPT, Outcome.INCONCLUSIVE}
+        assert report.entry.holdout_weeks == (30, 32)
 
     def test_a_window_of_one_class_names_the_unit_and_the_setting_to_widen(self, tmp_path):
         settings = own_settings(tmp_path / "home", MONTHLY, WindowSpec(train=12, test=1, holdout=3))
