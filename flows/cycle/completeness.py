@@ -84,7 +84,7 @@ def incomplete_newest(source: DataSource) -> Incomplete | None:
     return Incomplete(
         period=newest,
         described=calendar.period(newest),
-        last_time=str(last),
+        last_time=str(last.date()) if last == last.normalize() else str(last),
         short_by=_in_words(pd.Timedelta(tail)),
     )
 

@@ -182,7 +182,8 @@ def _report_gaps(
     empty = [p for p in range(periods.start, periods.end + 1) if p not in counts.index]
     one_class = counts.index[counts["nunique"] < 2].tolist()
     gaps = [
-        f"{what} in {periods.calendar.plural} {', '.join(map(str, found))}"
+        f"{what} in {periods.calendar.unit if len(found) == 1 else periods.calendar.plural} "
+        f"{', '.join(map(str, found))}"
         for what, found in (("no rows", empty), ("one class only", one_class))
         if found
     ]

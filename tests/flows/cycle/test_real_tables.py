@@ -176,10 +176,10 @@ class TestGaps:
         assert version.train_weeks == (9, 20)
         assert (
             "The training window (months 9–20 (Oct 2000 – Sep 2001)) has no rows in months "
-            "11, 14 and one class only in months 17; it holds both classes as a whole"
+            "11, 14 and one class only in month 17; it holds both classes as a whole"
         ) in caplog.text
         assert (
-            "test window (months 21–23 (Oct 2001 – Dec 2001)) has one class only in months 22"
+            "test window (months 21–23 (Oct 2001 – Dec 2001)) has one class only in month 22"
             in (caplog.text)
         )
 
