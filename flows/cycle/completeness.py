@@ -57,8 +57,10 @@ def incomplete_newest(source: DataSource) -> Incomplete | None:
     import pandas as pd
 
     contract = source.contract
+    if contract.time_column is None or contract.period_column is not None:
+        return None
     span = source.period_span()
-    if span is None or contract.time_column is None or contract.period_column is not None:
+    if span is None:
         return None
     calendar = source.calendar()
     first = max(span[0], span[1] - PERIODS_COMPARED)
