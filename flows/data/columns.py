@@ -97,6 +97,7 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
                 expected="ISO-8601 dates",
                 got=values[bad].iloc[0],
             )
+        _refuse_zoned_and_naive(values, column, input_name)
         values = parsed
     missing = values.isna()
     if missing.any():
@@ -108,6 +109,30 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
             got="missing",
         )
     return utc_wall_clock(values)
+
+
+_OFFSET = r":\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
+"""How an ISO-8601 time ends when it carries a zone: ``…:00Z``, ``…:00+02:00``, ``…:00-0530``
+(after the time of day, so that a date's ``-04`` is not taken for one)."""
+
+
+def _refuse_zoned_and_naive(text: pd.Series, column: str, input_name: str) -> None:
+    """Refuse a column mixing times with an offset and times without one.
+
+    Offsets that change (daylight saving) are fine; a time without one beside them
+    is ambiguous: its zone is unknown.
+    """
+    present = text.dropna().astype(str)
+    zoned = present.str.contains(_OFFSET, regex=True)
+    if zoned.any() and not zoned.all():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} mixes times with and without a time zone or "
+            f"offset (such as {present[zoned].iloc[0]!r} and {present[~zoned].iloc[0]!r}); "
+            "give every time an offset, or none.",
+            column=column,
+            expected="every time with an offset, or none",
+            got=present[~zoned].iloc[0],
+        )
 
 
 def _is_out_of_range(value: Any) -> bool:
