@@ -47,6 +47,8 @@ from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
+from flows.cycle.upkeep import repair as repair
+from flows.cycle.upkeep import setup as setup
 from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
@@ -66,7 +68,6 @@ if TYPE_CHECKING:
 
     import ccpolicy
     from flows.backends import Backend
-    from flows.backends.snowflake._repair import RepairPlan
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
 
@@ -105,33 +106,6 @@ class ScoringResult:
     def n_rows(self) -> int:
         """Number of rows scored."""
         return len(self.scores)
-
-
-def setup(backend: Backend) -> list[str]:
-    """Create what the registry needs to record, if missing; the statements that ran.
-
-    Writes do it themselves before their first change; ``ccflows snowflake setup`` runs
-    it ahead, so an operator can grant a role that only reads and writes rows afterwards.
-    """
-    return backend.registry.setup()
-
-
-def repair(backend: Backend, *, act: bool = False) -> RepairPlan:
-    """What would bring a registry back in line with its ledger; done only when ``act``.
-
-    Only the Snowflake registry, whose switch is a sequence of statements, can disagree
-    with its ledger; the embedded one switches in one transaction.
-
-    Raises:
-        ConfigError: for a registry that has nothing to repair by construction.
-    """
-    registry = backend.registry
-    if not hasattr(registry, "repair_plan"):
-        raise ConfigError(
-            f"The {type(registry).__name__} switches its pointers and its ledger in one "
-            "transaction; there is nothing to repair."
-        )
-    return registry.repair() if act else registry.repair_plan()
 
 
 def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
