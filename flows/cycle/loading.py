@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.cycle.completeness import Incomplete, incomplete_newest
 from flows.cycle.reads import data_span
 from flows.data.columns import require_columns
 from flows.data.contract import DEFAULT_CONTRACT
 from flows.data.files import read_tables, table_files
-from flows.errors import ConfigError, DataValidationError
+from flows.data.periods import PeriodRange
+from flows.errors import ConfigError, DataValidationError, EmptyWindowError
 from flows.names import DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from flows.backends import Backend
+    from flows.backends.source import DataSource
     from flows.config import Settings
     from flows.data.contract import DataContract
     from flows.data.quickstart import GeneratorSpec
@@ -47,6 +50,8 @@ DEFAULT_BUDGET_MIB = 2048
 A load holds its rows about twice over while it checks and stores them (measured in
 docs/benchmarks.md), so the default needs about 4 GiB free. A larger input is refused
 before it is read, rather than exhausting the machine's memory half-way."""
+_PERIODS_SEARCHED = 366
+"""Periods read at once while looking for a class in the stored table."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class CheckedFiles:
     """Files read: a folder counts each of its Parquet files."""
     contract: DataContract
     """The contract every row was checked against."""
+    classes: frozenset[int] = frozenset({0, 1})
+    """The label's classes in the files, as 0/1 (one only in a batch of a rare label)."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,16 @@ class IngestResult:
     """Oldest and newest period stored afterwards."""
     replaced: bool
     """True when the stored rows were replaced rather than added to."""
+    incomplete: Incomplete | None = None
+    """The newest period, when its rows stop well before its end (an export cut short)."""
 
 
-def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
+def check_files(settings: Settings, paths: Sequence[Path], *, append: bool = False) -> CheckedFiles:
     """Read ``paths`` whole and check every row against ``settings.contract``, touching no store.
 
-    Called before a backend is opened, so a bad file leaves no home behind.
+    Called before a backend is opened, so a bad file leaves no home behind. Rows to
+    ``append`` may hold one class only: :func:`ingest` then checks that the stored
+    table holds the other.
 
     Raises:
         ConfigError: if a file is named twice, or the quickstart's contract meets a
@@ -99,9 +110,10 @@ def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
     if contract == DEFAULT_CONTRACT:
         _refuse_another_table(data, input_name, settings.home / "config.toml")
     contract.refuse_reserved(data, input_name)
-    canonical = contract.validate(data, input_name=input_name, require_both_classes=True)
+    canonical = contract.validate(data, input_name=input_name, require_both_classes=not append)
     _refuse_same_rows(canonical, paths, sizes)
-    return CheckedFiles(data=data, n_files=len(files), contract=contract)
+    classes = frozenset(int(c) for c in canonical[contract.label].unique())
+    return CheckedFiles(data=data, n_files=len(files), contract=contract, classes=classes)
 
 
 def ingest(
@@ -140,12 +152,17 @@ def ingest(
             "add rows of later periods or --replace to store these files instead."
         )
     if append:
+        _require_both_classes_once_stored(source, files.classes)
         _require_live_features(backend, files.data)
     written = source.write(files.data, replace=replace, progress=progress)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
     return IngestResult(
-        rows=written, n_files=files.n_files, span=data_span(backend), replaced=replace
+        rows=written,
+        n_files=files.n_files,
+        span=data_span(backend),
+        replaced=replace,
+        incomplete=incomplete_newest(source),
     )
 
 
@@ -275,3 +292,33 @@ def _require_live_features(backend: Backend, data: pd.DataFrame) -> None:
         return
     features = backend.registry.get_version(live).data_contract.features or ()
     require_columns(data, list(features), f"the rows to append (for live version {live})")
+
+
+def _require_both_classes_once_stored(source: DataSource, classes: frozenset[int]) -> None:
+    """Refuse an append after which the table would still hold one class only.
+
+    A batch of one class (a day of a rare outcome's feed, none of it positive) is
+    fine when the stored rows hold the other: the model learns from the table, not
+    the batch. The newest stored periods are searched first, a year's worth at a time.
+    """
+    wanted = {0, 1}.difference(classes)
+    span = source.period_span()
+    end = span[1] if span else -1
+    while wanted and span is not None and end >= span[0]:
+        start = max(span[0], end - _PERIODS_SEARCHED + 1)
+        try:
+            stored = source.read_periods(PeriodRange(start, end), input_name="stored rows")
+            wanted.difference_update(stored[source.contract.label].unique().tolist())
+        except EmptyWindowError:  # a gap of that many periods: look further back
+            pass
+        end = start - 1
+    if wanted:
+        label = source.contract.label
+        raise DataValidationError(
+            f"Column {label!r} in the rows to append holds one class only, and the stored "
+            "table holds no row of the other; a model needs both to learn from. Ingest "
+            "rows of both classes.",
+            column=label,
+            expected="two classes",
+            got=sorted(classes),
+        )

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flows.cycle.completeness import HOW_TO_COMPLETE, incomplete_newest
 from flows.cycle.contestants import train_and_log, train_champion_version
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
@@ -144,7 +145,16 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
         EmptyWindowError: if there is no data, or too little for the windows.
     """
     span = data_span(backend)
-    return CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
+    plan = CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
+    incomplete = incomplete_newest(backend.source)
+    if incomplete is not None:
+        logger.warning(
+            "%s. The hold-out (%s) includes it, and the contestants are judged on it as it is; %s.",
+            incomplete,
+            plan.windows.holdout,
+            HOW_TO_COMPLETE,
+        )
+    return plan
 
 
 def train_champion(

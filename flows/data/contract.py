@@ -36,6 +36,7 @@ from flows.data.columns import (
     refuse_case_variants,
     refuse_one_class,
     require_columns,
+    row_number,
 )
 from flows.errors import ConfigError, DataValidationError
 from flows.names import DATE_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
@@ -441,7 +442,7 @@ class DataContract:
         if missing.any():
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} has {int(missing.sum())} missing label(s) "
-                f"(first at row {int(np.flatnonzero(missing.to_numpy())[0])}); every row needs one.",
+                f"(first at row {row_number(int(np.flatnonzero(missing.to_numpy())[0]))}); every row needs one.",
                 column=self.label,
                 expected="a label on every row",
                 got="missing",

@@ -250,7 +250,7 @@ def fresh_cases() -> list[Case]:
             "mixed time zones",
             "week",
             parquet(week.assign(t=["2024-03-04T00:00:00+01:00", "2024-03-05"] * (len(week) // 2))),
-            r"'t' .*mixes time zones or offsets",
+            r"'t' .*mixes times with and without a time zone or offset",
         ),
         (
             "ten-digit period",

@@ -89,7 +89,6 @@ BAD_FRAMES = [
         "'credit_score'.*numeric.*'lots'",
     ),
     ("infinite feature", _with("annual_income", 1, float("inf")), "'annual_income'.*infinite"),
-    ("one class only", lambda f: f.assign(approved=1), "'approved'.*one class only"),
     ("negative week", _with("week_number", 2, -1), "'week_number'.*non-negative"),
     ("fractional week", _with("week_number", 2, 20.5), "'week_number'.*whole numbers"),
     (
