@@ -39,6 +39,11 @@ class WarehouseStages(Protocol):
     def evaluate(self, cycle: Cycle, plan: CyclePlan, challenger: ChallengerRef) -> Evaluation:
         """Score both models where the data is; return the evidence to judge."""
 
+    def score_to_table(
+        self, *, source: str, target: str, run_id: str, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Score a table or query with the live version into a table, where the data is."""
+
 
 @dataclass(frozen=True)
 class Backend:

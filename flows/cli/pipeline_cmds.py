@@ -93,6 +93,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "streamed in row batches; needs --out",
     )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
+    score.add_argument(
+        "--to-table",
+        metavar="NAME",
+        help="score in the warehouse into this table, written whole or not at all "
+        '(Snowflake, compute = "warehouse"); the features never leave it',
+    )
+    score.add_argument(
+        "--source",
+        metavar="TABLE_OR_SELECT",
+        help="with --to-table: the table or query to score (default: the applications table)",
+    )
     score.set_defaults(handler=score_command)
 
 
@@ -256,6 +267,10 @@ def score_command(args: argparse.Namespace) -> int:
     from flows.data.files import write_table
     from flows.data.periods import PeriodRange
 
+    if args.to_table:
+        return _score_to_table_command(args)
+    if args.source:
+        raise ConfigError("--source names what --to-table scores; give --to-table NAME too.")
     if args.input:
         return _score_file_command(args)
     weeks = None
@@ -270,6 +285,26 @@ def score_command(args: argparse.Namespace) -> int:
         f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
         f"mean approval probability {probabilities.mean():.3f}"
         + (f"; written to {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def _score_to_table_command(args: argparse.Namespace) -> int:
+    """``score --to-table NAME``: the live version over a table or query, in the warehouse."""
+    from flows.cycle import steps
+
+    if args.input or args.out or args.first_week is not None or args.last_week is not None:
+        raise ConfigError(
+            "--to-table scores in the warehouse; --input, --out and the week options do not apply."
+        )
+    with (
+        get_console().status("Scoring in the warehouse…"),
+        open_existing(settings_from(args)) as backend,
+    ):
+        result = steps.score_to_table(backend, target=args.to_table, source=args.source)
+    get_console().print(
+        f"Scored {result['n_rows']:,} rows with live version [bold]{result['version']}[/] "
+        f"into {result['target']}"
     )
     return 0
 

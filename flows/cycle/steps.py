@@ -457,3 +457,33 @@ def score(
     scores["model_version"] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
     return ScoringResult(version=live, scores=scores)
+
+
+def score_to_table(
+    backend: Backend,
+    *,
+    target: str,
+    source: str | None = None,
+    run_id: str | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Score ``source`` (a table or a SELECT; the applications by default) into table ``target``.
+
+    The rows are scored where they are stored and the result is written there, whole
+    or not at all; only the count and the version come back. Each row carries the
+    version that scored it.
+
+    Raises:
+        ConfigError: on a backend that does not run stages in its warehouse.
+    """
+    if backend.warehouse is None:
+        raise ConfigError(
+            "Scoring into a table runs in the warehouse: it needs the Snowflake backend with "
+            '[snowflake] compute = "warehouse"; write the scores to a file with --out instead.'
+        )
+    return backend.warehouse.score_to_table(
+        source=source or "",
+        target=target,
+        run_id=run_id or "score",
+        actor=actor,
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from flows.backends import open_backend
+from flows.backends.snowflake import _ml as snowflake_ml
 from flows.backends.snowflake import backend as snowflake_backend
 from flows.backends.snowflake import registry as snowflake_registry
 from flows.backends.snowflake.session import borrow_session
@@ -64,6 +65,7 @@ def offline_account(
     procedure = fakesnow_warehouse.session(FAKESNOW_DATABASE, schema)
     ml = MLStandIn()
     monkeypatch.setattr(snowflake_registry, "open_ml_registry", ml.open)
+    monkeypatch.setattr(snowflake_ml, "open_ml_registry", ml.open)
     monkeypatch.setattr(
         snowflake_backend,
         "open_session",

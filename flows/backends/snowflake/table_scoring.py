@@ -64,7 +64,7 @@ def qualified_target(name: str, *, database: str, schema: str) -> str:
 
 
 def score_to_table(backend: Backend, *, source: str, target: str) -> TableScoringResult:
-    """Score ``source`` (a table name, or a SELECT) with the live version into ``target``.
+    """Score ``source`` (a table, a SELECT, or "" for the applications) into table ``target``.
 
     Raises:
         NoChampionError: if no version is live.
@@ -78,9 +78,9 @@ def score_to_table(backend: Backend, *, source: str, target: str) -> TableScorin
     where = backend.source.settings
     live = registry.champion()
     final = qualified_target(target, database=where.database, schema=where.schema)
-    rows = _rows(session, source, database=where.database, schema=where.schema)
+    rows = _rows(session, source, default=backend.source.table, where=where)
     contract = live.data_contract
-    inputs = _model_input(rows, contract.feature_columns(rows.columns))
+    inputs = _model_input(rows, contract.feature_columns(rows.columns), keep=contract.id_column)
     ml = _ml.open_ml_registry(session, where)
     scored = (
         ml.get_model(registry.model_name)
@@ -106,16 +106,17 @@ def score_to_table(backend: Backend, *, source: str, target: str) -> TableScorin
     return TableScoringResult(version=live.name, target=final, n_rows=int(count))
 
 
-def _rows(session: Any, source: str, *, database: str, schema: str) -> DataFrame:
+def _rows(session: Any, source: str, *, default: str, where: Any) -> DataFrame:
+    """The rows to score: a SELECT's, a table's, or (``source`` empty) the applications."""
     if _QUERY.match(source):
         return session.sql(source)
     if not source.strip():
-        raise ConfigError("Scoring in the warehouse needs a table name or a SELECT to score.")
-    return session.table(qualified_target(source, database=database, schema=schema))
+        return session.table(default)
+    return session.table(qualified_target(source, database=where.database, schema=where.schema))
 
 
-def _model_input(rows: DataFrame, features: tuple[str, ...]) -> DataFrame:
-    """The rows with each feature under the name the version was logged with.
+def _model_input(rows: DataFrame, features: tuple[str, ...], *, keep: str | None) -> DataFrame:
+    """The id column ``keep`` (when there is one) and each feature under its logged name.
 
     Raises:
         DataValidationError: naming the features ``rows`` lacks.
@@ -129,7 +130,7 @@ def _model_input(rows: DataFrame, features: tuple[str, ...]) -> DataFrame:
             f"The rows to score lack feature column(s) {', '.join(missing)} of the live "
             f"version (found: {', '.join(stored)})."
         )
-    carried = [sf.col(c) for c in rows.columns]
+    carried = [sf.col(stored[keep.upper()])] if keep and keep.upper() in stored else []
     renamed = [sf.col(stored[f.upper()]).alias(f'"{f}"') for f in features]
     return rows.select(*carried, *renamed)
 

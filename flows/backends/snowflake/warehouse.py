@@ -153,8 +153,9 @@ class WarehouseStages:
                 f"CALL {self.procedure}(?, ?)", params=[stage, request]
             ).collect()
         except SnowparkSQLException as exc:
-            if not is_missing_object(exc):
-                raise
+            missing = is_missing_object(exc) or "unknown" in str(exc).lower()
+            if not (missing and PROCEDURE in str(exc).upper()):
+                raise  # the procedure ran and failed: its own error
             raise ConfigError(f"{self.procedure} does not exist; {SETUP_HINT}.") from exc
         return json.loads(rows[0][0])
 
