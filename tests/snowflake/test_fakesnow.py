@@ -67,7 +67,8 @@ class TestLedgerOnFakesnow:
 
     def test_fakesnow_keeps_a_pending_switch_and_settles_it(self, connect):
         ledger = self.ledger(connect)
-        ledger._sql(ledger_table_ddl(ledger.table))
+        for statement in ledger_table_ddl(ledger.table):
+            ledger._sql(statement)
         kept = ledger.insert(decision(Outcome.KEPT).stamped(), b"evidence")
         entry = decision(run_id="r1").stamped(live_before="V_ONE", live_after="V_TWO")
         pending = ledger.insert(entry, None, switch=(BEFORE, TARGET))
@@ -173,7 +174,8 @@ def test_fakesnow_row_hashes_are_stored_once_and_read_back(connect):
 def test_fakesnow_pending_entries_carry_the_whole_decision(connect):
     """What a later run needs to settle a switch survives the round trip through the table."""
     ledger = SnowflakeLedger(_sql(connect()), table=_qualified(connect, "L"), model_name="M")
-    ledger._sql(ledger_table_ddl(ledger.table))
+    for statement in ledger_table_ddl(ledger.table):
+        ledger._sql(statement)
     entry = replace(decision(), holdout_weeks=(16, 19), metrics={"champion": {"auc": 0.8}})
     pending = ledger.insert(
         entry.stamped(live_before="V_ONE", live_after="V_TWO"), None, switch=(BEFORE, TARGET)

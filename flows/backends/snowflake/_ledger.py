@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from flows.backends.snowflake._parts import joined, parts
 from flows.backends.snowflake._switch import Pointers
 from flows.backends.snowflake._tables import ModelTable
 from flows.errors import VersionNotFoundError
@@ -30,14 +31,25 @@ PENDING = "pending"
 """STATE of a row whose switch may or may not have passed its commit point."""
 
 
-def ledger_table_ddl(table: str) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` for the ledger (run by setup, never by a read)."""
-    return (
+def evidence_table(ledger_table: str) -> str:
+    """The table of each entry's evidence, in parts of bounded size: ``<ledger>_EVIDENCE``."""
+    return f"{ledger_table}_EVIDENCE"
+
+
+def ledger_table_ddl(table: str) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` for the ledger and its evidence (setup, never a read).
+
+    ``EVIDENCE_BASE64`` of the ledger is read for entries of earlier releases only; the
+    evidence is written to :func:`evidence_table`, one row per part.
+    """
+    return [
         f"CREATE TABLE IF NOT EXISTS {table} (ID NUMBER NOT NULL, MODEL_NAME VARCHAR NOT NULL, "
         "RECORDED_AT VARCHAR NOT NULL, OUTCOME VARCHAR NOT NULL, CHAMPION_VERSION VARCHAR, "
         "CHALLENGER_VERSION VARCHAR, LIVE_BEFORE VARCHAR, LIVE_AFTER VARCHAR, "
-        "ENTRY VARCHAR NOT NULL, EVIDENCE_BASE64 VARCHAR, STATE VARCHAR, SWITCH VARCHAR)"
-    )
+        "ENTRY VARCHAR NOT NULL, EVIDENCE_BASE64 VARCHAR, STATE VARCHAR, SWITCH VARCHAR)",
+        f"CREATE TABLE IF NOT EXISTS {evidence_table(table)} (MODEL_NAME VARCHAR NOT NULL, "
+        "ENTRY_ID NUMBER NOT NULL, PART NUMBER NOT NULL, EVIDENCE_BASE64 VARCHAR NOT NULL)",
+    ]
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ class SnowflakeLedger(ModelTable):
             [self.model_name],
         )
         entry = replace(entry, id=int(rows[0]["NEXT_ID"]), has_evidence=evidence is not None)
+        if evidence is not None:
+            self._store_evidence(entry.id, evidence)
         state, pointers = None, None
         if switch is not None:
             state = PENDING
@@ -107,7 +121,7 @@ class SnowflakeLedger(ModelTable):
                     entry.live_before,
                     entry.live_after,
                     json.dumps(entry.to_dict()),
-                    None if evidence is None else base64.b64encode(evidence).decode("ascii"),
+                    None,
                     state,
                     pointers,
                 ],
@@ -179,8 +193,29 @@ class SnowflakeLedger(ModelTable):
         )
         if not rows:
             raise VersionNotFoundError(f"The ledger of {where} has no entry {entry_id}.")
-        text = rows[0]["EVIDENCE_BASE64"]
-        return None if text is None else base64.b64decode(text)
+        text = rows[0]["EVIDENCE_BASE64"]  # entries of earlier releases
+        if text is not None:
+            return base64.b64decode(text)
+        stored = self.rows_or_none(
+            f"SELECT EVIDENCE_BASE64 FROM {evidence_table(self.table)} "
+            "WHERE MODEL_NAME = ? AND ENTRY_ID = ? ORDER BY PART",
+            [self.model_name, int(entry_id)],
+        )
+        return joined(row["EVIDENCE_BASE64"] for row in stored) if stored else None
+
+    def _store_evidence(self, entry_id: int, evidence: bytes) -> None:
+        """Write the evidence of entry ``entry_id`` (replacing parts a lost insert left)."""
+        table = evidence_table(self.table)
+        self._sql(
+            f"DELETE FROM {table} WHERE MODEL_NAME = ? AND ENTRY_ID = ?",
+            [self.model_name, entry_id],
+        )
+        for number, part in enumerate(parts(evidence)):
+            self._sql(
+                f"INSERT INTO {table} (MODEL_NAME, ENTRY_ID, PART, EVIDENCE_BASE64) "
+                "VALUES (?, ?, ?, ?)",
+                [self.model_name, entry_id, number, part],
+            )
 
     def _holds(self, entry: LedgerEntry) -> bool:
         try:

@@ -77,17 +77,14 @@ class EvidenceTable:
         Raises:
             RegistryError: if the run wrote no evidence.
         """
-        from snowflake.snowpark import functions as sf
         from snowflake.snowpark.exceptions import SnowparkSQLException
 
         try:
-            frame = (
-                self.session.table(self.table)
-                .filter(sf.col(RUN_ID) == sf.lit(run_id))
-                .sort(sf.col(ROW_NO))
-                .select(*JUDGED_COLUMNS)
-                .to_pandas()
-            )
+            frame = self.session.sql(
+                f"SELECT {', '.join(JUDGED_COLUMNS)} FROM {self.table} "
+                f"WHERE {RUN_ID} = ? ORDER BY {ROW_NO}",
+                params=[run_id],
+            ).to_pandas()
         except SnowparkSQLException as exc:
             if not is_missing_object(exc):
                 raise

@@ -155,7 +155,7 @@ class SnowflakeRegistry(Registry):
         """
         refuse_in_read_mode(self.mode, "setup", f"Registry {self.qualified_model}")
         statements = [
-            ledger_table_ddl(self.ledger_table),
+            *ledger_table_ddl(self.ledger_table),
             lock_table_ddl(self.lock_table),
             self._hashes.ddl(),
             *tag_ddl(self.schema),
