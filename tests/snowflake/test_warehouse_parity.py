@@ -14,7 +14,7 @@ import ccpolicy
 from flows.backends import open_backend
 from flows.cycle import stages
 from flows.records import Outcome
-from tests.deployments.test_parity import CLOSE, NOT_COMPARED, _leaves
+from tests.deployments.test_parity import _assert_same_entries
 from tests.snowflake.warehouse_fixtures import offline_account
 
 pytest.importorskip("fakesnow")
@@ -52,11 +52,6 @@ def test_warehouse_mode_and_worker_mode_leave_the_same_effects(
         results.append(_effects(account, settings))
     (in_warehouse, pointers_w, versions_w), (in_worker, pointers_k, versions_k) = results
     assert Outcome(in_warehouse[-1]["outcome"]) in outcomes
-    assert len(in_warehouse) == len(in_worker)
-    for a, b in zip(in_warehouse, in_worker, strict=True):
-        exact = set(b) - NOT_COMPARED - CLOSE
-        assert {k: a[k] for k in exact} == {k: b[k] for k in exact}
-        for key in CLOSE:
-            assert _leaves(a[key]) == pytest.approx(_leaves(b[key]), rel=1e-6)
+    _assert_same_entries(in_warehouse, in_worker)
     assert pointers_w == pointers_k
     assert versions_w == versions_k
