@@ -143,3 +143,26 @@ def test_warehouse_mode_stops_before_training_when_the_deployed_code_differs(acc
     assert "\n" not in str(outcome.error)
     assert [stage for stage, _ in account.calls] == ["version"]
     assert len(account.ml.models["CREDIT_APPROVAL"].versions) == 1  # nothing trained
+
+
+def test_warehouse_retrain_runs_on_the_training_warehouse_then_returns(
+    account, fakesnow_warehouse, fakesnow_schema
+):
+    from dataclasses import replace
+
+    from tests.snowflake.conftest import FAKESNOW_DATABASE
+    from tests.snowflake.traffic import watch
+
+    procedure = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema, warehouse="PROC_WH")
+    where = replace(account.settings.snowflake, training_warehouse="TRAIN_WH")
+    settings = replace(account.settings, snowflake=where)
+    with open_backend(account.worker_settings, session=procedure) as backend:
+        plan = _cycle(backend, account.worker_settings).plan()
+    request = json.dumps(
+        {"settings": settings.to_dict(), "handoff": Handoff(plan=plan).to_json(), "run_id": "r"}
+    )
+    with watch(procedure).window() as seen:
+        run_stage(procedure, "retrain", request)
+    used = [s for s in seen.statements if s.upper().startswith("USE WAREHOUSE")]
+    assert [u.split()[-1].strip('"') for u in used] == ["TRAIN_WH", "PROC_WH"]
+    assert procedure.sql("SELECT CURRENT_WAREHOUSE()").collect()[0][0] == "PROC_WH"
