@@ -55,3 +55,26 @@ def test_warehouse_mode_and_worker_mode_leave_the_same_effects(
     _assert_same_entries(in_warehouse, in_worker)
     assert pointers_w == pointers_k
     assert versions_w == versions_k
+
+
+@pytest.mark.prefect_server
+def test_warehouse_mode_from_the_prefect_flows_calls_the_procedure(
+    fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path, prefect_server
+):
+    from flows.orchestration.pipeline import champion_challenger, score
+
+    account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
+    home = account.settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'backend = "snowflake"\n[snowflake]\ndatabase = "CC_DB"\nschema = "{fakesnow_schema}"\n'
+    )
+    with account.traffic.window() as seen:
+        result = champion_challenger(policy="auc_greater", home=str(home))
+    assert result["outcome"] in ("promoted", "kept")
+    assert [stage for stage, _ in account.calls] == ["version", "retrain", "evaluate"]
+    assert max(t.rows for t in seen.downloads()) == 4 * 30  # the hold-out's evidence, no window
+
+    scored = score(home=str(home), to_table="SCORED")
+    assert scored["n_rows"] == account.procedure.table("SCORED").count() == 20 * 30
+    assert account.calls[-1][0] == "score"
