@@ -109,6 +109,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "streamed in row batches; needs --out",
     )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
+    score.add_argument(
+        "--csv-safe",
+        action="store_true",
+        help="prefix text cells starting with = + - @ with ' in a CSV output, so a "
+        "spreadsheet shows them as text instead of running them as formulas",
+    )
     score.set_defaults(handler=score_command)
 
 
@@ -143,13 +149,15 @@ def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
     from flows.backends import open_backend
     from flows.cycle import steps
-    from flows.data.files import write_table
+    from flows.data.output import check_output_path, write_table
     from flows.data.quickstart import GeneratorSpec, generate_applications
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
     )
     console = get_console()
+    if args.out:
+        check_output_path(Path(args.out), protected=[settings_from(args).home])
     with console.status("Generating applications…"):
         if args.no_store:
             data = generate_applications(args.weeks, spec)
@@ -269,7 +277,7 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 def score_command(args: argparse.Namespace) -> int:
     """Score stored periods, or a file (``--input``), with the live version; the registry is untouched."""
     from flows.cycle import steps
-    from flows.data.files import write_table
+    from flows.data.output import check_output_path, write_table
 
     if args.input:
         return _score_file_command(args)
@@ -279,9 +287,11 @@ def score_command(args: argparse.Namespace) -> int:
         last = args.first_period if args.last_period is None else args.last_period
         periods = Calendar(settings.contract.period).range(args.first_period, last)
     with get_console().status("Scoring…"), open_existing(settings) as backend:
+        if args.out:
+            check_output_path(Path(args.out), protected=backend.protected)
         result = steps.score(backend, periods=periods)
     if args.out:
-        write_table(result.scores, Path(args.out))
+        write_table(result.scores, Path(args.out), csv_safe=args.csv_safe)
     contract = result.contract
     probabilities = result.scores[contract.score_column]
     get_console().print(
@@ -294,6 +304,8 @@ def score_command(args: argparse.Namespace) -> int:
 
 def _score_file_command(args: argparse.Namespace) -> int:
     """``score --input FILE --out FILE``: stream the file through the live version."""
+    from rich.markup import escape
+
     from flows.cycle import steps
 
     if not args.out:
@@ -303,11 +315,18 @@ def _score_file_command(args: argparse.Namespace) -> int:
             "--input scores a file; --first-period/--last-period select stored periods."
         )
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
-        result = steps.score_file(backend, Path(args.input), Path(args.out))
+        result = steps.score_file(backend, Path(args.input), Path(args.out), csv_safe=args.csv_safe)
     get_console().print(
-        f"Scored {result.n_rows:,} rows of {args.input} with live version "
-        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); written to {args.out}"
+        f"Scored {result.n_rows:,} rows of {escape(args.input)} with live version "
+        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); "
+        f"written to {escape(args.out)}"
     )
+    if result.formula_cells and not args.csv_safe:
+        get_console().print(
+            f"Note: {result.formula_cells:,} text cell(s) in {args.out} begin with = + - or @; "
+            "a spreadsheet may run them as formulas. Pass --csv-safe to write them as text.",
+            markup=False,
+        )
     return 0
 
 

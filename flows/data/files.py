@@ -1,11 +1,9 @@
-"""Tables in files: CSV and Parquet (one file or a folder of Parquet files), read and written.
+"""Tables in files: CSV and Parquet (one file or a folder of Parquet files), read.
 
 The format is chosen by the suffix (``.csv``, ``.parquet``/``.pq``; a folder is a
 Parquet data set). Reading comes whole, for loading data into the store, or in
 batches of a fixed number of rows, for scoring a file of any size in bounded
-memory. Writing is incremental, batch after batch, to a temporary name that is
-renamed into place when the last batch is written, so a failed run leaves no
-partial output behind.
+memory. Writing is ``flows.data.output``'s.
 
 Every read refuses duplicate column names and, read whole, an empty table: both
 would otherwise surface much later as a confusing error far from the file.
@@ -17,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from flows.data.columns import listing
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
@@ -142,89 +141,6 @@ def iter_tables(
     yield from _rebatched(_batches(path, reader), batch_rows)
 
 
-class TableWriter:
-    """Writes DataFrames batch after batch to one CSV or Parquet file, atomically at the end.
-
-    The rows go to ``<path>.tmp`` and are renamed to ``path`` by :meth:`commit`;
-    leaving the ``with`` block on an error removes the temporary file instead.
-
-    Example:
-        ``with TableWriter(Path("scores.parquet")) as out: out.write(batch)``
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.format = table_format(self.path)
-        self._temporary = self.path.with_name(self.path.name + ".tmp")
-        self._parquet: Any = None
-        self._schema: pa.Schema | None = None
-        self.rows = 0
-
-    def write(self, frame: pd.DataFrame | pa.Table) -> None:
-        """Append ``frame``'s rows; every batch must have the first batch's columns."""
-        import pyarrow as pa
-
-        if self._schema is None:
-            self._temporary.unlink(missing_ok=True)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.format == CSV:
-            rows = frame.to_pandas() if isinstance(frame, pa.Table) else frame
-            rows.to_csv(self._temporary, mode="a", header=self._schema is None, index=False)
-            self._schema = self._schema or pa.schema([])
-        else:
-            self._write_parquet(frame)
-        self.rows += len(frame)
-
-    def _write_parquet(self, frame: pd.DataFrame | pa.Table) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = (
-            frame
-            if isinstance(frame, pa.Table)
-            else pa.Table.from_pandas(frame, preserve_index=False)
-        )
-        if self._schema is None:
-            self._schema = table.schema
-            # Dictionary-encoding columns of distinct floats (scores, amounts) costs more
-            # than the rest of the write and saves nothing; text columns repeat (versions).
-            text = [f.name for f in self._schema if pa.types.is_string(f.type)]
-            self._parquet = pq.ParquetWriter(self._temporary, self._schema, use_dictionary=text)
-        self._parquet.write_table(table.cast(self._schema))
-
-    def commit(self) -> Path:
-        """Close the file and move it into place; an empty writer writes nothing."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self._schema is not None:
-            self._temporary.replace(self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close and remove the temporary file; ``path`` is left as it was."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        self._temporary.unlink(missing_ok=True)
-
-    def __enter__(self) -> TableWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` as CSV or Parquet, chosen by the suffix."""
-    with TableWriter(path) as writer:
-        writer.write(frame)
-    return path
-
-
 # -- reading ------------------------------------------------------------------------------------
 
 
@@ -239,9 +155,10 @@ def _open_batches(path: Path, *, columns: list[str] | None, text_columns: tuple[
         raise DataValidationError(f"{path} does not exist.", got=str(path))
     try:
         if kind == PARQUET:
-            dataset = ds.dataset(path, format="parquet")
-            if not dataset.files:
-                raise DataValidationError(f"{path} holds no .parquet files.", got=str(path))
+            parts = data_files(path)
+            if path.is_dir():
+                _require_same_columns(path, parts)
+            dataset = ds.dataset([str(p) for p in parts], format="parquet")
             return dataset if columns is None else _Projected(dataset, columns)
         convert = pacsv.ConvertOptions(
             include_columns=columns,
@@ -255,6 +172,83 @@ def _open_batches(path: Path, *, columns: list[str] | None, text_columns: tuple[
         )
     except (OSError, pa.ArrowException) as exc:
         raise _unreadable(path, exc) from exc
+
+
+def data_files(path: Path) -> list[Path]:
+    """The files a path stands for: itself, or a folder's files in name order.
+
+    A folder is read as Parquet's data sets are, its subfolders included, and files
+    and folders whose names start with ``.`` or ``_`` (``_SUCCESS``, temporary files)
+    skipped. Links are followed, but one that leads back into a folder it is in (a
+    loop) or to a file already found is refused: either would read rows twice.
+
+    Raises:
+        DataValidationError: for a folder without files, a link loop, a broken link or
+            a file reached twice.
+    """
+    if not path.is_dir():
+        return [path]
+    found: dict[Path, Path] = {}
+    _collect(path, path, (), found)
+    if not found:
+        raise DataValidationError(f"{path} holds no .parquet files.", got=str(path))
+    return list(found.values())
+
+
+def _collect(
+    root: Path, folder: Path, ancestors: tuple[Path, ...], found: dict[Path, Path]
+) -> None:
+    real = folder.resolve()
+    if real in ancestors:
+        raise DataValidationError(
+            f"{root} holds a link loop: {folder} leads back to {real}; remove the link.",
+            got=str(folder),
+        )
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            _collect(root, entry, (*ancestors, real), found)
+        elif entry.is_file():
+            target = entry.resolve()
+            if target in found:
+                raise DataValidationError(
+                    f"{root} holds the same file twice: {found[target]} and {entry}; "
+                    "remove one, or the rows would be read twice.",
+                    got=str(entry),
+                )
+            found[target] = entry
+        else:
+            raise DataValidationError(
+                f"{root} holds {entry}, which is a broken link or not a file; remove it.",
+                got=str(entry),
+            )
+
+
+def _require_same_columns(folder: Path, parts: Sequence[Path]) -> None:
+    """Refuse a folder whose files do not all have the first file's columns."""
+    import pyarrow.parquet as pq
+
+    first = None
+    for part in parts:
+        try:
+            names = pq.read_schema(part).names
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise _unreadable(part, exc) from exc
+        if first is None:
+            first = (part, names)
+        elif sorted(names) != sorted(first[1]):
+            missing = sorted(set(first[1]) - set(names))
+            extra = sorted(set(names) - set(first[1]))
+            raise DataValidationError(
+                f"{part} in {folder} has columns {names} but {first[0]} has {first[1]}"
+                + (f" ({part.name} lacks {listing(missing)})" if missing else "")
+                + (f" ({part.name} adds {listing(extra)})" if extra else "")
+                + "; the files of a folder must have the same columns.",
+                column=(missing or extra)[0],
+                expected=first[1],
+                got=names,
+            )
 
 
 class _Projected:

@@ -7,7 +7,8 @@ when adding periods the file is linked into place instead, so of two processes a
 the same period only one succeeds and the other is told the period is already stored.
 
 Files hold canonical frames of the data contract (``DataContract.validate``) and are
-named after the period unit (``week-00017.parquet``, ``day-00230.parquet``).
+named after the period unit and number, zero-padded to five digits at least
+(``week-00017.parquet``, ``day-00230.parquet``, ``week-202501.parquet``).
 ``store.json`` records the unit and, for periods counted from a time column, the
 origin (period 0), so that appended rows keep the numbering of the stored ones.
 """
@@ -51,7 +52,9 @@ class LocalPeriodStore(DataSource):
         self.folder = Path(folder)
         self.contract = contract
         self.mode = check_mode(mode)
-        self._file = re.compile(rf"^{contract.period}-(\d{{5}})\.parquet$")
+        # Five digits at least (``week-00017``), more without a leading zero (``day-202501``):
+        # every period number has one name, and every name is listed.
+        self._file = re.compile(rf"^{contract.period}-(\d{{5}}|[1-9]\d{{5,}})\.parquet$")
 
     def _record(self) -> dict[str, Any]:
         """``store.json``, checked against the contract (empty before the first write)."""

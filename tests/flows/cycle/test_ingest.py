@@ -18,7 +18,7 @@ from flows.backends import open_backend
 from flows.cli import main
 from flows.config import Settings
 from flows.cycle import steps
-from flows.data import files
+from flows.data.output import write_table
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
 from tests.flows.homes import quickstart_home
@@ -50,7 +50,7 @@ def _new_weeks() -> pd.DataFrame:
 
 def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "new.csv") -> Path:
     path = tmp_path / name
-    files.write_table(frame, path)
+    write_table(frame, path)
     return path
 
 
