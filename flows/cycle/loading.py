@@ -4,21 +4,28 @@ All or nothing: every row of every file is validated before the first is written
 so a bad file leaves the stored data as it was (the registry is never touched).
 Stored periods are immutable; rows of a period already stored ("late data"), or
 before the first stored period, refuse the whole load (see docs/data.md for why).
+The same rows given twice in one load (one file named twice, or as CSV and as
+Parquet) are refused too, and rows appended must carry every feature the live
+version reads, or scoring would refuse the newest period later.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cycle.reads import data_span
+from flows.data.columns import require_columns
 from flows.data.files import read_tables
-from flows.errors import ConfigError
+from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    import pandas as pd
 
     from flows.backends import Backend
     from flows.config import Settings
@@ -69,11 +76,57 @@ def ingest(
             f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
             "add rows of later periods or --replace to store these files instead."
         )
-    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
-    data = read_tables([Path(p) for p in paths], text_columns=text)
-    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
-    contract.validate(data, input_name=input_name, require_both_classes=True)
+    inputs = [Path(p) for p in paths]
+    # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
+    text = [
+        *(contract.categorical or ()),
+        *filter(None, (contract.time_column, contract.id_column)),
+    ]
+    data, sizes = read_tables(inputs, text_columns=text)
+    input_name = "data to ingest" if len(inputs) > 1 else str(inputs[0])
+    contract.refuse_reserved(data, input_name)
+    canonical = contract.validate(data, input_name=input_name, require_both_classes=True)
+    _refuse_same_rows(canonical, inputs, sizes)
+    if append:
+        _require_live_features(backend, data, input_name)
+    del canonical
     written = source.write(data, replace=replace)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, len(paths))
     return IngestResult(rows=written, span=data_span(backend), replaced=replace)
+
+
+def _refuse_same_rows(
+    canonical: pd.DataFrame, inputs: Sequence[Path], sizes: Sequence[int]
+) -> None:
+    """Refuse two inputs of which one holds only rows of the other (the same data twice).
+
+    Rows are compared in canonical form, so a CSV file and its Parquet copy match.
+    """
+    import numpy as np
+
+    from flows.data.quickstart import row_hashes
+
+    if len(inputs) < 2:
+        return
+    hashes = row_hashes(canonical)
+    bounds = np.cumsum([0, *sizes])
+    rows = [np.unique(hashes[a:b]) for a, b in itertools.pairwise(bounds)]
+    for i, first in enumerate(rows):
+        for j in range(i + 1, len(rows)):
+            small, large = (i, j) if len(first) <= len(rows[j]) else (j, i)
+            if np.isin(rows[small], rows[large], assume_unique=True).all():
+                raise DataValidationError(
+                    f"Every row of {inputs[small]} is also in {inputs[large]}: the same data is "
+                    "given twice and would be stored twice; load each file once.",
+                    got=[str(inputs[small]), str(inputs[large])],
+                )
+
+
+def _require_live_features(backend: Backend, data: pd.DataFrame, input_name: str) -> None:
+    """Refuse appended rows that lack a feature of the live version: it could not score them."""
+    live = backend.registry.live_version()
+    if live is None:
+        return
+    features = backend.registry.get_version(live).data_contract.features or ()
+    require_columns(data, list(features), f"{input_name} (rows for live version {live})")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from flows.data import files
-from flows.data.columns import require_columns
+from flows.data.columns import check_ids, require_columns
 from flows.data.output import TableWriter, check_output_path
 from flows.errors import DataValidationError
 
@@ -75,7 +75,8 @@ def stream_scores(
         score_column: The output column of probabilities (``DataContract.score_column``).
         id_column: Column carried into the output instead of every input column,
             when ``source`` has it.
-        text_columns: Columns to read as text from a CSV file (the categorical ones).
+        text_columns: Columns to read as text from a CSV file (the categorical ones and
+            the id, which is written back exactly as the file gives it).
         batch_rows: Rows per batch.
         protected: Folders ``out`` must not be inside (the backend's home).
         csv_safe: Neutralise text cells a spreadsheet would run as formulas (CSV ``out``).
@@ -115,6 +116,8 @@ def stream_scores(
             columns=list(dict.fromkeys([*keep, *features])),
             text_columns=[c for c in text_columns if c in names],
         ):
+            if id_column in keep:
+                check_ids(batch.column(id_column).to_pandas(), id_column, str(source))
             scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
             # The kept columns go out as Arrow read them: no round trip through pandas.
             scored = batch.select(keep)
@@ -154,7 +157,7 @@ def score_file(
         features=contract.features or contract.feature_columns(files.column_names(source)),
         score_column=contract.score_column,
         id_column=contract.id_column,
-        text_columns=contract.categorical or (),
+        text_columns=[*(contract.categorical or ()), *filter(None, [contract.id_column])],
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
         protected=backend.protected,
         csv_safe=csv_safe,

@@ -28,6 +28,10 @@ LAST_TIME = "2262-04-11"
 """The range of dates a time column may hold, the same for CSV and Parquet: the span of
 nanosecond timestamps. Outside it a timestamp cannot be converted without wrapping
 around (a ``9999-12-31`` sentinel would become a date in 1816), so it is refused."""
+LARGEST_NUMBER = 1e100
+"""Numbers beyond ±1e100 are refused: scaling squares them, and past about 1e154 the
+square overflows float64, so one such value turns a whole column into NaN (a model no
+better than chance). Real measurements are far smaller; such values are sentinels."""
 CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
 
 
@@ -157,6 +161,35 @@ def period_numbers(values: pd.Series, input_name: str) -> np.ndarray:
     return numbers.astype("int64")
 
 
+def check_ids(values: pd.Series, column: str, input_name: str) -> None:
+    """Refuse an id column that is not one scalar type (whole numbers or text) on every row.
+
+    Ids are carried into outputs as they are; a float, a byte string, a nested value
+    or a mix of types would come out changed (``1.0``, ``b'C019'``) or break a join.
+    """
+    import pandas as pd
+
+    missing = values.isna()
+    if missing.any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} has {int(missing.sum())} missing id(s) "
+            f"(first at row {int(missing.to_numpy().argmax())}); every row needs one.",
+            column=column,
+            expected="an id on every row",
+            got="missing",
+        )
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("integer", "string"):
+        first = next((v for v in values if not isinstance(v, str | int)), values.iloc[0])
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} must hold ids of one kind, whole numbers or "
+            f"text; got {kind} values (such as {first!r}).",
+            column=column,
+            expected="whole numbers or text",
+            got=kind,
+        )
+
+
 def check_frame(data: Any, input_name: str) -> None:
     """Refuse what is not a non-empty DataFrame with unique column names."""
     import pandas as pd
@@ -227,6 +260,17 @@ def numeric_column(
             column=column,
             expected="finite numbers or missing",
             got="infinite",
+        )
+    huge = np.abs(floats) > LARGEST_NUMBER
+    if huge.any():
+        first = int(np.flatnonzero(huge)[0])
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} holds {floats[first]:g} in {int(huge.sum())} "
+            f"row(s) (first at row {first}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
+            "scaled, replace them with a number or leave them empty.",
+            column=column,
+            expected=f"within ±{LARGEST_NUMBER:g}",
+            got=floats[first].item(),
         )
     return floats
 

@@ -26,6 +26,7 @@ from flows.data.columns import (
     absolute_periods,
     categorical_column,
     check_frame,
+    check_ids,
     distinct_text,
     listing,
     numeric_column,
@@ -341,6 +342,7 @@ class DataContract:
         require_columns(data, list(dict.fromkeys([*required, *features])), input_name)
         columns: dict[str, Any] = {}
         if self.id_column is not None:
+            check_ids(data[self.id_column], self.id_column, input_name)
             columns[self.id_column] = data[self.id_column].to_numpy()
         times = None
         if self.time_column is not None:
@@ -372,6 +374,22 @@ class DataContract:
             _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
         return pd.DataFrame(columns)
 
+    def refuse_reserved(self, data: pd.DataFrame, input_name: str) -> None:
+        """Refuse new rows with a column named like the computed period column.
+
+        Stored frames carry that column (it is recomputed on reading); in a user's
+        file it would be silently replaced.
+        """
+        clash = self.period_key == PERIOD_KEY != self.time_column
+        if clash and PERIOD_KEY in data.columns and PERIOD_KEY not in self.ignore:
+            raise DataValidationError(
+                f"{input_name} has a column {PERIOD_KEY!r}, a name reserved for the period "
+                f"numbers counted from {self.time_column!r}; rename it, or list it under "
+                "'ignore' in [data] to drop it.",
+                column=PERIOD_KEY,
+                got=list(data.columns),
+            )
+
     def for_storage(
         self, data: pd.DataFrame, *, input_name: str = "data to store", origin: int | None = None
     ) -> pd.DataFrame:
@@ -380,6 +398,7 @@ class DataContract:
         Stores keep the label's own values ("default"/"repaid"), as a table loaded by
         other means holds them, so every read maps them to 0/1 the same way.
         """
+        self.refuse_reserved(data, input_name)
         frame = self.validate(data, input_name=input_name, origin=origin)
         frame[self.label] = data[self.label].to_numpy()
         return frame
@@ -425,6 +444,7 @@ class DataContract:
                 got="missing",
             )
         found = distinct_text(values)
+        _refuse_case_variants(values, self.label, input_name)
         if len(found) > 2:
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} must hold two values; found "
@@ -468,6 +488,26 @@ DEFAULT_CONTRACT = DataContract(
     categorical=(),
 )
 """The quickstart's credit applications: dates, week numbers, nine numeric features."""
+
+
+def _refuse_case_variants(values: pd.Series, column: str, input_name: str) -> None:
+    """Refuse labels that differ only by case or surrounding spaces (``yes`` and ``YES``).
+
+    Only one spelling can be ``positive_label``; the other would silently count as
+    the negative class.
+    """
+    spellings: dict[str, str] = {}
+    for value in (str(v) for v in values.drop_duplicates().head(100)):
+        key = value.strip().casefold()
+        if key in spellings and spellings[key] != value:
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} holds {spellings[key]!r} and {value!r}, "
+                "which differ only by case or spaces; spell each label one way.",
+                column=column,
+                expected="one spelling per label",
+                got=[spellings[key], value],
+            )
+        spellings[key] = value
 
 
 def _require_both_classes(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:

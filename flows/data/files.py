@@ -75,16 +75,23 @@ def read_table(path: Path, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def read_tables(paths: Sequence[Path], *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+def read_tables(
+    paths: Sequence[Path], *, text_columns: Iterable[str] = ()
+) -> tuple[pd.DataFrame, list[int]]:
     """Several files read whole and stacked in the order given; all must share their columns.
 
+    Returns:
+        The stacked table and the number of rows each path gave, in order.
+
     Raises:
-        DataValidationError: as :func:`read_table`, or if two files have different columns.
+        DataValidationError: as :func:`read_table`, if two files have different columns,
+            or if one file is given twice (by two names, or also inside a given folder).
     """
     import pandas as pd
 
     if not paths:
         raise ConfigError("No file given: name at least one .csv or .parquet file or folder.")
+    _refuse_repeated(paths)
     text = tuple(text_columns)
     frames = [read_table(Path(path), text_columns=text) for path in paths]
     first = list(frames[0].columns)
@@ -96,7 +103,23 @@ def read_tables(paths: Sequence[Path], *, text_columns: Iterable[str] = ()) -> p
                 expected=first,
                 got=list(frame.columns),
             )
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    sizes = [len(frame) for frame in frames]
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), sizes
+
+
+def _refuse_repeated(paths: Sequence[Path]) -> None:
+    """Refuse a file that two of ``paths`` stand for: its rows would be loaded twice."""
+    given: dict[Path, Path] = {}
+    for path in map(Path, paths):
+        for part in data_files(path) if path.exists() else []:
+            real = part.resolve()
+            if real in given:
+                raise DataValidationError(
+                    f"{part} is given twice (in {given[real]} and in {path}); give each file "
+                    "once, or its rows would be stored twice.",
+                    got=str(part),
+                )
+            given[real] = path
 
 
 def iter_batches(
@@ -165,11 +188,13 @@ def _open_batches(path: Path, *, columns: list[str] | None, text_columns: tuple[
             column_types=dict.fromkeys(text_columns, pa.string()),
             strings_can_be_null=True,
         )
-        return pacsv.open_csv(
+        reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
             convert_options=convert,
         )
+        _require_text(path, reader.schema)
+        return reader
     except (OSError, pa.ArrowException) as exc:
         raise _unreadable(path, exc) from exc
 
@@ -315,6 +340,22 @@ def _rebatched(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[p
         yield pa.Table.from_batches(pending)
 
 
+def _not_utf8(path: Path, where: str) -> DataValidationError:
+    return DataValidationError(
+        f"{path} is not UTF-8 text ({where}); save it as UTF-8, the encoding CSV files are read in.",
+        expected="UTF-8",
+    )
+
+
+def _require_text(path: Path, schema: pa.Schema) -> None:
+    """Refuse CSV columns that Arrow could only read as bytes: text in another encoding."""
+    import pyarrow as pa
+
+    for field in schema:
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise _not_utf8(path, f"column {field.name!r} holds bytes that are not UTF-8")
+
+
 def _checked_names(path: Path, names: list[str]) -> list[str]:
     if not names:
         raise DataValidationError(f"{path} is empty: it has no columns.", got=0)
@@ -334,4 +375,6 @@ def _unreadable(path: Path, exc: Exception) -> DataValidationError:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "Empty CSV file" in detail:
         return DataValidationError(f"{path} is empty: it has no header and no rows.", got=0)
+    if "invalid UTF8" in detail:
+        return _not_utf8(path, detail.rstrip("."))
     return DataValidationError(f"{path} cannot be read as {table_format(path)}: {detail}.")

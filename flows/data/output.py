@@ -49,6 +49,9 @@ def check_output_path(
         raise ConfigError(f"--out {out} is a folder; name a .csv or .parquet file to write.")
     if out.exists() and not out.is_file():
         raise ConfigError(f"--out {out} is not a regular file; name a .csv or .parquet file.")
+    existing = next(p for p in out.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out} cannot be written: {existing} is a file, not a folder.")
     target = out.resolve()
     for source in inputs:
         if target == source.resolve() or (out.exists() and os.path.samefile(out, source)):
