@@ -285,6 +285,26 @@ def categorical_column(values: pd.Series) -> np.ndarray:
     return text
 
 
+def refuse_case_variants(values: pd.Series, column: str, input_name: str) -> None:
+    """Refuse labels that differ only by case or surrounding spaces (``yes`` and ``YES``).
+
+    Only one spelling can be ``positive_label``; the other would silently count as
+    the negative class.
+    """
+    spellings: dict[str, str] = {}
+    for value in (str(v) for v in values.drop_duplicates().head(100)):
+        key = value.strip().casefold()
+        if key in spellings and spellings[key] != value:
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} holds {spellings[key]!r} and {value!r}, "
+                "which differ only by case or spaces; spell each label one way.",
+                column=column,
+                expected="one spelling per label",
+                got=[spellings[key], value],
+            )
+        spellings[key] = value
+
+
 def distinct_text(values: pd.Series) -> list[str]:
     """The distinct values of ``values`` as text, sorted (at most 3 needed to tell)."""
     return sorted({str(v) for v in values.drop_duplicates().head(3)})

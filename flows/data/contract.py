@@ -33,6 +33,7 @@ from flows.data.columns import (
     parse_times,
     period_numbers,
     period_start,
+    refuse_case_variants,
     require_columns,
 )
 from flows.errors import ConfigError, DataValidationError
@@ -444,7 +445,7 @@ class DataContract:
                 got="missing",
             )
         found = distinct_text(values)
-        _refuse_case_variants(values, self.label, input_name)
+        refuse_case_variants(values, self.label, input_name)
         if len(found) > 2:
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} must hold two values; found "
@@ -488,26 +489,6 @@ DEFAULT_CONTRACT = DataContract(
     categorical=(),
 )
 """The quickstart's credit applications: dates, week numbers, nine numeric features."""
-
-
-def _refuse_case_variants(values: pd.Series, column: str, input_name: str) -> None:
-    """Refuse labels that differ only by case or surrounding spaces (``yes`` and ``YES``).
-
-    Only one spelling can be ``positive_label``; the other would silently count as
-    the negative class.
-    """
-    spellings: dict[str, str] = {}
-    for value in (str(v) for v in values.drop_duplicates().head(100)):
-        key = value.strip().casefold()
-        if key in spellings and spellings[key] != value:
-            raise DataValidationError(
-                f"Column {column!r} in {input_name} holds {spellings[key]!r} and {value!r}, "
-                "which differ only by case or spaces; spell each label one way.",
-                column=column,
-                expected="one spelling per label",
-                got=[spellings[key], value],
-            )
-        spellings[key] = value
 
 
 def _require_both_classes(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:

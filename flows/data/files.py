@@ -176,6 +176,8 @@ def _open_batches(path: Path, *, columns: list[str] | None, text_columns: tuple[
     kind = table_format(path)
     if not path.exists():
         raise DataValidationError(f"{path} does not exist.", got=str(path))
+    if not (path.is_file() or path.is_dir()):  # a pipe or a device would be read forever
+        raise DataValidationError(f"{path} is not a regular file or folder.", got=str(path))
     try:
         if kind == PARQUET:
             parts = data_files(path)
