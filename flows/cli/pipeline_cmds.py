@@ -16,10 +16,14 @@ from flows.cli._console import (
     open_existing,
     print_json,
     settings_from,
+    shown,
 )
 from flows.cli._flow_runs import flow_terminal, prepare_prefect
 from flows.data.periods import Calendar
 from flows.errors import ConfigError
+
+LARGE_LOAD_PERIODS = 1000
+"""An ingest of at least this many periods reports its progress as it stores them."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -178,7 +182,7 @@ def generate_command(args: argparse.Namespace) -> int:
     console.print(
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
         f"{int(data['approved'].sum()):,} approved"
-        + (f"; exported to {args.out}" if args.out else "")
+        + (f"; exported to {shown(args.out)}" if args.out else "")
     )
     return 0
 
@@ -189,15 +193,22 @@ def ingest_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
 
     settings = settings_from(args)
-    with get_console().status("Ingesting…"), open_backend(settings) as backend:
+    period = settings.contract.period
+    console = get_console()
+
+    def progress(done: int, total: int) -> None:
+        if total >= LARGE_LOAD_PERIODS:
+            console.print(f"Stored {done:,} of {total:,} {period} files")
+
+    with console.status("Ingesting…"), open_backend(settings) as backend:
         result = steps.ingest(
             backend,
             settings,
             [Path(f) for f in args.files],
             append=args.append,
             replace=args.replace,
+            progress=progress,
         )
-    period = settings.contract.period
     get_console().print(
         f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
         + (", replacing the stored rows" if result.replaced else "")
@@ -297,15 +308,13 @@ def score_command(args: argparse.Namespace) -> int:
     get_console().print(
         f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
         f"mean {contract.score_description} {probabilities.mean():.3f}"
-        + (f"; written to {args.out} (column {contract.score_column})" if args.out else "")
+        + (f"; written to {shown(args.out)} (column {contract.score_column})" if args.out else "")
     )
     return 0
 
 
 def _score_file_command(args: argparse.Namespace) -> int:
     """``score --input FILE --out FILE``: stream the file through the live version."""
-    from rich.markup import escape
-
     from flows.cycle import steps
 
     if not args.out:
@@ -317,15 +326,15 @@ def _score_file_command(args: argparse.Namespace) -> int:
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
         result = steps.score_file(backend, Path(args.input), Path(args.out), csv_safe=args.csv_safe)
     get_console().print(
-        f"Scored {result.n_rows:,} rows of {escape(args.input)} with live version "
+        f"Scored {result.n_rows:,} rows of {shown(args.input)} with live version "
         f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); "
-        f"written to {escape(args.out)}"
+        f"written to {shown(args.out)}"
     )
     if result.formula_cells and not args.csv_safe:
         get_console().print(
-            f"Note: {result.formula_cells:,} text cell(s) in {args.out} begin with = + - or @; "
-            "a spreadsheet may run them as formulas. Pass --csv-safe to write them as text.",
-            markup=False,
+            f"Note: {result.formula_cells:,} text cell(s) in {shown(args.out)} begin with "
+            "= + - or @; a spreadsheet may run them as formulas. Pass --csv-safe to write "
+            "them as text."
         )
     return 0
 

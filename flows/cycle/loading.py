@@ -23,7 +23,7 @@ from flows.data.files import read_tables
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -52,6 +52,7 @@ def ingest(
     *,
     append: bool = False,
     replace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Load CSV/Parquet files into the backend's table, all or nothing.
 
@@ -61,6 +62,7 @@ def ingest(
         paths: CSV or Parquet files, or folders of Parquet files, with the same columns.
         append: Add rows of new periods to the stored ones.
         replace: Drop the stored rows and store these instead.
+        progress: Told (periods written, periods to write) while a long load is stored.
 
     Raises:
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
@@ -90,7 +92,7 @@ def ingest(
     if append:
         _require_live_features(backend, data, input_name)
     del canonical
-    written = source.write(data, replace=replace)
+    written = source.write(data, replace=replace, progress=progress)
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, len(paths))
     return IngestResult(rows=written, span=data_span(backend), replaced=replace)

@@ -215,7 +215,14 @@ class SnowparkSource(DataSource):
         origin = self._origin if self.contract.period_column is None else None
         return self.contract.validate(data, input_name=input_name, origin=origin)
 
-    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+    def write(
+        self,
+        data: pd.DataFrame,
+        *,
+        replace: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        # One statement writes every period at once: there is no progress to report.
         refuse_in_read_mode(self.mode, "storing rows", f"Table {self.table}")
         span = None if replace else self.period_span()
         origin = None if span is None or self.contract.period_column else self.origin()
