@@ -78,6 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_options(champion)
     champion.add_argument("--replace", action="store_true", help="replace a live champion")
+    champion.add_argument(
+        "--allow-weak-champion",
+        action="store_true",
+        help="make it live even if its test AUC is no better than chance (0.55 or less)",
+    )
     champion.set_defaults(handler=train_champion_command)
 
     run = subparsers.add_parser("run", help="run one cycle (a Prefect flow)")
@@ -234,6 +239,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
             home=str(settings.home),
             config=config_path(args),
             replace=args.replace,
+            allow_weak=args.allow_weak_champion,
         )
     trained = Calendar(settings.contract.period).range(*version["train_weeks"])
     get_console().print(

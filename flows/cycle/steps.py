@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.contestants import train_and_log
+from flows.cycle.contestants import refuse_weak_champion, train_and_log
 from flows.cycle.loading import IngestResult as IngestResult
 from flows.cycle.loading import ingest as ingest
 from flows.cycle.promotion import (
@@ -193,6 +193,7 @@ def train_champion(
     plan: CyclePlan | None = None,
     *,
     replace: bool = False,
+    allow_weak: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
 ) -> ModelVersion:
@@ -201,9 +202,12 @@ def train_champion(
     Args:
         plan: The bootstrap plan (``plan_cycle(..., role="champion")``); planned here if None.
         replace: Allow replacing an existing live champion (recorded in the ledger).
+        allow_weak: Make it live even if its test AUC is no better than chance.
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
+        DataValidationError: if its test AUC is no better than chance and not
+            ``allow_weak`` (the version stays logged, not live).
     """
     plan = plan or plan_cycle(backend, settings, role="champion")
     live = backend.registry.live_version()
@@ -213,6 +217,7 @@ def train_champion(
             "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
     version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    refuse_weak_champion(version, allow_weak=allow_weak)
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version

@@ -23,11 +23,12 @@ from flows.cycle.scoring import PROBABILITY_COLUMN
 from flows.data.files import read_tables
 from flows.data.output import FORMULA_PREFIXES
 from flows.data.periods import PeriodRange
+from flows.errors import DataValidationError
 from tests.flows.loans import loans
 from tests.reliability.helpers import CONFIG_TOML, open_home
 from tests.reliability.hostile_cases import file_cases, output_cases, quick_cases
 from tests.reliability.hostile_contracts import fresh_cases, loans_cases
-from tests.reliability.hostile_writers import FRESH_CONTRACTS, LOANS_TOML, Case
+from tests.reliability.hostile_writers import FRESH_CONTRACTS, LOANS_TOML, Case, fresh_rows
 
 CASES = [*quick_cases(), *file_cases(), *output_cases(), *loans_cases(), *fresh_cases()]
 
@@ -147,3 +148,21 @@ def check_scores(case: Case, home: Path, work: Path, inputs: list[Path], out: st
 
 def _text_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_a_champion_no_better_than_chance_is_made_live_only_when_asked(tmp_path):
+    """A feature that says nothing about the label trains a model with test AUC 0.5."""
+    home = new_home(tmp_path / "home", FRESH_CONTRACTS["pid"])
+    rows = fresh_rows("pid").assign(x=1.0, kind="a")
+    rows.to_csv(tmp_path / "flat.csv", index=False)
+    with open_home(home) as (backend, settings):
+        steps.ingest(backend, settings, [tmp_path / "flat.csv"])
+        with pytest.raises(
+            DataValidationError,
+            match=r"test AUC 0\.5000 on weeks 202511–202513, not above 0\.55 \(chance is 0\.5\); "
+            r"it is logged but not made live.*--allow-weak-champion",
+        ):
+            steps.train_champion(backend, settings, actor="tester")
+        assert backend.registry.live_version() is None and backend.registry.ledger() == []
+        version = steps.train_champion(backend, settings, allow_weak=True, actor="tester")
+        assert backend.registry.live_version() == version.name
