@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
     from flows.config import Settings
 
 logger = logging.getLogger(__name__)
+
+BUDGET_ENV = "CC_INGEST_MAX_MIB"
+"""Environment variable overriding :data:`DEFAULT_BUDGET_MIB`."""
+DEFAULT_BUDGET_MIB = 2048
+"""The most one ingest reads into memory, decoded (``files.decoded_bytes``), in MiB.
+
+A load holds its rows about twice over while it checks and stores them (measured in
+docs/benchmarks.md), so the default needs about 4 GiB free. A larger input is refused
+before it is read, rather than exhausting the machine's memory half-way."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ def ingest(
             "add rows of later periods or --replace to store these files instead."
         )
     inputs = [Path(p) for p in paths]
+    _refuse_over_budget(inputs)
     # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
     text = [
         *(contract.categorical or ()),
@@ -96,6 +107,29 @@ def ingest(
     source.write_evaluation_data(holdout_periods=settings.windows.holdout)
     logger.info("Ingested %d rows from %d file(s)", written, len(paths))
     return IngestResult(rows=written, span=data_span(backend), replaced=replace)
+
+
+def _refuse_over_budget(inputs: Sequence[Path]) -> None:
+    """Refuse, before reading, inputs that would take more memory than the budget allows."""
+    from flows.data.files import decoded_bytes
+
+    text = os.environ.get(BUDGET_ENV)
+    try:
+        budget = float(text) if text is not None else DEFAULT_BUDGET_MIB
+    except ValueError:
+        budget = -1.0
+    if not budget > 0:
+        raise ConfigError(f"{BUDGET_ENV} must be a number of MiB above 0; got {text!r}.")
+    size = sum(decoded_bytes(path) for path in inputs) / 2**20
+    if size > budget:
+        name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} files"
+        raise DataValidationError(
+            f"{name} would take about {size:,.0f} MiB in memory once read, over the ingest "
+            f"budget of {budget:,.0f} MiB; ingest it in parts (a range of periods at a time, "
+            f"with --append), or raise {BUDGET_ENV} if about twice that much memory is free.",
+            expected=f"<= {budget:g} MiB",
+            got=round(size),
+        )
 
 
 def _refuse_same_rows(

@@ -373,7 +373,8 @@ class DataContract:
         columns[self.label] = self.binary_labels(data[self.label], input_name)
         if require_both_classes:
             _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
-        return pd.DataFrame(columns)
+        # No copy: float columns that already were float64 stay the very arrays of ``data``.
+        return pd.DataFrame(columns, copy=False)
 
     def refuse_reserved(self, data: pd.DataFrame, input_name: str) -> None:
         """Refuse new rows with a column named like the computed period column.

@@ -72,7 +72,8 @@ def read_table(path: Path, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     table = _read_all(path, reader)
     if table.num_rows == 0:
         raise DataValidationError(f"{path} has no rows.", got=0)
-    return table.to_pandas()
+    # Each column's Arrow memory is freed as soon as it is converted: one copy at a time.
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def read_tables(
@@ -120,6 +121,43 @@ def _refuse_repeated(paths: Sequence[Path]) -> None:
                     got=str(part),
                 )
             given[real] = path
+
+
+def decoded_bytes(path: Path) -> int:
+    """About how many bytes the table in ``path`` takes once read into memory.
+
+    Parquet: rows × the width of each column (8 bytes for numbers and times, 1 for
+    booleans, 64 for text or nested values, which become Python objects), from the
+    files' metadata alone. CSV: the file's size, which numbers roughly keep.
+
+    Raises:
+        DataValidationError: as :func:`read_table`, for a file that cannot be read.
+    """
+    import pyarrow.parquet as pq
+
+    if table_format(path) == CSV or not path.exists():
+        return path.stat().st_size if path.is_file() else 0
+    total = 0
+    for part in data_files(path):
+        try:
+            metadata = pq.read_metadata(part)
+            schema = metadata.schema.to_arrow_schema()
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise _unreadable(part, exc) from exc
+        total += metadata.num_rows * sum(_width(field.type) for field in schema)
+    return total
+
+
+def _width(kind: pa.DataType) -> int:
+    """Bytes per value of ``kind`` in a pandas column."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(kind):
+        return 1
+    if pa.types.is_dictionary(kind):
+        return _width(kind.value_type)
+    fixed = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind)
+    return 8 if fixed else 64
 
 
 def iter_batches(

@@ -124,6 +124,11 @@ def _pipe(folder: Path) -> list[Path]:
     return [folder / "in.csv"]
 
 
+def _device(folder: Path) -> list[Path]:
+    os.symlink("/dev/zero", folder / "in.csv")
+    return [folder / "in.csv"]
+
+
 def _csv_and_parquet(folder: Path) -> list[Path]:
     rows = quick_rows()
     return [*csv(rows)(folder), *parquet(rows)(folder)]
@@ -150,6 +155,7 @@ FILE_CASES: list[tuple[str, Writer, str]] = [
     ("unknown suffix", raw(b"x", "in.xlsx"), r"use a .csv or .parquet file"),
     ("no suffix", raw(b"x", "data"), r"Cannot tell the format"),
     ("a pipe", _pipe, r"is not a regular file or folder"),
+    ("a link to a device", _device, r"is not a regular file or folder"),
     ("empty folder", in_folder(lambda p: None), r"holds no .parquet files"),
     (
         "folder of mismatched files",

@@ -42,6 +42,7 @@ from flows.errors import DataValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from flows.data.periods import PeriodRange
 
@@ -184,6 +185,8 @@ class LocalPeriodStore(DataSource):
         replace: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
+        import pyarrow as pa
+
         refuse_in_read_mode(self.mode, "storing rows", f"The table in {self.folder}")
         record = self._record(any_unit=replace)
         canonical = self._checked(data, record, replace=replace)
@@ -198,17 +201,19 @@ class LocalPeriodStore(DataSource):
             self._clear_unpublished(record)
             visible = bool(stored) or "replaced_unit" in record
             folder = self._staging_folder(record, replace=replace and visible)
-            self._write_periods(canonical, folder, progress)
-            checkpoint("periods-staged")
             incoming = _periods_of(canonical, self.contract.period_key)
-            if replace or not stored:
-                self._publish(self.contract.origin_of(canonical), incoming, folder)
-            else:
-                self._publish(record.get("origin"), [*stored, *incoming], folder)
+            fresh = replace or not stored
+            origin = self.contract.origin_of(canonical) if fresh else record.get("origin")
+            rows = len(canonical)
+            table = pa.Table.from_pandas(canonical, preserve_index=False)
+            del canonical  # the rows are in ``table`` now: hold one copy, not two
+            self._write_periods(table, folder, progress)
+            checkpoint("periods-staged")
+            self._publish(origin, incoming if fresh else [*stored, *incoming], folder)
             if replace:
                 self._clear_unpublished(self._record())
-        logger.info("Stored %d rows in %s", len(canonical), self.folder)
-        return len(canonical)
+        logger.info("Stored %d rows in %s", rows, self.folder)
+        return rows
 
     def _checked(
         self, data: pd.DataFrame, record: dict[str, Any], *, replace: bool
@@ -250,25 +255,24 @@ class LocalPeriodStore(DataSource):
                 (current / self._name(period)).unlink()
 
     def _write_periods(
-        self, data: pd.DataFrame, folder: str, progress: Callable[[int, int], None] | None
+        self, table: pa.Table, folder: str, progress: Callable[[int, int], None] | None
     ) -> None:
-        """One Parquet file per period, converted to Arrow once and sliced (fast for many)."""
+        """One Parquet file per period, each taken from the one Arrow copy of the rows."""
         import io
 
-        import pyarrow as pa
+        import numpy as np
         import pyarrow.parquet as pq
 
-        key = self.contract.period_key
-        table = pa.Table.from_pandas(data.sort_values(key, kind="stable"), preserve_index=False)
-        periods = table.column(key).to_numpy()
-        starts = [0, *(periods[1:] != periods[:-1]).nonzero()[0] + 1, len(periods)]
+        periods = table.column(self.contract.period_key).to_numpy()
+        order = np.argsort(periods, kind="stable")  # rows keep their order within a period
+        ordered = periods[order]
+        starts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1), len(ordered)]
         total = len(starts) - 1
         for done, (start, end) in enumerate(itertools.pairwise(starts), 1):
             buffer = io.BytesIO()
-            pq.write_table(table.slice(start, end - start), buffer)
-            write_unpublished(
-                self.folder / folder / self._name(int(periods[start])), buffer.getvalue()
-            )
+            pq.write_table(table.take(order[start:end]), buffer)
+            name = self._name(int(ordered[start]))
+            write_unpublished(self.folder / folder / name, buffer.getvalue())
             if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
                 progress(done, total)
 
