@@ -305,6 +305,20 @@ def refuse_case_variants(values: pd.Series, column: str, input_name: str) -> Non
         spellings[key] = value
 
 
+def refuse_one_class(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:
+    """Refuse labels (0/1) of one class only, naming the raw value found."""
+    import numpy as np
+
+    if len(np.unique(labels)) < 2:
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} holds one class only "
+            f"({listing(distinct_text(raw))}); a model needs both to learn from.",
+            column=column,
+            expected="two classes",
+            got=distinct_text(raw),
+        )
+
+
 def distinct_text(values: pd.Series) -> list[str]:
     """The distinct values of ``values`` as text, sorted (at most 3 needed to tell)."""
     return sorted({str(v) for v in values.drop_duplicates().head(3)})

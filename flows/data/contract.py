@@ -34,6 +34,7 @@ from flows.data.columns import (
     period_numbers,
     period_start,
     refuse_case_variants,
+    refuse_one_class,
     require_columns,
 )
 from flows.errors import ConfigError, DataValidationError
@@ -372,7 +373,7 @@ class DataContract:
                 columns[column] = numeric_column(data[column], column, input_name)
         columns[self.label] = self.binary_labels(data[self.label], input_name)
         if require_both_classes:
-            _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
+            refuse_one_class(columns[self.label], data[self.label], self.label, input_name)
         # No copy: float columns that already were float64 stay the very arrays of ``data``.
         return pd.DataFrame(columns, copy=False)
 
@@ -490,16 +491,3 @@ DEFAULT_CONTRACT = DataContract(
     categorical=(),
 )
 """The quickstart's credit applications: dates, week numbers, nine numeric features."""
-
-
-def _require_both_classes(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:
-    import numpy as np
-
-    if len(np.unique(labels)) < 2:
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} holds one class only "
-            f"({listing(distinct_text(raw))}); a model needs both to learn from.",
-            column=column,
-            expected="two classes",
-            got=distinct_text(raw),
-        )

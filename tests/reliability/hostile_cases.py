@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.cycle.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
+from flows.cycle.scoring import VERSION_COLUMN
+from flows.data.contract import DEFAULT_CONTRACT
 from tests.reliability.hostile_writers import (
     Case,
     Frame,
@@ -235,8 +236,9 @@ def output_cases() -> list[Case]:
     cases.append(Case("out inside the input folder", "quick", "score",
                       in_folder(lambda p: quick_rows().to_parquet(p / "a.parquet")), r"inside the input folder",
                       out="parts/scores.parquet"))  # fmt: skip
-    scored = quick_rows().assign(**{PROBABILITY_COLUMN: 0.5, VERSION_COLUMN: "V1"})
-    again = rf"already has column\(s\) '{PROBABILITY_COLUMN}', '{VERSION_COLUMN}'"
+    score_column = DEFAULT_CONTRACT.score_column
+    scored = quick_rows().assign(**{score_column: 0.5, VERSION_COLUMN: "V1"})
+    again = rf"already has column\(s\) '{score_column}', '{VERSION_COLUMN}'"
     cases.append(Case("already scored (csv)", "quick", "score", csv(scored), again))
     cases.append(
         Case("already scored (parquet)", "quick", "score", parquet(scored), again, out="s.parquet")

@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from flows.cycle import steps
-from flows.cycle.scoring import PROBABILITY_COLUMN
 from flows.data.files import read_tables
 from flows.data.output import FORMULA_PREFIXES
 from flows.data.periods import PeriodRange
@@ -133,7 +132,7 @@ def check_scores(case: Case, home: Path, work: Path, inputs: list[Path], out: st
     read = pd.read_parquet if path.suffix == ".parquet" else _text_csv
     scores, given = read(path), read(inputs[0])
     with open_home(home) as (_, settings):
-        id_column = settings.contract.id_column
+        id_column, score_column = settings.contract.id_column, settings.contract.score_column
     kept = [id_column] if id_column else list(given.columns)
     expected = given[kept]
     if "--csv-safe" in case.flags:
@@ -143,7 +142,7 @@ def check_scores(case: Case, home: Path, work: Path, inputs: list[Path], out: st
             str(v).startswith(FORMULA_PREFIXES) for v in expected.to_numpy().ravel()
         ), out
     pd.testing.assert_frame_equal(scores[kept], expected)
-    assert pd.to_numeric(scores[PROBABILITY_COLUMN]).between(0, 1).all()
+    assert pd.to_numeric(scores[score_column]).between(0, 1).all()
 
 
 def _text_csv(path: Path) -> pd.DataFrame:
