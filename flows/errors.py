@@ -25,6 +25,10 @@ class DataValidationError(ChampionChallengerError, ValueError):
         self.got = got
 
 
+class OutputError(ChampionChallengerError):
+    """An output file cannot be written where it was asked (nothing was left there)."""
+
+
 class EmptyWindowError(DataValidationError):
     """A training, test or hold-out window holds too few rows (or too few classes)."""
 

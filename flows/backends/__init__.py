@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flows.backends._mode import Mode as Mode
@@ -33,6 +34,8 @@ class Backend:
 
     source: DataSource
     registry: Registry
+    protected: tuple[Path, ...] = ()
+    """Local folders only the backend writes (the embedded home): no output goes inside."""
 
     def close(self) -> None:
         """Close both; idempotent."""

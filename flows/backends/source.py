@@ -9,6 +9,8 @@ from flows.data.periods import Calendar, PeriodRange
 from flows.errors import DataValidationError, EmptyWindowError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from flows.data.contract import DataContract
@@ -50,15 +52,24 @@ class DataSource(ABC):
         """
 
     @abstractmethod
-    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+    def write(
+        self,
+        data: pd.DataFrame,
+        *,
+        replace: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Validate ``data`` against the contract and store it.
 
-        Nothing is written unless every row is valid. Periods counted from a time
-        column keep the stored data's first period as period 0 when appending.
+        Nothing is written unless every row is valid, and readers see all of it or
+        none of it, even if the writer is killed. Periods counted from a time column
+        keep the stored data's first period as period 0 when appending.
 
         Args:
             data: The rows, in the contract's columns (raw values are fine).
             replace: Drop what was stored first (a new first period); else add periods.
+            progress: Called now and then with (periods written, periods to write),
+                by a backend that writes period after period.
 
         Returns:
             The number of rows written.

@@ -16,10 +16,14 @@ from flows.cli._console import (
     open_existing,
     print_json,
     settings_from,
+    shown,
 )
 from flows.cli._flow_runs import flow_api, flow_terminal, prepare_prefect
 from flows.data.periods import Calendar
 from flows.errors import ConfigError
+
+LARGE_LOAD_PERIODS = 1000
+"""An ingest of at least this many periods reports its progress as it stores them."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_options(champion)
     champion.add_argument("--replace", action="store_true", help="replace a live champion")
+    champion.add_argument(
+        "--allow-weak-champion",
+        action="store_true",
+        help="make it live even if its test AUC is no better than chance (0.55 or less)",
+    )
     champion.set_defaults(handler=train_champion_command)
 
     run = subparsers.add_parser("run", help="run one cycle (a Prefect flow)")
@@ -109,6 +118,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "streamed in row batches; needs --out",
     )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
+    score.add_argument(
+        "--csv-safe",
+        action="store_true",
+        help="prefix text cells starting with = + - @ with ' in a CSV output, so a "
+        "spreadsheet shows them as text instead of running them as formulas",
+    )
     score.set_defaults(handler=score_command)
 
 
@@ -143,13 +158,15 @@ def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
     from flows.backends import open_backend
     from flows.cycle import steps
-    from flows.data.files import write_table
+    from flows.data.output import check_output_path, write_table
     from flows.data.quickstart import GeneratorSpec, generate_applications
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
     )
     console = get_console()
+    if args.out:
+        check_output_path(Path(args.out), protected=[settings_from(args).home])
     with console.status("Generating applications…"):
         if args.no_store:
             data = generate_applications(args.weeks, spec)
@@ -170,7 +187,7 @@ def generate_command(args: argparse.Namespace) -> int:
     console.print(
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
         f"{int(data['approved'].sum()):,} approved"
-        + (f"; exported to {args.out}" if args.out else "")
+        + (f"; exported to {shown(args.out)}" if args.out else "")
     )
     return 0
 
@@ -181,13 +198,24 @@ def ingest_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
 
     settings = settings_from(args)
-    with get_console().status("Ingesting…"):
+    period = settings.contract.period
+    console = get_console()
+
+    def progress(done: int, total: int) -> None:
+        if total >= LARGE_LOAD_PERIODS:
+            console.print(f"Stored {done:,} of {total:,} {period} files")
+
+    with console.status("Ingesting…"):
         files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
         with open_backend(settings) as backend:
             result = steps.ingest(
-                backend, settings, files, append=args.append, replace=args.replace
+                backend,
+                settings,
+                files,
+                append=args.append,
+                replace=args.replace,
+                progress=progress,
             )
-    period = settings.contract.period
     get_console().print(
         f"Ingested {result.rows:,} rows from {result.n_files} file(s)"
         + (", replacing the stored rows" if result.replaced else "")
@@ -214,6 +242,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
             home=str(settings.home),
             config=config_path(args),
             replace=args.replace,
+            allow_weak=args.allow_weak_champion,
         )
     trained = Calendar(settings.contract.period).range(*version["train_weeks"])
     get_console().print(
@@ -269,7 +298,7 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 def score_command(args: argparse.Namespace) -> int:
     """Score stored periods, or a file (``--input``), with the live version; the registry is untouched."""
     from flows.cycle import steps
-    from flows.data.files import write_table
+    from flows.data.output import check_output_path, write_table
 
     if args.input:
         return _score_file_command(args)
@@ -279,15 +308,17 @@ def score_command(args: argparse.Namespace) -> int:
         last = args.first_period if args.last_period is None else args.last_period
         periods = Calendar(settings.contract.period).range(args.first_period, last)
     with get_console().status("Scoring…"), open_existing(settings) as backend:
+        if args.out:
+            check_output_path(Path(args.out), protected=backend.protected)
         result = steps.score(backend, periods=periods)
     if args.out:
-        write_table(result.scores, Path(args.out))
+        write_table(result.scores, Path(args.out), csv_safe=args.csv_safe)
     contract = result.contract
     probabilities = result.scores[contract.score_column]
     get_console().print(
         f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
         f"mean {contract.score_description} {probabilities.mean():.3f}"
-        + (f"; written to {args.out} (column {contract.score_column})" if args.out else "")
+        + (f"; written to {shown(args.out)} (column {contract.score_column})" if args.out else "")
     )
     return 0
 
@@ -303,11 +334,18 @@ def _score_file_command(args: argparse.Namespace) -> int:
             "--input scores a file; --first-period/--last-period select stored periods."
         )
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
-        result = steps.score_file(backend, Path(args.input), Path(args.out))
+        result = steps.score_file(backend, Path(args.input), Path(args.out), csv_safe=args.csv_safe)
     get_console().print(
-        f"Scored {result.n_rows:,} rows of {args.input} with live version "
-        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); written to {args.out}"
+        f"Scored {result.n_rows:,} rows of {shown(args.input)} with live version "
+        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); "
+        f"written to {shown(args.out)}"
     )
+    if result.formula_cells and not args.csv_safe:
+        get_console().print(
+            f"Note: {result.formula_cells:,} text cell(s) in {shown(args.out)} begin with "
+            "= + - or @; a spreadsheet may run them as formulas. Pass --csv-safe to write "
+            "them as text."
+        )
     return 0
 
 

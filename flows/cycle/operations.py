@@ -45,6 +45,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "record-end": Operation("record_end", "record-end", "RECORD_OUTCOME", "run"),
     "record-failure": Operation("record_failure", None, None, None),
     "run-entries": Operation("run_entries", None, "RECORD_OUTCOME", None),
+    "committed-decision": Operation("committed_decision", None, "AUTO_DEPLOY_BEST_MODEL", None),
+    "repair": Operation("repair", None, None, "snowflake"),
     "champion": Operation("champion", None, None, "run"),
     "score": Operation("score", "score-live", None, "score"),
     "score-file": Operation("score_file", "score-file", None, "score"),

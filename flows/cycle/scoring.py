@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from flows.data import files
-from flows.data.columns import require_columns
-from flows.errors import ConfigError, DataValidationError
+from flows.data.columns import check_ids, require_columns
+from flows.data.output import TableWriter, check_output_path
+from flows.errors import DataValidationError
 
 if TYPE_CHECKING:
     from flows.backends import Backend
@@ -40,6 +41,8 @@ class FileScoringResult:
     """The file written."""
     batch_rows: tuple[int, ...]
     """Rows in each batch the model scored, in order: the bound on what memory held."""
+    formula_cells: int = 0
+    """Text cells of a CSV output that begin like a spreadsheet formula (``= + - @``)."""
 
     @property
     def n_rows(self) -> int:
@@ -58,6 +61,8 @@ def stream_scores(
     id_column: str | None = None,
     text_columns: Sequence[str] = (),
     batch_rows: int = files.DEFAULT_BATCH_ROWS,
+    protected: Sequence[Path] = (),
+    csv_safe: bool = False,
 ) -> FileScoringResult:
     """Score every row of ``source`` with ``version`` and write the scores to ``out``.
 
@@ -70,40 +75,49 @@ def stream_scores(
         score_column: The output column of probabilities (``DataContract.score_column``).
         id_column: Column carried into the output instead of every input column,
             when ``source`` has it.
-        text_columns: Columns to read as text from a CSV file (the categorical ones).
+        text_columns: Columns to read as text from a CSV file (the categorical ones and
+            the id, which is written back exactly as the file gives it).
         batch_rows: Rows per batch.
+        protected: Folders ``out`` must not be inside (the backend's home).
+        csv_safe: Neutralise text cells a spreadsheet would run as formulas (CSV ``out``).
 
     Raises:
         DataValidationError: if a feature column is missing (before any row is
             scored), or the file is unreadable or has no rows.
-        ConfigError: if ``out`` is ``source`` or has an unknown suffix, or a kept input
-            column already has the name of an output column.
+        ConfigError: if ``out`` is ``source``, inside it or inside ``protected``, is a
+            folder, or has an unknown suffix (all before anything is read).
+        DataValidationError: also if a kept input column already has the name of an
+            output column (a file scored before).
+        OutputError: if ``out`` cannot be written; nothing is left behind.
     """
     import pandas as pd
     import pyarrow as pa
 
     source, out = Path(source), Path(out)
-    if out.resolve() == source.resolve():
-        raise ConfigError(f"--out {out} is the input file; write the scores to another file.")
-    files.table_format(out)  # refuse a bad output name before reading anything
+    check_output_path(out, inputs=[source], protected=protected)
     names = files.column_names(source)
     header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
     require_columns(header, list(features), f"{source} (scored by version {version})")
     keep = [id_column] if id_column is not None and id_column in names else list(names)
-    clash = [c for c in (score_column, VERSION_COLUMN) if c in keep]
-    if clash:
-        raise ConfigError(
-            f"{source} already has a column {clash[0]!r}, which scoring writes; rename or "
-            "drop it, or set [data] id_column so only the id is carried into the output."
+    repeated = [c for c in (score_column, VERSION_COLUMN) if c in keep]
+    if repeated:
+        raise DataValidationError(
+            f"{source} already has column(s) {', '.join(map(repr, repeated))}, which the "
+            "scores add (was it scored before?); drop or rename them, or set id_column in "
+            "[data] to carry only the id into the output.",
+            column=repeated[0],
+            got=names,
         )
     sizes: list[int] = []
-    with files.TableWriter(out) as writer:
+    with TableWriter(out, csv_safe=csv_safe) as writer:
         for batch in files.iter_tables(
             source,
             batch_rows=batch_rows,
             columns=list(dict.fromkeys([*keep, *features])),
             text_columns=[c for c in text_columns if c in names],
         ):
+            if id_column in keep:
+                check_ids(batch.column(id_column).to_pandas(), id_column, str(source))
             scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
             # The kept columns go out as Arrow read them: no round trip through pandas.
             scored = batch.select(keep)
@@ -114,11 +128,18 @@ def stream_scores(
         if not sizes:
             raise DataValidationError(f"{source} has no rows to score.", got=0)
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
-    return FileScoringResult(version=version, out=out, batch_rows=tuple(sizes))
+    return FileScoringResult(
+        version=version, out=out, batch_rows=tuple(sizes), formula_cells=writer.formula_cells
+    )
 
 
 def score_file(
-    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
+    backend: Backend,
+    source: Path,
+    out: Path,
+    *,
+    batch_rows: int | None = None,
+    csv_safe: bool = False,
 ) -> FileScoringResult:
     """Score every row of the file ``source`` with the live version, streaming, into ``out``.
 
@@ -136,6 +157,8 @@ def score_file(
         features=contract.features or contract.feature_columns(files.column_names(source)),
         score_column=contract.score_column,
         id_column=contract.id_column,
-        text_columns=contract.categorical or (),
+        text_columns=[*(contract.categorical or ()), *filter(None, [contract.id_column])],
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
+        protected=backend.protected,
+        csv_safe=csv_safe,
     )

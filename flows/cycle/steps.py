@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.contestants import train_and_log
+from flows.cycle.contestants import refuse_weak_champion, train_and_log
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
 from flows.cycle.loading import check_files as check_files
@@ -46,6 +46,8 @@ from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
 from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
+from flows.cycle.upkeep import repair as repair
+from flows.cycle.upkeep import setup as setup
 from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
@@ -65,7 +67,6 @@ if TYPE_CHECKING:
 
     import ccpolicy
     from flows.backends import Backend
-    from flows.backends.snowflake._repair import RepairPlan
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
 
@@ -104,33 +105,6 @@ class ScoringResult:
     def n_rows(self) -> int:
         """Number of rows scored."""
         return len(self.scores)
-
-
-def setup(backend: Backend) -> list[str]:
-    """Create what the registry needs to record, if missing; the statements that ran.
-
-    Writes do it themselves before their first change; ``ccflows snowflake setup`` runs
-    it ahead, so an operator can grant a role that only reads and writes rows afterwards.
-    """
-    return backend.registry.setup()
-
-
-def repair(backend: Backend, *, act: bool = False) -> RepairPlan:
-    """What would bring a registry back in line with its ledger; done only when ``act``.
-
-    Only the Snowflake registry, whose switch is a sequence of statements, can disagree
-    with its ledger; the embedded one switches in one transaction.
-
-    Raises:
-        ConfigError: for a registry that has nothing to repair by construction.
-    """
-    registry = backend.registry
-    if not hasattr(registry, "repair_plan"):
-        raise ConfigError(
-            f"The {type(registry).__name__} switches its pointers and its ledger in one "
-            "transaction; there is nothing to repair."
-        )
-    return registry.repair() if act else registry.repair_plan()
 
 
 def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
@@ -179,6 +153,7 @@ def train_champion(
     plan: CyclePlan | None = None,
     *,
     replace: bool = False,
+    allow_weak: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
 ) -> ModelVersion:
@@ -187,9 +162,12 @@ def train_champion(
     Args:
         plan: The bootstrap plan (``plan_cycle(..., role="champion")``); planned here if None.
         replace: Allow replacing an existing live champion (recorded in the ledger).
+        allow_weak: Make it live even if its test AUC is no better than chance.
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
+        DataValidationError: if its test AUC is no better than chance and not
+            ``allow_weak`` (the version stays logged, not live).
     """
     plan = plan or plan_cycle(backend, settings, role="champion")
     live = backend.registry.live_version()
@@ -199,6 +177,7 @@ def train_champion(
             "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
     version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    refuse_weak_champion(version, allow_weak=allow_weak)
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version

@@ -203,10 +203,12 @@ def plan_bootstrap(backend: Backend, settings: Settings) -> CyclePlan:
     timeout_seconds=STEP_TIMEOUT_SECONDS,
 )
 def bootstrap_champion(
-    backend: Backend, settings: Settings, plan: CyclePlan, replace: bool
+    backend: Backend, settings: Settings, plan: CyclePlan, replace: bool, allow_weak: bool = False
 ) -> ModelVersion:
     """Train the champion on the bootstrap plan and make it live."""
-    version = steps.train_champion(backend, settings, plan, replace=replace, run_id=_run_id())
+    version = steps.train_champion(
+        backend, settings, plan, replace=replace, allow_weak=allow_weak, run_id=_run_id()
+    )
     get_run_logger().info(
         "Champion %s is live (trained on %s, test AUC %.4f)",
         version.name,
@@ -375,14 +377,18 @@ def train_champion(
     config: str | None = None,
     windows: WindowSpec | None = None,
     replace: bool = False,
+    allow_weak: bool = False,
 ) -> dict[str, Any]:
-    """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version."""
+    """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version.
+
+    One whose test AUC is no better than chance is refused unless ``allow_weak``.
+    """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config, windows)
     with open_backend(settings) as opened:
         plan = plan_bootstrap(opened, settings)
         name_run(settings, data_period=plan.data_period, suffix="bootstrap")
-        version = bootstrap_champion(opened, settings, plan, replace)
+        version = bootstrap_champion(opened, settings, plan, replace, allow_weak)
         publish_versions(opened, settings)
     return version.to_dict()
 

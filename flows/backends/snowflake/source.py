@@ -312,7 +312,14 @@ class SnowparkSource(DataSource):
             )
         return carried
 
-    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+    def write(
+        self,
+        data: pd.DataFrame,
+        *,
+        replace: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        # One statement writes every period at once: there is no progress to report.
         refuse_in_read_mode(self.mode, "storing rows", f"Table {self.table}")
         data = self._in_utc(data)
         named = set(self._named.values())

@@ -18,7 +18,7 @@ from flows.backends import open_backend
 from flows.cli import main
 from flows.config import Settings
 from flows.cycle import steps
-from flows.data import files
+from flows.data.output import write_table
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
 from tests.flows.homes import quickstart_home
@@ -55,7 +55,7 @@ def _new_weeks() -> pd.DataFrame:
 
 def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "new.csv") -> Path:
     path = tmp_path / name
-    files.write_table(frame, path)
+    write_table(frame, path)
     return path
 
 
@@ -311,14 +311,16 @@ class TestCommonMistakes:
         path = _write(tmp_path, generate_weeks(0, 19, GeneratorSpec()), "history.csv")
         home = tmp_path / "home"
         assert main(["ingest", str(path), str(path), "--home", str(home)]) == 2
-        assert f"{path} is named twice" in capsys.readouterr().err
+        assert f"{path} is given twice" in capsys.readouterr().err
         assert not home.exists()
 
     def test_a_file_inside_a_folder_also_named_is_refused(self, tmp_path):
         folder = tmp_path / "parts"
         folder.mkdir()
         part = _write(folder, generate_weeks(0, 19, GeneratorSpec()), "part-0.parquet")
-        with pytest.raises(ChampionChallengerError, match=f"{folder} and {part} both hold"):
+        with pytest.raises(
+            ChampionChallengerError, match=f"{part} is given twice \\(in {folder} and in {part}\\)"
+        ):
             steps.check_files(Settings(home=tmp_path / "home"), [folder, part])
 
     def test_a_folder_counts_its_files(self, tmp_path, capsys):
