@@ -62,6 +62,8 @@ CLI_COMMANDS = {
     "ccflows snowflake emit": ["snowflake", "emit"],
 }
 CLI_REPEATS = 5
+CLI_RUN_REPEATS = 3
+"""``ccflows run`` processes after the one that starts the shared Prefect server."""
 UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PREFECT_API_URL")
 """Unset in every child: the OpenBLAS overrides slow a current NumPy; the flow gets its own URL."""
 OUR_SETTINGS = ("CC_HOME", "CC_BACKEND", "CC_MODEL_NAME", "CC_CONFIG")
@@ -176,10 +178,33 @@ def measure_cli(home: Path) -> dict:
     return latency
 
 
+def measure_cli_runs(root: Path) -> dict:
+    """``ccflows run`` in a row with no PREFECT_API_URL, each on a fresh copy of the 8,000 rows.
+
+    The first starts the shared local server (and waits for it); the others reuse it.
+    The server is stopped by its PID at the end, with ``ccflows server stop``.
+    """
+    env = child_env(PREFECT_HOME=str(root / "cli-prefect-home"))
+    samples = []
+    try:
+        for repeat in range(CLI_RUN_REPEATS + 1):
+            home = root / f"cli-run-{repeat}"
+            shutil.copytree(root / "home-400", home)
+            sample = run_child([str(CCFLOWS), "run", "--home", str(home), "--json"], env=env)
+            samples.append(asdict(sample))
+            _progress(f"ccflows run #{repeat + 1}: {sample.wall:.2f} s, {sample.cpu:.2f} s CPU")
+    finally:
+        run_child([str(CCFLOWS), "server", "stop"], env=env)
+    return {"first": samples[0], "reused": samples[1:]}
+
+
 def measure_demo(root: Path) -> dict:
-    """``ccflows demo`` in a fresh home with a fresh PREFECT_HOME (ephemeral server included)."""
+    """``ccflows demo`` in a fresh home with a fresh PREFECT_HOME (its server's start included)."""
     env = child_env(PREFECT_HOME=str(root / "demo-prefect-home"))
-    sample = run_child([str(CCFLOWS), "demo", "--home", str(root / "demo-home")], env=env)
+    try:
+        sample = run_child([str(CCFLOWS), "demo", "--home", str(root / "demo-home")], env=env)
+    finally:
+        run_child([str(CCFLOWS), "server", "stop"], env=env)
     _progress(f"demo: {sample.wall:.1f} s, {sample.peak_mib:.0f} MiB")
     return asdict(sample)
 
@@ -253,6 +278,7 @@ def measure_all(*, quick: bool) -> dict:
                 if not (quick and rows >= QUICK_SKIPS_ROWS)
             ]
         results["cli"] = measure_cli(root / "home-400")
+        results["cli_runs"] = measure_cli_runs(root)
         results["demo"] = measure_demo(root)
     results["stats"] = measure_stats(quick)
     results["machine"]["load_after"] = os.getloadavg()

@@ -300,8 +300,8 @@ class _Contestant:
             spec,
             _weeks(data, windows.train),
             _weeks(data, windows.test),
-            train_weeks=windows.train,
-            test_weeks=windows.test,
+            train_periods=windows.train,
+            test_periods=windows.test,
         )
         # A forest sums its trees' votes in whatever order its threads finish, which moves
         # scores by an ulp from run to run; one thread makes every score reproducible.

@@ -34,7 +34,7 @@ class Evidence:
     """
 
     y_true: np.ndarray
-    """True labels of the hold-out rows: 1 for the positive class (approved), else 0."""
+    """True labels of the hold-out rows: 1 for the positive class, else 0."""
     champion_scores: np.ndarray
     """The champion's probability of class 1 for each row."""
     challenger_scores: np.ndarray
@@ -51,13 +51,15 @@ class Evidence:
     challenger_version: str | None = None
     """Registry version name of the challenger."""
     champion_window: tuple[int, int] | None = None
-    """First and last week of the champion's training data."""
+    """First and last period of the champion's training data."""
     challenger_window: tuple[int, int] | None = None
-    """First and last week of the challenger's training data."""
+    """First and last period of the challenger's training data."""
     data_week: int | None = None
-    """Newest week in the data this decision is about."""
+    """Newest period in the data this decision is about (the name predates other units)."""
     last_promotion_week: int | None = None
     """``data_week`` of the last promotion in the ledger; None if there was none."""
+    period: str = "week"
+    """The unit the period numbers above count: ``week``, ``day`` or ``month``."""
 
     def __post_init__(self) -> None:
         arrays = labelled_scores(
@@ -73,6 +75,8 @@ class Evidence:
             object.__setattr__(self, name, _window(getattr(self, name), name=name))
         for name in ("data_week", "last_promotion_week"):
             object.__setattr__(self, name, _week(getattr(self, name), name=name))
+        if not isinstance(self.period, str) or not self.period:
+            raise EvidenceError(f"period must be a unit such as 'week'; got {self.period!r}.")
         for name in ("holdout_fingerprint", "champion_version", "challenger_version"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -84,7 +88,8 @@ class Evidence:
         ):
             raise EvidenceError(
                 f"last_promotion_week ({self.last_promotion_week}) is after data_week "
-                f"({self.data_week}); pass the data week of the last promotion in the ledger."
+                f"({self.data_week}); pass the data {self.period} of the last promotion in the "
+                "ledger."
             )
 
     @property
@@ -142,7 +147,10 @@ class Evidence:
 
     def __repr__(self) -> str:
         parts = [f"n_rows={self.n_rows}", f"n_positive={self.n_positive}"]
-        parts += [f"{k}={v!r}" for k, v in self._context().items() if v is not None and v != {}]
+        context = {k: v for k, v in self._context().items() if v is not None and v != {}}
+        if context["period"] == "week":
+            del context["period"]  # the default unit goes without saying
+        parts += [f"{k}={v!r}" for k, v in context.items()]
         return f"Evidence({', '.join(parts)})"
 
 
@@ -171,18 +179,18 @@ def _window(value: Any, *, name: str) -> tuple[int, int] | None:
         or value[0] > value[1]
     ):
         raise EvidenceError(
-            f"{name} must be a (first_week, last_week) pair of ints with first <= last; "
+            f"{name} must be a (first, last) pair of period numbers with first <= last; "
             f"got {value!r}."
         )
     return int(value[0]), int(value[1])
 
 
 def _week(value: Any, *, name: str) -> int | None:
-    """Return a week number as int, or raise."""
+    """Return a period number as int, or raise."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise EvidenceError(
-            f"{name} must be a non-negative int week number or None; got {value!r}."
+            f"{name} must be a non-negative int period number or None; got {value!r}."
         )
     return int(value)

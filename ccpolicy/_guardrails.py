@@ -16,6 +16,7 @@ from typing import Any
 from ccpolicy._decision import Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Interval, MetricLimits, Parameter
+from ccpolicy._stats.metrics import METRICS
 from ccpolicy.errors import EvidenceError, PolicyParameterError
 
 COOLDOWN_WEEKS = "cooldown_weeks"
@@ -28,7 +29,8 @@ GUARDRAIL_PARAMETERS: dict[str, Parameter] = {
     COOLDOWN_WEEKS: Parameter(
         Interval("int", 0),
         0,
-        "No promotion while fewer than this many weeks have passed since the last one "
+        "No promotion while fewer than this many periods (weeks, days or months, as the "
+        "evidence counts them) have passed since the last one "
         "(data_week - last_promotion_week < cooldown_weeks); 0 disables the cool-down.",
     ),
     MAX_METRIC_DROP: Parameter(
@@ -51,7 +53,13 @@ class GuardrailBlock:
 
 
 def greater_is_better(metric: str) -> bool:
-    """Whether a higher value of ``metric`` is better: all but *_loss and *_error metrics."""
+    """Whether a higher value of ``metric`` is better, as ``ccpolicy.stats.METRICS`` says.
+
+    A metric not in the table (a plugin's own) follows scikit-learn's naming: all but
+    ``*_loss`` and ``*_error`` metrics are better higher.
+    """
+    if metric in METRICS:
+        return METRICS[metric].greater_is_better
     return not metric.endswith(_LOWER_IS_BETTER_SUFFIXES)
 
 
@@ -133,7 +141,9 @@ def _cooldown_violations(cooldown_weeks: int, evidence: Evidence) -> list[str]:
     elapsed = evidence.data_week - evidence.last_promotion_week
     if elapsed >= cooldown_weeks:
         return []
+    unit = evidence.period
     return [
-        f"cool-down: last promotion at data week {evidence.last_promotion_week}, {elapsed} "
-        f"week(s) before week {evidence.data_week}, within the {cooldown_weeks}-week cool-down"
+        f"cool-down: last promotion at data {unit} {evidence.last_promotion_week}, {elapsed} "
+        f"{unit}(s) before {unit} {evidence.data_week}, within the {cooldown_weeks}-{unit} "
+        "cool-down"
     ]

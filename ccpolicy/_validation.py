@@ -52,7 +52,7 @@ def check_binary(array: np.ndarray, *, name: str) -> None:
         row = int(np.argmax(bad))
         raise EvidenceError(
             f"{name} must hold only the labels 0 and 1; got {array[row].item()!r} at row {row}. "
-            "Encode the positive class (approved) as 1 and the other as 0."
+            "Encode the positive class as 1 and the other as 0."
         )
 
 

@@ -7,34 +7,36 @@ minus the champion.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ccpolicy._stats.bootstrap import (
-    BOOTSTRAP_METRICS,
-    BootstrapResult,
-    WeightedMetric,
-    paired_bootstrap,
-)
+from ccpolicy._stats.bootstrap import BootstrapResult, paired_bootstrap
 from ccpolicy._stats.delong import DeLongResult, delong_test, min_detectable_gain
-from ccpolicy._stats.ranking import (
-    auc_from_group_counts,
-    both_classes_present,
-    class_counts_by_tie_group,
+from ccpolicy._stats.metrics import (
+    DECISION_THRESHOLD,
+    METRICS,
+    Metric,
+    WeightedMetric,
+    metric_value,
+    metric_values,
 )
+from ccpolicy._stats.ranking import both_classes_present, class_counts_by_tie_group
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import EvidenceError, UndefinedStatisticWarning
 
 __all__ = [
-    "BOOTSTRAP_METRICS",
+    "DECISION_THRESHOLD",
+    "METRICS",
     "BootstrapResult",
     "DeLongResult",
+    "Metric",
     "UndefinedStatisticWarning",
     "WeightedMetric",
     "delong_test",
     "has_both_classes",
+    "metric_value",
+    "metric_values",
     "min_detectable_gain",
     "paired_bootstrap",
     "roc_auc",
@@ -54,8 +56,9 @@ def has_both_classes(y_true: Any, *, statistic: str) -> bool:
 def roc_auc(y_true: Any, scores: Any) -> float:
     """Return the ROC AUC of ``scores`` for labels ``y_true``, ties counting half.
 
-    Equals ``sklearn.metrics.roc_auc_score`` for binary labels, without importing
-    scikit-learn. One class only gives NaN and a warning, as sklearn does.
+    Equals ``sklearn.metrics.roc_auc_score`` for binary labels to the last bit,
+    without importing scikit-learn; it is ``METRICS["roc_auc"]`` on the rows as they
+    are. One class only gives NaN and a warning, as sklearn does.
 
     Args:
         y_true: Labels, 0 or 1, shape (n,).
@@ -74,12 +77,7 @@ def roc_auc(y_true: Any, scores: Any) -> float:
         >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
         0.875
     """
-    y, s = labelled_scores(y_true, scores, names=("y_true", "scores"))
-    positive = y == 1
-    if not both_classes_present(positive, statistic="ROC AUC"):
-        return math.nan
-    pos, neg, _, _ = class_counts_by_tie_group(s, positive)
-    return float(auc_from_group_counts(pos, neg)[0])
+    return metric_value("roc_auc", y_true, scores)
 
 
 def roc_curve(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -159,4 +159,4 @@ class GraphConfig:
 def _windows(value: Any) -> WindowSpec:
     if not isinstance(value, Mapping):
         raise ConfigError(f"windows must be a mapping of window sizes; got {value!r}.")
-    return WindowSpec.from_mapping(value)
+    return WindowSpec.from_mapping(value, where="windows")

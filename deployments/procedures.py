@@ -102,20 +102,30 @@ def run_cycle_part(task: str, runtime: TaskRuntime) -> str:
     if first != stages.PLAN:
         handoff = Handoff.from_json(runtime.predecessor_value(), expected_by=f"Step {task}")
     with runtime.open_backend(config.settings) as backend:
-        cycle = Cycle(
-            backend,
-            config.settings,
-            config.parameters,
-            run_id=runtime.run_id(),
-            actor=runtime.actor(),
+        # A deciding task retried after its decision committed records nothing new.
+        committed = (
+            steps.committed_decision(backend, runtime.run_id()) if last == stages.DECIDE else None
         )
-        outcome = cycle.run(first, last, handoff=handoff)
-    outcome.raise_error()
-    if outcome.report is None:
-        handed_on = outcome.handoff.to_json()
+        if committed is None:
+            cycle = Cycle(
+                backend,
+                config.settings,
+                config.parameters,
+                run_id=runtime.run_id(),
+                actor=runtime.actor(),
+            )
+            outcome = cycle.run(first, last, handoff=handoff)
+    if committed is not None:
+        logger.info("Ledger entry #%s stands for this run: %s", committed.id, committed.reason)
+        handed_on = committed.outcome.value
     else:
-        logger.info("Ledger entry #%s: %s", outcome.report.entry.id, outcome.report.entry.reason)
-        handed_on = outcome.report.entry.outcome.value
+        outcome.raise_error()
+        if outcome.report is None:
+            handed_on = outcome.handoff.to_json()
+        else:
+            entry = outcome.report.entry
+            logger.info("Ledger entry #%s: %s", entry.id, entry.reason)
+            handed_on = entry.outcome.value
     runtime.set_return_value(handed_on)
     return handed_on
 

@@ -3,6 +3,11 @@
 Precedence, highest first: explicit arguments (CLI flags, flow parameters), the
 environment (``CC_HOME``, ``CC_BACKEND``, ``CC_MODEL_NAME``), the TOML file
 ``<home>/config.toml`` (or ``CC_CONFIG``), then the quickstart's defaults.
+
+A config file with its own ``[data]`` table must name its model: the quickstart's
+name on another table would mislabel every run, artifact and report, and a name
+derived from the home's path would change when the home moves, orphaning the
+registry's versions and, on Snowflake, the registered model.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class SnowflakeSettings:
     warehouse: str | None = None
     """Warehouse for queries and inference; None keeps the connection's."""
     applications_table: str = "CREDIT_APPLICATIONS"
-    """Table of applications."""
+    """The table of labelled rows (the quickstart's credit applications by default)."""
     evaluation_table: str = "EVALUATION_DATA"
     """The quickstart's hold-out table, written for parity."""
     ledger_table: str = "PROMOTION_LEDGER"
@@ -65,6 +70,15 @@ class SnowflakeSettings:
     training_warehouse: str | None = None
     """Warehouse the stage procedure trains on (a Snowpark-optimised one for large
     windows); None trains on the procedure's own warehouse."""
+    statement_timeout_seconds: int = 540
+    """``STATEMENT_TIMEOUT_IN_SECONDS`` of the session: Snowflake ends a longer statement.
+
+    Below the shortest task timeout (600 s, the flows' I/O tasks), because a Python
+    timeout cannot interrupt a blocking socket call. Raise it with the task timeouts."""
+    network_timeout_seconds: int = 570
+    """The connector's ``network_timeout``: the longest wait for any reply, retries included.
+
+    Between the statement timeout (so Snowflake's own error comes first) and the task's."""
 
     def __post_init__(self) -> None:
         if self.compute not in COMPUTE_MODES:
@@ -84,6 +98,22 @@ class SnowflakeSettings:
         for name in ("warehouse", "training_warehouse"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, validate_identifier(getattr(self, name), what=name))
+        self._validate_timeouts()
+
+    def _validate_timeouts(self) -> None:
+        statement, network = self.statement_timeout_seconds, self.network_timeout_seconds
+        for name, value in (("statement", statement), ("network", network)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"[snowflake] {name}_timeout_seconds must be a whole number of seconds "
+                    f">= 1; got {value!r}."
+                )
+        if network <= statement:
+            raise ConfigError(
+                f"[snowflake] network_timeout_seconds ({network}) must exceed "
+                f"statement_timeout_seconds ({statement}), so that Snowflake ends a long "
+                "statement before the connector gives up on it."
+            )
 
 
 @dataclass(frozen=True)
@@ -180,11 +210,16 @@ def load_settings(
     values = _read_config(config_path) if config_path.is_file() else {}
     if config and not config_path.is_file():
         raise ConfigError(f"Config file {str(config_path)!r} does not exist.")
+    model_name = model_name or os.environ.get("CC_MODEL_NAME")
+    if "contract" in values and "model_name" not in values and not model_name:
+        raise ConfigError(
+            f"Config file {str(config_path)!r} has its own [data] table but no model_name: "
+            'add a line model_name = "YOUR_MODEL" above [data], the name your model is '
+            f"registered under ({DEFAULT_MODEL_NAME} is the quickstart's); see docs/data.md."
+        )
     settings = Settings(home=home_path, **values)
     return settings.with_overrides(
-        backend=backend or os.environ.get("CC_BACKEND"),
-        model_name=model_name or os.environ.get("CC_MODEL_NAME"),
-        windows=windows,
+        backend=backend or os.environ.get("CC_BACKEND"), model_name=model_name, windows=windows
     )
 
 

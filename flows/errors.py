@@ -14,7 +14,7 @@ class ConfigError(ChampionChallengerError, ValueError):
 
 
 class DataValidationError(ChampionChallengerError, ValueError):
-    """Loaded data does not match the applications schema."""
+    """Loaded data does not match the data contract."""
 
     def __init__(
         self, message: str, *, column: str | None = None, expected: Any = None, got: Any = None
@@ -23,6 +23,10 @@ class DataValidationError(ChampionChallengerError, ValueError):
         self.column = column
         self.expected = expected
         self.got = got
+
+
+class OutputError(ChampionChallengerError):
+    """An output file cannot be written where it was asked (nothing was left there)."""
 
 
 class EmptyWindowError(DataValidationError):
@@ -57,6 +61,14 @@ class AlreadyChampionError(RegistryError):
     """The version is the live champion, so it cannot also hold the CHALLENGER alias."""
 
 
+class AlreadyLiveError(RegistryError):
+    """The version asked for is already live: nothing to switch, nothing recorded."""
+
+    def __init__(self, message: str, *, version: str) -> None:
+        super().__init__(message)
+        self.version = version
+
+
 class NoChampionError(RegistryError):
     """The registry has no live champion yet (run ``ccflows train-champion`` first)."""
 
@@ -71,6 +83,10 @@ class RegistryBusyError(RegistryError):
 
 class SchemaVersionError(RegistryError):
     """The home directory was written by a newer release of this package."""
+
+
+class SetupRequiredError(RegistryError):
+    """A backend table predates this release (or its shape is unknown); ``setup`` upgrades it."""
 
 
 class SwitchFailedError(RegistryError):

@@ -18,7 +18,8 @@ from flows.errors import ConfigError
 MAX_IDENTIFIER_LENGTH = 255
 """Snowflake's limit for an identifier, derived task names included."""
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+"""A plain SQL identifier: what Snowflake takes unquoted (before case and keyword rules)."""
 
 RESERVED_KEYWORDS = frozenset(
     [
@@ -131,7 +132,7 @@ def validate_identifier(value: str, *, what: str) -> str:
     Raises:
         ConfigError: one line naming ``what``, the rule broken and the value.
     """
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         rule = "a letter or underscore, then letters, digits, underscores or $"
     elif len(value) > MAX_IDENTIFIER_LENGTH:
         rule = f"at most {MAX_IDENTIFIER_LENGTH} characters"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flows.data.contract import DataContract
+from flows.data.periods import Calendar, PeriodRange
 from flows.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class Outcome(enum.StrEnum):
     """A previous version was made live again."""
     FAILED = "failed"
     """The run failed, or a switch failed and was undone; the previous champion is live."""
+    IN_FLIGHT = "in-flight"
+    """A switch under way, read before its commit point: the previous champion is live yet."""
 
     @property
     def switched_live(self) -> bool:
@@ -61,9 +64,10 @@ class ModelVersion:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     """Training-time metrics, e.g. ``test_auc``; never changed after logging."""
     train_weeks: tuple[int, int] | None = None
-    """Inclusive week range of the training rows."""
+    """Inclusive range of the training rows' periods, in the contract's unit (the stored
+    name predates units; :attr:`train_periods` reads it with its unit)."""
     test_weeks: tuple[int, int] | None = None
-    """Inclusive week range on which ``metrics['test_auc']`` was measured."""
+    """Inclusive range of periods on which ``metrics['test_auc']`` was measured."""
     row_count: int = 0
     """Number of training rows."""
     train_fingerprint: str = ""
@@ -81,6 +85,13 @@ class ModelVersion:
     def data_contract(self) -> DataContract:
         """The contract its input is checked against when it scores."""
         return DataContract.from_dict(self.contract)
+
+    @property
+    def train_periods(self) -> PeriodRange | None:
+        """The training range in its contract's unit ("months 78–113"), when recorded."""
+        if self.train_weeks is None:
+            return None
+        return Calendar(self.data_contract.period).range(*self.train_weeks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for ``--json`` output and reports."""
@@ -116,13 +127,17 @@ class LedgerEntry:
     holdout_fingerprint: str | None = None
     """SHA-256 of the hold-out rows both models were scored on."""
     holdout_weeks: tuple[int, int] | None = None
-    """Inclusive week range of the hold-out."""
+    """Inclusive range of the hold-out's periods (the stored name predates units; the
+    unit is ``plan["period"]``, weeks when the plan has none)."""
     data_week: int | None = None
-    """Newest week in the data when the decision was made."""
+    """Newest period in the data when the decision was made."""
     metrics: Mapping[str, Any] = field(default_factory=dict)
     """``{"champion": {...}, "challenger": {...}}`` hold-out metrics."""
     details: Mapping[str, Any] = field(default_factory=dict)
     """The numbers behind the verdict (p-value, confidence interval, ...)."""
+    strength: Mapping[str, Any] = field(default_factory=dict)
+    """The evidence's strength whatever the policy (``flows.cycle.strength``): the
+    paired DeLong p-value, the 95 % interval of the AUC gain and the detectable gain."""
     run_id: str | None = None
     """Orchestrator run that made the decision, when there is one."""
     plan: Mapping[str, Any] = field(default_factory=dict)
@@ -131,6 +146,16 @@ class LedgerEntry:
     """Position in the ledger, assigned when recorded."""
     has_evidence: bool = False
     """Whether the hold-out labels and both models' scores are stored with the entry."""
+
+    @property
+    def calendar(self) -> Calendar:
+        """How its period numbers read: the plan's unit and first date (weeks for old entries)."""
+        return Calendar.from_dict(self.plan)
+
+    @property
+    def holdout(self) -> PeriodRange | None:
+        """The hold-out in the entry's unit ("months 110–113 (…)"), when recorded."""
+        return None if self.holdout_weeks is None else self.calendar.range(*self.holdout_weeks)
 
     def stamped(self, **changes: Any) -> LedgerEntry:
         """A copy with ``changes`` applied and ``recorded_at`` set if it was empty."""

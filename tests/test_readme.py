@@ -5,7 +5,8 @@ whose ``.venv`` is this test environment, with ``HOME``, ``CC_HOME`` and ``TMPDI
 pointing into that folder. ``toml`` blocks are loaded as a home's ``config.toml``.
 A block preceded by ``<!-- docs-test: skip, <reason> -->`` is skipped with that
 reason (the production sequence needs a server and a worker; the Snowflake
-commands an account). Inside a run block, the installation steps are satisfied
+commands an account). The local Prefect server the flow commands start is
+stopped when the block ends. Inside a run block, the installation steps are satisfied
 by this environment and the test suite is not run from within itself.
 """
 
@@ -31,6 +32,8 @@ SATISFIED = {
     r"\.venv/bin/pytest": "the test suite is not run from within itself",
 }
 """Steps of a run block that are not executed, and why."""
+STOP_SERVER = "trap '.venv/bin/ccflows server stop >/dev/null 2>&1 || true' EXIT"
+"""Flow commands leave their shared Prefect server running: the block stops it at its end."""
 
 
 def _blocks() -> list[tuple[str, str, str | None]]:
@@ -84,7 +87,7 @@ def test_every_fenced_block_of_the_readme_works(block, tmp_path):
         PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{env['PATH']}",
     )
     result = subprocess.run(
-        ["bash", "-c", f"set -euo pipefail\n{script}"],
+        ["bash", "-c", f"set -euo pipefail\n{STOP_SERVER}\n{script}"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -95,3 +98,24 @@ def test_every_fenced_block_of_the_readme_works(block, tmp_path):
     assert result.returncode == 0, (
         f"{script}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
+
+
+def test_the_command_table_lists_every_command():
+    from flows.cli import build_parser
+
+    readme = README.read_text()
+    table = readme[readme.index("## Everyday commands") :]
+    table = table[: table.index("\n## ", 1)]
+    rows = [line for line in table.splitlines() if line.startswith("| `ccflows ")]
+    missing = []
+    for action in build_parser()._subparsers._group_actions:
+        for name, parser in action.choices.items():
+            row = next(
+                (r for r in rows if f"`ccflows {name}" in r or f"/ `ccflows {name}" in r), None
+            )
+            if row is None:
+                missing.append(name)
+                continue
+            nested = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+            missing += [f"{name} {sub}" for a in nested for sub in a.choices if sub not in row]
+    assert not missing, f"commands missing from the README's table: {missing}"

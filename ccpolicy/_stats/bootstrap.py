@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ccpolicy._params import OPEN_UNIT_INTERVAL, Interval, check_value
-from ccpolicy._stats.ranking import (
-    auc_from_group_counts,
-    both_classes_present,
-    class_counts_by_tie_group,
-)
+from ccpolicy._stats.metrics import METRICS, WeightedMetric
+from ccpolicy._stats.ranking import both_classes_present
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import PolicyParameterError
-
-WeightedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-"""``metric(y_true (n,), scores (n,), weights (b, n)) -> (b,)``: a metric per row weighting."""
 
 _MAX_BATCH_ELEMENTS = 2_000_000
 """Upper bound on resamples x rows held in memory at once."""
@@ -36,38 +29,10 @@ class BootstrapResult:
     ci_high: float
     """Upper percentile bound of the two-sided ``confidence`` interval of ``delta``."""
     p_value: float
-    """One-sided p-value of H0 ``delta <= 0``: ``(1 + #{delta* <= 0}) / (n_resamples + 1)``."""
+    """One-sided p-value of H0 "b is no better than a": ``(1 + #{delta* <= 0}) / (n_resamples + 1)``
+    for a metric where greater is better, ``#{delta* >= 0}`` for a loss."""
     distribution: np.ndarray
     """The ``n_resamples`` resampled differences ``delta*``."""
-
-
-def weighted_roc_auc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ROC AUC (ties count half) of each row weighting; NaN where a class has zero weight."""
-    pos, neg, _, _ = class_counts_by_tie_group(scores, y_true == 1, weights)
-    return auc_from_group_counts(pos, neg)
-
-
-def weighted_accuracy(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Accuracy at threshold 0.5 of each row weighting."""
-    correct = (scores >= 0.5) == (y_true == 1)
-    return (weights @ correct) / weights.sum(axis=1)
-
-
-def weighted_f1(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """F1 of class 1 at threshold 0.5 of each row weighting (0 where undefined, as sklearn)."""
-    predicted, actual = scores >= 0.5, y_true == 1
-    true_pos = weights @ (predicted & actual)
-    errors = weights @ (predicted != actual)
-    denominator = 2 * true_pos + errors
-    return np.divide(2 * true_pos, denominator, out=np.zeros_like(true_pos), where=denominator > 0)
-
-
-BOOTSTRAP_METRICS: dict[str, WeightedMetric] = {
-    "roc_auc": weighted_roc_auc,
-    "accuracy": weighted_accuracy,
-    "f1": weighted_f1,
-}
-"""Metrics :func:`paired_bootstrap` accepts by name."""
 
 
 def paired_bootstrap(
@@ -92,9 +57,10 @@ def paired_bootstrap(
         y_true: Labels, 0 or 1, shape (n,).
         scores_a: Model a's (the champion's) scores for class 1, shape (n,).
         scores_b: Model b's (the challenger's) scores for class 1, shape (n,).
-        metric: ``"roc_auc"``, ``"accuracy"`` or ``"f1"`` (the last two at threshold
-            0.5), or a callable ``metric(y_true, scores, weights) -> (b,)`` where
-            ``weights`` holds each row's multiplicity per resample.
+        metric: A name in ``ccpolicy.stats.METRICS`` (its function and direction
+            are used), or a callable ``metric(y_true, scores, weights) -> (b,)``,
+            greater being better, where ``weights`` holds each row's multiplicity
+            per resample.
         n_resamples: Number of resamples, at least 1. Defaults to 2000.
         seed: Seed of the random generator; equal seeds give equal results. Defaults to 0.
         confidence: Level of the two-sided percentile interval, in (0, 1). Defaults to 0.95.
@@ -116,7 +82,7 @@ def paired_bootstrap(
         >>> round(r.delta, 2), r.distribution.shape
         (0.25, (500,))
     """
-    metric_fn = _resolve_metric(metric)
+    metric_fn, greater_is_better = _resolve_metric(metric)
     check_value("paired_bootstrap", "n_resamples", Interval("int", 1), n_resamples)
     check_value("paired_bootstrap", "confidence", OPEN_UNIT_INTERVAL, confidence)
     y, a, b = labelled_scores(y_true, scores_a, scores_b, names=("y_true", "scores_a", "scores_b"))
@@ -137,7 +103,8 @@ def paired_bootstrap(
         weights[:, neg_rows] = _multiplicities(rng, size, neg_rows.size)
         distribution[start : start + size] = metric_fn(y, b, weights) - metric_fn(y, a, weights)
     ci_low, ci_high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
-    p_value = (1 + np.count_nonzero(distribution <= 0)) / (n_resamples + 1)
+    no_better = distribution <= 0 if greater_is_better else distribution >= 0
+    p_value = (1 + np.count_nonzero(no_better)) / (n_resamples + 1)
     return BootstrapResult(delta, float(ci_low), float(ci_high), float(p_value), distribution)
 
 
@@ -148,14 +115,14 @@ def _multiplicities(rng: np.random.Generator, size: int, count: int) -> np.ndarr
     return np.bincount(flat.ravel(), minlength=size * count).reshape(size, count)
 
 
-def _resolve_metric(metric: str | WeightedMetric) -> WeightedMetric:
-    """Return the weighted metric named by ``metric`` or the callable itself."""
+def _resolve_metric(metric: str | WeightedMetric) -> tuple[WeightedMetric, bool]:
+    """Return the weighted metric named by ``metric`` (or the callable) and its direction."""
     if callable(metric):
-        return metric
-    if metric in BOOTSTRAP_METRICS:
-        return BOOTSTRAP_METRICS[metric]
+        return metric, True
+    if metric in METRICS:
+        return METRICS[metric].function, METRICS[metric].greater_is_better
     raise PolicyParameterError(
         f"The 'metric' parameter of paired_bootstrap must be a str among "
-        f"{sorted(BOOTSTRAP_METRICS)} or a callable metric(y_true, scores, weights). "
+        f"{sorted(METRICS)} or a callable metric(y_true, scores, weights). "
         f"Got {metric!r} instead."
     )

@@ -11,7 +11,12 @@ from typing import Any, Literal
 import numpy as np
 
 from ccpolicy._params import OPEN_UNIT_INTERVAL, Interval, Options, check_value
-from ccpolicy._stats.ranking import both_classes_present, placements
+from ccpolicy._stats.ranking import (
+    auc_from_group_counts,
+    both_classes_present,
+    class_counts_by_tie_group,
+    placements,
+)
 from ccpolicy._validation import labelled_scores
 from ccpolicy.errors import UndefinedStatisticWarning
 
@@ -109,10 +114,14 @@ def delong_test(
     n_pos = int(positive.sum())
     n_neg = y.size - n_pos
 
-    place_a = placements(a, positive)
-    place_b = placements(b, positive)
-    auc_a = float(place_a[positive].mean())
-    auc_b = float(place_b[positive].mean())
+    counts_a = class_counts_by_tie_group(a, positive)
+    counts_b = class_counts_by_tie_group(b, positive)
+    place_a = placements(positive, counts_a)
+    place_b = placements(positive, counts_b)
+    # The mean placement of the positives is the AUC too; the one AUC keeps the digits
+    # equal to every other AUC the project reports.
+    auc_a = float(auc_from_group_counts(*counts_a[:2])[0])
+    auc_b = float(auc_from_group_counts(*counts_b[:2])[0])
     delta = auc_b - auc_a
     se = _delta_standard_error(place_b - place_a, positive, n_pos=n_pos, n_neg=n_neg)
     z = _ratio(delta - margin, se)

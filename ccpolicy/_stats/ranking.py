@@ -63,29 +63,52 @@ def class_counts_by_tie_group(
 def auc_from_group_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Return the ROC AUC of each replicate from its per-group class counts (shape (b, g)).
 
-    A positive outranks every negative in lower groups and half of those in its own.
-    Replicates lacking a class get NaN.
+    This is the project's one ROC AUC: every other AUC (the metric table, the policies,
+    DeLong's test, the bootstrap) is this function's. It is the trapezoidal area under
+    the ROC curve, computed point for point as ``sklearn.metrics.roc_auc_score`` does
+    (one point per distinct score from the highest down, collinear points dropped,
+    rates divided by the class totals), so the two agree to the last bit; ties count
+    half. Groups a replicate does not draw (zero weight) add no point. Replicates
+    lacking a class get NaN.
     """
-    neg_below = np.cumsum(neg, axis=1) - neg
-    correct_pairs = np.sum(pos * (neg_below + 0.5 * neg), axis=1)
+    tps = np.cumsum(pos[:, ::-1], axis=1)
+    fps = np.cumsum(neg[:, ::-1], axis=1)
+    keep = (pos + neg)[:, ::-1] > 0
+    if tps.shape[1] > 2:
+        bends = (np.diff(fps, 2, axis=1) != 0) | (np.diff(tps, 2, axis=1) != 0)
+        keep[:, 1:-1] &= bends
+    keep[:, -1] = True
+    origin = np.zeros((tps.shape[0], 1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return correct_pairs / (pos.sum(axis=1) * neg.sum(axis=1))
+        fpr = np.hstack((origin, fps)) / fps[:, -1:]
+        tpr = np.hstack((origin, tps)) / tps[:, -1:]
+    kept = np.hstack((np.ones_like(origin, dtype=bool), keep))
+    x, y = fpr[kept], tpr[kept]
+    areas = np.diff(x) * (y[1:] + y[:-1]) / 2.0
+    ends = np.cumsum(kept.sum(axis=1))
+    starts = np.concatenate(([0], ends[:-1]))
+    return np.array([areas[start : end - 1].sum() for start, end in zip(starts, ends, strict=True)])
 
 
-def placements(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
+def placements(
+    positive: np.ndarray, counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+) -> np.ndarray:
     """Return DeLong's placement value of every row, in the original row order.
+
+    ``counts`` is :func:`class_counts_by_tie_group` of the scores (unweighted), so a
+    caller that also wants the AUC sorts the scores once.
 
     For a positive row: the fraction of negatives it outranks (ties count half),
     DeLong's V10 and Sun & Xu's (T_Z - T_X) / n. For a negative row: the fraction of
     positives that outrank it, V01. Each class's mean placement is the AUC.
     The caller guarantees both classes are present.
     """
-    pos, neg, order, group = class_counts_by_tie_group(scores, positive)
+    pos, neg, order, group = counts
     pos, neg = pos[0], neg[0]
     n_pos, n_neg = pos.sum(), neg.sum()
     v10 = (np.cumsum(neg) - neg + 0.5 * neg) / n_neg
     v01 = (n_pos - np.cumsum(pos) + 0.5 * pos) / n_pos
     pos_sorted = positive[order]
-    result = np.empty(scores.size, dtype=np.float64)
+    result = np.empty(positive.size, dtype=np.float64)
     result[order] = np.where(pos_sorted, v10[group], v01[group])
     return result

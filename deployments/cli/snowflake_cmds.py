@@ -4,8 +4,9 @@
 scikit-learn import); ``deploy`` creates the graph through snowflake.core;
 ``run`` starts a graph run now (``--local`` rehearses it on the embedded backend);
 ``status`` shows current and recent graph runs; ``setup`` creates the registry's
-tables and tags, so that a read-only role can use ``status``, ``history`` and
-``score`` from the start.
+tables and tags (and upgrades the previous release's in place), so that a read-only
+role can use ``status``, ``history`` and ``score`` from the start; ``repair`` shows
+what would bring a registry back in line with its ledger, and does it with ``--yes``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``snowflake setup|emit|deploy|run|status``."""
+    """Add ``snowflake setup|repair|emit|deploy|run|status``."""
     group = subparsers.add_parser(
         "snowflake", help="the Snowflake task graph equivalent to the weekly deployment"
     )
@@ -35,13 +36,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     setup = commands.add_parser(
         "setup",
-        help="create the ledger, lock and row-hash tables and the two model tags, and "
-        "(compute = warehouse) ship the code and create the stage procedure",
+        help="create the ledger, lock and row-hash tables and the two model tags, or upgrade "
+        "the previous release's in place, and (compute = warehouse) ship the code and "
+        "create the stage procedure",
     )
     _add_settings_options(setup)
     _add_connection_option(setup)
     _add_package_options(setup)
     setup.set_defaults(handler=setup_command)
+
+    repair = commands.add_parser(
+        "repair",
+        help="show how the registry's pointers and pending ledger rows would be brought in "
+        "line with the ledger; act only with --yes",
+    )
+    _add_settings_options(repair)
+    _add_connection_option(repair)
+    repair.add_argument("--yes", action="store_true", help="do it (default: only show the plan)")
+    repair.set_defaults(handler=repair_command)
 
     emit = commands.add_parser("emit", help="write the graph as a reviewable SQL script")
     _add_graph_options(emit)
@@ -211,7 +223,7 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    """Create the Snowflake backend's tables and tags if missing; print what ran.
+    """Create the Snowflake backend's tables and tags, or upgrade them; print what changed.
 
     In warehouse mode (``[snowflake] compute``, the default) it also ships this
     release's code and creates the stage procedure the flow calls.
@@ -225,10 +237,11 @@ def setup_command(args: argparse.Namespace) -> int:
     settings = _settings(args).with_overrides(backend=SNOWFLAKE)
     with open_backend(settings) as backend:
         statements = steps.setup(backend)
-        if settings.snowflake.compute == WAREHOUSE_COMPUTE:
+        stages = backend.warehouse
+        if settings.snowflake.compute == WAREHOUSE_COMPUTE and stages is not None:
             with tempfile.TemporaryDirectory() as folder:
                 statements += install_stage_procedure(
-                    backend.registry.session,  # type: ignore[attr-defined]
+                    stages.session,  # type: ignore[attr-defined]
                     settings.snowflake,
                     archive=build_archive(folder),
                     packages=_pins(args),
@@ -238,7 +251,9 @@ def setup_command(args: argparse.Namespace) -> int:
         "\n".join(
             [
                 f"Set up {settings.snowflake.database}.{settings.snowflake.schema} for "
-                f"{settings.model_name} (objects that existed were left as they were):",
+                f"{settings.model_name}:",
+                *(f"  {change}" for change in getattr(statements, "changes", [])),
+                "Statements run:",
                 *(f"  {statement};" for statement in statements),
             ]
         ),
@@ -246,6 +261,29 @@ def setup_command(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def repair_command(args: argparse.Namespace) -> int:
+    """Show the repair plan; with --yes, settle and move the pointers, and say what was done."""
+    from flows.backends import SNOWFLAKE, open_backend
+    from flows.cycle import steps
+
+    settings = _settings(args).with_overrides(backend=SNOWFLAKE)
+    with open_backend(settings, mode="write" if args.yes else "read") as backend:
+        plan = steps.repair(backend, act=args.yes)
+    lines = [f"Pointers {'before' if args.yes else 'now'}: {plan.current.describe()}."]
+    if not plan.needed:
+        lines.append("The registry agrees with its ledger; nothing to repair.")
+    lines += [f"  settle {line}" for line in plan.settle]
+    lines += [f"  {statement};" for statement in plan.statements]
+    lines += [f"  note: {note}" for note in plan.notes]
+    if args.yes:
+        lines += [f"  refused {line}" for line in plan.refused]
+        lines.append("Done." if not plan.refused else "Done, except what was refused.")
+    elif plan.needed:
+        lines.append("Nothing was changed; run again with --yes to do it.")
+    get_console().print("\n".join(lines), highlight=False, soft_wrap=True)
+    return 1 if args.yes and plan.refused else 0
 
 
 def emit_command(args: argparse.Namespace) -> int:

@@ -35,6 +35,9 @@ PLANS = ("basic", "plus", "pro")
 COUNTRIES = ("DE", "FR", "NL", "US")
 
 CONFIG = """\
+# The registered model: run names, artifact keys and the report carry it.
+model_name = "CHURN"
+
 # The shape of the churn table (see docs/data.md).
 [data]
 time_column = "observed_at"

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from flows.backends._mode import Mode as Mode
@@ -54,6 +55,8 @@ class Backend:
     warehouse: WarehouseStages | None = None
     """The stages run in the warehouse (Snowflake's ``compute = "warehouse"``); None runs
     them in this process."""
+    protected: tuple[Path, ...] = ()
+    """Local folders only the backend writes (the embedded home): no output goes inside."""
 
     def close(self) -> None:
         """Close both; idempotent."""

@@ -194,6 +194,22 @@ class Registry(ABC):
             return None
         return stack[-2]
 
+    def decision_of_run(self, run_id: str | None) -> LedgerEntry | None:
+        """The decision run ``run_id`` recorded and that stands, or None.
+
+        That is the run's newest entry that is neither a failure nor a switch still in
+        flight. A deciding step retried after its decision was recorded returns this
+        entry instead of deciding (and recording) a second time.
+        """
+        if not run_id:
+            return None
+        standing = [
+            entry
+            for entry in self.ledger()
+            if entry.run_id == run_id and entry.outcome not in (Outcome.FAILED, Outcome.IN_FLIGHT)
+        ]
+        return standing[-1] if standing else None
+
     def live_at(self, when: str) -> str | None:
         """The version that was live at ISO-8601 time ``when``, from the ledger.
 

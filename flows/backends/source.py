@@ -5,19 +5,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+from flows.data.periods import Calendar, PeriodRange
 from flows.errors import DataValidationError, EmptyWindowError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from flows.data.contract import DataContract
-    from flows.data.periods import PeriodRange
 
 
 class DataSource(ABC):
     """The table of one backend, shaped by a data contract.
 
-    Reads are by period range (weeks, unless the contract counts days or months) so
+    Reads are by period range (in the contract's unit: weeks, days or months) so
     that a backend can push the filter down and never load periods it does not need.
     Every frame returned is a canonical frame of :attr:`contract`
     (``DataContract.validate``).
@@ -31,8 +33,18 @@ class DataSource(ABC):
         """The oldest and newest period present, or None when the table is empty."""
 
     @abstractmethod
-    def read_periods(self, weeks: PeriodRange, *, input_name: str = "applications") -> pd.DataFrame:
-        """The validated rows of periods ``weeks`` (inclusive), in table order.
+    def origin(self) -> int | None:
+        """The absolute index (since 1970) of period 0; None when a column numbers the periods."""
+
+    def calendar(self) -> Calendar:
+        """How the stored period numbers read: the contract's unit and period 0's date."""
+        return Calendar(self.contract.period, self.origin())
+
+    @abstractmethod
+    def read_periods(
+        self, periods: PeriodRange, *, input_name: str = "stored rows"
+    ) -> pd.DataFrame:
+        """The validated rows of ``periods`` (inclusive), in table order.
 
         Raises:
             EmptyWindowError: if the range holds no rows.
@@ -40,15 +52,24 @@ class DataSource(ABC):
         """
 
     @abstractmethod
-    def write(self, data: pd.DataFrame, *, replace: bool = False) -> int:
+    def write(
+        self,
+        data: pd.DataFrame,
+        *,
+        replace: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Validate ``data`` against the contract and store it.
 
-        Nothing is written unless every row is valid. Periods counted from a time
-        column keep the stored data's first period as period 0 when appending.
+        Nothing is written unless every row is valid, and readers see all of it or
+        none of it, even if the writer is killed. Periods counted from a time column
+        keep the stored data's first period as period 0 when appending.
 
         Args:
             data: The rows, in the contract's columns (raw values are fine).
             replace: Drop what was stored first (a new first period); else add periods.
+            progress: Called now and then with (periods written, periods to write),
+                by a backend that writes period after period.
 
         Returns:
             The number of rows written.
@@ -58,8 +79,8 @@ class DataSource(ABC):
                 holds a period that is already stored or one before the first stored.
         """
 
-    def write_evaluation_data(self, *, holdout_weeks: int) -> int:
-        """Refresh the quickstart's EVALUATION_DATA table (the newest ``holdout_weeks`` weeks).
+    def write_evaluation_data(self, *, holdout_periods: int) -> int:
+        """Refresh the quickstart's EVALUATION_DATA table (the newest ``holdout_periods`` periods).
 
         Only backends that keep that table for parity with the quickstart do
         anything; the default writes nothing and returns 0.
@@ -67,14 +88,16 @@ class DataSource(ABC):
         return 0
 
     def no_rows_error(
-        self, weeks: PeriodRange, *, input_name: str, where: str = ""
+        self, periods: PeriodRange, *, input_name: str, where: str = ""
     ) -> EmptyWindowError:
         """The error for a period range that holds no rows, naming what the table does hold."""
+        unit = Calendar(self.contract.period)  # no origin: an empty table may have none
         span = self.period_span()
-        have = f"weeks {span[0]}–{span[1]}" if span else "no data"
+        have = str(unit.range(*span)) if span else "no data"
+        asked = unit.range(periods.start, periods.end)
         return EmptyWindowError(
-            f"{input_name} ({weeks}) has no rows{where}; the table holds {have}.",
-            expected=str(weeks),
+            f"{input_name} ({asked}) has no rows{where}; the table holds {have}.",
+            expected=str(asked),
             got=have,
         )
 

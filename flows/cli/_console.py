@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -91,13 +92,32 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def printable(text: str) -> str:
+    """``text`` with control and direction-changing characters shown as escapes.
+
+    Messages echo names and values from the user's files; an escape sequence in a
+    column name must show as ``\\x1b[2J``, not clear the screen, and a right-to-left
+    override must not reorder the rest of the line.
+    """
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf") else ascii(ch)[1:-1] for ch in text
+    )
+
+
+def shown(value: object) -> str:
+    """A user's value (a path, a name) for a console line: escaped, and not read as markup."""
+    from rich.markup import escape
+
+    return escape(printable(str(value)))
+
+
 def exit_with_error(message: str, code: int = USAGE_ERROR) -> int:
-    """Print one red line to stderr and return the exit code."""
+    """Print one red line to stderr, control characters escaped, and return the exit code."""
     from rich.console import Console
     from rich.markup import escape
 
     Console(stderr=True).print(
-        f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True
+        f"[bold red]Error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True
     )
     return code
 

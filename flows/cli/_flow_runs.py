@@ -1,7 +1,9 @@
-"""Running a flow inside the CLI: Prefect's settings, a quiet terminal, a live status line.
+"""Running a flow inside the CLI: Prefect's settings and server, a quiet terminal, a status line.
 
-The CLI calls the flows in its own process, where Prefect starts a temporary server
-and prints every log line of the run, and a failure's traceback several times, on
+The CLI calls the flows in its own process. They report to the Prefect server that
+``PREFECT_API_URL`` names or, without one, to the local server the flow commands
+share (``flows.cli._server``: started once in the background, then reused). Prefect
+prints every log line of the run, and a failure's traceback several times, on
 its console handler. While a flow runs here, a filter on that handler turns the
 run's progress into one live status line (the stage and its latest message) and
 keeps the engine's failure reports off the terminal: the CLI prints the error once,
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -23,8 +26,6 @@ if TYPE_CHECKING:
     from rich.status import Status
 
 _PREFECT_DEFAULTS = {
-    # A fresh ephemeral server needs ~20 s on a small machine; Prefect's default is 20 s.
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
     # Steps run outside flows too (score, replay); their logs stay local then.
@@ -35,14 +36,49 @@ _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 """Where Prefect's engine reports a run's states and failures."""
 _STEP_LOGGERS = ("flows", "ccpolicy")
 """Loggers of the step modules, which log inside the task run they belong to."""
-_SERVER_STARTING = "Starting temporary server"
-"""Start of the message Prefect logs when it starts its temporary server."""
+_STARTING_SHARED = (
+    "Starting a local Prefect server in the background (first use, about 20 s; "
+    "the next commands reuse it)…"
+)
 
 
 def prepare_prefect() -> None:
-    """Settings Prefect reads at import: a patient ephemeral server, our loggers attached."""
+    """Settings Prefect reads at import: no telemetry, our loggers attached."""
     for name, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+@contextmanager
+def flow_api(console: Console) -> Iterator[str]:
+    """Point this command's flows at the configured Prefect API, else at the shared server.
+
+    Yields:
+        The API address the flows report to.
+    """
+    from flows.cli._server import configured_api_url, current_prefect_home, ensure_server
+
+    configured = configured_api_url()
+    if configured:
+        yield configured
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    started: list[bool] = []
+    with console.status("Looking for the local Prefect server…") as status:
+
+        def starting() -> None:
+            status.update(_STARTING_SHARED)
+            started.append(True)
+
+        server = ensure_server(current_prefect_home(), on_start=starting)
+    if started:
+        print(
+            f"Started a local Prefect server at {server.url} (PID {server.pid}) for this and "
+            "later commands; `ccflows server stop` stops it.",
+            file=sys.stderr,
+        )
+    with temporary_settings(updates={PREFECT_API_URL: server.url}):
+        yield server.url
 
 
 class _StatusLine(logging.Filter):
@@ -68,8 +104,6 @@ class _StatusLine(logging.Filter):
     def _progress(self, record: logging.LogRecord) -> str:
         """``<stage>: <latest message>``, cut to one line of the terminal."""
         message = record.getMessage().splitlines()[0]
-        if message.startswith(_SERVER_STARTING):
-            return "Starting a temporary Prefect server (about 20 s)…"
         self.stage = _stage_of(record) or self.stage
         text = f"{self.stage}: {message}"
         room = max(self.width - 4, 10)
@@ -96,8 +130,8 @@ def flow_terminal(console: Console, *, debug: bool) -> Iterator[None]:
     """While a flow runs in this process, show its stage on one live line, unless ``debug``.
 
     Call it after importing the flow module (Prefect configures its logging at import).
-    Afterwards the console handler stays quiet below WARNING, so the temporary server's
-    shutdown at exit prints nothing either.
+    Afterwards the console handler stays quiet below WARNING, so the engine's lines at
+    exit print nothing either.
     """
     if debug:
         yield

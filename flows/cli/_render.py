@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flows.cycle.strength import EvidenceStrength
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -212,6 +214,9 @@ def print_decision(console: Console, entry: LedgerEntry) -> None:
     ]
     if entry.policy:
         fields.append(("policy", f"{entry.policy} ({params_text(entry.policy_params)})"))
+    strength = EvidenceStrength.from_dict(entry.strength)
+    if strength is not None:
+        fields.append(("evidence", strength.summary()))
     fields += [
         ("champion", human(entry.champion_version)),
         ("challenger", human(entry.challenger_version)),
@@ -249,7 +254,7 @@ def print_versions(console: Console, versions: Sequence[ModelVersion], *, live: 
         [
             v.name,
             "●" if v.name == live else "",
-            f"weeks {v.train_weeks[0]}–{v.train_weeks[1]}" if v.train_weeks else NOTHING,
+            str(v.train_periods) if v.train_periods else NOTHING,
             str(v.row_count),
             number(v.metrics.get("test_auc")),
             timestamp(v.created_at),

@@ -16,9 +16,14 @@ from flows.cli._console import (
     open_existing,
     print_json,
     settings_from,
+    shown,
 )
-from flows.cli._flow_runs import flow_terminal, prepare_prefect
+from flows.cli._flow_runs import flow_api, flow_terminal, prepare_prefect
+from flows.data.periods import Calendar
 from flows.errors import ConfigError
+
+LARGE_LOAD_PERIODS = 1000
+"""An ingest of at least this many periods reports its progress as it stores them."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,19 +78,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_backend_options(champion)
     champion.add_argument("--replace", action="store_true", help="replace a live champion")
+    champion.add_argument(
+        "--allow-weak-champion",
+        action="store_true",
+        help="make it live even if its test AUC is no better than chance (0.55 or less)",
+    )
     champion.set_defaults(handler=train_champion_command)
 
-    run = subparsers.add_parser("run", help="run one weekly cycle (a Prefect flow)")
+    run = subparsers.add_parser("run", help="run one cycle (a Prefect flow)")
     add_backend_options(run)
     add_policy_options(run)
     run.add_argument("--dry-run", action="store_true", help="evaluate and decide without acting")
     run.add_argument("--json", action="store_true", help="print the ledger entry as JSON")
     run.set_defaults(handler=cycle_command)
 
-    score = subparsers.add_parser("score", help="score applications with the live version")
+    score = subparsers.add_parser("score", help="score stored rows or a file with the live version")
     add_backend_options(score)
-    score.add_argument("--first-week", type=int, help="default: the newest week")
-    score.add_argument("--last-week", type=int, help="default: --first-week")
+    score.add_argument(
+        "--first-period",
+        "--first-week",
+        dest="first_period",
+        type=int,
+        metavar="N",
+        help="first stored period to score, in [data] period's unit (default: the newest; "
+        "--first-week is its older name)",
+    )
+    score.add_argument(
+        "--last-period",
+        "--last-week",
+        dest="last_period",
+        type=int,
+        metavar="N",
+        help="last stored period to score (default: --first-period)",
+    )
     score.add_argument(
         "--input",
         metavar="FILE",
@@ -101,8 +126,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     score.add_argument(
         "--source",
+        dest="table_source",
         metavar="TABLE_OR_SELECT",
         help="with --to-table: the table or query to score (default: the applications table)",
+    )
+    score.add_argument(
+        "--csv-safe",
+        action="store_true",
+        help="prefix text cells starting with = + - @ with ' in a CSV output, so a "
+        "spreadsheet shows them as text instead of running them as formulas",
     )
     score.set_defaults(handler=score_command)
 
@@ -138,13 +170,15 @@ def generate_command(args: argparse.Namespace) -> int:
     """Write (and optionally export) the synthetic applications."""
     from flows.backends import open_backend
     from flows.cycle import steps
-    from flows.data.files import write_table
+    from flows.data.output import check_output_path, write_table
     from flows.data.quickstart import GeneratorSpec, generate_applications
 
     spec = GeneratorSpec(
         seed=args.seed, rows_per_week=args.rows_per_week, concept_drift=args.concept_drift
     )
     console = get_console()
+    if args.out:
+        check_output_path(Path(args.out), protected=[settings_from(args).home])
     with console.status("Generating applications…"):
         if args.no_store:
             data = generate_applications(args.weeks, spec)
@@ -157,7 +191,7 @@ def generate_command(args: argparse.Namespace) -> int:
                     n_periods=args.weeks,
                     append_weeks=args.append_weeks,
                     replace=args.replace,
-                    holdout_weeks=settings.windows.holdout_weeks,
+                    holdout_periods=settings.windows.holdout,
                 )
     if args.out:
         write_table(data, Path(args.out))
@@ -165,7 +199,7 @@ def generate_command(args: argparse.Namespace) -> int:
     console.print(
         f"Generated {len(data):,} applications (weeks {weeks.min()}–{weeks.max()}), "
         f"{int(data['approved'].sum()):,} approved"
-        + (f"; exported to {args.out}" if args.out else "")
+        + (f"; exported to {shown(args.out)}" if args.out else "")
     )
     return 0
 
@@ -176,17 +210,26 @@ def ingest_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
 
     settings = settings_from(args)
-    with get_console().status("Ingesting…"), open_backend(settings) as backend:
-        result = steps.ingest(
-            backend,
-            settings,
-            [Path(f) for f in args.files],
-            append=args.append,
-            replace=args.replace,
-        )
     period = settings.contract.period
+    console = get_console()
+
+    def progress(done: int, total: int) -> None:
+        if total >= LARGE_LOAD_PERIODS:
+            console.print(f"Stored {done:,} of {total:,} {period} files")
+
+    with console.status("Ingesting…"):
+        files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
+        with open_backend(settings) as backend:
+            result = steps.ingest(
+                backend,
+                settings,
+                files,
+                append=args.append,
+                replace=args.replace,
+                progress=progress,
+            )
     get_console().print(
-        f"Ingested {result.rows:,} rows from {len(args.files)} file(s)"
+        f"Ingested {result.rows:,} rows from {result.n_files} file(s)"
         + (", replacing the stored rows" if result.replaced else "")
         + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )
@@ -203,17 +246,19 @@ def train_champion_command(args: argparse.Namespace) -> int:
         require_home(settings.home)
     from flows.orchestration.pipeline import train_champion
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         version = train_champion(
             backend=settings.backend,
             model_name=settings.model_name,
             home=str(settings.home),
             config=config_path(args),
             replace=args.replace,
+            allow_weak=args.allow_weak_champion,
         )
+    trained = Calendar(settings.contract.period).range(*version["train_weeks"])
     get_console().print(
-        f"Champion [bold]{version['name']}[/] is live "
-        f"(trained on weeks {version['train_weeks'][0]}–{version['train_weeks'][1]}, "
+        f"Champion [bold]{version['name']}[/] is live (trained on {trained}, "
         f"test AUC {version['metrics']['test_auc']:.4f})",
         highlight=False,
     )
@@ -221,7 +266,7 @@ def train_champion_command(args: argparse.Namespace) -> int:
 
 
 def cycle_command(args: argparse.Namespace) -> int:
-    """Run one weekly cycle and show the metrics and the decision."""
+    """Run one cycle and show the metrics and the decision."""
     prepare_prefect()
     from flows.cycle import steps
 
@@ -232,7 +277,8 @@ def cycle_command(args: argparse.Namespace) -> int:
         steps.champion(backend)
     from flows.orchestration.pipeline import champion_challenger
 
-    with flow_terminal(get_console(), debug=debug_enabled(args)):
+    console = get_console()
+    with flow_api(console), flow_terminal(console, debug=debug_enabled(args)):
         entry = champion_challenger(
             policy=args.policy,
             policy_params=params,
@@ -262,29 +308,33 @@ def show_decision(entry_data: dict[str, Any]) -> None:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    """Score stored weeks, or a file (``--input``), with the live version; the registry is untouched."""
+    """Score stored periods, or a file (``--input``), with the live version; the registry is untouched."""
     from flows.cycle import steps
-    from flows.data.files import write_table
-    from flows.data.periods import PeriodRange
+    from flows.data.output import check_output_path, write_table
 
     if args.to_table:
         return _score_to_table_command(args)
-    if args.source:
+    if args.table_source:
         raise ConfigError("--source names what --to-table scores; give --to-table NAME too.")
     if args.input:
         return _score_file_command(args)
-    weeks = None
-    if args.first_week is not None:
-        weeks = PeriodRange(args.first_week, args.last_week or args.first_week)
-    with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
-        result = steps.score(backend, weeks=weeks)
+    settings = settings_from(args)
+    periods = None
+    if args.first_period is not None:
+        last = args.first_period if args.last_period is None else args.last_period
+        periods = Calendar(settings.contract.period).range(args.first_period, last)
+    with get_console().status("Scoring…"), open_existing(settings) as backend:
+        if args.out:
+            check_output_path(Path(args.out), protected=backend.protected)
+        result = steps.score(backend, periods=periods)
     if args.out:
-        write_table(result.scores, Path(args.out))
-    probabilities = result.scores["approval_probability"]
+        write_table(result.scores, Path(args.out), csv_safe=args.csv_safe)
+    contract = result.contract
+    probabilities = result.scores[contract.score_column]
     get_console().print(
-        f"Scored {result.n_rows:,} applications with live version [bold]{result.version}[/]: "
-        f"mean approval probability {probabilities.mean():.3f}"
-        + (f"; written to {args.out}" if args.out else "")
+        f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
+        f"mean {contract.score_description} {probabilities.mean():.3f}"
+        + (f"; written to {shown(args.out)} (column {contract.score_column})" if args.out else "")
     )
     return 0
 
@@ -293,15 +343,16 @@ def _score_to_table_command(args: argparse.Namespace) -> int:
     """``score --to-table NAME``: the live version over a table or query, in the warehouse."""
     from flows.cycle import steps
 
-    if args.input or args.out or args.first_week is not None or args.last_week is not None:
+    if args.input or args.out or args.first_period is not None or args.last_period is not None:
         raise ConfigError(
-            "--to-table scores in the warehouse; --input, --out and the week options do not apply."
+            "--to-table scores in the warehouse; --input, --out and the period options do not "
+            "apply."
         )
     with (
         get_console().status("Scoring in the warehouse…"),
         open_existing(settings_from(args)) as backend,
     ):
-        result = steps.score_to_table(backend, target=args.to_table, source=args.source)
+        result = steps.score_to_table(backend, target=args.to_table, source=args.table_source)
     get_console().print(
         f"Scored {result['n_rows']:,} rows with live version [bold]{result['version']}[/] "
         f"into {result['target']}"
@@ -315,20 +366,75 @@ def _score_file_command(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ConfigError("--input needs --out FILE (.csv or .parquet) to write the scores to.")
-    if args.first_week is not None or args.last_week is not None:
-        raise ConfigError("--input scores a file; --first-week/--last-week select stored weeks.")
+    if args.first_period is not None or args.last_period is not None:
+        raise ConfigError(
+            "--input scores a file; --first-period/--last-period select stored periods."
+        )
     with get_console().status("Scoring…"), open_existing(settings_from(args)) as backend:
-        result = steps.score_file(backend, Path(args.input), Path(args.out))
+        result = steps.score_file(backend, Path(args.input), Path(args.out), csv_safe=args.csv_safe)
     get_console().print(
-        f"Scored {result.n_rows:,} rows of {args.input} with live version "
-        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); written to {args.out}"
+        f"Scored {result.n_rows:,} rows of {shown(args.input)} with live version "
+        f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); "
+        f"written to {shown(args.out)}"
     )
+    if result.formula_cells and not args.csv_safe:
+        get_console().print(
+            f"Note: {result.formula_cells:,} text cell(s) in {shown(args.out)} begin with "
+            "= + - or @; a spreadsheet may run them as formulas. Pass --csv-safe to write "
+            "them as text."
+        )
     return 0
+
+
+DEMO_STEPS: list[tuple[str, str, list[str]]] = [
+    (
+        "1. The quickstart's data: 20 weeks × 400 applications (seed 42)",
+        "",
+        ["generate"],
+    ),
+    ("2. Train the champion on weeks 0–9 and make it live", "", ["train-champion"]),
+    (
+        "3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19",
+        "Both models learn the same approval rule: there is no real difference to find.",
+        ["run"],
+    ),
+    (
+        "4. Four new weeks arrive (20–23), under the same rule",
+        "",
+        ["generate", "--append-weeks", "4"],
+    ),
+    (
+        "5. Next weekly cycle: the windows slide to weeks 7–16, judged on weeks 20–23",
+        "Still the same rule: any gain is noise.",
+        ["run"],
+    ),
+    (
+        "6. What the quickstart's rule (strictly higher AUC) would have done on the same evidence",
+        "It promotes on the noise of step 5, which the default policy calls inconclusive.",
+        ["replay", "--policy", "auc_greater"],
+    ),
+    (
+        "7. Twelve new weeks arrive (24–35), under a changed approval rule",
+        "The generator's concept drift: from week 24, debt-to-income and education weigh far "
+        "more and the credit score far less. The stored weeks 0–23 stay as they are.",
+        ["generate", "--append-weeks", "12", "--concept-drift", "0.05"],
+    ),
+    (
+        "8. Next weekly cycle: challenger on weeks 19–28, both judged on weeks 32–35",
+        "Five of the challenger's training weeks follow the new rule; the champion never saw it.",
+        ["run"],
+    ),
+    ("9. Score the newest week with whichever version is live", "", ["score"]),
+]
+"""The demo's story: two cycles with nothing real to find, then one after the rule changed."""
 
 
 def demo_command(args: argparse.Namespace) -> int:
     """The whole story on a fresh home: data, champion, two weekly cycles, scoring."""
+    from flows.cycle.steps import check_policy
+
     prepare_prefect()
+    check_policy(args.policy, {})  # a mistyped policy fails before any work
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     if home.exists() and any(home.iterdir()):
         raise ConfigError(f"The demo needs an empty or new folder; {home} is not empty.")
@@ -336,23 +442,13 @@ def demo_command(args: argparse.Namespace) -> int:
     console.rule("[bold]champion-challenger demo")
     console.print(f"Home: {home}")
     common = ["--home", str(home)]
-    steps_to_run: list[tuple[str, list[str]]] = [
-        ("1. The quickstart's data: 20 weeks × 400 applications (seed 42)", ["generate"]),
-        ("2. Train the champion on weeks 0–9 and make it live", ["train-champion"]),
-        ("3. Weekly cycle: challenger on weeks 3–12, both judged on weeks 16–19", ["run"]),
-        ("4. Four new weeks arrive", ["generate", "--append-weeks", "4"]),
-        ("5. Next weekly cycle: the windows slide to the new weeks", ["run"]),
-        (
-            "6. What the quickstart's rule (strictly higher AUC) would have done on the same evidence",
-            ["replay", "--policy", "auc_greater"],
-        ),
-        ("7. Score the newest week with whichever version is live", ["score"]),
-    ]
     from flows.cli import build_parser
 
     parser = build_parser()
-    for title, argv in steps_to_run:
+    for title, why, argv in DEMO_STEPS:
         console.rule(title, align="left")
+        if why:
+            console.print(why, style="dim", highlight=False)
         extra = ["--policy", args.policy] if argv[0] == "run" else []
         extra += ["--debug"] if debug_enabled(args) else []
         sub = parser.parse_args([*argv, *common, *extra])

@@ -28,7 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_backend_options(replay)
     add_policy_options(replay)
     replay.add_argument(
-        "--entry", type=int, action="append", help="only this ledger entry (repeatable)"
+        "--entry",
+        type=int,
+        nargs="+",
+        action="extend",
+        metavar="ID",
+        help="only these ledger entries (--entry 2 3, or repeated)",
     )
     replay.add_argument("--json", action="store_true", help="print JSON")
     replay.set_defaults(handler=replay_command)

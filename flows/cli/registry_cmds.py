@@ -85,20 +85,29 @@ def history_command(args: argparse.Namespace) -> int:
 def rollback_command(args: argparse.Namespace) -> int:
     """Make the previous champion live again, recorded in the ledger.
 
-    Exits 1 when another run switched the live version first (the lost
-    compare-and-set is recorded), 2 on a user error such as a corrupt target.
+    Exits 1 when the live version is not the one ``--if-live`` names (the refusal is
+    recorded), 0 with a note when the target is already live (nothing is recorded),
+    2 on a user error such as a corrupt target.
     """
     from flows.backends import open_backend
     from flows.cli._render import print_decision
     from flows.cycle import steps
+    from flows.errors import AlreadyLiveError
 
     settings = settings_from(args)
     with open_existing(settings):  # a mistyped home or model is refused, not created
         pass
-    with open_backend(settings) as backend:
-        entry = steps.rollback(
-            backend, to_version=args.to, if_live=args.if_live, reason=args.reason
-        )
+    try:
+        with open_backend(settings) as backend:
+            entry = steps.rollback(
+                backend, to_version=args.to, if_live=args.if_live, reason=args.reason
+            )
+    except AlreadyLiveError as already:
+        if args.json:
+            print_json({"already_live": already.version, "recorded": False})
+        else:
+            get_console().out(str(already), highlight=False)
+        return 0
     if args.json:
         print_json(entry.to_dict())
     else:

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flows.cycle.training import TrainedModel, train_model, version_name
-from flows.errors import VersionExistsError
+from flows.errors import DataValidationError, VersionExistsError
 from flows.records import ModelVersion
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from flows.data.specs import ModelSpec
 
 logger = logging.getLogger(__name__)
+
+WEAK_CHAMPION_AUC = 0.55
+"""A first champion whose test AUC is not above this is no better than chance (0.5) by
+more than a small test window's noise; it is made live only when asked explicitly."""
 
 
 def train_and_log(
@@ -44,8 +48,8 @@ def train_and_log(
         spec,
         train,
         test,
-        train_weeks=windows.train,
-        test_weeks=windows.test,
+        train_periods=windows.train,
+        test_periods=windows.test,
         contract=backend.source.contract,
         train_row_hashes=hashes,
     )
@@ -77,16 +81,42 @@ def version_record(trained: TrainedModel, name: str, role: str, model_name: str)
         model_name=model_name,
         name=name,
         created_at="",
-        comment=f"{role} trained on {trained.train_weeks}, tested on {trained.test_weeks}",
+        comment=f"{role} trained on {trained.train_periods}, tested on {trained.test_periods}",
         metrics={
             "test_auc": trained.test_auc,
             "training_samples": trained.row_count,
             "model_type": trained.spec.model_type,
         },
-        train_weeks=(trained.train_weeks.start, trained.train_weeks.end),
-        test_weeks=(trained.test_weeks.start, trained.test_weeks.end),
+        train_weeks=(trained.train_periods.start, trained.train_periods.end),
+        test_weeks=(trained.test_periods.start, trained.test_periods.end),
         row_count=trained.row_count,
         train_fingerprint=trained.train_fingerprint,
         spec=trained.spec.to_dict(),
         contract=trained.contract.to_dict(),
+    )
+
+
+def refuse_weak_champion(version: ModelVersion, *, allow_weak: bool) -> None:
+    """Refuse to make live a champion no better than chance, unless ``allow_weak``.
+
+    Such a model (broken features, a label unrelated to them, numbers that overflowed)
+    would score every row alike; a first champion has no incumbent to be judged against,
+    so this check stands in for the comparison a challenger faces.
+
+    Raises:
+        DataValidationError: naming the version, its test AUC, its test window and the threshold.
+    """
+    from flows.data.periods import Calendar
+
+    auc = float(version.metrics.get("test_auc", float("nan")))
+    if allow_weak or auc > WEAK_CHAMPION_AUC:
+        return
+    tested = Calendar(version.data_contract.period).range(*version.test_weeks)
+    raise DataValidationError(
+        f"Champion {version.name} has test AUC {auc:.4f} on {tested}, "
+        f"not above {WEAK_CHAMPION_AUC} (chance is 0.5); it is "
+        "logged but not made live. Check that the features carry signal for the label, or "
+        "pass --allow-weak-champion to make it live anyway.",
+        expected=f"test AUC > {WEAK_CHAMPION_AUC}",
+        got=auc,
     )

@@ -2,7 +2,8 @@
 
 The quickstart computed its "AUC" on hard 0/1 predictions, which is balanced
 accuracy; here ROC AUC is computed on probabilities, next to F1, accuracy,
-precision, recall (at a 0.5 threshold) and the Brier loss. Each model scores the
+precision, recall (at a 0.5 threshold) and the Brier loss, each as the one metric
+table (``ccpolicy.stats.METRICS``) computes it. Each model scores the
 hold-out once; the policy then sees the labels and both score vectors, not only the
 summaries. A contestant trained on any hold-out row is refused before it is scored.
 """
@@ -15,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ccpolicy import greater_is_better
-from ccpolicy.stats import has_both_classes
+from ccpolicy import greater_is_better, stats
 from flows.data.periods import PeriodRange
 from flows.data.quickstart import hashes_fingerprint, row_hashes
 from flows.errors import LeakageError
@@ -30,11 +30,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("roc_auc", "f1", "accuracy", "precision", "recall", "brier_loss")
-"""Every metric reported, in sklearn's naming; ``ccpolicy.greater_is_better`` gives each one's
-direction, the same rule the policies' guardrails use."""
-
-DECISION_THRESHOLD = 0.5
+METRICS = tuple(stats.METRICS)
+"""Every metric reported: the rows of ``ccpolicy.stats.METRICS``, which gives each one's
+function, threshold and direction (the same table the policies' guardrails read)."""
 
 
 def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -43,29 +41,7 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, 
     ROC AUC is NaN, with ccpolicy's ``UndefinedStatisticWarning``, when the hold-out
     holds a single class; policies then answer "inconclusive".
     """
-    from sklearn.metrics import (
-        accuracy_score,
-        brier_score_loss,
-        f1_score,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    y_true = np.asarray(y_true)
-    predicted = (scores >= DECISION_THRESHOLD).astype(int)
-    if has_both_classes(y_true, statistic="ROC AUC"):
-        auc = float(roc_auc_score(y_true, scores))
-    else:
-        auc = float("nan")
-    return {
-        "roc_auc": auc,
-        "f1": float(f1_score(y_true, predicted, zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "brier_loss": float(brier_score_loss(y_true, scores)),
-    }
+    return stats.metric_values(y_true, scores)
 
 
 @dataclass(frozen=True)
@@ -74,9 +50,9 @@ class Evaluation:
 
     champion: ModelVersion
     challenger: ModelVersion
-    holdout_weeks: PeriodRange
+    holdout: PeriodRange
     holdout_fingerprint: str
-    data_week: int
+    data_period: int
     y_true: np.ndarray = field(repr=False)
     champion_scores: np.ndarray = field(repr=False)
     challenger_scores: np.ndarray = field(repr=False)
@@ -113,30 +89,30 @@ def check_not_trained_on(
     trained_on: np.ndarray | None,
     version: ModelVersion,
     holdout_hashes: np.ndarray,
-    holdout_weeks: PeriodRange,
+    holdout: PeriodRange,
 ) -> None:
     """Refuse ``version`` if it was trained on any hold-out row.
 
     Row hashes (``data.row_hashes`` of the hold-out) are compared with
-    ``trained_on``, the version's own, when they are known; the training weeks are
+    ``trained_on``, the version's own, when they are known; the training periods are
     always compared too.
 
     Raises:
         LeakageError: naming the version and how many rows it has seen.
     """
     if version.train_weeks is not None:
-        start, end = version.train_weeks
-        if PeriodRange(start, end).overlaps(holdout_weeks):
+        trained = holdout.calendar.range(*version.train_weeks)
+        if trained.overlaps(holdout):
             raise LeakageError(
-                f"Version {version.name} was trained on weeks {start}–{end}, which overlap the "
-                f"hold-out ({holdout_weeks}); it cannot be judged on rows it has seen."
+                f"Version {version.name} was trained on {trained}, which overlap the "
+                f"hold-out ({holdout}); it cannot be judged on rows it has seen."
             )
     if trained_on is not None:
         seen = int(np.isin(holdout_hashes, trained_on).sum())
         if seen:
             raise LeakageError(
                 f"Version {version.name} was trained on {seen} of the {len(holdout_hashes)} "
-                f"hold-out rows ({holdout_weeks}); it cannot be judged on rows it has seen."
+                f"hold-out rows ({holdout}); it cannot be judged on rows it has seen."
             )
 
 
@@ -144,50 +120,52 @@ def evaluate_pair(
     registry: Registry,
     champion: ModelVersion,
     challenger: ModelVersion,
-    holdout: pd.DataFrame,
+    rows: pd.DataFrame,
     *,
-    holdout_weeks: PeriodRange,
-    data_week: int,
+    holdout: PeriodRange,
+    data_period: int,
     unlogged: TrainedModel | None = None,
 ) -> Evaluation:
-    """Score both versions once each on ``holdout`` and compute their metrics.
+    """Score both versions once each on the hold-out ``rows`` and compute their metrics.
 
-    ``holdout`` is a canonical frame of the stored data. Each version scores it with
+    ``rows`` is a canonical frame of the stored data. Each version scores it with
     its own features (a challenger may add or drop some); the label is the
     challenger's, which the retrain step has checked to be the champion's.
 
     Args:
+        holdout: The periods ``rows`` hold.
+        data_period: The newest period in the data.
         unlogged: The challenger itself when it is not in the registry (a dry run
             trains it but logs nothing); it is scored and checked as it is.
     """
     from flows.cycle.prediction import positive_scores
 
-    holdout_hashes = row_hashes(holdout)
+    holdout_hashes = row_hashes(rows)
     check_not_trained_on(
-        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout_weeks
+        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout
     )
     challenger_rows = (
         unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
     )
-    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout_weeks)
-    y_true = holdout[challenger.data_contract.label].to_numpy()
-    logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout_weeks, len(holdout))
-    champion_scores = registry.predict_proba(champion.name, holdout)
+    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout)
+    y_true = rows[challenger.data_contract.label].to_numpy()
+    logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout, len(rows))
+    champion_scores = registry.predict_proba(champion.name, rows)
     if challenger.name == champion.name:
         challenger_scores = champion_scores
     elif unlogged is not None:
         logger.info("Scoring challenger %s (not logged: dry run) on the same rows", challenger.name)
-        features = unlogged.contract.model_input(holdout, input_name="hold-out")
+        features = unlogged.contract.model_input(rows, input_name="hold-out")
         challenger_scores = positive_scores(unlogged.model, features)
     else:
         logger.info("Scoring challenger %s on the same rows", challenger.name)
-        challenger_scores = registry.predict_proba(challenger.name, holdout)
+        challenger_scores = registry.predict_proba(challenger.name, rows)
     return Evaluation(
         champion=champion,
         challenger=challenger,
-        holdout_weeks=holdout_weeks,
+        holdout=holdout,
         holdout_fingerprint=hashes_fingerprint(holdout_hashes),
-        data_week=data_week,
+        data_period=data_period,
         y_true=y_true,
         champion_scores=champion_scores,
         challenger_scores=challenger_scores,

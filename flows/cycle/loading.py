@@ -1,29 +1,65 @@
 """Loading a user's files into the table: read, checked against the contract, then stored.
 
-All or nothing: every row of every file is validated before the first is written,
-so a bad file leaves the stored data as it was (the registry is never touched).
-Stored periods are immutable; rows of a period already stored ("late data"), or
-before the first stored period, refuse the whole load (see docs/data.md for why).
+All or nothing: every row of every file is read and validated (``check_files``)
+before a backend is even opened, so a bad file leaves the stored data as it was and
+creates no home (the registry is never touched). Stored periods are immutable; rows
+of a period already stored ("late data"), or before the first stored period, refuse
+the whole load (see docs/data.md for why). The same rows given twice in one load (one
+file named twice, or as CSV and as Parquet) are refused too, and rows appended must
+carry every feature the live version reads, or scoring would refuse the newest period
+later. The quickstart's own data (``generate_data``) is stored the same way.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.cycle.reads import data_span
-from flows.data.files import read_tables
-from flows.errors import ConfigError
+from flows.data.columns import require_columns
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.files import data_files, read_tables
+from flows.errors import ConfigError, DataValidationError
+from flows.names import DATE_COLUMN, LABEL_COLUMN, WEEK_COLUMN
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    import pandas as pd
 
     from flows.backends import Backend
     from flows.config import Settings
+    from flows.data.contract import DataContract
+    from flows.data.quickstart import GeneratorSpec
 
 logger = logging.getLogger(__name__)
+
+BUDGET_ENV = "CC_INGEST_MAX_MIB"
+"""Environment variable overriding :data:`DEFAULT_BUDGET_MIB`."""
+DEFAULT_BUDGET_MIB = 2048
+"""The most one ingest reads into memory, decoded (``files.decoded_bytes``), in MiB.
+
+A load holds its rows about twice over while it checks and stores them (measured in
+docs/benchmarks.md), so the default needs about 4 GiB free. A larger input is refused
+before it is read, rather than exhausting the machine's memory half-way."""
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Files read whole and checked against a contract, not stored yet."""
+
+    data: pd.DataFrame
+    """Their rows, stacked in the order given, as read (the store canonicalises them)."""
+    n_files: int
+    """Files read: a folder counts each of its Parquet files."""
+    contract: DataContract
+    """The contract every row was checked against."""
+    input_name: str
+    """How messages name them: the one file, or "data to ingest"."""
 
 
 @dataclass(frozen=True)
@@ -32,35 +68,72 @@ class IngestResult:
 
     rows: int
     """Rows written."""
+    n_files: int
+    """Files they came from."""
     span: tuple[int, int]
     """Oldest and newest period stored afterwards."""
     replaced: bool
     """True when the stored rows were replaced rather than added to."""
 
 
+def check_files(settings: Settings, paths: Sequence[Path]) -> CheckedFiles:
+    """Read ``paths`` whole and check every row against ``settings.contract``, touching no store.
+
+    Called before a backend is opened, so a bad file leaves no home behind.
+
+    Raises:
+        ConfigError: if the quickstart's contract meets a table that is not the
+            quickstart's (``[data]`` is missing from config.toml).
+        DataValidationError: naming the file, the column and the values at fault; for
+            inputs over the memory budget; for the same rows given twice.
+    """
+    inputs = [Path(p) for p in paths]
+    _refuse_over_budget(inputs)
+    contract = settings.contract
+    # Ids are read as text from CSV, so that "007" is stored (and scored) as "007".
+    text = [
+        *(contract.categorical or ()),
+        *filter(None, (contract.time_column, contract.id_column)),
+    ]
+    data, sizes = read_tables(inputs, text_columns=text)
+    input_name = "data to ingest" if len(inputs) > 1 else str(inputs[0])
+    if contract == DEFAULT_CONTRACT:
+        _refuse_another_table(data, input_name, settings.home / "config.toml")
+    contract.refuse_reserved(data, input_name)
+    canonical = contract.validate(data, input_name=input_name, require_both_classes=True)
+    _refuse_same_rows(canonical, inputs, sizes)
+    n_files = sum(len(data_files(path)) for path in inputs)
+    return CheckedFiles(data=data, n_files=n_files, contract=contract, input_name=input_name)
+
+
 def ingest(
     backend: Backend,
     settings: Settings,
-    paths: Sequence[Path],
+    files: CheckedFiles,
     *,
     append: bool = False,
     replace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
-    """Load CSV/Parquet files into the backend's table, all or nothing.
+    """Store files :func:`check_files` read into the backend's table, all or nothing.
 
     Args:
-        backend: Whose table to load into; its contract is the one checked.
+        backend: Whose table to load into; its contract must be the one checked.
         settings: For the hold-out size of the quickstart's EVALUATION_DATA table.
-        paths: CSV or Parquet files, or folders of Parquet files, with the same columns.
+        files: The checked rows.
         append: Add rows of new periods to the stored ones.
         replace: Drop the stored rows and store these instead.
+        progress: Told (periods written, periods to write) while a long load is stored.
 
     Raises:
         ConfigError: if data is stored and neither ``append`` nor ``replace`` is given.
-        DataValidationError: naming the file, the column and the values at fault.
+        DataValidationError: for late rows, naming the periods already stored, or
+            appended rows missing a feature the live version reads.
     """
     source = backend.source
     contract = source.contract
+    if files.contract != contract:
+        raise ConfigError("The files were checked against another contract than the table's.")
     if append and replace:
         raise ConfigError("Choose one of --append and --replace.")
     span = source.period_span()
@@ -69,11 +142,121 @@ def ingest(
             f"The table already holds {contract.period}s {span[0]}–{span[1]}; pass --append to "
             "add rows of later periods or --replace to store these files instead."
         )
-    text = [*(contract.categorical or ()), *filter(None, (contract.time_column,))]
-    data = read_tables([Path(p) for p in paths], text_columns=text)
-    input_name = "data to ingest" if len(paths) > 1 else str(paths[0])
-    contract.validate(data, input_name=input_name, require_both_classes=True)
-    written = source.write(data, replace=replace)
-    source.write_evaluation_data(holdout_weeks=settings.windows.holdout_weeks)
-    logger.info("Ingested %d rows from %d file(s)", written, len(paths))
-    return IngestResult(rows=written, span=data_span(backend), replaced=replace)
+    if append:
+        _require_live_features(backend, files.data, files.input_name)
+    written = source.write(files.data, replace=replace, progress=progress)
+    source.write_evaluation_data(holdout_periods=settings.windows.holdout)
+    logger.info("Ingested %d rows from %d file(s)", written, files.n_files)
+    return IngestResult(
+        rows=written, n_files=files.n_files, span=data_span(backend), replaced=replace
+    )
+
+
+def _refuse_another_table(data: pd.DataFrame, input_name: str, config: Path) -> None:
+    """One line when a table without the quickstart's label or time meets its contract."""
+    columns = set(map(str, data.columns))
+    if LABEL_COLUMN in columns and columns & {DATE_COLUMN, WEEK_COLUMN}:
+        return
+    raise ConfigError(
+        f"{input_name} does not look like the quickstart's credit table (no "
+        f"{LABEL_COLUMN!r} label, no {DATE_COLUMN!r} or {WEEK_COLUMN!r}); to load your own "
+        f"table, {config} needs a [data] table naming its time and label columns "
+        "(see docs/data.md)."
+    )
+
+
+def _refuse_over_budget(inputs: Sequence[Path]) -> None:
+    """Refuse, before reading, inputs that would take more memory than the budget allows."""
+    from flows.data.files import decoded_bytes
+
+    text = os.environ.get(BUDGET_ENV)
+    try:
+        budget = float(text) if text is not None else DEFAULT_BUDGET_MIB
+    except ValueError:
+        budget = -1.0
+    if not budget > 0:
+        raise ConfigError(f"{BUDGET_ENV} must be a number of MiB above 0; got {text!r}.")
+    size = sum(decoded_bytes(path) for path in inputs) / 2**20
+    if size > budget:
+        name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} files"
+        raise DataValidationError(
+            f"{name} would take about {size:,.0f} MiB in memory once read, over the ingest "
+            f"budget of {budget:,.0f} MiB; ingest it in parts (a range of periods at a time, "
+            f"with --append), or raise {BUDGET_ENV} if about twice that much memory is free.",
+            expected=f"<= {budget:g} MiB",
+            got=round(size),
+        )
+
+
+def _refuse_same_rows(
+    canonical: pd.DataFrame, inputs: Sequence[Path], sizes: Sequence[int]
+) -> None:
+    """Refuse two inputs of which one holds only rows of the other (the same data twice).
+
+    Rows are compared in canonical form, so a CSV file and its Parquet copy match.
+    """
+    import numpy as np
+
+    from flows.data.quickstart import row_hashes
+
+    if len(inputs) < 2:
+        return
+    hashes = row_hashes(canonical)
+    bounds = np.cumsum([0, *sizes])
+    rows = [np.unique(hashes[a:b]) for a, b in itertools.pairwise(bounds)]
+    for i, first in enumerate(rows):
+        for j in range(i + 1, len(rows)):
+            small, large = (i, j) if len(first) <= len(rows[j]) else (j, i)
+            if np.isin(rows[small], rows[large], assume_unique=True).all():
+                raise DataValidationError(
+                    f"Every row of {inputs[small]} is also in {inputs[large]}: the same data is "
+                    "given twice and would be stored twice; load each file once.",
+                    got=[str(inputs[small]), str(inputs[large])],
+                )
+
+
+def _require_live_features(backend: Backend, data: pd.DataFrame, input_name: str) -> None:
+    """Refuse appended rows that lack a feature of the live version: it could not score them."""
+    live = backend.registry.live_version()
+    if live is None:
+        return
+    features = backend.registry.get_version(live).data_contract.features or ()
+    require_columns(data, list(features), f"{input_name} (rows for live version {live})")
+
+
+def generate_data(
+    backend: Backend,
+    spec: GeneratorSpec,
+    *,
+    n_periods: int = 20,
+    append_weeks: int = 0,
+    replace: bool = False,
+    holdout_periods: int = 4,
+) -> pd.DataFrame:
+    """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
+
+    Appending continues the same random stream after the newest stored week, so a
+    weekly run sees genuinely new rows while the history stays as it was. Backends
+    that keep the quickstart's EVALUATION_DATA table refresh it with the newest
+    ``holdout_periods`` weeks.
+
+    Raises:
+        ConfigError: if data is already stored and neither appending nor replacing.
+    """
+    from flows.data.quickstart import generate_applications, generate_weeks
+
+    span = backend.source.period_span()
+    if append_weeks:
+        if span is None:
+            raise ConfigError("Nothing to append to: the applications table is empty.")
+        data = generate_weeks(span[1] + 1, span[1] + append_weeks, spec)
+    else:
+        if span is not None and not replace:
+            raise ConfigError(
+                f"The applications table already holds weeks {span[0]}–{span[1]}; "
+                "use --append-weeks N to add weeks or --replace to start over."
+            )
+        data = generate_applications(n_periods, spec)
+    backend.source.write(data, replace=replace and not append_weeks)
+    backend.source.write_evaluation_data(holdout_periods=holdout_periods)
+    return data

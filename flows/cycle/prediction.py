@@ -46,7 +46,7 @@ def positive_scores(model: Any, features: pd.DataFrame, *, cores: int | None = N
     Args:
         model: A fitted classifier (or pipeline) with ``predict_proba`` that scores on
             one thread.
-        features: The model's input columns, one row per application.
+        features: The model's input columns, one row per row to score.
         cores: Threads to use; defaults to :func:`usable_cores`.
     """
     bounds = chunk_bounds(len(features), cores or usable_cores())

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import ccpolicy
     from flows.backends.registry import Registry
     from flows.cycle.evaluation import Evaluation
+    from flows.cycle.strength import EvidenceStrength
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def last_promotion_week(registry: Registry) -> int | None:
-    """The data week of the newest promotion in the ledger (for cool-down guardrails)."""
+def last_promotion_period(registry: Registry) -> int | None:
+    """The data period of the newest promotion in the ledger (for cool-down guardrails)."""
     for entry in reversed(registry.ledger()):
         if entry.outcome is Outcome.PROMOTED:
             return entry.data_week
@@ -71,8 +72,9 @@ def build_evidence(evaluation: Evaluation, *, last_promotion: int | None) -> ccp
         challenger_version=evaluation.challenger.name,
         champion_window=evaluation.champion.train_weeks,
         challenger_window=evaluation.challenger.train_weeks,
-        data_week=evaluation.data_week,
+        data_week=evaluation.data_period,
         last_promotion_week=last_promotion,
+        period=evaluation.holdout.calendar.unit,
     )
 
 
@@ -125,8 +127,8 @@ def apply_policy(
                 policy=policy.name,
                 policy_params=policy.params,
                 holdout_fingerprint=evaluation.holdout_fingerprint,
-                holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
-                data_week=evaluation.data_week,
+                holdout_weeks=(evaluation.holdout.start, evaluation.holdout.end),
+                data_week=evaluation.data_period,
                 metrics=evaluation.metrics_by_role(),
                 plan=plan or {},
                 run_id=run_id,
@@ -142,6 +144,7 @@ def decision_entry(
     decision: ccpolicy.Decision,
     *,
     actor: str,
+    strength: EvidenceStrength | None = None,
     dry_run: bool = False,
     run_id: str | None = None,
     plan: dict[str, Any] | None = None,
@@ -149,10 +152,13 @@ def decision_entry(
     """The ledger entry of ``decision`` on ``evaluation``, not yet applied or recorded.
 
     A challenger that is the champion itself is kept whatever the verdict, and a dry
-    run is recorded as one, with what it would have done in its reason.
+    run is recorded as one, with what it would have done in its reason. A promotion
+    whose gain is within the noise (``strength``) says so at the end of its reason.
     """
     outcome = outcome_of(decision.verdict)
     reason = decision.reason
+    if outcome is Outcome.PROMOTED and strength is not None and strength.within_noise:
+        reason = f"{reason}. {strength.noise_note()}"
     if evaluation.challenger.name == evaluation.champion.name:
         outcome = Outcome.KEPT
         reason = (
@@ -172,10 +178,11 @@ def decision_entry(
         policy=decision.policy,
         policy_params=dict(decision.params),
         holdout_fingerprint=evaluation.holdout_fingerprint,
-        holdout_weeks=(evaluation.holdout_weeks.start, evaluation.holdout_weeks.end),
-        data_week=evaluation.data_week,
+        holdout_weeks=(evaluation.holdout.start, evaluation.holdout.end),
+        data_week=evaluation.data_period,
         metrics=evaluation.metrics_by_role(),
         details=decision.to_dict()["details"],
+        strength=strength.to_dict() if strength is not None else {},
         plan=plan or {},
         run_id=run_id,
     )

@@ -4,8 +4,8 @@ The input is read in batches of a fixed number of rows; each batch is scored and
 its rows written out before the next is read, so memory holds one batch, whatever
 the file's size. Every feature column is checked against the file's header before
 the first row is scored. The output keeps the id column (or, without one, every
-input column) and adds the probability of the positive class and the version that
-computed it.
+input column) and adds the probability of the positive class (the contract's
+``score_column``, as scoring stored periods writes it) and the version that computed it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flows.data import files
-from flows.data.columns import require_columns
+from flows.data.columns import check_ids, require_columns
+from flows.data.output import TableWriter, check_output_path
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROBABILITY_COLUMN: Final = "probability"
-"""Output column: probability of the positive label."""
 VERSION_COLUMN: Final = "model_version"
 """Output column: the version that scored the row."""
 
@@ -42,6 +41,8 @@ class FileScoringResult:
     """The file written."""
     batch_rows: tuple[int, ...]
     """Rows in each batch the model scored, in order: the bound on what memory held."""
+    formula_cells: int = 0
+    """Text cells of a CSV output that begin like a spreadsheet formula (``= + - @``)."""
 
     @property
     def n_rows(self) -> int:
@@ -56,9 +57,12 @@ def stream_scores(
     out: Path,
     *,
     features: Sequence[str],
+    score_column: str,
     id_column: str | None = None,
     text_columns: Sequence[str] = (),
     batch_rows: int = files.DEFAULT_BATCH_ROWS,
+    protected: Sequence[Path] = (),
+    csv_safe: bool = False,
 ) -> FileScoringResult:
     """Score every row of ``source`` with ``version`` and write the scores to ``out``.
 
@@ -68,50 +72,74 @@ def stream_scores(
         source: CSV or Parquet file, or a folder of Parquet files.
         out: CSV or Parquet file to write; replaced only once every row is scored.
         features: The version's input columns; all must be in ``source``.
+        score_column: The output column of probabilities (``DataContract.score_column``).
         id_column: Column carried into the output instead of every input column,
             when ``source`` has it.
-        text_columns: Columns to read as text from a CSV file (the categorical ones).
+        text_columns: Columns to read as text from a CSV file (the categorical ones and
+            the id, which is written back exactly as the file gives it).
         batch_rows: Rows per batch.
+        protected: Folders ``out`` must not be inside (the backend's home).
+        csv_safe: Neutralise text cells a spreadsheet would run as formulas (CSV ``out``).
 
     Raises:
         DataValidationError: if a feature column is missing (before any row is
             scored), or the file is unreadable or has no rows.
-        ConfigError: if ``out`` is ``source`` or has an unknown suffix.
+        ConfigError: if ``out`` is ``source``, inside it or inside ``protected``, is a
+            folder, or has an unknown suffix (all before anything is read).
+        DataValidationError: also if a kept input column already has the name of an
+            output column (a file scored before).
+        OutputError: if ``out`` cannot be written; nothing is left behind.
     """
     import pandas as pd
     import pyarrow as pa
 
     source, out = Path(source), Path(out)
-    if out.resolve() == source.resolve():
-        raise ConfigError(f"--out {out} is the input file; write the scores to another file.")
-    files.table_format(out)  # refuse a bad output name before reading anything
+    check_output_path(out, inputs=[source], protected=protected)
     names = files.column_names(source)
     header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
     require_columns(header, list(features), f"{source} (scored by version {version})")
     keep = [id_column] if id_column is not None and id_column in names else list(names)
+    repeated = [c for c in (score_column, VERSION_COLUMN) if c in keep]
+    if repeated:
+        raise DataValidationError(
+            f"{source} already has column(s) {', '.join(map(repr, repeated))}, which the "
+            "scores add (was it scored before?); drop or rename them, or set id_column in "
+            "[data] to carry only the id into the output.",
+            column=repeated[0],
+            got=names,
+        )
     sizes: list[int] = []
-    with files.TableWriter(out) as writer:
+    with TableWriter(out, csv_safe=csv_safe) as writer:
         for batch in files.iter_tables(
             source,
             batch_rows=batch_rows,
             columns=list(dict.fromkeys([*keep, *features])),
             text_columns=[c for c in text_columns if c in names],
         ):
+            if id_column in keep:
+                check_ids(batch.column(id_column).to_pandas(), id_column, str(source))
             scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
             # The kept columns go out as Arrow read them: no round trip through pandas.
             scored = batch.select(keep)
-            scored = scored.append_column(PROBABILITY_COLUMN, pa.array(scores, pa.float64()))
+            scored = scored.append_column(score_column, pa.array(scores, pa.float64()))
             scored = scored.append_column(VERSION_COLUMN, pa.repeat(version, len(scores)))
             writer.write(scored)
             sizes.append(batch.num_rows)
         if not sizes:
             raise DataValidationError(f"{source} has no rows to score.", got=0)
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
-    return FileScoringResult(version=version, out=out, batch_rows=tuple(sizes))
+    return FileScoringResult(
+        version=version, out=out, batch_rows=tuple(sizes), formula_cells=writer.formula_cells
+    )
 
 
 def score_file(
-    backend: Backend, source: Path, out: Path, *, batch_rows: int | None = None
+    backend: Backend,
+    source: Path,
+    out: Path,
+    *,
+    batch_rows: int | None = None,
+    csv_safe: bool = False,
 ) -> FileScoringResult:
     """Score every row of the file ``source`` with the live version, streaming, into ``out``.
 
@@ -127,7 +155,40 @@ def score_file(
         source,
         out,
         features=contract.features or contract.feature_columns(files.column_names(source)),
+        score_column=contract.score_column,
         id_column=contract.id_column,
-        text_columns=contract.categorical or (),
+        text_columns=[*(contract.categorical or ()), *filter(None, [contract.id_column])],
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
+        protected=backend.protected,
+        csv_safe=csv_safe,
+    )
+
+
+def score_to_table(
+    backend: Backend,
+    *,
+    target: str,
+    source: str | None = None,
+    run_id: str | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Score ``source`` (a table or a SELECT; the applications by default) into table ``target``.
+
+    The rows are scored where they are stored and the result is written there, whole
+    or not at all; only the count and the version come back. Each row carries the
+    version that scored it.
+
+    Raises:
+        ConfigError: on a backend that does not run stages in its warehouse.
+    """
+    if backend.warehouse is None:
+        raise ConfigError(
+            "Scoring into a table runs in the warehouse: it needs the Snowflake backend with "
+            '[snowflake] compute = "warehouse"; write the scores to a file with --out instead.'
+        )
+    return backend.warehouse.score_to_table(
+        source=source or "",
+        target=target,
+        run_id=run_id or "score",
+        actor=actor,
     )

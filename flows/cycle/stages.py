@@ -252,7 +252,7 @@ class Cycle:
             evaluation = self._evaluate_here(plan, challenger)
         logger.info(
             "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
-            evaluation.holdout_weeks,
+            evaluation.holdout,
             evaluation.n_rows,
             evaluation.champion.name,
             evaluation.champion_metrics["roc_auc"],

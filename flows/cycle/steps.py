@@ -2,10 +2,12 @@
 
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
-Loading files (``ingest``), scoring a file (``score_file``) and the steps that only
+Loading files (``check_files``, then ``ingest``), scoring a file (``score_file``) and the steps that only
 read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
 ``flows.cycle.loading``, ``flows.cycle.scoring`` and ``flows.cycle.reads``. Nothing
 outside the cycle and the backends calls a registry or a data source but through here.
+The name each operation goes by as a Prefect task, a graph task and a command is in
+``flows.cycle.operations``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.contestants import train_and_log
+from flows.cycle.contestants import refuse_weak_champion, train_and_log
+from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
+from flows.cycle.loading import check_files as check_files
+from flows.cycle.loading import generate_data as generate_data
 from flows.cycle.loading import ingest as ingest
 from flows.cycle.promotion import (
     PromotionReport,
@@ -23,11 +28,12 @@ from flows.cycle.promotion import (
     build_evidence,
     decision_entry,
     default_actor,
-    last_promotion_week,
+    last_promotion_period,
     switch_live,
 )
 from flows.cycle.reads import Status as Status
 from flows.cycle.reads import champion as champion
+from flows.cycle.reads import committed_decision as committed_decision
 from flows.cycle.reads import data_span as data_span
 from flows.cycle.reads import history as history
 from flows.cycle.reads import live_at as live_at
@@ -35,13 +41,20 @@ from flows.cycle.reads import replay as replay
 from flows.cycle.reads import run_entries as run_entries
 from flows.cycle.reads import status as status
 from flows.cycle.reads import trend as trend
+from flows.cycle.scoring import VERSION_COLUMN
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
+from flows.cycle.scoring import score_to_table as score_to_table
+from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
+from flows.cycle.upkeep import repair as repair
+from flows.cycle.upkeep import setup as setup
+from flows.data.contract import PERIOD_KEY, DataContract
 from flows.data.periods import PeriodRange, Windows
 from flows.data.plan import CyclePlan, Role
 from flows.errors import (
     AlreadyChampionError,
+    AlreadyLiveError,
     ConfigError,
     NoChampionError,
 )
@@ -57,7 +70,6 @@ if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
-    from flows.data.quickstart import GeneratorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -87,58 +99,13 @@ class ScoringResult:
 
     version: str
     scores: pd.DataFrame
+    contract: DataContract
+    """The live version's contract: its ``score_column`` holds the probabilities."""
 
     @property
     def n_rows(self) -> int:
         """Number of rows scored."""
         return len(self.scores)
-
-
-def generate_data(
-    backend: Backend,
-    spec: GeneratorSpec,
-    *,
-    n_periods: int = 20,
-    append_weeks: int = 0,
-    replace: bool = False,
-    holdout_weeks: int = 4,
-) -> pd.DataFrame:
-    """Write the quickstart's data set (``n_periods`` weeks), or ``append_weeks`` more of it.
-
-    Appending continues the same random stream after the newest stored week, so a
-    weekly run sees genuinely new rows while the history stays as it was. Backends
-    that keep the quickstart's EVALUATION_DATA table refresh it with the newest
-    ``holdout_weeks`` weeks.
-
-    Raises:
-        ConfigError: if data is already stored and neither appending nor replacing.
-    """
-    from flows.data.quickstart import generate_applications, generate_weeks
-
-    span = backend.source.period_span()
-    if append_weeks:
-        if span is None:
-            raise ConfigError("Nothing to append to: the applications table is empty.")
-        data = generate_weeks(span[1] + 1, span[1] + append_weeks, spec)
-    else:
-        if span is not None and not replace:
-            raise ConfigError(
-                f"The applications table already holds weeks {span[0]}–{span[1]}; "
-                "use --append-weeks N to add weeks or --replace to start over."
-            )
-        data = generate_applications(n_periods, spec)
-    backend.source.write(data, replace=replace and not append_weeks)
-    backend.source.write_evaluation_data(holdout_weeks=holdout_weeks)
-    return data
-
-
-def setup(backend: Backend) -> list[str]:
-    """Create what the registry needs to record, if missing; the statements that ran.
-
-    Writes do it themselves before their first change; ``ccflows snowflake setup`` runs
-    it ahead, so an operator can grant a role that only reads and writes rows afterwards.
-    """
-    return backend.registry.setup()
 
 
 def check_policy(name: str, params: Mapping[str, Any]) -> ccpolicy.Policy:
@@ -172,12 +139,13 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     """The data span and the windows a run works on, read once for the whole run.
 
     Args:
-        role: ``challenger`` for a weekly cycle, ``champion`` for the bootstrap.
+        role: ``challenger`` for a cycle, ``champion`` for the bootstrap.
 
     Raises:
         EmptyWindowError: if there is no data, or too little for the windows.
     """
-    return CyclePlan.for_role(data_span(backend), settings.windows, role)
+    span = data_span(backend)
+    return CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
 
 
 def train_champion(
@@ -186,6 +154,7 @@ def train_champion(
     plan: CyclePlan | None = None,
     *,
     replace: bool = False,
+    allow_weak: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
 ) -> ModelVersion:
@@ -194,18 +163,22 @@ def train_champion(
     Args:
         plan: The bootstrap plan (``plan_cycle(..., role="champion")``); planned here if None.
         replace: Allow replacing an existing live champion (recorded in the ledger).
+        allow_weak: Make it live even if its test AUC is no better than chance.
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
+        DataValidationError: if its test AUC is no better than chance and not
+            ``allow_weak`` (the version stays logged, not live).
     """
     plan = plan or plan_cycle(backend, settings, role="champion")
     live = backend.registry.live_version()
     if live is not None and not replace:
         raise ConfigError(
             f"Model {settings.model_name} already has a live champion ({live}); "
-            "weekly runs challenge it with `ccflows run`. Pass --replace to retrain it anyway."
+            "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
     version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    refuse_weak_champion(version, allow_weak=allow_weak)
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version
@@ -215,7 +188,7 @@ def train_champion(
         actor=actor or default_actor(),
         champion_version=live,
         challenger_version=version.name,
-        data_week=plan.data_week,
+        data_week=plan.data_period,
         plan=plan.to_dict(),
         run_id=run_id,
     )
@@ -273,8 +246,8 @@ def evaluate(
         champion,
         version,
         holdout,
-        holdout_weeks=plan.holdout,
-        data_week=plan.data_week,
+        holdout=plan.holdout,
+        data_period=plan.data_period,
         unlogged=unlogged,
     )
 
@@ -293,16 +266,26 @@ def decide(
 
     A "promote" verdict becomes a compare-and-set against the champion that was
     evaluated: if another run changed the live version meanwhile, nothing switches
-    and the ledger says so. Every other verdict is recorded as it is.
+    and the ledger says so. Every other verdict is recorded as it is. Whatever the
+    policy, the entry carries the evidence's strength (``flows.cycle.strength``).
     """
     registry = backend.registry
-    evidence = build_evidence(evaluation, last_promotion=last_promotion_week(registry))
+    evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
     actor, plan_record = actor or default_actor(), plan.to_dict() if plan else {}
     decision = apply_policy(
         registry, evaluation, policy, evidence, actor=actor, run_id=run_id, plan=plan_record
     )
+    strength = evidence_strength(
+        evaluation.y_true, evaluation.champion_scores, evaluation.challenger_scores
+    )
     entry = decision_entry(
-        evaluation, decision, dry_run=dry_run, actor=actor, run_id=run_id, plan=plan_record
+        evaluation,
+        decision,
+        strength=strength,
+        dry_run=dry_run,
+        actor=actor,
+        run_id=run_id,
+        plan=plan_record,
     )
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.PROMOTED:
@@ -349,7 +332,7 @@ def record_failure(
         reason=reason,
         actor=actor or default_actor(),
         champion_version=live,
-        data_week=plan.data_week if plan else None,
+        data_week=plan.data_period if plan else None,
         plan=plan.to_dict() if plan else {},
         run_id=run_id,
     )
@@ -392,9 +375,9 @@ def rollback(
 
     Args:
         to_version: The version to make live; defaults to the previous champion.
-        if_live: Roll back only if this version is still live; defaults to the version
-            live now. If another run switched first, nothing changes and the ledger
-            records the lost compare-and-set (``Outcome.STALE_CHAMPION``).
+        if_live: Act only while this version is live; defaults to the version live now.
+            If another version is live, nothing changes and the ledger records the
+            refusal (``Outcome.STALE_CHAMPION``) naming both.
         reason: Why, recorded in the ledger.
         actor: Who, recorded in the ledger; defaults to :func:`default_actor`.
         run_id: The orchestrator run, if any.
@@ -404,7 +387,7 @@ def rollback(
 
     Raises:
         NoChampionError: if nothing is live, or there is no earlier champion to return to.
-        ConfigError: if the target is already live.
+        AlreadyLiveError: if the target is the live version (nothing is recorded).
         VersionNotFoundError: if the target is not a version of the model.
         ArtifactIntegrityError: if the target's artifact is missing or altered.
     """
@@ -412,78 +395,84 @@ def rollback(
     live = registry.live_version()
     if live is None:
         raise NoChampionError(f"Model {registry.model_name} has no live version to roll back from.")
-    expected = if_live or live
+    if to_version is not None:
+        registry.get_version(to_version)
+    actor = actor or default_actor()
+    if if_live is not None and if_live != live:
+        return _refuse_stale_rollback(
+            backend, expected=if_live, live=live, target=to_version, actor=actor, run_id=run_id
+        )
     target = to_version or registry.previous_champion()
     if target is None:
         raise NoChampionError(
             f"Model {registry.model_name} has no earlier champion in the ledger to roll back "
             f"to from {live}; name a version with --to."
         )
-    if target == expected:
-        raise ConfigError(f"Version {target} is already live; nothing to roll back.")
-    registry.get_version(target)
+    if target == live:
+        raise AlreadyLiveError(
+            f"Version {target} is already live; nothing to roll back.", version=target
+        )
     entry = LedgerEntry(
         outcome=Outcome.ROLLED_BACK,
-        reason=f"Rolled back from {expected} to {target}" + (f": {reason}" if reason else "."),
-        actor=actor or default_actor(),
+        reason=f"Rolled back from {live} to {target}" + (f": {reason}" if reason else "."),
+        actor=actor,
+        champion_version=live,
+        challenger_version=target,
+        run_id=run_id,
+    )
+    recorded = switch_live(registry, live, target, entry)
+    logger.info("%s", recorded.reason)
+    return recorded
+
+
+def _refuse_stale_rollback(
+    backend: Backend,
+    *,
+    expected: str,
+    live: str,
+    target: str | None,
+    actor: str,
+    run_id: str | None,
+) -> LedgerEntry:
+    """Record a rollback guarded by ``expected`` that found ``live`` instead; nothing moves."""
+    towards = f" to {target}" if target else ""
+    entry = LedgerEntry(
+        outcome=Outcome.STALE_CHAMPION,
+        reason=(
+            f"Rollback{towards} not applied: it was to act only while {expected} was live, "
+            f"but the live version is {live} (another run switched it first); nothing changed."
+        ),
+        actor=actor,
         champion_version=expected,
         challenger_version=target,
         run_id=run_id,
     )
-    recorded = switch_live(registry, expected, target, entry)
-    logger.info("%s", recorded.reason)
+    recorded = backend.registry.append_ledger(entry)
+    logger.warning("%s", recorded.reason)
     return recorded
 
 
 def score(
     backend: Backend,
     *,
-    weeks: PeriodRange | None = None,
+    periods: PeriodRange | None = None,
     data: pd.DataFrame | None = None,
 ) -> ScoringResult:
-    """Score ``data`` (or the stored ``weeks``, default the newest week) with the live version.
+    """Score ``data`` (or the stored ``periods``, default the newest) with the live version.
 
     The live version checks ``data`` against its own contract: only its features are
     needed, and a missing one fails before any row is scored.
     """
     registry = backend.registry
-    live = registry.champion().name
+    champion = registry.champion()
+    live, contract = champion.name, champion.data_contract
     if data is None:
         newest = data_span(backend)[1]
-        weeks = weeks or PeriodRange(newest, newest)
-        data = backend.source.read_periods(weeks, input_name="scoring input")
+        periods = periods or PeriodRange(newest, newest)
+        data = backend.source.read_periods(periods, input_name="scoring input")
+        data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
-    scores["approval_probability"] = registry.predict_proba(live, data)
-    scores["model_version"] = live
+    scores[contract.score_column] = registry.predict_proba(live, data)
+    scores[VERSION_COLUMN] = live
     logger.info("Scored %d rows with live version %s", len(scores), live)
-    return ScoringResult(version=live, scores=scores)
-
-
-def score_to_table(
-    backend: Backend,
-    *,
-    target: str,
-    source: str | None = None,
-    run_id: str | None = None,
-    actor: str | None = None,
-) -> dict[str, Any]:
-    """Score ``source`` (a table or a SELECT; the applications by default) into table ``target``.
-
-    The rows are scored where they are stored and the result is written there, whole
-    or not at all; only the count and the version come back. Each row carries the
-    version that scored it.
-
-    Raises:
-        ConfigError: on a backend that does not run stages in its warehouse.
-    """
-    if backend.warehouse is None:
-        raise ConfigError(
-            "Scoring into a table runs in the warehouse: it needs the Snowflake backend with "
-            '[snowflake] compute = "warehouse"; write the scores to a file with --out instead.'
-        )
-    return backend.warehouse.score_to_table(
-        source=source or "",
-        target=target,
-        run_id=run_id or "score",
-        actor=actor,
-    )
+    return ScoringResult(version=live, scores=scores, contract=contract)

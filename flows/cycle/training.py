@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+TEST_METRIC = "roc_auc"
+"""The metric of ``ccpolicy.stats.METRICS`` measured on a model's own test window."""
 MIN_TRAINING_ROWS = 50
 """Fewer rows than this cannot train a useful classifier; refuse rather than guess."""
 
@@ -50,8 +52,8 @@ class TrainedModel:
 
     model: Any
     spec: ModelSpec
-    train_weeks: PeriodRange
-    test_weeks: PeriodRange
+    train_periods: PeriodRange
+    test_periods: PeriodRange
     row_count: int
     test_auc: float
     train_fingerprint: str
@@ -63,7 +65,7 @@ class TrainedModel:
 def version_name(
     role: str,
     spec: ModelSpec,
-    train_weeks: PeriodRange,
+    train_periods: PeriodRange,
     train_fingerprint: str,
     *,
     contract: DataContract = DEFAULT_CONTRACT,
@@ -80,7 +82,8 @@ def version_name(
     if contract != DEFAULT_CONTRACT:
         key += f":{contract.digest()}"
     identity = hashlib.sha256(key.encode()).hexdigest()
-    return f"{role.upper()}_W{train_weeks.start:03d}_{train_weeks.end:03d}_{identity[:8].upper()}"
+    unit = train_periods.calendar.unit[0].upper()  # W, D or M: CHAMPION_W000_009_…
+    return f"{role.upper()}_{unit}{train_periods.start:03d}_{train_periods.end:03d}_{identity[:8].upper()}"
 
 
 def train_model(
@@ -88,8 +91,8 @@ def train_model(
     train: pd.DataFrame,
     test: pd.DataFrame,
     *,
-    train_weeks: PeriodRange,
-    test_weeks: PeriodRange,
+    train_periods: PeriodRange,
+    test_periods: PeriodRange,
     contract: DataContract = DEFAULT_CONTRACT,
     train_row_hashes: np.ndarray | None = None,
 ) -> TrainedModel:
@@ -104,29 +107,28 @@ def train_model(
     Raises:
         EmptyWindowError: if a window is too small or holds a single class.
     """
-    from sklearn.metrics import roc_auc_score
-
+    from ccpolicy.stats import metric_value
     from flows.cycle.prediction import positive_scores
     from flows.data.quickstart import hashes_fingerprint, row_hashes
 
     _check_trainable(
-        train, "training window", train_weeks, contract.label, minimum=MIN_TRAINING_ROWS
+        train, "training window", train_periods, contract.label, minimum=MIN_TRAINING_ROWS
     )
-    _check_trainable(test, "test window", test_weeks, contract.label, minimum=1)
+    _check_trainable(test, "test window", test_periods, contract.label, minimum=1)
     hashes = row_hashes(train) if train_row_hashes is None else train_row_hashes
     resolved = contract.resolved(train)
     model = spec.build(features=resolved.features, categorical=resolved.categorical)
-    logger.info("Training %s on %s (%d rows)", spec.model_type, train_weeks, len(train))
+    logger.info("Training %s on %s (%d rows)", spec.model_type, train_periods, len(train))
     model.fit(train[list(resolved.features)], train[contract.label])
     _score_in_one_thread(model, spec)
     scores = positive_scores(model, resolved.model_input(test, input_name="test window"))
-    test_auc = float(roc_auc_score(test[contract.label], scores))
-    logger.info("Test AUC on %s: %.4f", test_weeks, test_auc)
+    test_auc = metric_value(TEST_METRIC, test[contract.label], scores)
+    logger.info("Test AUC on %s: %.4f", test_periods, test_auc)
     return TrainedModel(
         model=model,
         spec=spec,
-        train_weeks=train_weeks,
-        test_weeks=test_weeks,
+        train_periods=train_periods,
+        test_periods=test_periods,
         row_count=len(train),
         test_auc=test_auc,
         train_fingerprint=hashes_fingerprint(hashes),
@@ -136,20 +138,20 @@ def train_model(
 
 
 def _check_trainable(
-    data: pd.DataFrame, name: str, weeks: PeriodRange, label: str, *, minimum: int
+    data: pd.DataFrame, name: str, periods: PeriodRange, label: str, *, minimum: int
 ) -> None:
     import numpy as np  # here, not at the top: `ccflows status` imports this module, not numpy
 
     if len(data) < minimum:
         raise EmptyWindowError(
-            f"The {name} ({weeks}) has {len(data)} rows while at least {minimum} are required.",
+            f"The {name} ({periods}) has {len(data)} rows while at least {minimum} are required.",
             expected=minimum,
             got=len(data),
         )
     classes = np.unique(data[label])
     if len(classes) < 2:
         raise EmptyWindowError(
-            f"The {name} ({weeks}) holds only label {classes.tolist()} in {label!r}; "
+            f"The {name} ({periods}) holds only label {classes.tolist()} in {label!r}; "
             "a model needs rows of both classes.",
             column=label,
             expected=[0, 1],

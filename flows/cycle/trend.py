@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from flows.records import Outcome
 
+_ABBREVIATIONS = {"week": "wk", "month": "mo", "day": "day"}
+"""Short units for axis labels."""
+
 if TYPE_CHECKING:
     import numpy as np
 
     from flows.backends.registry import Registry
+    from flows.data.periods import PeriodRange
     from flows.records import LedgerEntry
 
 
@@ -28,8 +32,8 @@ class TrendPoint:
     """Position in the ledger."""
     recorded_at: str
     """When it was recorded (UTC, to the second)."""
-    data_week: int | None
-    """Newest week in the data at the time (None for a rollback)."""
+    data_period: int | None
+    """Newest period in the data at the time (None for a rollback)."""
     outcome: Outcome
     """What the entry did."""
     live: str | None
@@ -43,9 +47,11 @@ class TrendPoint:
     challenger_auc: float | None
     """The challenger's ROC AUC on the same hold-out."""
     p_value: float | None
-    """The policy's p-value, when it has one."""
+    """The paired DeLong p-value of no gain (entries before it: the policy's, if any)."""
     min_detectable_gain: float | None
-    """The gain the hold-out detects with 80 % power, when the policy states it."""
+    """The gain the hold-out detects with 80 % power (earlier entries: the policy's, if any)."""
+    unit: str = "week"
+    """The unit of ``data_period`` (the entry's plan says; weeks before units)."""
 
     @property
     def evaluated(self) -> bool:
@@ -54,9 +60,9 @@ class TrendPoint:
 
     @property
     def label(self) -> str:
-        """``#id wk N`` for axes and tables."""
-        week = "—" if self.data_week is None else str(self.data_week)
-        return f"#{self.entry_id} wk {week}"
+        """``#id wk N`` (``mo N``, ``day N``) for axes and tables."""
+        period = "—" if self.data_period is None else str(self.data_period)
+        return f"#{self.entry_id} {_ABBREVIATIONS.get(self.unit, self.unit)} {period}"
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,8 @@ class LatestCurves:
 
     point: TrendPoint
     """The entry they come from."""
-    holdout_weeks: tuple[int, int] | None
-    """Its hold-out weeks."""
+    holdout: PeriodRange | None
+    """Its hold-out periods."""
     n_rows: int
     """Hold-out rows."""
     champion: RocCurve
@@ -119,16 +125,27 @@ class Trend:
         """The version live after the newest entry."""
         return self.live_periods[-1].version if self.live_periods else None
 
+    @property
+    def period_column(self) -> str:
+        """The header of the data-period column: ``data week`` (the newest entry's unit)."""
+        return f"data {self.points[-1].unit if self.points else 'week'}"
 
-def read_trend(registry: Registry) -> Trend:
-    """Collect the trend from ``registry``'s ledger; reads only, changes nothing."""
+
+def read_trend(registry: Registry, *, curves: bool = True) -> Trend:
+    """Collect the trend from ``registry``'s ledger; reads only, changes nothing.
+
+    Args:
+        curves: Also read the newest stored evidence for the ROC curves (the report
+            draws them; a weekly run's artifacts do not).
+    """
     entries = registry.ledger()
     points = [_point(entry) for entry in entries]
     latest = None
-    for entry, point in zip(reversed(entries), reversed(points), strict=True):
-        if entry.has_evidence and point.evaluated:
-            latest = _latest_curves(registry, entry, point)
-            break
+    evaluated = [
+        (e, p) for e, p in zip(entries, points, strict=True) if e.has_evidence and p.evaluated
+    ]
+    if curves and evaluated:
+        latest = _latest_curves(registry, *evaluated[-1])
     return Trend(registry.model_name, points, live_periods(points), latest)
 
 
@@ -145,17 +162,20 @@ def live_periods(points: list[TrendPoint]) -> list[LivePeriod]:
 
 
 def trend_rows(trend: Trend) -> list[dict[str, Any]]:
-    """One row per ledger entry, numbers rounded to 4 decimals (the ledger keeps them raw)."""
+    """One row per ledger entry, AUCs to 4 decimals and p-values to 2 significant digits.
+
+    The ledger keeps them raw.
+    """
     return [
         {
             "entry": p.entry_id,
             "recorded (UTC)": p.recorded_at,
-            "data week": p.data_week,
+            trend.period_column: p.data_period,
             "outcome": p.outcome.value,
             "live after": p.live,
             "champion AUC": _round(p.champion_auc),
             "challenger AUC": _round(p.challenger_auc),
-            "p-value": _round(p.p_value),
+            "p-value": _two_digits(p.p_value),
             "detectable gain": _round(p.min_detectable_gain),
         }
         for p in trend.points
@@ -164,11 +184,11 @@ def trend_rows(trend: Trend) -> list[dict[str, Any]]:
 
 def _point(entry: LedgerEntry) -> TrendPoint:
     metrics = entry.metrics or {}
-    details = entry.details or {}
+    details = {**(entry.details or {}), **(entry.strength or {})}  # every policy's, else its own
     return TrendPoint(
         entry_id=entry.id or 0,
         recorded_at=entry.recorded_at[:19].replace("T", " "),
-        data_week=entry.data_week,
+        data_period=entry.data_week,
         outcome=entry.outcome,
         live=entry.live_after,
         champion=entry.champion_version,
@@ -177,6 +197,7 @@ def _point(entry: LedgerEntry) -> TrendPoint:
         challenger_auc=_number(metrics.get("challenger", {}).get("roc_auc")),
         p_value=_number(details.get("p_value")),
         min_detectable_gain=_number(details.get("min_detectable_gain")),
+        unit=entry.calendar.unit,
     )
 
 
@@ -194,7 +215,7 @@ def _latest_curves(
         return None
     return LatestCurves(
         point=point,
-        holdout_weeks=entry.holdout_weeks,
+        holdout=entry.holdout,
         n_rows=evidence.n_rows,
         champion=_roc(point.champion or "champion", evidence.y_true, evidence.champion_scores),
         challenger=_roc(
@@ -219,3 +240,8 @@ def _number(value: Any) -> float | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _two_digits(value: float | None) -> float | None:
+    """Two significant digits: a p-value of 1.4e-12 stays one, never 0.0."""
+    return None if value is None else float(f"{value:.2g}")

@@ -4,12 +4,13 @@ The page needs no network to open: the figures are inline SVG (text drawn as
 paths, no fonts to fetch), there is no script and the style sheet is inline.
 Matplotlib is imported on use only and draws on its own ``Figure`` objects (no
 pyplot state), so ``ccflows --help`` stays fast and concurrent runs do not share
-a canvas. Prefect is imported by :func:`publish_trend` only.
+a canvas. The artifacts every weekly run publishes need no matplotlib at all:
+importing it and drawing cost a run about a second. Prefect is imported by
+:func:`publish_trend` only.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import re
@@ -34,6 +35,18 @@ _MARKS: dict[Outcome, tuple[str, str]] = {
     Outcome.FAILED: ("X", "#c62828"),
 }
 """Marker and colour of each decision outcome on the AUC chart."""
+_LETTERS: dict[Outcome, str] = {
+    Outcome.BOOTSTRAPPED: "B",
+    Outcome.PROMOTED: "P",
+    Outcome.KEPT: "K",
+    Outcome.INCONCLUSIVE: "I",
+    Outcome.DRY_RUN: "D",
+    Outcome.STALE_CHAMPION: "S",
+    Outcome.ROLLED_BACK: "R",
+    Outcome.FAILED: "F",
+}
+"""One letter per outcome, for the markdown's outcome line."""
+_BARS = "▁▂▃▄▅▆▇█"
 _CHAMPION_COLOUR = "#263238"
 _CHALLENGER_COLOUR = "#90a4ae"
 _STYLE = """
@@ -59,7 +72,7 @@ def trend_html(trend: Trend) -> str:
         f"<b>{html.escape(trend.live_now or 'no version')}</b>.</p>",
     ]
     if not trend.points:
-        parts.append("<p>No decision is recorded yet: run a weekly cycle first.</p>")
+        parts.append("<p>No decision is recorded yet: run a cycle (`ccflows run`) first.</p>")
     else:
         parts += [
             "<h2>Hold-out ROC AUC per cycle, and the live version</h2>",
@@ -76,16 +89,56 @@ def trend_html(trend: Trend) -> str:
 
 
 def trend_markdown(trend: Trend) -> str:
-    """The Prefect UI's view: the AUC chart as an embedded PNG, and who was live when."""
+    """The Prefect UI's view, drawn without matplotlib: AUC sparklines and who was live when.
+
+    Every weekly run publishes it, so it costs no plotting library and no image: the
+    full charts are ``ccflows report``'s.
+    """
     lines = [f"# {trend.model_name} over time", ""]
-    if trend.points:
-        png = base64.b64encode(_png(history_figure(trend))).decode("ascii")
-        lines += [f"![Hold-out ROC AUC per cycle](data:image/png;base64,{png})", ""]
-    lines += ["| live version | from | until |", "|---|---|---|"]
+    evaluated = [p for p in trend.points if p.evaluated]
+    if evaluated:
+        aucs = [a for p in evaluated for a in (p.champion_auc, p.challenger_auc)]
+        low, high = min(aucs), max(aucs)
+        lines += [
+            f"Hold-out ROC AUC per ledger entry, oldest first (▁ {low:.4f} … █ {high:.4f}; "
+            "· nothing evaluated). Outcomes: "
+            + ", ".join(f"{mark} {outcome.value}" for outcome, mark in _LETTERS.items())
+            + ".",
+            "",
+            "| | per entry | newest |",
+            "|---|---|---|",
+            f"| champion | `{_sparkline(trend, 'champion_auc', low, high)}` | "
+            f"{evaluated[-1].champion_auc:.4f} |",
+            f"| challenger | `{_sparkline(trend, 'challenger_auc', low, high)}` | "
+            f"{evaluated[-1].challenger_auc:.4f} |",
+            f"| outcome | `{''.join(_LETTERS[p.outcome] for p in trend.points)}` | "
+            f"{trend.points[-1].outcome.value} |",
+            "",
+        ]
+    tags = version_tags(trend)
+    lines += ["| | live version | from | until |", "|---|---|---|---|"]
     for period in trend.live_periods:
         until = period.end.label if period.end else "now"
-        lines.append(f"| `{period.version}` | {period.start.label} | {until} |")
+        lines.append(
+            f"| {tags[period.version]} | `{period.version}` | {period.start.label} | {until} |"
+        )
+    lines += ["", "The charts and both ROC curves: `ccflows report`."]
     return "\n".join(lines) + "\n"
+
+
+def trend_table(trend: Trend) -> list[dict[str, object]]:
+    """The trend table artifact: :func:`trend_rows` narrowed to fit the UI without scrolling.
+
+    The live version is its tag (``v2``, as in the markdown's live table) and the time
+    is to the minute.
+    """
+    tags = version_tags(trend)
+    rows = []
+    for row in trend_rows(trend):
+        live = row.pop("live after")
+        row["recorded (UTC)"] = str(row["recorded (UTC)"])[:16]
+        rows.append({**row, "live after": tags.get(live, "—") if live else "—"})
+    return rows
 
 
 def publish_trend(settings: Settings, trend: Trend) -> None:
@@ -94,7 +147,7 @@ def publish_trend(settings: Settings, trend: Trend) -> None:
 
     key = re.sub(r"[^a-z0-9-]+", "-", f"{settings.model_name.lower()}-trend")
     create_table_artifact(
-        trend_rows(trend),
+        trend_table(trend),
         key=f"{key}-table",
         description=f"Every ledger entry of {trend.model_name}, oldest first",
     )
@@ -103,6 +156,19 @@ def publish_trend(settings: Settings, trend: Trend) -> None:
         key=key,
         description=f"Hold-out AUC per cycle; live now: {trend.live_now or 'no version'}",
     )
+
+
+def _sparkline(trend: Trend, field: str, low: float, high: float) -> str:
+    """One block character per ledger entry, from ▁ at ``low`` to █ at ``high``."""
+    marks = []
+    for point in trend.points:
+        value = getattr(point, field) if point.evaluated else None
+        if value is None:
+            marks.append("·")
+            continue
+        share = 0.0 if high == low else (value - low) / (high - low)
+        marks.append(_BARS[round(share * (len(_BARS) - 1))])
+    return "".join(marks)
 
 
 def history_figure(trend: Trend) -> Figure:
@@ -114,10 +180,10 @@ def history_figure(trend: Trend) -> Figure:
     _plot_aucs(auc_axes, trend.points)
     _plot_live(live_axes, trend)
     live_axes.set_xticks(
-        range(len(trend.points)), [p.label.replace(" wk", "\nwk") for p in trend.points]
+        range(len(trend.points)), [p.label.replace(" ", "\n", 1) for p in trend.points]
     )
     live_axes.tick_params(axis="x", labelsize=8)
-    live_axes.set_xlabel("ledger entry and newest data week")
+    live_axes.set_xlabel(f"ledger entry and newest {trend.period_column}")
     return figure
 
 
@@ -137,13 +203,9 @@ def roc_figure(trend: Trend) -> Figure:
             curve.fpr, curve.tpr, style, color=colour, label=f"{curve.version}\nAUC {curve.auc:.4f}"
         )
     axes.plot([0, 1], [0, 1], ":", color="#bbb", label="chance")
-    weeks = (
-        f"weeks {latest.holdout_weeks[0]}–{latest.holdout_weeks[1]}, "
-        if latest.holdout_weeks
-        else ""
-    )
+    periods = f"{latest.holdout}, " if latest.holdout else ""
     axes.set_title(
-        f"{latest.point.outcome.value}: hold-out {weeks}{latest.n_rows} rows", fontsize=10
+        f"{latest.point.outcome.value}: hold-out {periods}{latest.n_rows} rows", fontsize=10
     )
     axes.set_xlabel("false-positive rate")
     axes.set_ylabel("true-positive rate")
@@ -215,11 +277,11 @@ def _live_table(trend: Trend) -> str:
 
 def _decision_table(trend: Trend) -> str:
     rows = [
-        (r["entry"], r["recorded (UTC)"], r["data week"], r["outcome"], r["live after"],
+        (r["entry"], r["recorded (UTC)"], r[trend.period_column], r["outcome"], r["live after"],
          r["champion AUC"], r["challenger AUC"], r["p-value"], r["detectable gain"])
         for r in trend_rows(trend)
     ]  # fmt: skip
-    header = ("#", "recorded (UTC)", "data week", "outcome", "live after", "champion AUC",
+    header = ("#", "recorded (UTC)", trend.period_column, "outcome", "live after", "champion AUC",
               "challenger AUC", "p-value", "detectable gain")  # fmt: skip
     return "<h2>Every ledger entry</h2>" + _table(header, rows)
 
@@ -244,9 +306,3 @@ def _svg(figure: Figure) -> str:
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()

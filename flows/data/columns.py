@@ -10,14 +10,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flows.data.periods import FIRST_MONDAY
+from flows.data.periods import period_start as period_start
 from flows.errors import DataValidationError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-MONDAY_OFFSET = 4
-"""1970-01-01 was a Thursday: day 4 since the epoch is the first Monday."""
+MAX_PERIOD_NUMBER = 999_999_999
+"""The largest period number a ``period_column`` may hold (nine digits: ``20250131`` fits).
+
+Numbers are checked as float64, which holds every whole number up to 2**53 exactly;
+the bound keeps them far inside that and inside the int64 they are stored as."""
+FIRST_TIME = "1677-09-22"
+LAST_TIME = "2262-04-11"
+"""The range of dates a time column may hold, the same for CSV and Parquet: the span of
+nanosecond timestamps. Outside it a timestamp cannot be converted without wrapping
+around (a ``9999-12-31`` sentinel would become a date in 1816), so it is refused."""
+LARGEST_NUMBER = 1e100
+"""Numbers beyond ±1e100 are refused: scaling squares them, and past about 1e154 the
+square overflows float64, so one such value turns a whole column into NaN (a model no
+better than chance). Real measurements are far smaller; such values are sentinels."""
 CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
 
 
@@ -32,30 +46,33 @@ def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
         times = times.dt.tz_localize(None)
     if period == "month":
         return (times.dt.year.to_numpy("int64") - 1970) * 12 + times.dt.month.to_numpy("int64") - 1
-    days = times.to_numpy("datetime64[ns]").astype("datetime64[D]").astype("int64")
+    days = times.to_numpy().astype("datetime64[D]").astype("int64")
     if period == "day":
         return days
-    return np.floor_divide(days - MONDAY_OFFSET, 7)
-
-
-def period_start(index: int, period: str) -> str:
-    """The ISO date on which absolute period ``index`` starts (for messages and records)."""
-    import numpy as np
-
-    if period == "month":
-        return str(np.datetime64(f"{1970 + index // 12:04d}-{index % 12 + 1:02d}-01"))
-    days = index if period == "day" else index * 7 + MONDAY_OFFSET
-    return str(np.datetime64(days, "D"))
+    return np.floor_divide(days - FIRST_MONDAY, 7)
 
 
 def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
-    """``values`` as datetimes (ISO-8601 text is parsed), refusing missing or bad ones."""
+    """``values`` as nanosecond datetimes (ISO-8601 text is parsed), refusing missing or bad ones.
+
+    Timestamps of any unit are accepted between :data:`FIRST_TIME` and :data:`LAST_TIME`;
+    one outside that range is refused, naming it, whether it came as text or as a
+    Parquet timestamp.
+    """
     import pandas as pd
 
-    if not pd.api.types.is_datetime64_any_dtype(values):
+    if pd.api.types.is_datetime64_any_dtype(values):
+        wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        outside = wall.notna() & ((wall < FIRST_TIME) | (wall > LAST_TIME))
+        if outside.any():
+            raise _out_of_range(values[outside], column, input_name)
+        values = values.dt.as_unit("ns")
+    else:
         parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
         bad = parsed.isna() & values.notna()
         if bad.any():
+            if _is_out_of_range(values[bad].iloc[0]):
+                raise _out_of_range(values[bad], column, input_name)
             raise DataValidationError(
                 f"Column {column!r} in {input_name} must hold dates or timestamps (ISO-8601, "
                 f"such as 2024-01-31 or 2024-01-31T09:30:00); cannot read "
@@ -75,6 +92,32 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
             got="missing",
         )
     return values
+
+
+def _is_out_of_range(value: Any) -> bool:
+    """Whether ``value`` is a well-formed date that nanosecond timestamps cannot hold."""
+    import pandas as pd
+
+    try:
+        pd.to_datetime(value, format="ISO8601" if isinstance(value, str) else None)
+    except pd.errors.OutOfBoundsDatetime:
+        return True
+    except (ValueError, TypeError):
+        return False
+    return False
+
+
+def _out_of_range(outside: pd.Series, column: str, input_name: str) -> DataValidationError:
+    first = outside.iloc[0]
+    shown = str(first) if not isinstance(first, str) else repr(first)
+    return DataValidationError(
+        f"Column {column!r} in {input_name} holds {shown} in {len(outside)} row(s), outside "
+        f"the supported range {FIRST_TIME} to {LAST_TIME}; drop those rows (a far-off "
+        "sentinel such as 9999-12-31 is not a time a period can be counted from).",
+        column=column,
+        expected=f"{FIRST_TIME} to {LAST_TIME}",
+        got=str(first),
+    )
 
 
 def period_numbers(values: pd.Series, input_name: str) -> np.ndarray:
@@ -107,7 +150,44 @@ def period_numbers(values: pd.Series, input_name: str) -> np.ndarray:
             expected=">= 0",
             got=int(numbers.min()),
         )
+    if (numbers > MAX_PERIOD_NUMBER).any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} holds period number {numbers.max():.0f}; "
+            f"period numbers go from 0 to {MAX_PERIOD_NUMBER:,}.",
+            column=column,
+            expected=f"<= {MAX_PERIOD_NUMBER}",
+            got=numbers.max().item(),
+        )
     return numbers.astype("int64")
+
+
+def check_ids(values: pd.Series, column: str, input_name: str) -> None:
+    """Refuse an id column that is not one scalar type (whole numbers or text) on every row.
+
+    Ids are carried into outputs as they are; a float, a byte string, a nested value
+    or a mix of types would come out changed (``1.0``, ``b'C019'``) or break a join.
+    """
+    import pandas as pd
+
+    missing = values.isna()
+    if missing.any():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} has {int(missing.sum())} missing id(s) "
+            f"(first at row {int(missing.to_numpy().argmax())}); every row needs one.",
+            column=column,
+            expected="an id on every row",
+            got="missing",
+        )
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("integer", "string"):
+        first = next((v for v in values if not isinstance(v, str | int)), values.iloc[0])
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} must hold ids of one kind, whole numbers or "
+            f"text; got {kind} values (such as {first!r}).",
+            column=column,
+            expected="whole numbers or text",
+            got=kind,
+        )
 
 
 def check_frame(data: Any, input_name: str) -> None:
@@ -181,6 +261,17 @@ def numeric_column(
             expected="finite numbers or missing",
             got="infinite",
         )
+    huge = np.abs(floats) > LARGEST_NUMBER
+    if huge.any():
+        first = int(np.flatnonzero(huge)[0])
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} holds {floats[first]:g} in {int(huge.sum())} "
+            f"row(s) (first at row {first}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
+            "scaled, replace them with a number or leave them empty.",
+            column=column,
+            expected=f"within ±{LARGEST_NUMBER:g}",
+            got=floats[first].item(),
+        )
     return floats
 
 
@@ -192,6 +283,40 @@ def categorical_column(values: pd.Series) -> np.ndarray:
     text = values.astype(str).to_numpy(dtype=object)
     text[missing] = np.nan
     return text
+
+
+def refuse_case_variants(values: pd.Series, column: str, input_name: str) -> None:
+    """Refuse labels that differ only by case or surrounding spaces (``yes`` and ``YES``).
+
+    Only one spelling can be ``positive_label``; the other would silently count as
+    the negative class.
+    """
+    spellings: dict[str, str] = {}
+    for value in (str(v) for v in values.drop_duplicates().head(100)):
+        key = value.strip().casefold()
+        if key in spellings and spellings[key] != value:
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} holds {spellings[key]!r} and {value!r}, "
+                "which differ only by case or spaces; spell each label one way.",
+                column=column,
+                expected="one spelling per label",
+                got=[spellings[key], value],
+            )
+        spellings[key] = value
+
+
+def refuse_one_class(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:
+    """Refuse labels (0/1) of one class only, naming the raw value found."""
+    import numpy as np
+
+    if len(np.unique(labels)) < 2:
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} holds one class only "
+            f"({listing(distinct_text(raw))}); a model needs both to learn from.",
+            column=column,
+            expected="two classes",
+            got=distinct_text(raw),
+        )
 
 
 def distinct_text(values: pd.Series) -> list[str]:

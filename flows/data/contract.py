@@ -26,12 +26,15 @@ from flows.data.columns import (
     absolute_periods,
     categorical_column,
     check_frame,
+    check_ids,
     distinct_text,
     listing,
     numeric_column,
     parse_times,
     period_numbers,
     period_start,
+    refuse_case_variants,
+    refuse_one_class,
     require_columns,
 )
 from flows.errors import ConfigError, DataValidationError
@@ -210,6 +213,34 @@ class DataContract:
         return (self.id_column, self.time_column, self.period_column, self.label)
 
     @property
+    def score_column(self) -> str:
+        """The column scoring writes: ``<label>_probability``, the probability of the positive label.
+
+        Both ways of scoring (stored periods, a file) write it, so a churn contract's
+        scores say ``churned_probability`` and the quickstart's ``approved_probability``.
+        """
+        return f"{self.label}_probability"
+
+    @property
+    def is_quickstart(self) -> bool:
+        """Whether this is the quickstart's contract, whose messages say applications."""
+        return self == DEFAULT_CONTRACT
+
+    @property
+    def row_noun(self) -> str:
+        """What messages call the rows: the quickstart's "applications", else "rows"."""
+        return "applications" if self.is_quickstart else "rows"
+
+    @property
+    def score_description(self) -> str:
+        """What the score is, in words: "approval probability" for the quickstart."""
+        if self.is_quickstart:
+            return "approval probability"
+        if self.positive_label is None:
+            return f"probability of {self.label!r}"
+        return f"probability that {self.label!r} is {self.positive_label!r}"
+
+    @property
     def period_key(self) -> str:
         """The integer period column of canonical frames."""
         return self.period_column or PERIOD_KEY
@@ -313,6 +344,7 @@ class DataContract:
         require_columns(data, list(dict.fromkeys([*required, *features])), input_name)
         columns: dict[str, Any] = {}
         if self.id_column is not None:
+            check_ids(data[self.id_column], self.id_column, input_name)
             columns[self.id_column] = data[self.id_column].to_numpy()
         times = None
         if self.time_column is not None:
@@ -341,8 +373,25 @@ class DataContract:
                 columns[column] = numeric_column(data[column], column, input_name)
         columns[self.label] = self.binary_labels(data[self.label], input_name)
         if require_both_classes:
-            _require_both_classes(columns[self.label], data[self.label], self.label, input_name)
-        return pd.DataFrame(columns)
+            refuse_one_class(columns[self.label], data[self.label], self.label, input_name)
+        # No copy: float columns that already were float64 stay the very arrays of ``data``.
+        return pd.DataFrame(columns, copy=False)
+
+    def refuse_reserved(self, data: pd.DataFrame, input_name: str) -> None:
+        """Refuse new rows with a column named like the computed period column.
+
+        Stored frames carry that column (it is recomputed on reading); in a user's
+        file it would be silently replaced.
+        """
+        clash = self.period_key == PERIOD_KEY != self.time_column
+        if clash and PERIOD_KEY in data.columns and PERIOD_KEY not in self.ignore:
+            raise DataValidationError(
+                f"{input_name} has a column {PERIOD_KEY!r}, a name reserved for the period "
+                f"numbers counted from {self.time_column!r}; rename it, or list it under "
+                "'ignore' in [data] to drop it.",
+                column=PERIOD_KEY,
+                got=list(data.columns),
+            )
 
     def for_storage(
         self, data: pd.DataFrame, *, input_name: str = "data to store", origin: int | None = None
@@ -352,6 +401,7 @@ class DataContract:
         Stores keep the label's own values ("default"/"repaid"), as a table loaded by
         other means holds them, so every read maps them to 0/1 the same way.
         """
+        self.refuse_reserved(data, input_name)
         frame = self.validate(data, input_name=input_name, origin=origin)
         frame[self.label] = data[self.label].to_numpy()
         return frame
@@ -397,6 +447,7 @@ class DataContract:
                 got="missing",
             )
         found = distinct_text(values)
+        refuse_case_variants(values, self.label, input_name)
         if len(found) > 2:
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} must hold two values; found "
@@ -440,16 +491,3 @@ DEFAULT_CONTRACT = DataContract(
     categorical=(),
 )
 """The quickstart's credit applications: dates, week numbers, nine numeric features."""
-
-
-def _require_both_classes(labels: np.ndarray, raw: pd.Series, column: str, input_name: str) -> None:
-    import numpy as np
-
-    if len(np.unique(labels)) < 2:
-        raise DataValidationError(
-            f"Column {column!r} in {input_name} holds one class only "
-            f"({listing(distinct_text(raw))}); a model needs both to learn from.",
-            column=column,
-            expected="two classes",
-            got=distinct_text(raw),
-        )

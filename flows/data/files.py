@@ -1,11 +1,9 @@
-"""Tables in files: CSV and Parquet (one file or a folder of Parquet files), read and written.
+"""Tables in files: CSV and Parquet (one file or a folder of Parquet files), read.
 
 The format is chosen by the suffix (``.csv``, ``.parquet``/``.pq``; a folder is a
 Parquet data set). Reading comes whole, for loading data into the store, or in
 batches of a fixed number of rows, for scoring a file of any size in bounded
-memory. Writing is incremental, batch after batch, to a temporary name that is
-renamed into place when the last batch is written, so a failed run leaves no
-partial output behind.
+memory. Writing is ``flows.data.output``'s.
 
 Every read refuses duplicate column names and, read whole, an empty table: both
 would otherwise surface much later as a confusing error far from the file.
@@ -17,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from flows.data.columns import listing
 from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
@@ -48,6 +47,19 @@ def table_format(path: Path) -> str:
     return found
 
 
+def table_files(path: Path) -> list[Path]:
+    """The files a table is read from: ``path`` itself, or a folder's Parquet files.
+
+    Raises:
+        ConfigError: for a suffix that is neither CSV nor Parquet.
+        DataValidationError: for a folder that does not exist or holds no Parquet file.
+    """
+    if not path.is_dir():
+        table_format(path)
+        return [path]
+    return [Path(file) for file in _open_batches(path, columns=None, text_columns=()).files]
+
+
 def column_names(path: Path) -> list[str]:
     """The file's column names, read from its header or schema only.
 
@@ -73,19 +85,27 @@ def read_table(path: Path, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     table = _read_all(path, reader)
     if table.num_rows == 0:
         raise DataValidationError(f"{path} has no rows.", got=0)
-    return table.to_pandas()
+    # Each column's Arrow memory is freed as soon as it is converted: one copy at a time.
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def read_tables(paths: Sequence[Path], *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+def read_tables(
+    paths: Sequence[Path], *, text_columns: Iterable[str] = ()
+) -> tuple[pd.DataFrame, list[int]]:
     """Several files read whole and stacked in the order given; all must share their columns.
 
+    Returns:
+        The stacked table and the number of rows each path gave, in order.
+
     Raises:
-        DataValidationError: as :func:`read_table`, or if two files have different columns.
+        DataValidationError: as :func:`read_table`, if two files have different columns,
+            or if one file is given twice (by two names, or also inside a given folder).
     """
     import pandas as pd
 
     if not paths:
         raise ConfigError("No file given: name at least one .csv or .parquet file or folder.")
+    _refuse_repeated(paths)
     text = tuple(text_columns)
     frames = [read_table(Path(path), text_columns=text) for path in paths]
     first = list(frames[0].columns)
@@ -97,7 +117,60 @@ def read_tables(paths: Sequence[Path], *, text_columns: Iterable[str] = ()) -> p
                 expected=first,
                 got=list(frame.columns),
             )
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    sizes = [len(frame) for frame in frames]
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), sizes
+
+
+def _refuse_repeated(paths: Sequence[Path]) -> None:
+    """Refuse a file that two of ``paths`` stand for: its rows would be loaded twice."""
+    given: dict[Path, Path] = {}
+    for path in map(Path, paths):
+        for part in data_files(path) if path.exists() else []:
+            real = part.resolve()
+            if real in given:
+                raise DataValidationError(
+                    f"{part} is given twice (in {given[real]} and in {path}); give each file "
+                    "once, or its rows would be stored twice.",
+                    got=str(part),
+                )
+            given[real] = path
+
+
+def decoded_bytes(path: Path) -> int:
+    """About how many bytes the table in ``path`` takes once read into memory.
+
+    Parquet: rows × the width of each column (8 bytes for numbers and times, 1 for
+    booleans, 64 for text or nested values, which become Python objects), from the
+    files' metadata alone. CSV: the file's size, which numbers roughly keep.
+
+    Raises:
+        DataValidationError: as :func:`read_table`, for a file that cannot be read.
+    """
+    import pyarrow.parquet as pq
+
+    if table_format(path) == CSV or not path.exists():
+        return path.stat().st_size if path.is_file() else 0
+    total = 0
+    for part in data_files(path):
+        try:
+            metadata = pq.read_metadata(part)
+            schema = metadata.schema.to_arrow_schema()
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise _unreadable(part, exc) from exc
+        total += metadata.num_rows * sum(_width(field.type) for field in schema)
+    return total
+
+
+def _width(kind: pa.DataType) -> int:
+    """Bytes per value of ``kind`` in a pandas column."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(kind):
+        return 1
+    if pa.types.is_dictionary(kind):
+        return _width(kind.value_type)
+    fixed = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind)
+    return 8 if fixed else 64
 
 
 def iter_batches(
@@ -142,89 +215,6 @@ def iter_tables(
     yield from _rebatched(_batches(path, reader), batch_rows)
 
 
-class TableWriter:
-    """Writes DataFrames batch after batch to one CSV or Parquet file, atomically at the end.
-
-    The rows go to ``<path>.tmp`` and are renamed to ``path`` by :meth:`commit`;
-    leaving the ``with`` block on an error removes the temporary file instead.
-
-    Example:
-        ``with TableWriter(Path("scores.parquet")) as out: out.write(batch)``
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.format = table_format(self.path)
-        self._temporary = self.path.with_name(self.path.name + ".tmp")
-        self._parquet: Any = None
-        self._schema: pa.Schema | None = None
-        self.rows = 0
-
-    def write(self, frame: pd.DataFrame | pa.Table) -> None:
-        """Append ``frame``'s rows; every batch must have the first batch's columns."""
-        import pyarrow as pa
-
-        if self._schema is None:
-            self._temporary.unlink(missing_ok=True)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.format == CSV:
-            rows = frame.to_pandas() if isinstance(frame, pa.Table) else frame
-            rows.to_csv(self._temporary, mode="a", header=self._schema is None, index=False)
-            self._schema = self._schema or pa.schema([])
-        else:
-            self._write_parquet(frame)
-        self.rows += len(frame)
-
-    def _write_parquet(self, frame: pd.DataFrame | pa.Table) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = (
-            frame
-            if isinstance(frame, pa.Table)
-            else pa.Table.from_pandas(frame, preserve_index=False)
-        )
-        if self._schema is None:
-            self._schema = table.schema
-            # Dictionary-encoding columns of distinct floats (scores, amounts) costs more
-            # than the rest of the write and saves nothing; text columns repeat (versions).
-            text = [f.name for f in self._schema if pa.types.is_string(f.type)]
-            self._parquet = pq.ParquetWriter(self._temporary, self._schema, use_dictionary=text)
-        self._parquet.write_table(table.cast(self._schema))
-
-    def commit(self) -> Path:
-        """Close the file and move it into place; an empty writer writes nothing."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self._schema is not None:
-            self._temporary.replace(self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close and remove the temporary file; ``path`` is left as it was."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        self._temporary.unlink(missing_ok=True)
-
-    def __enter__(self) -> TableWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` as CSV or Parquet, chosen by the suffix."""
-    with TableWriter(path) as writer:
-        writer.write(frame)
-    return path
-
-
 # -- reading ------------------------------------------------------------------------------------
 
 
@@ -237,24 +227,106 @@ def _open_batches(path: Path, *, columns: list[str] | None, text_columns: tuple[
     kind = table_format(path)
     if not path.exists():
         raise DataValidationError(f"{path} does not exist.", got=str(path))
+    if not (path.is_file() or path.is_dir()):  # a pipe or a device would be read forever
+        raise DataValidationError(f"{path} is not a regular file or folder.", got=str(path))
     try:
         if kind == PARQUET:
-            dataset = ds.dataset(path, format="parquet")
-            if not dataset.files:
-                raise DataValidationError(f"{path} holds no .parquet files.", got=str(path))
+            parts = data_files(path)
+            if path.is_dir():
+                _require_same_columns(path, parts)
+            dataset = ds.dataset([str(p) for p in parts], format="parquet")
             return dataset if columns is None else _Projected(dataset, columns)
         convert = pacsv.ConvertOptions(
             include_columns=columns,
             column_types=dict.fromkeys(text_columns, pa.string()),
             strings_can_be_null=True,
         )
-        return pacsv.open_csv(
+        reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
             convert_options=convert,
         )
+        _require_text(path, reader.schema)
+        return reader
     except (OSError, pa.ArrowException) as exc:
         raise _unreadable(path, exc) from exc
+
+
+def data_files(path: Path) -> list[Path]:
+    """The files a path stands for: itself, or a folder's files in name order.
+
+    A folder is read as Parquet's data sets are, its subfolders included, and files
+    and folders whose names start with ``.`` or ``_`` (``_SUCCESS``, temporary files)
+    skipped. Links are followed, but one that leads back into a folder it is in (a
+    loop) or to a file already found is refused: either would read rows twice.
+
+    Raises:
+        DataValidationError: for a folder without files, a link loop, a broken link or
+            a file reached twice.
+    """
+    if not path.is_dir():
+        return [path]
+    found: dict[Path, Path] = {}
+    _collect(path, path, (), found)
+    if not found:
+        raise DataValidationError(f"{path} holds no .parquet files.", got=str(path))
+    return list(found.values())
+
+
+def _collect(
+    root: Path, folder: Path, ancestors: tuple[Path, ...], found: dict[Path, Path]
+) -> None:
+    real = folder.resolve()
+    if real in ancestors:
+        raise DataValidationError(
+            f"{root} holds a link loop: {folder} leads back to {real}; remove the link.",
+            got=str(folder),
+        )
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            _collect(root, entry, (*ancestors, real), found)
+        elif entry.is_file():
+            target = entry.resolve()
+            if target in found:
+                raise DataValidationError(
+                    f"{root} holds the same file twice: {found[target]} and {entry}; "
+                    "remove one, or the rows would be read twice.",
+                    got=str(entry),
+                )
+            found[target] = entry
+        else:
+            raise DataValidationError(
+                f"{root} holds {entry}, which is a broken link or not a file; remove it.",
+                got=str(entry),
+            )
+
+
+def _require_same_columns(folder: Path, parts: Sequence[Path]) -> None:
+    """Refuse a folder whose files do not all have the first file's columns."""
+    import pyarrow.parquet as pq
+
+    first = None
+    for part in parts:
+        try:
+            names = pq.read_schema(part).names
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise _unreadable(part, exc) from exc
+        if first is None:
+            first = (part, names)
+        elif sorted(names) != sorted(first[1]):
+            missing = sorted(set(first[1]) - set(names))
+            extra = sorted(set(names) - set(first[1]))
+            raise DataValidationError(
+                f"{part} in {folder} has columns {names} but {first[0]} has {first[1]}"
+                + (f" ({part.name} lacks {listing(missing)})" if missing else "")
+                + (f" ({part.name} adds {listing(extra)})" if extra else "")
+                + "; the files of a folder must have the same columns.",
+                column=(missing or extra)[0],
+                expected=first[1],
+                got=names,
+            )
 
 
 class _Projected:
@@ -321,6 +393,22 @@ def _rebatched(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[p
         yield pa.Table.from_batches(pending)
 
 
+def _not_utf8(path: Path, where: str) -> DataValidationError:
+    return DataValidationError(
+        f"{path} is not UTF-8 text ({where}); save it as UTF-8, the encoding CSV files are read in.",
+        expected="UTF-8",
+    )
+
+
+def _require_text(path: Path, schema: pa.Schema) -> None:
+    """Refuse CSV columns that Arrow could only read as bytes: text in another encoding."""
+    import pyarrow as pa
+
+    for field in schema:
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise _not_utf8(path, f"column {field.name!r} holds bytes that are not UTF-8")
+
+
 def _checked_names(path: Path, names: list[str]) -> list[str]:
     if not names:
         raise DataValidationError(f"{path} is empty: it has no columns.", got=0)
@@ -340,4 +428,6 @@ def _unreadable(path: Path, exc: Exception) -> DataValidationError:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "Empty CSV file" in detail:
         return DataValidationError(f"{path} is empty: it has no header and no rows.", got=0)
+    if "invalid UTF8" in detail:
+        return _not_utf8(path, detail.rstrip("."))
     return DataValidationError(f"{path} cannot be read as {table_format(path)}: {detail}.")

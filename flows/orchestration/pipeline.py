@@ -33,7 +33,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -50,7 +50,7 @@ from flows.cycle.stages import ChallengerRef, Cycle, CycleParameters, StageCall
 from flows.cycle.trend_render import publish_trend
 from flows.data.periods import PeriodRange, WindowSpec
 from flows.data.plan import CyclePlan
-from flows.errors import ConfigError, one_line
+from flows.errors import AlreadyLiveError, ConfigError, one_line
 from flows.names import DEFAULT_MODEL_NAME
 from flows.orchestration.retries import IO_TASK_OPTIONS
 from flows.orchestration.run_ends import reconcile_ended_runs, record_run_end
@@ -125,10 +125,9 @@ def plan_cycle(cycle: Cycle) -> CyclePlan:
     """The run's plan: the data span and the windows (fails early on too little data)."""
     plan = cycle.plan()
     suffix = "dry-run" if cycle.parameters.dry_run else ""
-    name = name_run(cycle.settings, data_week=plan.data_week, suffix=suffix)
-    get_run_logger().info(
-        "Data holds weeks %d–%d; this run is %s", plan.first_week, plan.data_week, name
-    )
+    name = name_run(cycle.settings, data_period=plan.data_period, suffix=suffix)
+    span = plan.calendar.range(plan.first_period, plan.data_period)
+    get_run_logger().info("Data holds %s; this run is %s", span, name)
     return plan
 
 
@@ -159,22 +158,34 @@ def record_end(cycle: Cycle, error: str, plan: CyclePlan | None) -> LedgerEntry 
     return cycle.record_end(error, plan)
 
 
-STAGE_TASKS = {
-    stages.CHECK_POLICY: check_policy,
-    stages.PLAN: plan_cycle,
-    stages.RETRAIN: retrain,
-    stages.EVALUATE: evaluate,
-    stages.DECIDE: decide,
-    stages.RECORD_END: record_end,
-}
-"""Each stage of :mod:`flows.cycle.stages` as the task that runs it (same names)."""
+def _stage_tasks() -> dict[str, Task]:
+    """Each stage of :mod:`flows.cycle.stages` and the task that runs it (same names).
+
+    Looked up when a run starts, so the run uses the tasks as they are configured then.
+    """
+    return {
+        stages.CHECK_POLICY: check_policy,
+        stages.PLAN: plan_cycle,
+        stages.RETRAIN: retrain,
+        stages.EVALUATE: evaluate,
+        stages.DECIDE: decide,
+        stages.RECORD_END: record_end,
+    }
 
 
 def _stage_task(cycle: Cycle) -> StageCall:
-    """Run each stage of ``cycle`` as its task of this flow run."""
+    """Run each stage of ``cycle`` as its task of this flow run, each after the one before.
+
+    Waiting on the previous stage's result draws the chain of stages as the run's graph
+    in the UI, also where a stage does not take the previous one's result as input.
+    """
+    tasks = _stage_tasks()
+    previous: list[Any] = []
 
     def call(stage: str, method: Any, *args: Any) -> Any:
-        return STAGE_TASKS[stage](cycle, *args)
+        result = tasks[stage](cycle, *args, wait_for=list(previous))
+        previous[:] = [result]
+        return result
 
     return call
 
@@ -192,14 +203,16 @@ def plan_bootstrap(backend: Backend, settings: Settings) -> CyclePlan:
     timeout_seconds=STEP_TIMEOUT_SECONDS,
 )
 def bootstrap_champion(
-    backend: Backend, settings: Settings, plan: CyclePlan, replace: bool
+    backend: Backend, settings: Settings, plan: CyclePlan, replace: bool, allow_weak: bool = False
 ) -> ModelVersion:
     """Train the champion on the bootstrap plan and make it live."""
-    version = steps.train_champion(backend, settings, plan, replace=replace, run_id=_run_id())
+    version = steps.train_champion(
+        backend, settings, plan, replace=replace, allow_weak=allow_weak, run_id=_run_id()
+    )
     get_run_logger().info(
-        "Champion %s is live (trained on weeks %s, test AUC %.4f)",
+        "Champion %s is live (trained on %s, test AUC %.4f)",
         version.name,
-        version.train_weeks,
+        version.train_periods,
         version.metrics.get("test_auc", float("nan")),
     )
     return version
@@ -207,14 +220,14 @@ def bootstrap_champion(
 
 @task(name="newest-week", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def newest_period(backend: Backend) -> int:
-    """The newest week stored, scored by default (fails early on an empty table)."""
+    """The newest period stored, scored by default (fails early on an empty table)."""
     return steps.data_span(backend)[1]
 
 
 @task(name="score-live", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
-def score_live(backend: Backend, weeks: PeriodRange) -> steps.ScoringResult:
+def score_live(backend: Backend, periods: PeriodRange) -> steps.ScoringResult:
     """Score with the version LIVE_VERSION names."""
-    return steps.score(backend, weeks=weeks)
+    return steps.score(backend, periods=periods)
 
 
 @task(name="score-file", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
@@ -325,7 +338,7 @@ def champion_challenger(
         try:
             parameters = CycleParameters(policy, policy_params or {}, dry_run)
             settings = _settings(backend, model_name, home, config, windows)
-            logger.info("Weekly cycle of %s (%s backend)", settings.model_name, settings.backend)
+            logger.info("Cycle of %s (%s backend)", settings.model_name, settings.backend)
             opened = resources.enter_context(open_backend(settings))
         except Exception as exc:  # before any ledger can be reached: the run's report says why
             return _failed(settings, exc, entry=None)
@@ -340,7 +353,7 @@ def champion_challenger(
         emit_decision_event(settings, report)
         publish_decision_report(settings, report)
         publish_versions(opened, settings)
-        publish_trend(settings, steps.trend(opened))
+        publish_trend(settings, steps.trend(opened, curves=False))
     logger.info("Published the metric table, the decision report, the versions and the trend")
     return decision_state(report)
 
@@ -352,8 +365,8 @@ def _failed(settings: Settings | None, error: Exception, *, entry: LedgerEntry |
     """
     message = one_line(error)
     get_run_logger().error(
-        "Weekly cycle failed; the champion is untouched unless the ledger says otherwise. %s",
-        message,
+        "Weekly cycle failed: %s",
+        entry.reason if entry is not None else message,
         exc_info=error,  # the traceback stays in the run's logs on the server
     )
     publish_failure_report(
@@ -372,14 +385,18 @@ def train_champion(
     config: str | None = None,
     windows: WindowSpec | None = None,
     replace: bool = False,
+    allow_weak: bool = False,
 ) -> dict[str, Any]:
-    """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version."""
+    """Train the first champion and make it CHAMPION, LIVE_VERSION and the default version.
+
+    One whose test AUC is no better than chance is refused unless ``allow_weak``.
+    """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config, windows)
     with open_backend(settings) as opened:
         plan = plan_bootstrap(opened, settings)
-        name_run(settings, data_week=plan.data_week, suffix="bootstrap")
-        version = bootstrap_champion(opened, settings, plan, replace)
+        name_run(settings, data_period=plan.data_period, suffix="bootstrap")
+        version = bootstrap_champion(opened, settings, plan, replace, allow_weak)
         publish_versions(opened, settings)
     return version.to_dict()
 
@@ -397,37 +414,31 @@ def score(
     to_table: str | None = None,
     source: str | None = None,
 ) -> dict[str, Any]:
-    """Batch inference with the version that LIVE_VERSION names (default: the newest week).
+    """Batch inference with the version that LIVE_VERSION names (default: the newest period).
 
-    ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored weeks,
+    ``first_week`` and ``last_week`` select stored periods in the contract's unit.
+    ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored periods,
     streamed in row batches, into ``out_file``. ``to_table`` scores ``source`` (a table
     or query; the applications by default) in the warehouse into that table instead.
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config)
-    if to_table is not None:
-        with open_backend(settings) as opened:
-            return score_into_table(opened, to_table, source, _run_id())
-    if input_file is not None:
-        if not out_file:
-            raise ConfigError("input_file needs out_file: where to write the scores.")
-        with open_backend(settings) as opened:
-            scored = score_file_live(opened, input_file, out_file)
-        get_run_logger().info(
-            "Scored %d rows of %s with %s into %s",
-            scored.n_rows,
-            input_file,
-            scored.version,
-            out_file,
-        )
-        return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
+    if input_file is not None and not out_file:
+        raise ConfigError("input_file needs out_file: where to write the scores.")
     with open_backend(settings) as opened:
+        if to_table is not None:
+            return score_into_table(opened, to_table, source, _run_id())
+        if input_file is not None:
+            scored = score_file_live(opened, input_file, out_file)
+            said = "Scored %d rows of %s with %s into %s"
+            get_run_logger().info(said, scored.n_rows, input_file, scored.version, out_file)
+            return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
         newest = newest_period(opened)
-        name_run(settings, data_week=newest, suffix="score")
-        weeks = PeriodRange(newest, newest)
+        name_run(settings, data_period=newest, suffix="score")
+        periods = PeriodRange(newest, newest)
         if first_week is not None:
-            weeks = PeriodRange(first_week, last_week if last_week is not None else first_week)
-        result = score_live(opened, weeks)
+            periods = PeriodRange(first_week, last_week if last_week is not None else first_week)
+        result = score_live(opened, periods)
     get_run_logger().info("Scored %d rows with live version %s", result.n_rows, result.version)
     create_markdown_artifact(
         scoring_markdown(result),
@@ -446,9 +457,13 @@ def roll_back(
 ) -> dict[str, Any]:
     """Make the previous champion (or ``to_version``) live again, as a compare-and-set."""
     # steps.rollback logs the decision once, here and in a stored procedure alike.
-    entry = steps.rollback(
-        backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
-    )
+    try:
+        entry = steps.rollback(
+            backend, to_version=to_version, if_live=if_live, reason=reason, run_id=_run_id()
+        )
+    except AlreadyLiveError as already:
+        get_run_logger().info("%s", already)
+        return {"already_live": already.version, "recorded": False}
     return entry.to_dict()
 
 
@@ -473,7 +488,8 @@ def rollback(
         reason: Why, recorded in the ledger.
 
     Returns:
-        The ledger entry: ``rolled-back``, or ``stale-champion`` if another run switched first.
+        The ledger entry: ``rolled-back``, or ``stale-champion`` if ``if_live`` is not the
+        live version; ``{"already_live": ..., "recorded": False}`` if the target is live.
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config)

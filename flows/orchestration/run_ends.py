@@ -98,11 +98,14 @@ def reconcile_ended_runs(
             sort=FlowRunSort.EXPECTED_START_TIME_DESC,
             limit=RECONCILE_LOOKBACK_RUNS,
         )
+    runs = [run for run in runs if str(run.id) != current_run_id and run.state is not None]
+    if not runs:  # nothing ended badly: no need to read the ledger
+        return []
     recorded = {entry.run_id for entry in steps.history(backend)}
     entries = []
     for run in runs:
         run_id = str(run.id)
-        if run_id in recorded or run_id == current_run_id or run.state is None:
+        if run_id in recorded:
             continue
         if not _same_model(run.parameters, settings):
             continue

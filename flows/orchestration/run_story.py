@@ -77,9 +77,13 @@ class _FinalRunNames(logging.Filter):
 _final_run_names = _FinalRunNames()
 
 
-def name_run(settings: Settings, *, data_week: int, suffix: str = "") -> str:
-    """Rename the current run ``<model>-week-<newest data week>[-suffix]`` once the week is known."""
-    name = f"{settings.model_name.lower()}-week-{data_week}" + (f"-{suffix}" if suffix else "")
+def name_run(settings: Settings, *, data_period: int, suffix: str = "") -> str:
+    """Rename the current run ``<model>-<unit>-<newest period>[-suffix]`` once that is known.
+
+    The unit is the contract's: ``credit_approval-week-19``, ``churn-month-113``.
+    """
+    unit = settings.contract.period
+    name = f"{settings.model_name.lower()}-{unit}-{data_period}" + (f"-{suffix}" if suffix else "")
     context = FlowRunContext.get()
     if context is not None and context.flow_run is not None:
         context.client.set_flow_run_name(flow_run_id=context.flow_run.id, name=name)
@@ -143,7 +147,7 @@ def publish_metric_table(settings: Settings, evaluation: Evaluation) -> None:
         key=artifact_key(settings.model_name, "metrics"),
         description=(
             f"Champion {evaluation.champion.name} vs challenger {evaluation.challenger.name} "
-            f"on {evaluation.holdout_weeks}"
+            f"on {evaluation.holdout}"
         ),
     )
 

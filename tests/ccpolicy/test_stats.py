@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
+import ccpolicy
 import ccpolicy._params
 import ccpolicy._stats.bootstrap
 import ccpolicy._stats.delong
+import ccpolicy._stats.metrics
 import ccpolicy.stats
 from ccpolicy.errors import EvidenceError, PolicyParameterError
 from ccpolicy.stats import (
-    BOOTSTRAP_METRICS,
+    METRICS,
     UndefinedStatisticWarning,
     delong_test,
+    metric_value,
+    metric_values,
     paired_bootstrap,
     roc_auc,
     roc_curve,
@@ -226,21 +238,23 @@ class TestPairedBootstrap:
         assert result.distribution.shape == (450,) and np.isfinite(result.distribution).all()
 
     @pytest.mark.parametrize(
-        ("name", "reference"),
-        [("roc_auc", roc_auc_score), ("accuracy", None), ("f1", None)],
+        ("name", "sklearn_metric"),
+        [
+            ("roc_auc", roc_auc_score),
+            ("accuracy", lambda t, s: accuracy_score(t, s >= 0.5)),
+            ("f1", lambda t, s: f1_score(t, s >= 0.5)),
+            ("precision", lambda t, s: precision_score(t, s >= 0.5, zero_division=0)),
+            ("recall", lambda t, s: recall_score(t, s >= 0.5, zero_division=0)),
+            ("brier_loss", brier_score_loss),
+        ],
     )
     def test_weighted_metrics_equal_sklearn_on_the_repeated_rows(
-        self, name: str, reference
+        self, name: str, sklearn_metric
     ) -> None:
         y, a, _ = tied_scores(120, 13)
         probabilities = 1 / (1 + np.exp(-a))
         weights = np.random.default_rng(0).integers(0, 3, size=(4, y.size))
-        sklearn_metric = {
-            "roc_auc": lambda t, s: roc_auc_score(t, s),
-            "accuracy": lambda t, s: accuracy_score(t, s >= 0.5),
-            "f1": lambda t, s: f1_score(t, s >= 0.5),
-        }[name]
-        got = BOOTSTRAP_METRICS[name](y.astype(float), probabilities, weights.astype(float))
+        got = METRICS[name].function(y.astype(float), probabilities, weights.astype(float))
         for row, value in zip(weights, got, strict=True):
             expected = sklearn_metric(np.repeat(y, row), np.repeat(probabilities, row))
             assert value == pytest.approx(expected, abs=1e-12)
@@ -255,7 +269,8 @@ class TestPairedBootstrap:
         [
             (
                 {"metric": "auc"},
-                r"'metric' parameter of paired_bootstrap must be a str among \['accuracy', 'f1', 'roc_auc'\]",
+                r"'metric' parameter of paired_bootstrap must be a str among \['accuracy', 'brier_loss', "
+                r"'f1', 'precision', 'recall', 'roc_auc'\]",
             ),
             (
                 {"metric": "roc_auc", "n_resamples": 0},
@@ -272,6 +287,60 @@ class TestPairedBootstrap:
 def test_roc_auc_of_one_class_is_nan_with_a_warning() -> None:
     with pytest.warns(UndefinedStatisticWarning, match="Only one class"):
         assert math.isnan(roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
+
+
+class TestOneRocAuc:
+    """Every AUC is the table's, and equals scikit-learn's to the last bit."""
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_roc_auc_equals_sklearn_bit_for_bit_with_and_without_ties(self, seed: int) -> None:
+        y, a, _ = tied_scores(300 + 100 * seed, seed)
+        rng = np.random.default_rng(seed)
+        continuous = rng.random(y.size)
+        for scores in (a, continuous, np.round(continuous, 2)):
+            assert roc_auc(y, scores) == roc_auc_score(y, scores)
+            assert metric_value("roc_auc", y, scores) == roc_auc_score(y, scores)
+
+    def test_delong_and_the_bootstrap_report_the_same_auc(self) -> None:
+        y, a, b = tied_scores(700, 21)
+        result = delong_test(y, a, b)
+        assert (result.auc_a, result.auc_b) == (roc_auc(y, a), roc_auc(y, b))
+        bootstrap = paired_bootstrap(y, a, b, "roc_auc", n_resamples=10)
+        assert bootstrap.delta == roc_auc(y, b) - roc_auc(y, a)
+
+
+class TestMetricTable:
+    def test_every_metric_has_a_function_and_a_direction(self) -> None:
+        assert list(METRICS) == ["roc_auc", "f1", "accuracy", "precision", "recall", "brier_loss"]
+        assert [m.greater_is_better for m in METRICS.values()] == [True] * 5 + [False]
+        assert [n for n, m in METRICS.items() if m.needs_both_classes] == ["roc_auc"]
+
+    def test_metric_values_compute_each_metric_of_the_table(self) -> None:
+        y, a, _ = tied_scores(200, 3)
+        probabilities = 1 / (1 + np.exp(-a))
+        values = metric_values(y, probabilities)
+        assert values["f1"] == f1_score(y, probabilities >= 0.5)
+        assert values["accuracy"] == accuracy_score(y, probabilities >= 0.5)
+        assert values["brier_loss"] == pytest.approx(brier_score_loss(y, probabilities))
+
+    def test_the_bootstrap_reads_direction_from_the_table(self, monkeypatch, make_scores) -> None:
+        y, a, b = make_scores(600, gain=0.8, seed=4)
+        probabilities_a, probabilities_b = 1 / (1 + np.exp(-a)), 1 / (1 + np.exp(-b))
+        better = paired_bootstrap(
+            y, probabilities_a, probabilities_b, "brier_loss", n_resamples=200
+        )
+        assert better.delta < 0 and better.p_value == 1 / 201
+        flipped = dataclasses.replace(METRICS["brier_loss"], greater_is_better=True)
+        monkeypatch.setitem(METRICS, "brier_loss", flipped)
+        worse = paired_bootstrap(y, probabilities_a, probabilities_b, "brier_loss", n_resamples=200)
+        assert worse.delta == better.delta and worse.p_value == 1.0
+
+    def test_guardrails_read_direction_from_the_table(self, monkeypatch) -> None:
+        assert not ccpolicy.greater_is_better("brier_loss")
+        flipped = dataclasses.replace(METRICS["brier_loss"], greater_is_better=True)
+        monkeypatch.setitem(METRICS, "brier_loss", flipped)
+        assert ccpolicy.greater_is_better("brier_loss")
+        assert not ccpolicy.greater_is_better("plugin_error")  # not in the table: by its name
 
 
 class TestRocCurve:
@@ -293,7 +362,13 @@ class TestRocCurve:
 
 @pytest.mark.parametrize(
     "module",
-    [ccpolicy.stats, ccpolicy._stats.delong, ccpolicy._stats.bootstrap, ccpolicy._params],
+    [
+        ccpolicy.stats,
+        ccpolicy._stats.delong,
+        ccpolicy._stats.bootstrap,
+        ccpolicy._stats.metrics,
+        ccpolicy._params,
+    ],
 )
 def test_docstring_examples_run(module) -> None:
     failures, tried = doctest.testmod(module)

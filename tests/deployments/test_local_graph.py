@@ -56,3 +56,24 @@ def test_a_failed_step_skips_the_rest_and_the_finalizer_records_it(tmp_path):
     # finalizer found that entry and recorded nothing more.
     assert "NoChampionError" in entry.reason and entry.plan["holdout"] == [16, 19]
     assert entry.actor == f"local-graph:{DAG}$WEEKLY_RETRAINING"
+
+
+def test_a_deciding_task_retried_after_its_decision_committed_records_nothing_new(copy_home):
+    from deployments import procedures
+    from deployments.graph_contract import AUTO_DEPLOY_BEST_MODEL
+    from deployments.local_graph import LocalTaskRuntime, _RunState
+
+    home = copy_home("retry")
+    graph = _graph(home)
+    result = run_graph_locally(graph, home=home, run_id="local-3")
+    with open_backend(load_settings(home=home)) as backend:
+        before = backend.registry.ledger()
+
+    state = _RunState(run_id="local-3", config_text=json.dumps(graph.config.to_config()))
+    state.returns["WEEKLY_RETRAINING"] = result.tasks[0].return_value
+    deciding = next(step for step in graph.steps if step.name == AUTO_DEPLOY_BEST_MODEL)
+    runtime = LocalTaskRuntime(graph, deciding, home=home, state=state)
+
+    assert procedures.run(AUTO_DEPLOY_BEST_MODEL, runtime) == result.tasks[1].return_value
+    with open_backend(load_settings(home=home)) as backend:
+        assert backend.registry.ledger() == before

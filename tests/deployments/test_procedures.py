@@ -127,7 +127,7 @@ class TestInsideSnowflake:
 
     def test_the_finalizer_records_the_first_error_of_a_failed_run(self, graph, recording):
         failed = Row(
-            "CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING", "FAILED", "The applications table is empty"
+            "CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING", "FAILED", "No rows are stored yet"
         )
         session = InTaskSession(recording, config=graph.root_task().config, history=[failed])
         assert procedures.run_step(session, "RECORD_OUTCOME") == "failed"
@@ -135,7 +135,7 @@ class TestInsideSnowflake:
         assert entry.outcome is Outcome.FAILED and entry.run_id == RUN_ID
         assert entry.actor == f"snowflake-task:{FINALIZER}"
         assert (
-            "CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING failed: The applications table is empty"
+            "CHAMPION_CHALLENGER_DAG$WEEKLY_RETRAINING failed: No rows are stored yet"
             in entry.reason
         )
         history = next((q, p) for q, p in session.sent if "TASK_HISTORY" in q)

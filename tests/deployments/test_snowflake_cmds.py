@@ -147,8 +147,8 @@ def test_setup_creates_the_registry_objects_and_says_which(tmp_path, monkeypatch
     created = [s for s in fake.sql_log() if s.startswith("CREATE")]
     assert [s.split()[5].split(".")[-1] for s in created] == [
         "PROMOTION_LEDGER",
-        "PROMOTION_LEDGER_EVIDENCE",
         "PROMOTION_LOCK",
+        "PROMOTION_LEDGER_EVIDENCE",
         "TRAIN_ROW_HASH_PARTS",
         "LIVE_VERSION",
         "CHALLENGER_VERSION",

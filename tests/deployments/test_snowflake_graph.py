@@ -73,7 +73,7 @@ class TestTheRootCarriesTheDeployment:
             "policy": "auc_greater",
             "policy_params": {},
             "model_name": "LOAN_MODEL",
-            "windows": {"train_weeks": 6, "test_weeks": 2, "holdout_weeks": 3},
+            "windows": {"train": 6, "test": 2, "holdout": 3},  # the *_weeks names read as aliases
             "dry_run": True,
         }
         sql = render_task(root, database=graph.database, schema=graph.schema)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from flows.config import Settings
 from flows.data.contract import DataContract
+from flows.data.periods import WindowSpec
+from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 
 LOANS_CONTRACT = DataContract(
     time_column="opened_at",
@@ -41,4 +44,18 @@ def loans(n_days: int = 140, *, per_day: int = 30, start: str = "2024-01-03", se
             "legacy_score": rng.rand(n),
             "outcome": outcome,
         }
+    )
+
+
+FAST = {"n_estimators": 15}
+WINDOWS = WindowSpec(6, 2, 3)
+
+
+def own_settings(home, contract=LOANS_CONTRACT, windows=WINDOWS) -> Settings:
+    return Settings(
+        home=home,
+        contract=contract,
+        windows=windows,
+        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
+        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
     )

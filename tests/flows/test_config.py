@@ -75,7 +75,7 @@ def test_window_arguments_replace_the_files(tmp_path):
         ("colour = 'blue'\n", r"unknown key\(s\) \['colour'\]; allowed: backend, challenger"),
         ("backend = 'oracle'\n", "Unknown registry backend 'oracle'"),
         ("model_name = 'two words'\n", "model name must be a plain identifier"),
-        ("[windows]\ntrain_weeks = 0\n", "Window size 'train_weeks' must be a whole number ≥ 1"),
+        ("[windows]\ntrain_weeks = 0\n", "Window size 'train' must be a whole number ≥ 1"),
         ("backend = \n", "Cannot read config file"),
     ],
 )
@@ -99,3 +99,37 @@ def test_reading_the_configuration_loads_no_training_code():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+class TestOwnDataNamesItsModel:
+    """A home with its own [data] table never takes the quickstart's model name."""
+
+    DATA = '[data]\ntime_column = "observed_at"\nlabel = "churned"\npositive_label = "yes"\n'
+
+    def test_a_data_table_without_model_name_is_refused_in_one_line(self, tmp_path):
+        (tmp_path / "config.toml").write_text(self.DATA)
+        with pytest.raises(ConfigError, match=r"own \[data\] table but no model_name") as refused:
+            load_settings(home=tmp_path)
+        assert "docs/data.md" in str(refused.value) and "\n" not in str(refused.value)
+
+    def test_the_name_in_the_file_is_the_models(self, tmp_path):
+        (tmp_path / "config.toml").write_text('model_name = "churn"\n' + self.DATA)
+        assert load_settings(home=tmp_path).model_name == "CHURN"
+
+    def test_a_name_from_the_environment_or_an_argument_is_enough(self, tmp_path, monkeypatch):
+        (tmp_path / "config.toml").write_text(self.DATA)
+        assert load_settings(home=tmp_path, model_name="by_flag").model_name == "BY_FLAG"
+        monkeypatch.setenv("CC_MODEL_NAME", "by_env")
+        assert load_settings(home=tmp_path).model_name == "BY_ENV"
+
+    def test_ingest_refuses_it_and_creates_nothing(self, tmp_path, capsys):
+        from flows.cli import main
+
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "config.toml").write_text(self.DATA)
+        rows = tmp_path / "rows.csv"
+        rows.write_text("observed_at,churned,x\n2025-01-06,yes,1\n2025-01-07,no,2\n")
+        assert main(["ingest", str(rows), "--home", str(home)]) == 2
+        assert "no model_name" in capsys.readouterr().err
+        assert sorted(p.name for p in home.iterdir()) == ["config.toml"]

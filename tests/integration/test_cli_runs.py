@@ -57,7 +57,7 @@ def test_an_error_inside_the_flow_is_one_line_here_and_a_traceback_on_the_server
     assert result.stderr.startswith("Error: The training window needs weeks")
     assert "Traceback" not in result.stderr + result.stdout
     logs = "\n".join(run_logs(newest_flow_run_id()))
-    assert "Weekly cycle failed before a decision" in logs and "Traceback" in logs
+    assert "Cycle failed before a decision" in logs and "Traceback" in logs
     assert ledger(home)[-1].outcome is Outcome.FAILED
 
 

@@ -35,7 +35,7 @@ train = 6
 test = 2
 holdout = 3
 {SMALL_MODELS}"""
-OWN_WINDOWS = WindowSpec(train_weeks=6, test_weeks=2, holdout_weeks=3)
+OWN_WINDOWS = WindowSpec(train=6, test=2, holdout=3)
 
 
 @pytest.fixture(scope="module")

@@ -159,7 +159,7 @@ class TestWeeklyRun:
         assert flow_run.state.is_completed()
         assert flow_run.name == "credit_approval-week-19"
         tasks = task_runs(run.flow_run_id)
-        for name in ("check-policy", "check-data", "retrain", "evaluate", "promote"):
+        for name in ("check-policy", "plan", "retrain", "evaluate", "decide"):
             assert tasks[name].state_name == "Completed", name
 
         entry = ledger(worker_home)[-1]

@@ -71,7 +71,7 @@ def test_the_weekly_flow_runs_retrain_evaluate_and_promote_under_prefect(prefect
     assert state.is_completed(), state.message
     flow_run_id = state.state_details.flow_run_id
     tasks = task_runs(flow_run_id)
-    chain = ("check-policy", "check-data", "retrain", "evaluate", "promote")
+    chain = ("check-policy", "plan", "retrain", "evaluate", "decide")
     for name in chain:
         assert tasks[name].state_name == "Completed", name
     for upstream, downstream in itertools.pairwise(chain):
@@ -153,7 +153,7 @@ def test_a_missing_label_in_the_holdout_fails_at_once_naming_the_column_and_is_r
     assert state.message.startswith("DataValidationError: ") and "\n" not in state.message
     report = artifacts(state.state_details.flow_run_id)["credit-approval-decision"]
     assert report.description == f"failed: {state.message}"
-    assert "live champion is untouched" in report.data and f"#{entry.id}" in report.data
+    assert "champion untouched" in report.data and f"#{entry.id}" in report.data
 
 
 def test_a_scoring_run_says_what_was_scored_by_which_version(prefect_server, home):

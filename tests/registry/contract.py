@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.backends import Backend
 from flows.backends.registry import Registry
+from flows.cycle import steps
 from flows.data.contract import DEFAULT_CONTRACT
 from flows.data.quickstart import generate_applications, row_hashes
 from flows.data.specs import ModelSpec
 from flows.errors import (
     AlreadyChampionError,
+    AlreadyLiveError,
     NoChampionError,
     VersionExistsError,
     VersionNotFoundError,
@@ -189,6 +192,13 @@ class RegistryContract:
         assert registry.ledger_evidence(promoted.id) == b"more"
         assert [e.id for e in registry.ledger(limit=1)] == [promoted.id]
 
+    def test_the_evidences_strength_reads_back_as_recorded(self, registry, two_versions):
+        strength = {"auc_gain": 0.01, "p_value": 0.4, "ci_low": -0.01, "ci_high": 0.03,
+                    "min_detectable_gain": 0.04}  # fmt: skip
+        registry.promote_if_champion_is(None, two_versions[0], decision(Outcome.BOOTSTRAPPED))
+        registry.append_ledger(decision(Outcome.KEPT, strength=strength))
+        assert registry.ledger()[-1].strength == strength
+
     def test_previous_champion_and_live_at_follow_the_ledger(self, registry, two_versions):
         first, second = two_versions
         before = datetime.now(UTC).isoformat()
@@ -199,3 +209,57 @@ class RegistryContract:
         assert registry.live_at(before) is None
         assert registry.live_at(middle) == first
         assert registry.live_at(datetime.now(UTC).isoformat()) == second
+
+    # -- rollback -----------------------------------------------------------------------
+
+    @pytest.fixture
+    def promoted_twice(self, registry, two_versions, tiny_model, tiny_data) -> Backend:
+        """V_ONE bootstrapped, then V_TWO and V_THREE promoted: V_THREE is live."""
+        first, second = two_versions
+        self.log(registry, "V_THREE", tiny_model, tiny_data)
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        registry.promote_if_champion_is(first, second, decision())
+        registry.promote_if_champion_is(second, "V_THREE", decision())
+        return Backend(source=None, registry=registry)
+
+    def test_rollback_guarded_by_the_live_version_goes_back_one_promotion(self, promoted_twice):
+        entry = steps.rollback(promoted_twice, if_live="V_THREE", actor="tester")
+        assert entry.outcome is Outcome.ROLLED_BACK
+        assert (entry.live_before, entry.live_after) == ("V_THREE", "V_TWO")
+        assert promoted_twice.registry.status().live_version == "V_TWO"
+
+    def test_rollback_guarded_by_a_version_no_longer_live_is_refused_and_recorded(
+        self, promoted_twice
+    ):
+        registry = promoted_twice.registry
+        before = len(registry.ledger())
+        entry = steps.rollback(promoted_twice, if_live="V_TWO", actor="tester")
+        assert entry.outcome is Outcome.STALE_CHAMPION
+        assert "only while V_TWO was live" in entry.reason
+        assert "the live version is V_THREE" in entry.reason
+        assert (entry.champion_version, entry.live_before, entry.live_after) == (
+            "V_TWO",
+            "V_THREE",
+            "V_THREE",
+        )
+        assert registry.live_version() == "V_THREE"
+        assert registry.version_by_alias(CHAMPION) == "V_THREE"
+        assert registry.status().consistent
+        assert [e.outcome for e in registry.ledger()[before:]] == [Outcome.STALE_CHAMPION]
+
+    def test_rollback_to_a_version_guarded_by_itself_when_it_is_not_live_is_refused(
+        self, promoted_twice
+    ):
+        entry = steps.rollback(promoted_twice, to_version="V_ONE", if_live="V_ONE")
+        assert entry.outcome is Outcome.STALE_CHAMPION
+        assert "Rollback to V_ONE not applied" in entry.reason and "V_THREE" in entry.reason
+        assert promoted_twice.registry.live_version() == "V_THREE"
+
+    def test_rollback_to_the_live_version_says_so_and_records_nothing(self, promoted_twice):
+        registry = promoted_twice.registry
+        before = registry.ledger()
+        with pytest.raises(AlreadyLiveError, match="V_THREE is already live") as raised:
+            steps.rollback(promoted_twice, to_version="V_THREE")
+        assert raised.value.version == "V_THREE"
+        assert registry.ledger() == before
+        assert registry.live_version() == "V_THREE"

@@ -67,9 +67,9 @@ def contend(
             evaluation = Evaluation(
                 champion=registry.get_version(observed),
                 challenger=registry.get_version(target),
-                holdout_weeks=PeriodRange(16, 19),
+                holdout=PeriodRange(16, 19),
                 holdout_fingerprint="f" * 64,
-                data_week=round_,
+                data_period=round_,
                 **evidence,
             )
             steps.decide(backend, evaluation, policy, actor=f"weekly-{index}", run_id=run_id)

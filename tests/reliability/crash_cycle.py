@@ -22,6 +22,7 @@ from tests.reliability.helpers import GENERATOR, open_home
 CRASH_POINTS = (
     "file-temporary-written",
     "file-in-place",
+    "periods-staged",
     "version-uncommitted",
     "version-committed",
     "challenger-uncommitted",
@@ -29,7 +30,8 @@ CRASH_POINTS = (
     "switch-committed",
     "ledger-uncommitted",
 )
-"""Every checkpoint: a file write, then each registry transaction before and after COMMIT."""
+"""Every checkpoint: a file write, a store's period files written but not yet published,
+then each registry transaction before and after COMMIT."""
 FILE_POINTS = ("file-temporary-written", "file-in-place")
 """The checkpoints of a file write (a week's data, or an artifact)."""
 

@@ -107,8 +107,29 @@ class TestRollbackCommand:
         assert code == 1
         entry = json.loads(out)
         assert entry["outcome"] == "stale-champion"
-        assert f"the live version is now {c2}, not the evaluated {c1}" in entry["reason"]
+        assert f"only while {c1} was live, but the live version is {c2}" in entry["reason"]
         assert _state(history_home) == (before, n_entries + 1)
+
+    def test_rollback_if_live_names_the_champion_it_would_return_to_exits_1(
+        self, history_home, cli
+    ):
+        _, c1, c2 = _history(history_home)
+        before, n_entries = _state(history_home)
+        code, out, err = cli("rollback", "--home", str(history_home), "--if-live", c1)
+        assert code == 1
+        assert "already live" not in out + err
+        assert "stale-champion" in out and c1 in out and c2 in out
+        assert _state(history_home) == (before, n_entries + 1)
+
+    def test_rollback_to_the_live_version_says_so_exits_0_and_records_nothing(
+        self, history_home, cli
+    ):
+        _, _, c2 = _history(history_home)
+        state = _state(history_home)
+        code, out, _ = cli("rollback", "--home", str(history_home), "--to", c2)
+        assert code == 0
+        assert f"Version {c2} is already live; nothing to roll back." in out
+        assert _state(history_home) == state
 
 
 class TestHistoryAt:

@@ -10,6 +10,7 @@ import pytest
 from snowflake.ml._internal import env_utils, file_utils, platform_capabilities
 from snowflake.snowpark import Session
 
+from flows.backends.snowflake import _setup
 from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.config import SnowflakeSettings
 from flows.data.contract import DEFAULT_CONTRACT
@@ -93,6 +94,7 @@ def snowflake_settings() -> SnowflakeSettings:
 def recording_session(monkeypatch: pytest.MonkeyPatch) -> RecordingSession:
     """A fresh recording session wired into the ML client's upload, with cold client caches."""
     fake = RecordingSession("CC_DB", "CC_SCHEMA")
+    _setup.forget()  # a new stand-in is a new account: its first write sets up
     monkeypatch.setattr(file_utils, "upload_directory_to_stage", fake.upload_directory)
     # The client caches Snowflake's package list and the platform capabilities per
     # process; start each test cold so the statements a test sees do not depend on
@@ -142,3 +144,18 @@ def snowpark_session(fakesnow_warehouse, fakesnow_schema) -> Iterator[Session]:
     session = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
     yield session
     fakesnow_warehouse.close(session)
+
+
+@pytest.fixture
+def connect(fakesnow_warehouse, fakesnow_schema):
+    """Open Snowpark sessions on one fresh schema of ``CC_DB`` (several = several runners)."""
+    opened: list[Session] = []
+
+    def open_one() -> Session:
+        opened.append(fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema))
+        return opened[-1]
+
+    open_one.schema = fakesnow_schema
+    yield open_one
+    for session in opened:
+        fakesnow_warehouse.close(session)

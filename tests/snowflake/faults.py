@@ -35,6 +35,7 @@ class Faults:
         self.dead = False
         self._failures: list[_Failure] = []
         self._hooks: list[tuple[re.Pattern[str], Any]] = []
+        self._stalls: dict[int, Any] = {}
 
     def fail(self, at: int, *, applied: bool, then_dead: bool, crash: bool) -> None:
         """Make the statement at position ``at`` fail."""
@@ -44,10 +45,21 @@ class Faults:
         """Run ``action()`` once, just before the next statement matching ``pattern``."""
         self._hooks.append((re.compile(pattern), action))
 
+    def stall(self, at: int, action: Any) -> None:
+        """Run ``action()`` once, just before the statement at position ``at`` is sent."""
+        self._stalls[at] = action
+
+    def run_stalls(self, position: int) -> None:
+        """Run (once) the action waiting before the statement at ``position``."""
+        action = self._stalls.pop(position, None)
+        if action is not None:
+            action()
+
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
         self.dead = False
         self._failures.clear()
+        self._stalls.clear()
 
     def run_hooks(self, text: str) -> None:
         """Run (once) the hooks whose pattern ``text`` matches."""

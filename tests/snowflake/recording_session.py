@@ -32,18 +32,18 @@ import itertools
 import json
 import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
-import yaml
 from snowflake.snowpark import Row
 from snowflake.snowpark.exceptions import SnowparkSQLException
 
 from tests.snowflake.faults import Faults
 from tests.snowflake.sqlite_tables import STATEMENT, SqliteTables
+from tests.snowflake.stand_in_models import StoredModel, StoredVersion
 
 _SYSTEM_ALIASES = ("DEFAULT", "FIRST", "LAST")
 _OK = [Row(status="Statement executed successfully.")]
@@ -61,31 +61,6 @@ class Statement:
     params: tuple[Any, ...] = ()
 
 
-@dataclass
-class _Version:
-    name: str
-    created_on: datetime
-    files: dict[str, bytes]
-    comment: str | None = None
-    metadata: str = "{}"
-    alias: str | None = None
-    spec: dict[str, Any] = field(init=False)
-    manifest: dict[str, Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.spec = yaml.safe_load(self.files["model/model.yaml"])
-        self.manifest = yaml.safe_load(self.files["MANIFEST.yml"])
-
-
-@dataclass
-class _Model:
-    name: str
-    created_on: datetime
-    versions: dict[str, _Version] = field(default_factory=dict)
-    default: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
 class RecordingSession:
     """A Snowpark-session stand-in for database ``database`` and schema ``schema``."""
 
@@ -93,7 +68,7 @@ class RecordingSession:
         self.database = database
         self.schema = schema
         self.statements: list[Statement] = []
-        self.models: dict[str, _Model] = {}
+        self.models: dict[str, StoredModel] = {}
         self.tag_objects: set[str] = set()
         self.stages: dict[str, dict[str, bytes]] = {}
         self.faults = Faults()
@@ -116,6 +91,7 @@ class RecordingSession:
     def sql(self, query: str, params: Any = None, **_: Any) -> Any:
         text = " ".join(query.split())
         values = tuple(params or ())
+        self.faults.run_stalls(len(self.statements))
         self.faults.run_hooks(text)
         self.statements.append(Statement(text, values))
         if self.read_only and re.match(
@@ -189,9 +165,16 @@ class RecordingSession:
         """
         self.faults.before(pattern, action)
 
+    def stall(self, after: int, action: Any) -> None:
+        """Run ``action()`` once, just before the statement ``after`` statements from now.
+
+        The runner under test is paused there while ``action`` (another run) goes on.
+        """
+        self.faults.stall(len(self.statements) + after, action)
+
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward."""
-        self.tables.server_time += timedelta(seconds=seconds)
+        self.tables.clock_offset += timedelta(seconds=seconds)
 
     def revive(self) -> None:
         """Bring the connection back and drop pending failures."""
@@ -286,6 +269,7 @@ class RecordingSession:
             (r"ALTER MODEL (\S+) VERSION (\S+) SET ALIAS = (\S+)", self._set_alias),
             (r"ALTER MODEL (\S+) VERSION (\S+) UNSET ALIAS", self._unset_alias),
             (r"ALTER MODEL (\S+) SET DEFAULT_VERSION = (\S+)", self._set_default),
+            (r"ALTER MODEL (\S+) DROP VERSION (\S+)", self._drop_version),
             (r"ALTER MODEL (\S+) SET TAG (\S+) = \$\$(.*)\$\$", self._set_tag),
             (r"ALTER MODEL (\S+) UNSET TAG (\S+)", self._unset_tag),
             (
@@ -293,6 +277,11 @@ class RecordingSession:
                 self._get_tag,
             ),
             (r"CREATE TAG IF NOT EXISTS (\S+)(?: COMMENT = '[^']*')?", self._create_tag),
+            (
+                r"SELECT COLUMN_NAME, DATA_TYPE FROM (\w+)\.INFORMATION_SCHEMA\.COLUMNS "
+                r"WHERE TABLE_SCHEMA = \? AND TABLE_NAME = \?",
+                lambda m, p: self.tables.columns(p[1]) if m[1] == self.database else [],
+            ),
         ]
 
     @staticmethod
@@ -308,7 +297,7 @@ class RecordingSession:
         self.stages[match[1]] = {}
         return _OK
 
-    def _model(self, qualified: str) -> _Model:
+    def _model(self, qualified: str) -> StoredModel:
         name = qualified.rsplit(".", 1)[-1]
         if name not in self.models:
             raise SnowparkSQLException(
@@ -316,7 +305,7 @@ class RecordingSession:
             )
         return self.models[name]
 
-    def _version(self, qualified: str, name: str) -> _Version:
+    def _version(self, qualified: str, name: str) -> StoredVersion:
         model = self._model(qualified)
         if name not in model.versions:
             raise SnowparkSQLException(
@@ -396,7 +385,7 @@ class RecordingSession:
             raise SnowparkSQLException(
                 f"SQL compilation error: Object '{match[1]}' already exists."
             )
-        self.models[name] = _Model(name, self._now())
+        self.models[name] = StoredModel(name, self._now())
         return self._add_version(match, params)
 
     def _add_version(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
@@ -405,7 +394,7 @@ class RecordingSession:
             raise SnowparkSQLException(
                 f"SQL compilation error: Version '{match[2]}' already exists in model {match[1]}."
             )
-        model.versions[match[2]] = _Version(match[2], self._now(), self._staged(match[3]))
+        model.versions[match[2]] = StoredVersion(match[2], self._now(), self._staged(match[3]))
         model.default = model.default or match[2]  # a model's first version is its default
         return _OK
 
@@ -440,6 +429,15 @@ class RecordingSession:
 
     def _set_default(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
         self._model(match[1]).default = self._version(match[1], match[2]).name
+        return _OK
+
+    def _drop_version(self, match: re.Match[str], params: tuple[Any, ...]) -> list[Row]:
+        model, version = self._model(match[1]), self._version(match[1], match[2])
+        if model.default == version.name:
+            raise SnowparkSQLException(
+                f"SQL compilation error: Cannot drop the default version '{version.name}'."
+            )
+        del model.versions[version.name]
         return _OK
 
     def _require_tag(self, tag: str) -> None:

@@ -54,34 +54,34 @@ def _copy_shuffled(source: SnowparkSource, table: str) -> SnowparkSource:
 class TestWindowFingerprint:
     def test_warehouse_fingerprint_ignores_the_order_rows_are_stored_in(self, written):
         shuffled = _copy_shuffled(written, "SHUFFLED")
-        fingerprint = window_fingerprint(written.weeks_frame(WEEKS))
+        fingerprint = window_fingerprint(written.periods_frame(WEEKS))
         assert len(fingerprint) == 16 and int(fingerprint, 16) != 0
-        assert window_fingerprint(shuffled.weeks_frame(WEEKS)) == fingerprint
-        assert window_fingerprint(written.weeks_frame(PeriodRange(1, 2))) != fingerprint
+        assert window_fingerprint(shuffled.periods_frame(WEEKS)) == fingerprint
+        assert window_fingerprint(written.periods_frame(PeriodRange(1, 2))) != fingerprint
 
     def test_warehouse_fingerprint_changes_when_one_value_of_one_row_changes(self, written):
         copy = _copy_shuffled(written, "EDITED")
-        before = window_fingerprint(copy.weeks_frame(WEEKS))
+        before = window_fingerprint(copy.periods_frame(WEEKS))
         (row,) = copy.session.sql(
             f"SELECT MIN({ROW_ID}) AS R FROM {copy.table} WHERE WEEK_NUMBER = 2"
         ).collect()
         edit = f"UPDATE {copy.table} SET ANNUAL_INCOME = ANNUAL_INCOME + ? WHERE {ROW_ID} = ?"
         copy.session.sql(edit, [0.01, row["R"]]).collect()
-        assert window_fingerprint(copy.weeks_frame(WEEKS)) != before
+        assert window_fingerprint(copy.periods_frame(WEEKS)) != before
         copy.session.sql(edit, [-0.01, row["R"]]).collect()
-        assert window_fingerprint(copy.weeks_frame(WEEKS)) == before
+        assert window_fingerprint(copy.periods_frame(WEEKS)) == before
         copy.session.sql(
             f"UPDATE {copy.table} SET ANNUAL_INCOME = 0 WHERE WEEK_NUMBER = 4"
         ).collect()
-        assert window_fingerprint(copy.weeks_frame(WEEKS)) == before  # outside the window
+        assert window_fingerprint(copy.periods_frame(WEEKS)) == before  # outside the window
 
     def test_warehouse_fingerprint_counts_a_duplicated_row(self, written):
         copy = _copy_shuffled(written, "DOUBLED")
-        before = window_fingerprint(copy.weeks_frame(WEEKS))
+        before = window_fingerprint(copy.periods_frame(WEEKS))
         copy.session.sql(
             f"INSERT INTO {copy.table} SELECT * FROM {copy.table} WHERE WEEK_NUMBER = 2 LIMIT 1"
         ).collect()
-        assert window_fingerprint(copy.weeks_frame(WEEKS)) != before
+        assert window_fingerprint(copy.periods_frame(WEEKS)) != before
 
     def test_warehouse_fingerprint_statement_and_answer_do_not_grow_with_the_rows(
         self, snowpark_session
@@ -91,7 +91,7 @@ class TestWindowFingerprint:
         for rows_per_week in (2, 400):
             source.write(_applications(rows_per_week=rows_per_week), replace=True)
             with traffic.window() as window:
-                window_fingerprint(source.weeks_frame(WEEKS))
+                window_fingerprint(source.periods_frame(WEEKS))
             seen.append(window)
         small, large = seen
         assert small.statements == large.statements
@@ -103,9 +103,9 @@ class TestWindowFingerprint:
 class TestRowsSeen:
     def test_warehouse_rows_seen_counts_the_hold_out_rows_a_window_holds(self, written):
         data = written.read_periods(PeriodRange(0, 4))
-        holdout = written.weeks_frame(PeriodRange(3, 4))
-        assert rows_seen(holdout, written.weeks_frame(PeriodRange(0, 2))) == 0
-        overlapping = written.weeks_frame(PeriodRange(2, 3))
+        holdout = written.periods_frame(PeriodRange(3, 4))
+        assert rows_seen(holdout, written.periods_frame(PeriodRange(0, 2))) == 0
+        overlapping = written.periods_frame(PeriodRange(2, 3))
         train_hashes = row_hashes(data[data["week_number"].between(2, 3)])
         expected = int(np.isin(row_hashes(data[data["week_number"] >= 3]), train_hashes).sum())
         assert rows_seen(holdout, overlapping) == expected == int((data["week_number"] == 3).sum())
@@ -114,14 +114,14 @@ class TestRowsSeen:
         traffic = watch(written.session)
         with traffic.window() as window:
             rows_seen(
-                written.weeks_frame(PeriodRange(3, 4)), written.weeks_frame(PeriodRange(0, 3))
+                written.periods_frame(PeriodRange(3, 4)), written.periods_frame(PeriodRange(0, 3))
             )
         assert window.cells_down() == 1
 
     def test_warehouse_rows_seen_refuses_windows_of_different_columns(self, written):
-        narrower = written.weeks_frame(WEEKS).drop("CREDIT_SCORE")
+        narrower = written.periods_frame(WEEKS).drop("CREDIT_SCORE")
         with pytest.raises(ValueError, match="different columns"):
-            rows_seen(written.weeks_frame(WEEKS), narrower)
+            rows_seen(written.periods_frame(WEEKS), narrower)
 
 
 class TestTraffic:
@@ -129,7 +129,7 @@ class TestTraffic:
 
     @pytest.fixture
     def holdout(self, written):
-        return written.weeks_frame(PeriodRange(3, 4))
+        return written.periods_frame(PeriodRange(3, 4))
 
     def test_warehouse_traffic_counts_rows_times_columns_of_each_result(self, written, holdout):
         traffic = watch(written.session)

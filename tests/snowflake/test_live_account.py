@@ -65,7 +65,7 @@ def test_the_source_round_trips_the_weeks_with_the_filter_in_snowflake(live, dat
     got = source.read_periods(PeriodRange(1, 2))
     expected = data[data["week_number"].between(1, 2)].reset_index(drop=True)
     np.testing.assert_allclose(got["credit_score"], expected["credit_score"])
-    assert source.write_evaluation_data(holdout_weeks=2) == 200
+    assert source.write_evaluation_data(holdout_periods=2) == 200
 
 
 def test_versions_promotion_inference_and_ledger_on_the_real_registry(live, data):

@@ -223,9 +223,14 @@ class TestPromotionUnderFailure:
             contest.promote_if_champion_is(OLD, NEW, decision())
         session.revive()
         assert session.pointers(MODEL)["CHAMPION"] == NEW  # half switched, LIVE_VERSION not
-        last = make_registry().ledger()[-1]
-        assert last.outcome is Outcome.FAILED and "interrupted before LIVE_VERSION" in last.reason
+        reader = make_registry()
+        # while the dead runner's lock lives, the switch reads as under way, nothing switched
+        flying = reader.ledger()[-1]
+        assert flying.outcome is Outcome.IN_FLIGHT and flying.live_after == OLD
+        assert reader.previous_champion() is None
         session.advance(LOCK_TTL_SECONDS + 1)
+        last = reader.ledger()[-1]
+        assert last.outcome is Outcome.FAILED and "interrupted before LIVE_VERSION" in last.reason
         make_registry().append_ledger(decision(Outcome.KEPT))
         assert session.pointers(MODEL) == BEFORE
 
@@ -299,19 +304,31 @@ class TestPromotionLock:
         assert session.pointers(MODEL) == BEFORE
 
     def test_a_lock_lost_before_the_commit_writes_nothing_more(self, session, contest):
-        session.before(
-            r"SET EXPIRES_AT = DATEADD",
-            lambda: self.hold_lock(session, "thief:7:xyz", seconds=600),
-        )
+        thief = lambda: self.hold_lock(session, "thief:7:xyz", seconds=600)  # noqa: E731
+        # the renewal right before the commit finds the lock taken
+        session.before(r"SET DEFAULT_VERSION", lambda: session.before(r"SET EXPIRES_AT", thief))
         mark = len(session.statements)
         with pytest.raises(PromotionIncompleteError, match="was not attempted") as caught:
             contest.promote_if_champion_is(OLD, NEW, decision())
         assert session.pointers(MODEL)["LIVE_VERSION"] == OLD
         sent = since(session, mark)
-        commit = next(i for i, s in enumerate(sent) if "SET EXPIRES_AT" in s)
-        assert not any(s.startswith(("ALTER", "INSERT", "MERGE")) for s in sent[commit:])
+        lost = max(i for i, s in enumerate(sent) if "SET EXPIRES_AT" in s)
+        assert not any(s.startswith(("ALTER", "INSERT", "MERGE")) for s in sent[lost:])
         assert [r["HOLDER"] for r in session.rows("PROMOTION_LOCK")] == ["thief:7:xyz"]
         assert caught.value.repair_sql  # the operator gets the SQL instead
+
+    def test_a_lock_lost_before_the_first_pointer_moves_sends_no_pointer(self, session, contest):
+        session.before(
+            r"SET EXPIRES_AT = DATEADD",
+            lambda: self.hold_lock(session, "thief:7:xyz", seconds=600),
+        )
+        mark = len(session.statements)
+        with pytest.raises(SwitchFailedError, match="nothing was switched"):
+            contest.promote_if_champion_is(OLD, NEW, decision())
+        assert not any(s.startswith("ALTER") for s in since(session, mark))
+        assert session.pointers(MODEL) == BEFORE
+        # the pending row stays for the thief to settle: this run may not touch it
+        assert session.rows("PROMOTION_LEDGER")[-1]["STATE"] == "pending"
 
     def test_a_run_that_promoted_first_makes_the_other_stale(self, session, contest, make_registry):
         other = make_registry()

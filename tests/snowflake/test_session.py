@@ -45,6 +45,12 @@ def key_file(tmp_path):
     return path
 
 
+TIMEOUTS = {
+    "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": 540},
+    "network_timeout": 570,
+}
+
+
 class TestOptions:
     def test_a_connection_name_selects_the_connections_toml_entry(self, session):
         builder = Builder(session)
@@ -54,15 +60,43 @@ class TestOptions:
             "database": "ML",
             "schema": "REG",
             "warehouse": "ML_WH",
+            **TIMEOUTS,
         }
 
-    def test_no_connection_name_leaves_snowflake_to_pick_its_default(self, session):
+    def test_no_connection_name_names_the_connectors_default(self, session, monkeypatch):
+        monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "ops")
         builder = Builder(session)
         open_session(SnowflakeSettings(), builder=builder)
         assert builder.options == {
+            "connection_name": "ops",
             "database": "DEV_AUTOMATION_DEMO",
             "schema": "CHAMPION_CHALLENGER",
+            **TIMEOUTS,
         }
+
+    def test_timeouts_come_from_the_settings_and_stay_below_the_task_timeouts(self, session):
+        from deployments.snowflake_graph import DEFAULT_TIMEOUT_MINUTES
+        from flows.orchestration.pipeline import IO_TIMEOUT_SECONDS
+
+        default = SnowflakeSettings()
+        shortest = min(IO_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MINUTES * 60)
+        assert default.statement_timeout_seconds < default.network_timeout_seconds < shortest
+        builder = Builder(session)
+        settings = SnowflakeSettings(statement_timeout_seconds=60, network_timeout_seconds=90)
+        open_session(settings, builder=builder)
+        assert builder.options["session_parameters"] == {"STATEMENT_TIMEOUT_IN_SECONDS": 60}
+        assert builder.options["network_timeout"] == 90
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"statement_timeout_seconds": 0}, "statement_timeout_seconds must be a whole"),
+            ({"network_timeout_seconds": 100, "statement_timeout_seconds": 100}, "must exceed"),
+        ],
+    )
+    def test_bad_timeouts_are_refused_in_one_line(self, options, message):
+        with pytest.raises(ConfigError, match=message):
+            SnowflakeSettings(**options)
 
     def test_a_key_pair_reaches_the_connector_as_jwt(self, session, key_file):
         builder = Builder(session)
@@ -81,6 +115,7 @@ class TestOptions:
             "database": "ML",
             "schema": "REG",
             "warehouse": "ML_WH",
+            **TIMEOUTS,
         }
 
 

@@ -23,7 +23,7 @@ from snowflake.snowpark._internal.analyzer.expression import Attribute
 from snowflake.snowpark._internal.server_connection import ServerConnection
 from snowflake.snowpark.functions import floor
 from snowflake.snowpark.mock import ColumnEmulator, ColumnType, patch
-from snowflake.snowpark.types import LongType, StringType
+from snowflake.snowpark.types import LongType, StringType, TimestampTimeZone, TimestampType
 
 from flows.backends.local.source import LocalPeriodStore
 from flows.backends.snowflake.source import SnowparkSource
@@ -75,8 +75,11 @@ def source(snowpark, settings) -> SnowparkSource:
 class _CompileOnlyConnection(ServerConnection):
     """A server connection that lets Snowpark build SQL but never runs it."""
 
-    def __init__(self, columns: tuple[str, ...] = QUICKSTART_COLUMNS) -> None:  # no network
+    def __init__(
+        self, columns: tuple[str, ...] = QUICKSTART_COLUMNS, types: dict | None = None
+    ) -> None:  # no network
         self.columns = columns
+        self.types = types or {}
         self._lower_case_parameters = {}
         self._thread_safe_session_enabled = True
         self._lock = threading.RLock()
@@ -96,7 +99,7 @@ class _CompileOnlyConnection(ServerConnection):
 
     def get_result_attributes(self, *args, **kwargs):
         """Any table has the columns given to the connection (without ROW_ID)."""
-        return [Attribute(quote_name(c), StringType()) for c in self.columns]
+        return [Attribute(quote_name(c), self.types.get(c, StringType())) for c in self.columns]
 
     def run_query(self, *args, **kwargs):
         raise AssertionError("the compile-only session cannot run queries")
@@ -107,7 +110,7 @@ class _CompileOnlyConnection(ServerConnection):
 class TestReading:
     def test_the_week_filter_and_projection_run_in_snowflake(self):
         source = SnowparkSource(Session(_CompileOnlyConnection()), SETTINGS)
-        (query,) = source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
+        (query,) = source.periods_frame(PeriodRange(3, 12)).queries["queries"]
         assert "FROM CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS" in query
         assert 'WHERE (("WEEK_NUMBER" >= 3 :: INT) AND ("WEEK_NUMBER" <= 12 :: INT))' in query
         projection = query.split(" FROM ", 1)[0]
@@ -172,7 +175,7 @@ class TestWriting:
         self, snowpark, source, applications
     ):
         source.write(applications)
-        assert source.write_evaluation_data(holdout_weeks=4) == 4 * ROWS_PER_WEEK
+        assert source.write_evaluation_data(holdout_periods=4) == 4 * ROWS_PER_WEEK
         table = snowpark.table(source.evaluation_table)
         assert sorted(table.columns) == sorted(c.upper() for c in COLUMNS)
         weeks = sorted({row[0] for row in table.select("WEEK_NUMBER").distinct().collect()})
@@ -205,10 +208,11 @@ class TestPeriodsFromATimeColumn:
             ("month", "2024-01-01"),
         ):
             columns = ("LOAN_ID", "OPENED_AT", "REGION", "AMOUNT", "LEGACY_SCORE", "OUTCOME")
-            source = own_source(Session(_CompileOnlyConnection(columns)), period)
+            zoned = {"OPENED_AT": TimestampType(TimestampTimeZone.LTZ)}  # follows the session
+            source = own_source(Session(_CompileOnlyConnection(columns, zoned)), period)
             index = absolute_periods(pd.Series(pd.to_datetime([origin])), period)[0]
             monkeypatch.setattr(source, "origin", lambda index=index: int(index))
-            queries += source.weeks_frame(PeriodRange(3, 12)).queries["queries"]
+            queries += source.periods_frame(PeriodRange(3, 12)).queries["queries"]
         assert_golden("period_filter", queries)
 
     @pytest.mark.parametrize("period", ["week", "day", "month"])

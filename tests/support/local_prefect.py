@@ -10,24 +10,22 @@ stop a worker.
 from __future__ import annotations
 
 import contextlib
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-STARTUP_TIMEOUT_SECONDS = 300
-"""A fresh server migrates its database first: ~15-20 s on two idle cores, minutes on busy ones."""
-STOP_TIMEOUT_SECONDS = 15
-SERVER_SETTINGS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no telemetry calls from an offline machine
-    "PREFECT_SERVER_UI_ENABLED": "false",
-    "PREFECT_CLI_PROMPT": "false",
-}
+from flows.orchestration.local_server import (
+    SERVER_SETTINGS,
+    api_url,
+    free_port,
+    server_command,
+    spawn,
+    stop_process,
+    wait_until_healthy,
+)
 
 
 @dataclass(frozen=True)
@@ -44,56 +42,6 @@ class LocalServer:
     """The given environment plus the settings a ``prefect`` CLI call or a worker needs."""
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def restore_sigint() -> None:
-    """``preexec_fn`` of every child: default SIGINT, so that one SIGTERM stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def spawn(command: list[str], *, env: Mapping[str, str], log: Path, cwd: Path | None = None):
-    """Start ``command`` with its output in ``log`` and the default SIGINT."""
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            command,
-            env=dict(env),
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=restore_sigint,
-        )
-
-
-def stop_process(proc: subprocess.Popen, *, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-    """SIGTERM ``proc`` by its PID and wait; SIGKILL it if it does not exit in time."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-
-
-def _wait_until_healthy(proc: subprocess.Popen, api_url: str, log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    raise RuntimeError(f"The Prefect server did not become healthy; its log ({log}) ends:\n{tail}")
-
-
 @contextmanager
 def local_server(
     home: Path, *, env: Mapping[str, str], settings: Mapping[str, str] | None = None
@@ -106,22 +54,21 @@ def local_server(
         settings: More ``PREFECT_*`` settings for the server and its clients.
 
     Raises:
-        RuntimeError: if it is not healthy within :data:`STARTUP_TIMEOUT_SECONDS`,
-            with the end of its log.
+        RuntimeError: if it is not healthy within
+            :data:`~flows.orchestration.local_server.STARTUP_TIMEOUT_SECONDS`, with the
+            end of its log.
     """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
+    url = api_url(port)
     server_env = {**env, "PREFECT_HOME": str(home), **SERVER_SETTINGS, **(settings or {})}
     server_env.pop("PREFECT_API_URL", None)
     log = home / "server.log"
-    command = [sys.executable, "-m", "prefect", "server", "start"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--no-ui"]
-    proc = spawn(command, env=server_env, log=log)
+    proc = spawn(server_command(port), env=server_env, log=log)
     try:
-        _wait_until_healthy(proc, api_url, log)
+        wait_until_healthy(lambda: proc.poll() is None, url, log)
         yield LocalServer(
-            api_url=api_url, home=home, log=log, env={**server_env, "PREFECT_API_URL": api_url}
+            api_url=url, home=home, log=log, env={**server_env, "PREFECT_API_URL": url}
         )
     finally:
         stop_process(proc)

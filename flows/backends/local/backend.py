@@ -30,7 +30,7 @@ def open_local_backend(settings: Settings, *, mode: Mode = "write") -> Backend:
         settings.home, settings.model_name, busy_timeout=_busy_timeout(), mode=mode
     )
     source = LocalPeriodStore(settings.home / "data" / "applications", settings.contract, mode=mode)
-    return Backend(source=source, registry=registry)
+    return Backend(source=source, registry=registry, protected=(settings.home,))
 
 
 def _busy_timeout() -> float:

@@ -5,9 +5,14 @@ taken by a conditional ``UPDATE`` that only a free or expired row satisfies, and
 checked right after: if any other live holder of the name exists, this run lets
 go and waits. Times come from ``CURRENT_TIMESTAMP()`` and ``DATEADD`` on the
 server, so a runner with a wrong clock can neither steal a live lock nor keep a
-dead one. A holder renews the lock before each write that matters; a renewal that
-finds the lock taken raises :class:`~flows.errors.LockLostError`, and a runner
-that has lost its lock writes nothing more.
+dead one.
+
+A held lock is a :class:`Lease`, and the lease fences every write of its holder:
+writes to our own tables carry the lease's condition in their ``WHERE`` (the
+statement itself refuses to write once the lock is lost), and every pointer
+statement, which cannot carry a condition, is preceded by a renewal. A renewal or a
+fenced write that finds the lock taken raises :class:`~flows.errors.LockLostError`,
+and a runner that has lost its lock writes nothing more.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from flows.backends.snowflake._tables import Sql
+from flows.backends.snowflake._tables import Sql, first_number
 from flows.errors import LockLostError, RegistryBusyError
 from flows.identifiers import sql_literal
 
@@ -41,6 +47,32 @@ def lock_table_ddl(table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {table} (NAME VARCHAR NOT NULL, HOLDER VARCHAR, "
         "ACQUIRED_AT TIMESTAMP_LTZ, EXPIRES_AT TIMESTAMP_LTZ)"
     )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The lock as one holder holds it: what fences that holder's writes."""
+
+    lock: PromotionLock
+    """The lock held."""
+    holder: str
+    """The holder id this run took it under."""
+
+    def renew(self) -> None:
+        """Extend the lock before a statement; raises ``LockLostError`` if it was taken."""
+        self.lock.renew(self.holder)
+
+    def condition(self) -> tuple[str, list[Any]]:
+        """A ``WHERE`` condition true only while this lease holds, and its bindings."""
+        return (
+            f"EXISTS (SELECT 1 FROM {self.lock.table} WHERE NAME = ? AND HOLDER = ? "
+            "AND EXPIRES_AT >= CURRENT_TIMESTAMP())",
+            [self.lock.name, self.holder],
+        )
+
+    def lost(self) -> LockLostError:
+        """The error for a write this lease no longer allows."""
+        return self.lock.lost()
 
 
 class PromotionLock:
@@ -76,11 +108,11 @@ class PromotionLock:
         self._monotonic = monotonic
 
     @contextmanager
-    def held(self) -> Iterator[str]:
-        """Hold the lock for the block; yields the holder id. Raises ``RegistryBusyError``."""
+    def held(self) -> Iterator[Lease]:
+        """Hold the lock for the block; yields the lease. Raises ``RegistryBusyError``."""
         holder = self.acquire()
         try:
-            yield holder
+            yield Lease(self, holder)
         finally:
             self.release(holder)
 
@@ -111,14 +143,14 @@ class PromotionLock:
             "WHERE NAME = ? AND (HOLDER IS NULL OR EXPIRES_AT < CURRENT_TIMESTAMP())",
             [holder, self.ttl_seconds, self.name],
         )
-        if not _count(taken):
+        if not first_number(taken):
             return False
         others = self._sql(
             f"SELECT COUNT(*) AS OTHERS FROM {self.table} WHERE NAME = ? AND HOLDER <> ? "
             "AND EXPIRES_AT >= CURRENT_TIMESTAMP()",
             [self.name, holder],
         )
-        if _count(others):  # a second row of the name, held: never two holders
+        if first_number(others):  # a second row of the name, held: never two holders
             self.release(holder)
             return False
         return True
@@ -130,11 +162,24 @@ class PromotionLock:
             "WHERE NAME = ? AND HOLDER = ?",
             [self.ttl_seconds, self.name, holder],
         )
-        if not _count(renewed):
-            raise LockLostError(
-                f"The promotion lock of {self.name} expired and was taken by another run; "
-                "this run writes nothing more."
-            )
+        if not first_number(renewed):
+            raise self.lost()
+
+    def lost(self) -> LockLostError:
+        """The error of a holder whose lock expired and was taken by another run."""
+        return LockLostError(
+            f"The promotion lock of {self.name} expired and was taken by another run; "
+            "this run writes nothing more."
+        )
+
+    def in_flight(self) -> bool:
+        """Whether a live holder has the lock now: a switch may be under way (a read)."""
+        rows = self._sql(
+            f"SELECT COUNT(*) AS HELD FROM {self.table} WHERE NAME = ? AND HOLDER IS NOT NULL "
+            "AND EXPIRES_AT >= CURRENT_TIMESTAMP()",
+            [self.name],
+        )
+        return bool(first_number(rows))
 
     def release(self, holder: str) -> None:
         """Let go of the lock; a failure only delays the next run until the expiry."""
@@ -176,8 +221,3 @@ class PromotionLock:
             f"{self.wait_seconds:.0f} s. Retry later; if that run is known to be dead, "
             f"free the lock with: {self.release_sql(row['HOLDER'])};"
         )
-
-
-def _count(rows: list[Any]) -> int:
-    """The first number of a one-row answer (rows updated, or a COUNT)."""
-    return int(rows[0][0]) if rows else 0

@@ -12,29 +12,18 @@ the client would have sent.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from flows.errors import LockLostError, PromotionIncompleteError, RegistryError, SwitchFailedError
-from flows.identifiers import check_dollar_quotable, sql_literal
+from flows.identifiers import check_dollar_quotable
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 
 ALIAS_FIELD = {CHAMPION: "champion", CHALLENGER: "challenger"}
 """The :class:`Pointers` field of each alias."""
 TAG_FIELD = {CHALLENGER_VERSION: "challenger_tag", LIVE_VERSION: "live"}
 """The :class:`Pointers` field of each tag."""
-_TAG_COMMENTS = {
-    LIVE_VERSION: "Version of the model that inference reads (champion-challenger).",
-    CHALLENGER_VERSION: "Version of the model currently challenging the champion.",
-}
-
-
-def tag_ddl(schema: str) -> list[str]:
-    """``CREATE TAG IF NOT EXISTS`` for the two tags (run by setup, never by a read)."""
-    return [
-        f"CREATE TAG IF NOT EXISTS {schema}.{tag} COMMENT = {sql_literal(comment)}"
-        for tag, comment in _TAG_COMMENTS.items()
-    ]
 
 
 @dataclass(frozen=True)
@@ -158,6 +147,54 @@ def plan_switch(current: Pointers, target: Pointers, *, commit_last: bool = True
     return [change for group in groups for change in group]
 
 
+def existing_only(pointers: Pointers, existing: Collection[str]) -> Pointers:
+    """``pointers`` without the aliases, challenger tag and default that name deleted versions.
+
+    A deleted version can hold no alias and be no default, and a tag naming it points
+    nowhere: restoring skips those pointers (an alias or the tag is left unset, the
+    default unchanged). ``LIVE_VERSION`` is kept as it is.
+    """
+    return replace(
+        pointers,
+        **{
+            f.name: None
+            for f in fields(Pointers)
+            if f.name != "live" and getattr(pointers, f.name) not in (None, *existing)
+        },
+    )
+
+
+def missing_versions(pointers: Pointers, existing: Collection[str]) -> list[str]:
+    """``FIELD=VERSION`` for each pointer (``LIVE_VERSION`` aside) naming a deleted version."""
+    return [
+        f"{name}={getattr(pointers, f)}"
+        for name, f in (*ALIAS_FIELD.items(), *TAG_FIELD.items(), ("default", "default"))
+        if f != "live" and getattr(pointers, f) not in (None, *existing)
+    ]
+
+
+def agreeing(current: Pointers, existing: Collection[str]) -> Pointers:
+    """The pointers that agree with ``LIVE_VERSION``, changing as few as possible.
+
+    CHAMPION and the default version follow the live version (when it exists); the
+    CHALLENGER alias and the CHALLENGER_VERSION tag name one other existing version,
+    the tag's if it names one, else the alias's, else none.
+    """
+    live = current.live
+    lead = live if live in existing else None
+    challenger = next(
+        (v for v in (current.challenger_tag, current.challenger) if v in existing and v != live),
+        None,
+    )
+    return Pointers(
+        champion=lead or current.champion,
+        challenger=challenger,
+        challenger_tag=challenger,
+        default=lead or current.default,
+        live=live,
+    )
+
+
 def restore_sql(current: Pointers, before: Pointers, *, model: str, schema: str) -> list[str]:
     """The statements, as SQL, that return the pointers from ``current`` to ``before``.
 
@@ -209,8 +246,8 @@ def incomplete_error(
         f"{what}, and restoring the previous pointers {attempt}: {failure}.",
         f"Last known pointers: {state.describe()}.",
         f"They should be: {before.describe()}.",
-        "The ledger entry of this switch stays pending until a run settles it; "
-        "to settle it now, run in order:",
+        "The ledger entry of this switch stays pending until the next run (or "
+        "`ccflows snowflake repair --yes`) settles it; to restore the pointers now, run in order:",
         *(f"  {sql};" for sql in repair),
     ]
     if in_flight is not None and in_flight.is_commit:

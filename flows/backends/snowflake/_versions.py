@@ -70,16 +70,17 @@ def version_from_row(model_name: str, row: dict[str, Any]) -> ModelVersion:
     )
 
 
+def hashes_table_ddl(table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for the row-hash table (run by setup, never by a read)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (MODEL_NAME VARCHAR NOT NULL, "
+        "VERSION_NAME VARCHAR NOT NULL, ROW_COUNT NUMBER NOT NULL, PART NUMBER NOT NULL, "
+        "HASHES_BASE64 VARCHAR NOT NULL)"
+    )
+
+
 class RowHashes(ModelTable):
     """The training-row hashes of each version of one model, in parts of bounded size."""
-
-    def ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS`` for the table (run by setup, never by a read)."""
-        return (
-            f"CREATE TABLE IF NOT EXISTS {self.table} (MODEL_NAME VARCHAR NOT NULL, "
-            "VERSION_NAME VARCHAR NOT NULL, ROW_COUNT NUMBER NOT NULL, PART NUMBER NOT NULL, "
-            "HASHES_BASE64 VARCHAR NOT NULL)"
-        )
 
     def store(self, version: str, hashes: np.ndarray) -> None:
         """Record the hashes of ``version`` unless they are already there."""
@@ -100,7 +101,7 @@ class RowHashes(ModelTable):
         """The hashes of ``version``, or None if none were recorded (or there is no table)."""
         import numpy as np
 
-        rows = self.rows_or_none(
+        rows = self.read_rows(
             f"SELECT HASHES_BASE64 FROM {self.table} WHERE MODEL_NAME = ? AND VERSION_NAME = ? "
             "ORDER BY PART",
             [self.model_name, version],

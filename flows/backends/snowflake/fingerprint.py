@@ -9,7 +9,7 @@ sequence too. The statement names the columns and the window's filter, never a
 value of a row, and the answer is one number: both stay the same size at a
 thousand rows or twenty million, unlike a stored blob of per-row hashes.
 
-The windows are Snowpark DataFrames (``SnowparkSource.weeks_frame``), so the
+The windows are Snowpark DataFrames (``SnowparkSource.periods_frame``), so the
 filter is the source's own and the column names are the identifiers Snowflake
 reported for the table: Snowpark quotes them, no text of ours reaches the SQL.
 """

@@ -8,16 +8,19 @@ a ``pending`` ledger row is written, the pointers move in the order of
 ``snowflake_switch`` with ``LIVE_VERSION`` last (the commit point), and the row is
 completed. Before the commit point a failure restores the pointers; after it
 nothing is undone. A crash anywhere leaves a pending row that reads truthfully
-against ``LIVE_VERSION`` and that the next locked run settles. Reads issue no DDL;
-:meth:`SnowflakeRegistry.setup` creates the tables and tags, and every write runs it.
+against ``LIVE_VERSION`` and that the next locked run settles (``_mover``). The lock
+is a lease that fences every write. Reads issue no DDL; :meth:`SnowflakeRegistry.setup`
+creates and upgrades the tables and tags, and writes run it once per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,29 +28,14 @@ import numpy as np
 
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.registry import Registry, require_model
-from flows.backends.snowflake._ledger import (
-    SnowflakeLedger,
-    interrupted,
-    ledger_table_ddl,
-    not_applied,
-)
-from flows.backends.snowflake._lock import (
-    LOCK_TTL_SECONDS,
-    LOCK_WAIT_SECONDS,
-    PromotionLock,
-    lock_table_ddl,
-)
+from flows.backends.snowflake import _setup
+from flows.backends.snowflake._ledger import SnowflakeLedger, not_applied
+from flows.backends.snowflake._lock import LOCK_TTL_SECONDS, LOCK_WAIT_SECONDS, PromotionLock
 from flows.backends.snowflake._ml import model_names, open_ml_registry
-from flows.backends.snowflake._switch import (
-    ALIAS_FIELD,
-    TAG_FIELD,
-    Change,
-    ChangeKind,
-    Pointers,
-    incomplete_error,
-    plan_switch,
-    tag_ddl,
-)
+from flows.backends.snowflake._mover import PointerMover
+from flows.backends.snowflake._repair import RepairPlan, plan_repair, target_of
+from flows.backends.snowflake._setup import Location, SetupReport
+from flows.backends.snowflake._switch import ALIAS_FIELD, TAG_FIELD, Change, ChangeKind, Pointers
 from flows.backends.snowflake._versions import (
     TRAIN_ROWS_TABLE,
     RowHashes,
@@ -57,6 +45,7 @@ from flows.backends.snowflake._versions import (
 )
 from flows.errors import (
     AlreadyChampionError,
+    LockLostError,
     RegistryError,
     SwitchFailedError,
     VersionExistsError,
@@ -118,11 +107,17 @@ class SnowflakeRegistry(Registry):
         self.qualified_model = f"{self.schema}.{self.model_name}"
         self.ledger_table = f"{self.schema}.{settings.ledger_table}"
         self.lock_table = f"{self.schema}.{settings.lock_table}"
-        self._hashes = RowHashes(
-            self._sql,
-            table=f"{self.schema}.{validate_identifier(train_rows_table, what='train_rows_table')}",
-            model_name=self.model_name,
+        hashes_table = (
+            f"{self.schema}.{validate_identifier(train_rows_table, what='train_rows_table')}"
         )
+        self.location = Location(
+            database=settings.database,
+            schema=settings.schema,
+            ledger_table=self.ledger_table,
+            lock_table=self.lock_table,
+            hashes_table=hashes_table,
+        )
+        self._hashes = RowHashes(self._sql, table=hashes_table, model_name=self.model_name)
         self.lock = PromotionLock(
             self._sql,
             table=self.lock_table,
@@ -138,7 +133,6 @@ class SnowflakeRegistry(Registry):
         self._ml = open_ml_registry(session, settings)
         self._model: Model | None = None
         self._versions: dict[str, SnowflakeModelVersion] = {}
-        self._set_up = False
         if self.mode == "read" and self._find_model() is None:
             require_model(self.model_name, model_names(self._ml), where=self.schema)
 
@@ -147,27 +141,23 @@ class SnowflakeRegistry(Registry):
     def _sql(self, query: str, params: list[Any] | None = None) -> list[Row]:
         return self.session.sql(query, params=params).collect()
 
-    def setup(self) -> list[str]:
-        """Create the ledger, lock and hash tables and the two tags if missing; returns the DDL.
+    def setup(self) -> SetupReport:
+        """Create the tables and tags that are missing, and upgrade the previous release's.
 
-        Every write path runs it once per registry; reads never do, and a registry opened
-        in ``read`` mode refuses it.
+        ``ccflows snowflake setup`` runs it; writes run it once per process; reads never
+        do, and a registry opened in ``read`` mode refuses it.
         """
         refuse_in_read_mode(self.mode, "setup", f"Registry {self.qualified_model}")
-        statements = [
-            *ledger_table_ddl(self.ledger_table),
-            lock_table_ddl(self.lock_table),
-            self._hashes.ddl(),
-            *tag_ddl(self.schema),
-        ]
-        for statement in statements:
-            self._sql(statement)
-        self._set_up = True
-        return statements
+        return _setup.ensure(self._sql, self.location, key=self._setup_key(), force=True)
 
     def _ensure_setup(self) -> None:
-        if not self._set_up:
-            self.setup()
+        refuse_in_read_mode(self.mode, "a write", f"Registry {self.qualified_model}")
+        _setup.ensure(self._sql, self.location, key=self._setup_key())
+
+    def _setup_key(self) -> tuple[Any, ...]:
+        """The account and location: one setup per process for each."""
+        account = getattr(getattr(self.session, "connection", None), "account", None)
+        return (account or id(self.session), self.location)
 
     def _find_model(self) -> Model | None:
         if self._model is None:
@@ -212,10 +202,8 @@ class SnowflakeRegistry(Registry):
         train_row_hashes: np.ndarray | None = None,
     ) -> ModelVersion:
         name = validate_identifier(version.name, what="version name")
-        if any(row["name"] == name for row in self._version_rows()):
-            raise VersionExistsError(
-                f"Version {name!r} of {self.qualified_model} already exists; versions are immutable."
-            )
+        if self._has_version(name):
+            raise self._exists(name)
         stored = replace(
             version, model_name=self.model_name, name=name, created_at=utc_now(), sha256=""
         )
@@ -225,17 +213,31 @@ class SnowflakeRegistry(Registry):
         self._ensure_setup()
         if train_row_hashes is not None:
             self._hashes.store(name, train_row_hashes)
-        self._versions[name] = self._ml.log_model(
-            model,
-            model_name=self.model_name,
-            version_name=name,
-            comment=stored.comment or None,
-            metrics=metrics,
-            sample_input_data=sample_input,
-            **packaging_options(),
-        )
+        try:
+            self._versions[name] = self._ml.log_model(
+                model,
+                model_name=self.model_name,
+                version_name=name,
+                comment=stored.comment or None,
+                metrics=metrics,
+                sample_input_data=sample_input,
+                **packaging_options(),
+            )
+        except Exception as exc:
+            self._model = None  # another run may have created the model meanwhile
+            if self._has_version(name):  # another run logged it first: the caller reuses it
+                raise self._exists(name) from exc
+            raise
         logger.info("Logged version %s of %s", name, self.qualified_model)
         return stored
+
+    def _has_version(self, name: str) -> bool:
+        return any(row["name"] == name for row in self._version_rows())
+
+    def _exists(self, name: str) -> VersionExistsError:
+        return VersionExistsError(
+            f"Version {name!r} of {self.qualified_model} already exists; versions are immutable."
+        )
 
     def get_version(self, name: str) -> ModelVersion:
         name = validate_identifier(name, what="version name")
@@ -270,19 +272,20 @@ class SnowflakeRegistry(Registry):
     # -- pointers ---------------------------------------------------------------------
 
     def version_by_alias(self, alias: str) -> str | None:
-        return self._version_pointers().get(ALIAS_FIELD[alias])
+        return self._version_pointers(self._version_rows()).get(ALIAS_FIELD[alias])
 
     def get_tag(self, tag: str) -> str | None:
         model = self._find_model()
         return None if model is None else model.get_tag(tag)
 
     def default_version(self) -> str | None:
-        return self._version_pointers().get("default")
+        return self._version_pointers(self._version_rows()).get("default")
 
-    def _version_pointers(self) -> dict[str, str]:
-        """Alias holders and the default version, from one ``SHOW VERSIONS``."""
+    @staticmethod
+    def _version_pointers(rows: list[dict[str, Any]]) -> dict[str, str]:
+        """Alias holders and the default version, from the rows of one ``SHOW VERSIONS``."""
         found = {}
-        for row in self._version_rows():
+        for row in rows:
             for alias in json.loads(row["aliases"] or "[]"):
                 if alias in ALIAS_FIELD:
                     found[ALIAS_FIELD[alias]] = row["name"]
@@ -292,145 +295,16 @@ class SnowflakeRegistry(Registry):
 
     def pointers(self) -> Pointers:
         """Every pointer as it is now: one ``SHOW VERSIONS`` and two tag reads."""
+        return self.snapshot()[0]
+
+    def snapshot(self) -> tuple[Pointers, set[str]]:
+        """The pointers and the names of the existing versions, from one ``SHOW VERSIONS``."""
+        rows = self._version_rows()
         tags = {field: self.get_tag(tag) for tag, field in TAG_FIELD.items()}
-        return Pointers(**self._version_pointers(), **tags)
+        return Pointers(**self._version_pointers(rows), **tags), {row["name"] for row in rows}
 
-    def set_challenger(self, name: str) -> None:
-        name = self.get_version(name).name
-        self._ensure_setup()
-        with self.lock.held() as holder:
-            self._settle_pending(holder)
-            before = self.pointers()
-            if before.champion == name:
-                raise AlreadyChampionError(
-                    f"Version {name} is the champion; it cannot also be the challenger."
-                )
-            target = replace(before, challenger=name, challenger_tag=name)
-            self._switch(before, target, what=f"Setting {name} as challenger", holder=holder)
-
-    def promote_if_champion_is(
-        self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
-    ) -> LedgerEntry:
-        new = self.get_version(new).name
-        self._ensure_setup()
-        with self.lock.held() as holder:
-            self._settle_pending(holder)
-            before = self.pointers()  # read under the lock: the compare of compare-and-set
-            live = before.live
-            if live != expected:
-                stale = entry.stamped(
-                    outcome=Outcome.STALE_CHAMPION,
-                    live_before=live,
-                    live_after=live,
-                    reason=(
-                        f"{entry.reason} — not applied: the live version is now {live}, not the "
-                        f"evaluated {expected}; another run switched it first."
-                    ),
-                )
-                return self._ledger.insert(stale, evidence)
-            took_challenger = before.challenger == new
-            target = Pointers(
-                champion=new,
-                challenger=None if took_challenger else before.challenger,
-                challenger_tag=None if took_challenger else before.challenger_tag,
-                default=new,
-                live=new,
-            )
-            self._load_versions(before, target)
-            pending = self._ledger.insert(  # before the first pointer moves
-                entry.stamped(live_before=live, live_after=new), evidence, switch=(before, target)
-            )
-            try:
-                self._switch(before, target, what=f"Promotion of {new} over {live}", holder=holder)
-            except SwitchFailedError as exc:
-                self._settle(not_applied(pending, exc), holder)
-                raise
-            self._settle(pending, holder)
-            return pending
-
-    def _settle(self, entry: LedgerEntry, holder: str) -> None:
-        """Make a switch's pending row final; if that fails, the row still reads right."""
-        try:
-            self.lock.renew(holder)  # a run that lost its lock writes nothing more
-            self._ledger.settle(entry)
-        except Exception as exc:
-            logger.warning(
-                "Ledger entry #%s stays pending (%s); it reads as %s, and the next run settles it.",
-                entry.id,
-                exc,
-                "failed" if entry.outcome is Outcome.FAILED else entry.outcome.value,
-            )
-
-    def _settle_pending(self, holder: str) -> None:
-        """Settle the switches a crashed run left pending: finished if committed, else undone."""
-        for pending in self._ledger.pending():
-            live = self.get_tag(LIVE_VERSION)
-            logger.warning("Settling ledger entry #%s, left pending.", pending.entry.id)
-            if pending.committed(live):
-                self._ledger.settle(pending.entry)
-                continue
-            if live == pending.before.live:
-                self._restore(
-                    pending.before,
-                    self.pointers(),
-                    None,
-                    holder=holder,
-                    what=f"Settling the interrupted switch of ledger entry #{pending.entry.id}",
-                )
-            self._ledger.settle(interrupted(pending.entry, live))
-
-    def _load_versions(self, *pointers: Pointers) -> None:
-        """Fetch every version object the switch will need, so all reads precede the first write."""
-        for state in pointers:
-            for name in (state.champion, state.challenger):
-                if name is not None:
-                    self._mv(name)
-
-    def _switch(self, before: Pointers, target: Pointers, *, what: str, holder: str) -> None:
-        """Move the pointers from ``before`` to ``target``.
-
-        Before the commit point a failure restores ``before`` and raises
-        ``SwitchFailedError``; once ``LIVE_VERSION`` has moved nothing is undone.
-        """
-        self._load_versions(before, target)
-        state, in_flight = before, None
-        try:
-            for change in plan_switch(before, target):
-                if change.is_commit:
-                    self.lock.renew(holder)  # never commit on a lock another run took over
-                in_flight = change
-                self._run(change)
-                state, in_flight = change.applied_to(state), None
-        except Exception as exc:
-            if in_flight is not None and in_flight.is_commit and self._live_is(target.live):
-                logger.warning("%s: the reply to the commit was lost, but it took effect.", what)
-            else:
-                step = in_flight.sql(self.qualified_model, self.schema) if in_flight else "the lock"
-                logger.error(
-                    "%s failed at `%s`: %s. Restoring %s.", what, step, exc, before.describe()
-                )
-                self._restore(
-                    before,
-                    state,
-                    in_flight,
-                    holder=holder,
-                    what=f"{what} failed at `{step}` ({exc})",
-                    cause=exc,
-                )
-                raise SwitchFailedError(
-                    f"{what} failed at `{step}`: {exc}. The previous pointers were restored "
-                    f"({before.describe()}); nothing was switched."
-                ) from exc
-        logger.info("%s: done (%s).", what, target.describe())
-
-    def _live_is(self, version: str | None) -> bool:
-        try:
-            return self.get_tag(LIVE_VERSION) == version
-        except Exception:
-            return False
-
-    def _run(self, change: Change) -> None:
-        """Issue ``change`` through the Snowflake ML client."""
+    def run(self, change: Change) -> None:
+        """Issue one pointer statement through the Snowflake ML client."""
         model = self._require_model()
         if change.kind is ChangeKind.SET_ALIAS:
             self._mv(change.version).set_alias(change.name)
@@ -443,54 +317,169 @@ class SnowflakeRegistry(Registry):
         else:
             model.unset_tag(change.name)
 
-    def _restore(
-        self,
-        before: Pointers,
-        believed: Pointers,
-        in_flight: Change | None,
-        *,
-        holder: str,
-        what: str,
-        cause: Exception | None = None,
-    ) -> None:
-        """Return the pointers to ``before`` (LIVE_VERSION first), holding the lock.
+    # -- writes under the lock ------------------------------------------------------------
 
-        ``in_flight`` is the statement that was running when the failure came: it may
-        or may not have taken effect, so the pointers are read back before anything is
-        undone. A run that lost its lock, or cannot restore, writes nothing more and
-        raises ``PromotionIncompleteError`` with the SQL that restores them.
+    @contextmanager
+    def _locked(self, *, strict: bool = True, reconcile: bool = True) -> Iterator[PointerMover]:
+        """Hold the lock; settle what crashed runs left and make the pointers agree first.
+
+        ``strict=False`` (a ledger append) carries on when settling fails for any reason
+        but a lost lock, so a failure is recorded even on a registry that needs repair.
+        ``reconcile=False`` leaves the pointers to the caller (a repair).
         """
-        state = believed
+        self._ensure_setup()
+        with self.lock.held() as lease:
+            mover = PointerMover(
+                self, lease, qualified_model=self.qualified_model, schema=self.schema
+            )
+            try:
+                mover.settle_pending(self._ledger)
+                if reconcile:
+                    mover.current = mover.reconcile(self._ledger)
+            except LockLostError:
+                raise
+            except Exception as exc:
+                if strict:
+                    raise
+                logger.warning(
+                    "Could not settle %s (%s); recording anyway. `ccflows snowflake repair` "
+                    "shows what is left.",
+                    self.qualified_model,
+                    exc,
+                )
+            yield mover
+
+    def set_challenger(self, name: str) -> None:
+        name = self.get_version(name).name
+        with self._locked() as mover:
+            before = mover.current or self.pointers()
+            if before.champion == name:
+                raise AlreadyChampionError(
+                    f"Version {name} is the champion; it cannot also be the challenger."
+                )
+            target = replace(before, challenger=name, challenger_tag=name)
+            self._load_versions(before, target)
+            mover.switch(before, target, what=f"Setting {name} as challenger")
+
+    def promote_if_champion_is(
+        self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
+    ) -> LedgerEntry:
+        new = self.get_version(new).name
+        with self._locked() as mover:
+            before = mover.current or self.pointers()  # read under the lock: the compare
+            live = before.live
+            if live != expected:
+                stale = entry.stamped(
+                    outcome=Outcome.STALE_CHAMPION,
+                    live_before=live,
+                    live_after=live,
+                    reason=(
+                        f"{entry.reason} — not applied: the live version is now {live}, not the "
+                        f"evaluated {expected}; another run switched it first."
+                    ),
+                )
+                return self._ledger.insert(stale, evidence, lease=mover.lease)
+            took_challenger = before.challenger == new
+            target = Pointers(
+                champion=new,
+                challenger=None if took_challenger else before.challenger,
+                challenger_tag=None if took_challenger else before.challenger_tag,
+                default=new,
+                live=new,
+            )
+            self._load_versions(before, target)
+            pending = self._ledger.insert(  # before the first pointer moves
+                entry.stamped(live_before=live, live_after=new),
+                evidence,
+                lease=mover.lease,
+                switch=(before, target),
+            )
+            try:
+                mover.switch(before, target, what=f"Promotion of {new} over {live}")
+            except SwitchFailedError as exc:
+                with contextlib.suppress(LockLostError):  # the taker settles it then
+                    self._settle(not_applied(pending, exc), mover)
+                raise
+            return self._settle(pending, mover)
+
+    def _settle(self, entry: LedgerEntry, mover: PointerMover) -> LedgerEntry:
+        """Make a switch's pending row final; if that fails, the row still reads right.
+
+        A run that lost its lock meanwhile cannot: the run that took it over decides
+        the row from ``LIVE_VERSION``. If that run completed it, so be it; otherwise
+        this run's switch does not stand and ``LockLostError`` says so.
+        """
         try:
-            self.lock.renew(holder)
-            state, in_flight = self.pointers(), None
-            for change in plan_switch(state, before, commit_last=False):
-                in_flight = change
-                self._run(change)
-                state, in_flight = change.applied_to(state), None
-        except Exception as failure:
-            raise incomplete_error(
-                before,
-                state,
-                in_flight,
-                what=what,
-                failure=failure,
-                model=self.qualified_model,
-                schema=self.schema,
-                lock_ttl_seconds=self.lock.ttl_seconds,
-            ) from (cause or failure)
+            return self._ledger.settle(entry, lease=mover.lease)
+        except LockLostError as exc:
+            recorded = self._ledger.entry(entry.id)
+            if recorded is not None and recorded.outcome is entry.outcome:
+                return recorded
+            raise LockLostError(
+                f"{exc} Ledger entry #{entry.id} ({entry.outcome.value}) is settled by the "
+                "run that took the lock over, from LIVE_VERSION as it finds it; a statement "
+                "this run sent late is undone by the next run that takes the lock."
+            ) from exc
+        except Exception as exc:
+            logger.warning(
+                "Ledger entry #%s stays pending (%s); it reads as %s, and the next run settles it.",
+                entry.id,
+                exc,
+                "failed" if entry.outcome is Outcome.FAILED else entry.outcome.value,
+            )
+            return entry
+
+    def _load_versions(self, *pointers: Pointers) -> None:
+        """Fetch every version object the switch will need, so all reads precede the first write."""
+        for state in pointers:
+            for name in (state.champion, state.challenger):
+                if name is not None:
+                    self._mv(name)
+
+    def repair_plan(self) -> RepairPlan:
+        """What :meth:`repair` would do: pending rows to settle, pointer statements (reads only)."""
+        return self._with_sql(plan_repair(*self.snapshot(), self._ledger))
+
+    def repair(self) -> RepairPlan:
+        """Settle pending rows and move the pointers to what the ledger records, under the lock.
+
+        Returns what was done: the rows settled, the statements that took effect and
+        those refused (best effort, as for settling).
+        """
+        planned = self.repair_plan()
+        with self._locked(reconcile=False) as mover:  # settles the pending rows
+            current, existing = self.snapshot()
+            plan = target_of(current, existing, self._ledger.last_live())
+            restored = mover.restore_best_effort(plan.target, current, existing)
+        plan.current, plan.settle, plan.changes = planned.current, planned.settle, restored.done
+        plan.refused = [f"`{mover.sql(c)}`: {exc}" for c, exc in restored.refused]
+        return self._with_sql(plan)
+
+    def _with_sql(self, plan: RepairPlan) -> RepairPlan:
+        plan.statements = [c.sql(self.qualified_model, self.schema) for c in plan.changes]
+        return plan
 
     # -- ledger -----------------------------------------------------------------------
 
     def append_ledger(self, entry: LedgerEntry, *, evidence: bytes | None = None) -> LedgerEntry:
-        self._ensure_setup()
-        with self.lock.held() as holder:
-            self._settle_pending(holder)
+        with self._locked(strict=False) as mover:
             live = self.get_tag(LIVE_VERSION)
-            return self._ledger.insert(entry.stamped(live_before=live, live_after=live), evidence)
+            stamped = entry.stamped(live_before=live, live_after=live)
+            return self._ledger.insert(stamped, evidence, lease=mover.lease)
 
     def ledger(self, *, limit: int | None = None) -> list[LedgerEntry]:
-        return self._ledger.read(limit=limit, live=lambda: self.get_tag(LIVE_VERSION))
+        return self._ledger.read(
+            limit=limit, live=lambda: self.get_tag(LIVE_VERSION), held=self._lock_held
+        )
+
+    def _lock_held(self) -> bool:
+        """Whether a live holder has the lock (a read; a missing lock table means no)."""
+        from snowflake.snowpark.exceptions import SnowparkSQLException
+
+        try:
+            return self.lock.in_flight()
+        except SnowparkSQLException:
+            return False
 
     def ledger_evidence(self, entry_id: int) -> bytes | None:
         return self._ledger.evidence(entry_id, where=self.qualified_model)

@@ -2,9 +2,11 @@
 
 The Snowflake convention is a named entry of ``connections.toml`` (account, user,
 authenticator, key file, role, ...), selected by ``SnowflakeSettings.connection_name``;
-``None`` selects Snowflake's default connection. Explicit :class:`ConnectionParameters`
-are the alternative for code that holds its credentials elsewhere. Either way the
-database, schema and warehouse come from :class:`~flows.config.SnowflakeSettings`.
+``None`` selects the connector's default connection (:func:`default_connection_name`).
+Explicit :class:`ConnectionParameters` are the alternative for code that holds its
+credentials elsewhere. Either way the database, schema and warehouse come from
+:class:`~flows.config.SnowflakeSettings`, layered on top, and so do the statement
+timeout (``STATEMENT_TIMEOUT_IN_SECONDS``) and the connector's network timeout.
 
 Passwords and key passphrases are held as :class:`pydantic.SecretStr` and unwrapped
 only in the dictionary handed to the ``Session.SessionBuilder``, so they never reach
@@ -123,14 +125,29 @@ def _session_options(
     """
     if parameters is not None:
         options = parameters._connect_kwargs()
-    elif settings.connection_name is not None:
-        options = {"connection_name": settings.connection_name}
-    else:
-        options = {}  # Snowpark then loads the default connection of connections.toml
-    options.update(database=settings.database, schema=settings.schema)
+    else:  # named, so that the settings below are layered on top of the connection
+        options = {"connection_name": settings.connection_name or default_connection_name()}
+    options.update(
+        database=settings.database,
+        schema=settings.schema,
+        session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": settings.statement_timeout_seconds},
+        network_timeout=settings.network_timeout_seconds,
+    )
     if settings.warehouse is not None:
         options["warehouse"] = settings.warehouse
     return options
+
+
+def default_connection_name() -> str:
+    """The connection the Snowflake connector uses when none is named.
+
+    ``SNOWFLAKE_DEFAULT_CONNECTION_NAME``, else ``default_connection_name`` in the
+    connector's config.toml, else ``default``. Snowpark looks it up only when given no
+    option at all, so a session that also sets the database must name it.
+    """
+    from snowflake.connector.config_manager import CONFIG_MANAGER
+
+    return str(CONFIG_MANAGER["default_connection_name"])
 
 
 class SnowflakeSession:

@@ -107,9 +107,9 @@ class WarehouseStages:
         return Evaluation(
             champion=version_from_dict(answer["champion"]),
             challenger=version_from_dict(answer["challenger"]),
-            holdout_weeks=plan.holdout,
+            holdout=plan.holdout,
             holdout_fingerprint=answer["holdout_fingerprint"],
-            data_week=plan.data_week,
+            data_period=plan.data_period,
             y_true=y_true,
             champion_scores=champion_scores,
             challenger_scores=challenger_scores,

@@ -102,13 +102,16 @@ def test_the_scored_file_keeps_the_id_and_scores_unseen_categories(worked_exampl
     _, _, live = history
     scores = pd.read_csv(worked_example / "churn" / "scores.csv")
     given = pd.read_csv(worked_example / "churn" / "to-score.csv")
-    assert list(scores.columns) == ["customer_id", "probability", "model_version"]
+    assert list(scores.columns) == ["customer_id", "churned_probability", "model_version"]
     assert scores["customer_id"].tolist() == given["customer_id"].tolist()
     assert (scores["model_version"] == live).all()
-    assert scores["probability"].between(0, 1).all() and scores["probability"].notna().all()
+    assert (
+        scores["churned_probability"].between(0, 1).all()
+        and scores["churned_probability"].notna().all()
+    )
     unseen = given["plan"] == "enterprise"
     assert unseen.sum() == 25
-    assert scores.loc[unseen, "probability"].nunique() > 1
+    assert scores.loc[unseen, "churned_probability"].nunique() > 1
 
 
 def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
@@ -121,4 +124,27 @@ def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
     by_cli = pd.read_csv(worked_example / "churn" / "scores.csv")
     by_flow = pd.read_parquet(out)
     assert by_flow["customer_id"].tolist() == by_cli["customer_id"].tolist()
-    assert by_flow["probability"].to_numpy() == pytest.approx(by_cli["probability"].to_numpy())
+    assert by_flow["churned_probability"].to_numpy() == pytest.approx(
+        by_cli["churned_probability"].to_numpy()
+    )
+
+
+def test_the_models_own_name_labels_its_versions_runs_artifacts_and_report(worked_example, history):
+    from flows.cli import main
+    from tests.integration.conftest import artifacts, read_flow_run
+
+    versions, ledger, _ = history
+    assert {version.model_name for version in versions} == {"CHURN"}
+    decided = [entry for entry in ledger if entry.outcome is not Outcome.BOOTSTRAPPED]
+    assert [read_flow_run(entry.run_id).name for entry in decided] == [
+        "churn-week-15",
+        "churn-week-16",
+    ]
+    assert {"churn-decision", "churn-metrics", "churn-versions"} <= set(
+        artifacts(decided[-1].run_id)
+    )
+    report = worked_example / "report.html"
+    home = worked_example / "churn" / "home"
+    assert main(["report", "--home", str(home), "--out", str(report)]) == 0
+    assert "<h1>CHURN over time</h1>" in report.read_text()
+    assert "CREDIT" not in report.read_text()

@@ -18,7 +18,7 @@ from flows.backends import open_backend
 from flows.cli import main
 from flows.config import Settings
 from flows.cycle import steps
-from flows.data import files
+from flows.data.output import write_table
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ChampionChallengerError
 from tests.flows.homes import quickstart_home
@@ -43,6 +43,11 @@ def _state(settings: Settings) -> tuple[dict[str, str], dict, int]:
         return hashes, backend.registry.status().to_dict(), len(backend.registry.ledger())
 
 
+def _ingest(backend, settings: Settings, paths: list[Path], **options) -> steps.IngestResult:
+    """Check the files, then store them: what ``ccflows ingest`` does."""
+    return steps.ingest(backend, settings, steps.check_files(settings, paths), **options)
+
+
 def _new_weeks() -> pd.DataFrame:
     """Weeks 20–21, which the store does not hold yet: a valid append."""
     return generate_weeks(20, 21, GeneratorSpec())
@@ -50,7 +55,7 @@ def _new_weeks() -> pd.DataFrame:
 
 def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "new.csv") -> Path:
     path = tmp_path / name
-    files.write_table(frame, path)
+    write_table(frame, path)
     return path
 
 
@@ -164,7 +169,7 @@ class TestBadInputChangesNothing:
             pytest.raises(ChampionChallengerError, match=message) as raised,
             open_backend(settings) as backend,
         ):
-            steps.ingest(backend, settings, paths, append=append)
+            _ingest(backend, settings, paths, append=append)
         assert "\n" not in str(raised.value)
         assert _state(settings) == before
 
@@ -178,8 +183,8 @@ class TestGoodInput:
     def test_ingest_then_append_stores_the_new_weeks(self, fresh, tmp_path, suffix):
         history = generate_weeks(0, 19, GeneratorSpec())
         with open_backend(fresh) as backend:
-            first = steps.ingest(backend, fresh, [_write(tmp_path, history, f"h{suffix}")])
-            added = steps.ingest(
+            first = _ingest(backend, fresh, [_write(tmp_path, history, f"h{suffix}")])
+            added = _ingest(
                 backend, fresh, [_write(tmp_path, _new_weeks(), f"n{suffix}")], append=True
             )
             stored = backend.source.read_periods(steps.PeriodRange(20, 21))
@@ -196,13 +201,13 @@ class TestGoodInput:
                 folder / f"part-{week:02d}.parquet", index=False
             )
         with open_backend(fresh) as backend:
-            result = steps.ingest(backend, fresh, [folder])
+            result = _ingest(backend, fresh, [folder])
         assert (result.rows, result.span) == (8000, (0, 19))
 
     def test_replace_keeps_only_the_new_files_rows(self, fresh, tmp_path):
         with open_backend(fresh) as backend:
-            steps.ingest(backend, fresh, [_write(tmp_path, generate_weeks(0, 19))])
-            result = steps.ingest(backend, fresh, [_write(tmp_path, _new_weeks())], replace=True)
+            _ingest(backend, fresh, [_write(tmp_path, generate_weeks(0, 19))])
+            result = _ingest(backend, fresh, [_write(tmp_path, _new_weeks())], replace=True)
         assert (result.rows, result.span, result.replaced) == (800, (20, 21), True)
 
     def test_append_and_replace_together_are_refused(self, fresh, tmp_path):
@@ -210,7 +215,7 @@ class TestGoodInput:
             pytest.raises(ChampionChallengerError, match="one of --append and --replace"),
             open_backend(fresh) as backend,
         ):
-            steps.ingest(backend, fresh, [tmp_path / "x.csv"], append=True, replace=True)
+            _ingest(backend, fresh, [_write(tmp_path, _new_weeks())], append=True, replace=True)
 
 
 class TestLateDataOnATimeColumn:
@@ -222,7 +227,7 @@ class TestLateDataOnATimeColumn:
         settings = Settings(home=tmp_path / "home", contract=LOANS_CONTRACT)
         table = loans(100)
         with open_backend(settings) as backend:
-            steps.ingest(backend, settings, [_write(tmp_path, table.iloc[: 70 * 30], "old.csv")])
+            _ingest(backend, settings, [_write(tmp_path, table.iloc[: 70 * 30], "old.csv")])
         return settings, table
 
     def test_a_later_week_is_appended_and_numbered_from_the_first_stored_week(
@@ -231,7 +236,7 @@ class TestLateDataOnATimeColumn:
         settings, table = stored
         newer = table[table["opened_at"] >= "2024-03-18"]  # the Monday of week 11
         with open_backend(settings) as backend:
-            result = steps.ingest(backend, settings, [_write(tmp_path, newer)], append=True)
+            result = _ingest(backend, settings, [_write(tmp_path, newer)], append=True)
             week = backend.source.read_periods(steps.PeriodRange(11, 11))
         assert result.span == (0, 14)
         assert week["loan_id"].iloc[0] == newer["loan_id"].iloc[0]
@@ -254,7 +259,7 @@ class TestLateDataOnATimeColumn:
             pytest.raises(ChampionChallengerError, match=message) as raised,
             open_backend(settings) as backend,
         ):
-            steps.ingest(backend, settings, [_write(tmp_path, rows(table))], append=True)
+            _ingest(backend, settings, [_write(tmp_path, rows(table))], append=True)
         assert "\n" not in str(raised.value)
         assert _state(settings) == before
 
@@ -267,5 +272,63 @@ class TestLateDataOnATimeColumn:
             pytest.raises(ChampionChallengerError, match="'default', 'repaid', 'written off'"),
             open_backend(settings) as backend,
         ):
-            steps.ingest(backend, settings, [_write(tmp_path, later)], append=True)
+            _ingest(backend, settings, [_write(tmp_path, later)], append=True)
         assert _state(settings) == before
+
+
+class TestCommonMistakes:
+    """What a new user gets wrong first: each refused in one line, leaving nothing behind."""
+
+    @pytest.fixture
+    def churn(self, tmp_path) -> Path:
+        """A table nothing like the quickstart's: an id, a timestamp and a yes/no label."""
+        path = tmp_path / "churn.csv"
+        path.write_text(
+            "customer_id,observed_at,tenure,churned\n"
+            "C1,2025-01-06T10:00:00,3,yes\nC2,2025-01-07T11:00:00,9,no\n"
+        )
+        return path
+
+    def test_another_table_without_a_data_table_points_at_config_toml(
+        self, churn, tmp_path, capsys
+    ):
+        home = tmp_path / "home"
+        assert main(["ingest", str(churn), "--home", str(home)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err
+        assert "does not look like the quickstart's credit table" in err
+        assert f"{home / 'config.toml'} needs a [data] table" in err and "docs/data.md" in err
+        assert "'applicant_age'" not in err  # not the twelve credit columns
+        assert not home.exists()
+
+    def test_a_home_made_by_hand_keeps_only_what_was_there(self, churn, tmp_path):
+        home = tmp_path / "home"
+        home.mkdir()
+        assert main(["ingest", str(churn), "--home", str(home)]) == 2
+        assert list(home.iterdir()) == []
+
+    def test_the_same_file_twice_is_refused(self, tmp_path, capsys):
+        path = _write(tmp_path, generate_weeks(0, 19, GeneratorSpec()), "history.csv")
+        home = tmp_path / "home"
+        assert main(["ingest", str(path), str(path), "--home", str(home)]) == 2
+        assert f"{path} is given twice" in capsys.readouterr().err
+        assert not home.exists()
+
+    def test_a_file_inside_a_folder_also_named_is_refused(self, tmp_path):
+        folder = tmp_path / "parts"
+        folder.mkdir()
+        part = _write(folder, generate_weeks(0, 19, GeneratorSpec()), "part-0.parquet")
+        with pytest.raises(
+            ChampionChallengerError, match=f"{part} is given twice \\(in {folder} and in {part}\\)"
+        ):
+            steps.check_files(Settings(home=tmp_path / "home"), [folder, part])
+
+    def test_a_folder_counts_its_files(self, tmp_path, capsys):
+        folder = tmp_path / "parts"
+        folder.mkdir()
+        history = generate_weeks(0, 19, GeneratorSpec())
+        for half, weeks in enumerate(((0, 9), (10, 19))):
+            rows = history[history["week_number"].between(*weeks)]
+            _write(folder, rows, f"part-{half}.parquet")
+        assert main(["ingest", str(folder), "--home", str(tmp_path / "home")]) == 0
+        assert "Ingested 8,000 rows from 2 file(s)" in capsys.readouterr().out

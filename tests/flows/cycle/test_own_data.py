@@ -12,24 +12,13 @@ import ccpolicy
 from flows.backends import open_backend
 from flows.config import Settings
 from flows.cycle import stages, steps
+from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY
+from flows.data.files import read_table
+from flows.data.output import write_table
 from flows.data.periods import WindowSpec
 from flows.data.quickstart import GeneratorSpec
-from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError, DataValidationError
-from tests.flows.loans import LOANS_CONTRACT, loans
-
-FAST = {"n_estimators": 15}
-WINDOWS = WindowSpec(6, 2, 3)
-
-
-def own_settings(home, contract=LOANS_CONTRACT, windows=WINDOWS) -> Settings:
-    return Settings(
-        home=home,
-        contract=contract,
-        windows=windows,
-        champion_spec=ModelSpec(CHAMPION_SPEC.estimator, {**CHAMPION_SPEC.params, **FAST}),
-        challenger_spec=ModelSpec(CHALLENGER_SPEC.estimator, {**CHALLENGER_SPEC.params, **FAST}),
-    )
+from tests.flows.loans import LOANS_CONTRACT, loans, own_settings
 
 
 @pytest.fixture
@@ -57,7 +46,7 @@ class TestOwnTable:
             new.loc[0, "region"] = "atlantis"  # a category no model has seen
             new.loc[1, "income"] = np.nan
             result = steps.score(backend, data=new)
-        assert result.scores["approval_probability"].between(0, 1).all()
+        assert result.scores["outcome_probability"].between(0, 1).all()
         assert result.scores["loan_id"].tolist() == new["loan_id"].tolist()
 
     def test_each_version_records_the_contract_it_was_trained_under(self, home):
@@ -170,3 +159,48 @@ def test_scores_keep_the_rows_of_the_input(home):
         rows = loans(1, start="2024-06-10").drop(columns=["outcome"])
         scores = steps.score(backend, data=rows).scores
     pd.testing.assert_frame_equal(scores[rows.columns], rows)
+
+
+class TestScoreColumn:
+    """Scoring stored periods and scoring a file write the one column the contract names."""
+
+    def test_the_contract_names_the_score_column_after_its_label(self):
+        assert LOANS_CONTRACT.score_column == "outcome_probability"
+        assert DEFAULT_CONTRACT.score_column == "approved_probability"
+
+    def test_both_score_paths_write_the_contracts_column_with_the_same_scores(
+        self, home, tmp_path_factory
+    ):
+        work = tmp_path_factory.mktemp("scores")  # outside the home, where no output may go
+        with open_backend(own_settings(home)) as backend:
+            stored = steps.score(backend).scores
+            rows = stored.drop(columns=["outcome_probability", "model_version"])
+            source = write_table(rows, work / "rows.parquet")
+            by_file = read_table(steps.score_file(backend, source, work / "out.csv").out)
+        assert list(by_file.columns) == ["loan_id", "outcome_probability", "model_version"]
+        np.testing.assert_allclose(
+            by_file["outcome_probability"], stored["outcome_probability"], rtol=1e-12
+        )
+
+    def test_scoring_stored_periods_writes_no_internal_column(self, home):
+        with open_backend(own_settings(home)) as backend:
+            scores = steps.score(backend).scores
+        assert PERIOD_KEY not in scores.columns
+        assert list(scores.columns[-2:]) == ["outcome_probability", "model_version"]
+
+    def test_a_file_holding_a_column_of_that_name_is_refused_before_scoring(
+        self, home, tmp_path_factory
+    ):
+        work = tmp_path_factory.mktemp("scores")  # outside the home, where no output may go
+        rows = loans(1, start="2024-06-10").drop(columns=["loan_id"])
+        rows["outcome_probability"] = 0.5
+        source = write_table(rows, work / "in.csv")
+        settings = own_settings(home, contract=replace(LOANS_CONTRACT, id_column=None))
+        with (
+            open_backend(settings) as backend,
+            pytest.raises(
+                DataValidationError, match="already has column\\(s\\) 'outcome_probability'"
+            ),
+        ):
+            steps.score_file(backend, source, work / "out.csv")
+        assert not (work / "out.csv").exists()

@@ -17,7 +17,7 @@ from flows.errors import EmptyWindowError
 class TestCyclePlan:
     def test_a_weekly_plan_holds_the_span_and_the_quickstart_windows(self):
         plan = CyclePlan.for_role((0, 19), WindowSpec(), "challenger")
-        assert (plan.first_week, plan.data_week) == (0, 19)
+        assert (plan.first_period, plan.data_period) == (0, 19)
         assert plan.windows.train == PeriodRange(3, 12) and plan.holdout == PeriodRange(16, 19)
 
     def test_a_bootstrap_plan_is_one_test_window_earlier(self):
@@ -28,13 +28,16 @@ class TestCyclePlan:
         plan = CyclePlan.for_role((2, 30), WindowSpec(5, 2, 3), "challenger")
         assert CyclePlan.from_dict(plan.to_dict()) == plan
         assert plan.to_dict() == {
-            "first_week": 2, "data_week": 30, "train": [21, 25], "test": [26, 27],
-            "holdout": [28, 30],
+            "first_period": 2, "data_period": 30, "period": "week",
+            "first_period_starts": None, "train": [21, 25], "test": [26, 27], "holdout": [28, 30],
         }  # fmt: skip
 
     def test_too_little_data_fails_when_planning(self, tmp_path):
         settings = Settings(home=tmp_path)
-        with open_backend(settings) as empty, pytest.raises(EmptyWindowError, match="is empty"):
+        with (
+            open_backend(settings) as empty,
+            pytest.raises(EmptyWindowError, match="No rows are stored yet"),
+        ):
             steps.plan_cycle(empty, settings)
 
 
@@ -46,8 +49,8 @@ def test_rows_appended_between_retrain_and_evaluate_do_not_move_the_holdout(back
 
     evaluation = steps.evaluate(backend, plan, challenger=retrained.version.name)
 
-    assert evaluation.holdout_weeks == PeriodRange(16, 19) == plan.holdout
-    assert evaluation.data_week == 19 and evaluation.n_rows == 4 * 400
+    assert evaluation.holdout == PeriodRange(16, 19) == plan.holdout
+    assert evaluation.data_period == 19 and evaluation.n_rows == 4 * 400
     assert retrained.version.train_weeks == (3, 12)
 
 

@@ -8,12 +8,16 @@ import pytest
 
 from flows.backends import open_backend
 from flows.cycle import steps
-from flows.cycle.scoring import PROBABILITY_COLUMN, VERSION_COLUMN
+from flows.cycle.scoring import VERSION_COLUMN
 from flows.data import files
+from flows.data.contract import DEFAULT_CONTRACT
+from flows.data.output import write_table
 from flows.data.quickstart import GeneratorSpec, generate_weeks
 from flows.errors import ConfigError, DataValidationError
 from flows.names import FEATURE_COLUMNS, LABEL_COLUMN
 from tests.flows.homes import quickstart_home
+
+SCORE_COLUMN = DEFAULT_CONTRACT.score_column
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def test_the_file_is_scored_in_batches_no_larger_than_asked(
     backend, seen_batches, tmp_path, suffix
 ):
     rows = _new_rows()
-    source = files.write_table(rows, tmp_path / f"in{suffix}")
+    source = write_table(rows, tmp_path / f"in{suffix}")
     result = steps.score_file(backend, source, tmp_path / "out.parquet", batch_rows=300)
 
     assert seen_batches == [300, 300, 200] == list(result.batch_rows)
@@ -61,20 +65,20 @@ def test_the_file_is_scored_in_batches_no_larger_than_asked(
     live = backend.registry.live_version()
     assert (scored[VERSION_COLUMN] == live).all()
     expected = backend.registry.predict_proba(live, rows)
-    np.testing.assert_allclose(scored[PROBABILITY_COLUMN], expected)
+    np.testing.assert_allclose(scored[SCORE_COLUMN], expected)
 
 
 def test_without_an_id_column_the_output_keeps_every_input_column(backend, tmp_path):
     rows = _new_rows()
-    source = files.write_table(rows, tmp_path / "in.csv")
+    source = write_table(rows, tmp_path / "in.csv")
     result = steps.score_file(backend, source, tmp_path / "out.csv")
     scored = files.read_table(result.out)
-    assert list(scored.columns) == [*rows.columns, PROBABILITY_COLUMN, VERSION_COLUMN]
+    assert list(scored.columns) == [*rows.columns, SCORE_COLUMN, VERSION_COLUMN]
     assert result.batch_rows == (800,)
 
 
 def test_a_missing_feature_fails_before_any_row_is_scored(backend, seen_batches, tmp_path):
-    source = files.write_table(_new_rows().drop(columns=["credit_score"]), tmp_path / "in.csv")
+    source = write_table(_new_rows().drop(columns=["credit_score"]), tmp_path / "in.csv")
     out = tmp_path / "out.csv"
     with pytest.raises(
         DataValidationError, match="scored by version .* missing column\\(s\\) 'credit_score'"
@@ -94,7 +98,7 @@ def test_a_file_with_a_header_and_no_rows_writes_nothing(backend, tmp_path):
 
 
 def test_scores_are_never_written_over_their_input(backend, tmp_path):
-    source = files.write_table(_new_rows(), tmp_path / "in.csv")
+    source = write_table(_new_rows(), tmp_path / "in.csv")
     with pytest.raises(ConfigError, match="is the input file"):
         steps.score_file(backend, source, source)
 
@@ -104,10 +108,10 @@ def test_the_output_keeps_the_feature_order_the_model_needs_whatever_the_file_or
 ):
     rows = _new_rows()
     shuffled = rows[list(reversed(rows.columns))]
-    source = files.write_table(shuffled, tmp_path / "in.parquet")
+    source = write_table(shuffled, tmp_path / "in.parquet")
     scored = files.read_table(steps.score_file(backend, source, tmp_path / "o.parquet").out)
     live = backend.registry.live_version()
     np.testing.assert_allclose(
-        scored[PROBABILITY_COLUMN],
+        scored[SCORE_COLUMN],
         backend.registry.predict_proba(live, rows[list(FEATURE_COLUMNS)]),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -44,7 +45,7 @@ def test_next_cycle_trains_on_the_new_weeks(backend, settings):
     second = steps.retrain_challenger(backend, settings, steps.plan_cycle(backend, settings))
     assert first.version.train_weeks == (3, 12)
     assert second.version.train_weeks == (7, 16)
-    assert second.windows.holdout.start == 20 and second.plan.data_week == 23
+    assert second.windows.holdout.start == 20 and second.plan.data_period == 23
     assert second.version.name != first.version.name
 
 
@@ -87,6 +88,17 @@ def test_dry_run_decides_without_acting(backend, settings):
     assert backend.registry.live_version() == live
 
 
+def test_every_decision_records_the_evidences_strength_in_the_ledger(backend, settings):
+    report = stages.weekly_cycle(backend, settings, AlwaysPromote(), dry_run=True)
+    stored = backend.registry.ledger()[-1]
+    assert stored.id == report.entry.id
+    assert set(stored.strength) == {
+        "auc_gain", "p_value", "ci_low", "ci_high", "min_detectable_gain"
+    }  # fmt: skip
+    assert stored.strength["ci_low"] <= stored.strength["auc_gain"] <= stored.strength["ci_high"]
+    assert 0 < stored.strength["p_value"] <= 1
+
+
 def test_promotion_then_rollback_then_history(backend, settings):
     champion = backend.registry.live_version()
     report = stages.weekly_cycle(backend, settings, AlwaysPromote())
@@ -101,9 +113,7 @@ def test_contestant_trained_on_hold_out_rows_is_refused(backend, settings):
     retrained = steps.retrain_challenger(
         backend, settings, steps.plan_cycle(backend, settings)
     )  # weeks 3–12
-    wide_holdout = replace(
-        settings, windows=WindowSpec(train_weeks=3, test_weeks=1, holdout_weeks=9)
-    )
+    wide_holdout = replace(settings, windows=WindowSpec(train=3, test=1, holdout=9))
     with pytest.raises(LeakageError, match=f"{retrained.version.name} was trained on weeks 3–12"):
         steps.evaluate(
             backend, steps.plan_cycle(backend, wide_holdout), challenger=retrained.version.name
@@ -119,7 +129,7 @@ def test_scoring_labels_rows_with_the_live_version(backend):
     result = steps.score(backend)
     assert result.n_rows == 400
     assert set(result.scores["model_version"]) == {backend.registry.live_version()}
-    assert result.scores["approval_probability"].between(0, 1).all()
+    assert result.scores["approved_probability"].between(0, 1).all()
 
 
 def test_cycle_without_a_champion_fails_before_training(tmp_path):
@@ -139,3 +149,31 @@ def test_replay_reads_stored_evidence_with_another_policy(backend, settings):
     assert decision.policy == "auc_greater"
     expected = "promote" if entry.details["auc_delta"] > 0 else "keep"
     assert decision.verdict.value == expected
+
+
+class TestReplayingChosenEntries:
+    @pytest.fixture
+    def decided(self, backend, settings):
+        """Ledger: #1 bootstrapped (no evidence), #2 and #3 decisions with evidence."""
+        policy = ccpolicy.load_policy("significance_margin")
+        stages.weekly_cycle(backend, settings, policy)
+        stages.weekly_cycle(backend, settings, policy, dry_run=True)
+        return backend
+
+    def test_several_entries_after_one_flag(self, decided, settings, capsys):
+        from flows.cli import main
+
+        assert main(["replay", "--home", str(settings.home), "--entry", "2", "3", "--json"]) == 0
+        replayed = json.loads(capsys.readouterr().out)
+        assert [r["entry"]["id"] for r in replayed] == [2, 3]
+
+    def test_an_entry_that_does_not_exist_is_named(self, decided):
+        with pytest.raises(ConfigError, match="No ledger entry 99; the ledger holds entries 1–3"):
+            steps.replay(decided, ccpolicy.load_policy("auc_greater"), entry_ids=[99])
+
+    def test_an_entry_without_evidence_names_those_with_it(self, decided):
+        with pytest.raises(
+            ConfigError,
+            match=r"entry 1 \(bootstrapped\) has no stored evidence.*with evidence: 2, 3",
+        ):
+            steps.replay(decided, ccpolicy.load_policy("auc_greater"), entry_ids=[1])

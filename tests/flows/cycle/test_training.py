@@ -95,8 +95,8 @@ class TestTraining:
             small(CHAMPION_SPEC),
             weeks["train"],
             weeks["test"],
-            train_weeks=PeriodRange(0, 2),
-            test_weeks=PeriodRange(3, 3),
+            train_periods=PeriodRange(0, 2),
+            test_periods=PeriodRange(3, 3),
         )
         assert trained.row_count == 1200
         assert 0.5 < trained.test_auc < 1.0
@@ -109,11 +109,11 @@ class TestTraining:
                 spec,
                 rows,
                 weeks["test"],
-                train_weeks=PeriodRange(0, 2),
-                test_weeks=PeriodRange(3, 3),
+                train_periods=PeriodRange(0, 2),
+                test_periods=PeriodRange(3, 3),
             )
             return version_name(
-                "challenger", trained.spec, trained.train_weeks, trained.train_fingerprint
+                "challenger", trained.spec, trained.train_periods, trained.train_fingerprint
             )
 
         first = name(small(CHALLENGER_SPEC), weeks["train"])
@@ -129,8 +129,8 @@ class TestTraining:
                 CHAMPION_SPEC,
                 train.head(10),
                 weeks["test"],
-                train_weeks=PeriodRange(0, 0),
-                test_weeks=PeriodRange(3, 3),
+                train_periods=PeriodRange(0, 0),
+                test_periods=PeriodRange(3, 3),
             )
         one_class = train[train["approved"] == 1]
         with pytest.raises(EmptyWindowError, match="only label \\[1\\]"):
@@ -138,8 +138,8 @@ class TestTraining:
                 CHAMPION_SPEC,
                 one_class,
                 weeks["test"],
-                train_weeks=PeriodRange(0, 2),
-                test_weeks=PeriodRange(3, 3),
+                train_periods=PeriodRange(0, 2),
+                test_periods=PeriodRange(3, 3),
             )
 
 
@@ -176,8 +176,8 @@ class TestUserData:
             small(CHAMPION_SPEC),
             train,
             test,
-            train_weeks=PeriodRange(0, 24),
-            test_weeks=PeriodRange(25, 29),
+            train_periods=PeriodRange(0, 24),
+            test_periods=PeriodRange(25, 29),
             contract=contract,
         )
         assert trained.test_auc > 0.9
@@ -193,8 +193,8 @@ def test_a_forest_fitted_on_all_cores_scores_reproducibly(weeks):
         small(CHAMPION_SPEC),
         weeks["train"],
         weeks["test"],
-        train_weeks=PeriodRange(0, 2),
-        test_weeks=PeriodRange(3, 3),
+        train_periods=PeriodRange(0, 2),
+        test_periods=PeriodRange(3, 3),
     )
     forest = trained.model.steps[-1][1]
     assert forest.n_jobs is None

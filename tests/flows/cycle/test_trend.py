@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -19,7 +18,8 @@ from flows.cli import main
 from flows.config import Settings
 from flows.cycle import stages, steps
 from flows.cycle.trend import read_trend, trend_rows
-from flows.cycle.trend_render import publish_trend, trend_html, trend_markdown
+from flows.cycle.trend_render import publish_trend, trend_html, trend_markdown, trend_table
+from flows.data.periods import PeriodRange
 from flows.data.quickstart import GeneratorSpec
 from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote, fast_settings
@@ -81,7 +81,7 @@ class TestReadTrend:
         entry = registry.ledger()[-1]
         assert latest is not None and latest.point.entry_id == entry.id
         assert (
-            (latest.n_rows, latest.holdout_weeks) == (1600, entry.holdout_weeks) == (1600, (18, 21))
+            (latest.n_rows, latest.holdout) == (1600, entry.holdout) == (1600, PeriodRange(18, 21))
         )
         assert latest.champion.auc == pytest.approx(entry.metrics["champion"]["roc_auc"])
         assert latest.challenger.version == entry.challenger_version
@@ -92,6 +92,14 @@ class TestReadTrend:
         rows = trend_rows(read_trend(registry))
         raw = registry.ledger()[1].metrics["champion"]["roc_auc"]
         assert rows[1]["champion AUC"] == round(raw, 4) and rows[0]["champion AUC"] is None
+
+    def test_a_tiny_p_value_is_never_shown_as_zero(self, registry) -> None:
+        from dataclasses import replace
+
+        trend = read_trend(registry, curves=False)
+        point = next(p for p in trend.points if p.evaluated)
+        tiny = replace(trend, points=[replace(point, p_value=1.4321e-12)])
+        assert trend_rows(tiny)[0]["p-value"] == 1.4e-12  # the report's table and the artifact's
 
 
 class TestHtml:
@@ -125,11 +133,43 @@ class TestHtml:
         assert f"Cannot write the report to {out}" in capsys.readouterr().err
 
 
-def test_the_markdown_embeds_the_chart_as_a_png(registry) -> None:
-    text = trend_markdown(read_trend(registry))
-    encoded = re.search(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text).group(1)
-    assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
-    assert f"| `{registry.live_version()}` |" in text
+def test_the_markdown_draws_the_aucs_without_an_image_and_lists_who_was_live(registry) -> None:
+    trend = read_trend(registry, curves=False)
+    text = trend_markdown(trend)
+    assert "data:image" not in text and trend.latest is None
+    champion_line = next(line for line in text.splitlines() if line.startswith("| champion |"))
+    marks = re.search(r"`(.+?)`", champion_line).group(1)
+    assert len(marks) == len(trend.points)
+    assert [m == "·" for m in marks] == [not p.evaluated for p in trend.points]
+    assert set(marks) - {"·"} <= set("▁▂▃▄▅▆▇█")
+    outcome_line = next(line for line in text.splitlines() if line.startswith("| outcome |"))
+    assert re.search(r"`B[IK]PR[IK]`", outcome_line)
+    assert f"| v1 | `{trend.live_periods[0].version}` |" in text
+    assert f"`{registry.live_version()}` |" in text
+
+
+def test_the_table_artifact_is_narrow_enough_to_read_without_scrolling(registry) -> None:
+    trend = read_trend(registry, curves=False)
+    rows = trend_table(trend)
+    assert list(rows[0])[-1] == "live after"
+    assert [row["live after"] for row in rows][:3] == ["v1", "v1", "v2"]
+    widest = max(len(str(value)) for row in rows for value in row.values())
+    assert widest <= 16  # the longest values are the times, to the minute
+
+
+def test_a_weekly_runs_trend_needs_no_matplotlib(history) -> None:
+    code = (
+        "import sys; from flows.backends import open_backend; from flows.config import Settings;"
+        "from flows.cycle.trend import read_trend;"
+        "from flows.cycle.trend_render import trend_markdown, trend_table;"
+        f"backend = open_backend(Settings(home={str(history.home)!r})).__enter__();"
+        "trend = read_trend(backend.registry, curves=False); trend_markdown(trend);"
+        "trend_table(trend); print('matplotlib' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.prefect_server
@@ -145,7 +185,7 @@ def test_publish_trend_creates_both_artifacts_on_a_real_server(prefect_server, r
     table = json.loads(Artifact.get("credit-approval-trend-table").data)
     assert [row["outcome"] for row in table] == [e.outcome.value for e in registry.ledger()]
     chart = Artifact.get("credit-approval-trend").data
-    assert "data:image/png;base64," in chart and registry.live_version() in chart
+    assert "| champion |" in chart and registry.live_version() in chart
 
 
 def test_the_cli_imports_matplotlib_only_when_drawing() -> None:

@@ -271,13 +271,14 @@ class TestPeriods:
 class TestConfigFile:
     def test_data_and_windows_in_periods_reach_the_settings(self, tmp_path):
         (tmp_path / "config.toml").write_text(
-            '[data]\ntime_column = "opened_at"\nperiod = "day"\nlabel = "outcome"\n'
+            'model_name = "LOANS"\n[data]\ntime_column = "opened_at"\nperiod = "day"\n'
+            'label = "outcome"\n'
             'positive_label = "default"\nid_column = "loan_id"\nignore = ["legacy_score"]\n'
             "[windows]\ntrain = 20\ntest = 5\nholdout = 7\n"
         )
         settings = load_settings(home=tmp_path)
         assert settings.contract == replace(LOANS_CONTRACT, period="day")
-        assert settings.windows == WindowSpec(train_weeks=20, test_weeks=5, holdout_weeks=7)
+        assert settings.windows == WindowSpec(train=20, test=5, holdout=7)
 
     def test_the_week_names_stay_aliases(self):
         assert WindowSpec.from_mapping({"train_weeks": 8, "holdout": 2}) == WindowSpec(8, 3, 2)
@@ -287,7 +288,7 @@ class TestConfigFile:
         [
             ({"train": 8, "train_weeks": 8}, "sets 'train' twice"),
             ({"trian": 8}, "unknown key 'trian'"),
-            ({"test": 0}, "'test_weeks' must be a whole number"),
+            ({"test": 0}, "'test' must be a whole number"),
         ],
     )
     def test_bad_windows_are_named(self, table, message):
@@ -295,7 +296,9 @@ class TestConfigFile:
             WindowSpec.from_mapping(table)
 
     def test_a_bad_data_table_fails_when_the_settings_load(self, tmp_path):
-        (tmp_path / "config.toml").write_text('[data]\nlabel = "y"\nperiod = "week"\n')
+        (tmp_path / "config.toml").write_text(
+            'model_name = "M"\n[data]\nlabel = "y"\nperiod = "week"\n'
+        )
         with pytest.raises(ConfigError, match="needs 'time_column'"):
             load_settings(home=tmp_path)
 

@@ -198,6 +198,7 @@ class TestLocalStore:
             "period": "week",
             "origin": int(absolute_periods(pd.Series(pd.to_datetime(["2024-01-01"])), "week")[0]),
             "first_period_starts": "2024-01-01",
+            "periods": [[0, 4]],
         }
 
     def test_appended_rows_keep_the_numbering_of_the_stored_ones(self, tmp_path):

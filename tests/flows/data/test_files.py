@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from flows.data import files
+from flows.data.output import TableWriter, write_table
 from flows.errors import ConfigError, DataValidationError
 
 
@@ -34,7 +35,7 @@ def stored(request, tmp_path) -> tuple[Path, pd.DataFrame]:
             part.to_parquet(folder / f"part-{i}.parquet", index=False)
         return folder, data
     path = tmp_path / request.param
-    files.write_table(data, path)
+    write_table(data, path)
     return path, data
 
 
@@ -115,7 +116,7 @@ class TestWriting:
     def test_batches_written_one_by_one_read_back_as_one_table(self, tmp_path, name):
         data = _frame(250)
         path = tmp_path / name
-        with files.TableWriter(path) as writer:
+        with TableWriter(path) as writer:
             for start in range(0, 250, 100):
                 writer.write(data.iloc[start : start + 100])
         assert writer.rows == 250
@@ -125,7 +126,7 @@ class TestWriting:
     def test_a_failure_midway_leaves_neither_output_nor_temporary_file(self, tmp_path, name):
         path = tmp_path / name
         path.write_text("previous")
-        with pytest.raises(RuntimeError), files.TableWriter(path) as writer:
+        with pytest.raises(RuntimeError), TableWriter(path) as writer:
             writer.write(_frame(10))
             raise RuntimeError("scoring failed")
         assert path.read_text() == "previous"

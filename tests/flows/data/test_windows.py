@@ -31,8 +31,8 @@ def test_too_little_history_names_the_weeks_needed():
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 def test_window_sizes_must_be_positive_whole_numbers(bad):
-    with pytest.raises(ConfigError, match="train_weeks"):
-        WindowSpec(train_weeks=bad)
+    with pytest.raises(ConfigError, match="'train'"):
+        WindowSpec(train=bad)
 
 
 def test_week_ranges_overlap_and_print_readably():
