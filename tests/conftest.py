@@ -73,6 +73,22 @@ def with_parity_plugin(parity_plugin_path: Path, monkeypatch: pytest.MonkeyPatch
     return parity_plugin_path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_shared_server_left_behind() -> Iterator[None]:
+    """Stop the background server CLI flow commands share, if a test started one here.
+
+    Commands run without ``PREFECT_API_URL`` start it under the session's PREFECT_HOME
+    and leave it running for the next command; the session stops it, by its recorded PID.
+    """
+    from flows.cli._server import current_prefect_home, recorded_server, stop_server
+
+    home = current_prefect_home()
+    before = recorded_server(home) if home.is_dir() else None
+    yield
+    if before is None and home.is_dir() and recorded_server(home) is not None:
+        stop_server(home)  # one a test started: a server that was running before stays
+
+
 # -- a real Prefect server, one per test session ----------------------------------------
 
 

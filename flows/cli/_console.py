@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 import unicodedata
+import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,9 @@ def get_console() -> Console:
         from rich.console import Console
 
         _console = Console()
+        # Into a file or a pipe, a message stays one line: wrapped at 80 columns, it
+        # would be cut where a script or a log search looks for it.
+        _console.soft_wrap = not _console.is_terminal
     return _console
 
 
@@ -169,6 +173,16 @@ def one_line(exc: BaseException) -> str:
     return text if own else f"{type(exc).__name__}: {text}"
 
 
+def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
+    """A warning as one line, without the source line Python shows (``--debug`` keeps it)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(
+        f"[yellow]Warning:[/] {escape(printable(str(message)))}", highlight=False, soft_wrap=True
+    )
+
+
 def run_command(
     handler: Callable[[argparse.Namespace], int | None], args: argparse.Namespace
 ) -> int:
@@ -178,7 +192,10 @@ def run_command(
     """
     debug = debug_enabled(args)
     try:
-        return handler(args) or 0
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _warning_line
+            return handler(args) or 0
     except Exception as exc:
         if debug:
             traceback.print_exception(exc)

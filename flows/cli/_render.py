@@ -86,6 +86,11 @@ def params_text(params: Mapping[str, Any]) -> str:
     return ", ".join(parts) if parts else NOTHING
 
 
+def signed(value: float, digits: int = 4) -> str:
+    """A difference with its sign; NaN (a metric undefined on one class) as ``n/a``."""
+    return "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
+
+
 def number(value: Any, digits: int = 4) -> str:
     """A metric with ``digits`` decimals; NaN as ``n/a`` and None as ``—``."""
     if value is None:
@@ -194,7 +199,7 @@ def print_metrics(console: Console, metrics: Mapping[str, Mapping[str, float]]) 
         better = greater_is_better(name)
         style = "" if delta == 0 or delta != delta else "green" if (delta > 0) == better else "red"
         rows.append(
-            [name, number(champion[name]), number(challenger[name]), (f"{delta:+.4f}", style)]
+            [name, number(champion[name]), number(challenger[name]), (signed(delta), style)]
         )
     columns = [
         Column("metric"),

@@ -208,6 +208,7 @@ def ingest_command(args: argparse.Namespace) -> int:
     """Validate every row of the files against the contract, then store them."""
     from flows.backends import open_backend
     from flows.cycle import steps
+    from flows.cycle.completeness import HOW_TO_COMPLETE
 
     settings = settings_from(args)
     period = settings.contract.period
@@ -218,7 +219,9 @@ def ingest_command(args: argparse.Namespace) -> int:
             console.print(f"Stored {done:,} of {total:,} {period} files")
 
     with console.status("Ingesting…"):
-        files = steps.check_files(settings, [Path(f) for f in args.files])  # before any home
+        files = steps.check_files(  # before any home
+            settings, [Path(f) for f in args.files], append=args.append
+        )
         with open_backend(settings) as backend:
             result = steps.ingest(
                 backend,
@@ -233,6 +236,8 @@ def ingest_command(args: argparse.Namespace) -> int:
         + (", replacing the stored rows" if result.replaced else "")
         + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )
+    if result.incomplete is not None:
+        console.print(f"Note: {result.incomplete}. It is stored as it is; {HOW_TO_COMPLETE}.")
     return 0
 
 

@@ -17,7 +17,9 @@ from flows.records import ModelVersion
 if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.backends.registry import Registry
+    from flows.config import Settings
     from flows.data.periods import Windows
+    from flows.data.plan import CyclePlan
     from flows.data.specs import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,19 @@ def version_record(trained: TrainedModel, name: str, role: str, model_name: str)
         spec=trained.spec.to_dict(),
         contract=trained.contract.to_dict(),
     )
+
+
+def train_champion_version(
+    backend: Backend, settings: Settings, plan: CyclePlan, *, allow_weak: bool
+) -> ModelVersion:
+    """Train (or reuse) the champion's version on the bootstrap plan, and weigh it.
+
+    Raises:
+        DataValidationError: from :func:`refuse_weak_champion` (the version stays logged).
+    """
+    version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
+    refuse_weak_champion(version, allow_weak=allow_weak)
+    return version
 
 
 def refuse_weak_champion(version: ModelVersion, *, allow_weak: bool) -> None:

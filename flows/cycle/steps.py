@@ -16,7 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.contestants import refuse_weak_champion, train_and_log
+from flows.cycle.completeness import HOW_TO_COMPLETE, incomplete_newest
+from flows.cycle.contestants import train_and_log, train_champion_version
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
 from flows.cycle.loading import check_files as check_files
@@ -145,7 +146,16 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
         EmptyWindowError: if there is no data, or too little for the windows.
     """
     span = data_span(backend)
-    return CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
+    plan = CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
+    incomplete = incomplete_newest(backend.source)
+    if incomplete is not None:
+        logger.warning(
+            "%s. The hold-out (%s) includes it, and the contestants are judged on it as it is; %s.",
+            incomplete,
+            plan.windows.holdout,
+            HOW_TO_COMPLETE,
+        )
+    return plan
 
 
 def train_champion(
@@ -163,7 +173,7 @@ def train_champion(
     Args:
         plan: The bootstrap plan (``plan_cycle(..., role="champion")``); planned here if None.
         replace: Allow replacing an existing live champion (recorded in the ledger).
-        allow_weak: Make it live even if its test AUC is no better than chance.
+        allow_weak: Make it live even if its test AUC is no better than chance (else refused).
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
@@ -177,8 +187,7 @@ def train_champion(
             f"Model {settings.model_name} already has a live champion ({live}); "
             "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
         )
-    version, _, _ = train_and_log(backend, settings.champion_spec, plan.windows, role="champion")
-    refuse_weak_champion(version, allow_weak=allow_weak)
+    version = train_champion_version(backend, settings, plan, allow_weak=allow_weak)
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
         return version

@@ -111,10 +111,8 @@ def train_model(
     from flows.cycle.prediction import positive_scores
     from flows.data.quickstart import hashes_fingerprint, row_hashes
 
-    _check_trainable(
-        train, "training window", train_periods, contract.label, minimum=MIN_TRAINING_ROWS
-    )
-    _check_trainable(test, "test window", test_periods, contract.label, minimum=1)
+    _check_trainable(train, "train", train_periods, contract, minimum=MIN_TRAINING_ROWS)
+    _check_trainable(test, "test", test_periods, contract, minimum=1)
     hashes = row_hashes(train) if train_row_hashes is None else train_row_hashes
     resolved = contract.resolved(train)
     model = spec.build(features=resolved.features, categorical=resolved.categorical)
@@ -137,23 +135,62 @@ def train_model(
     )
 
 
+_WINDOW_NAMES = {"train": "training window", "test": "test window"}
+
+
 def _check_trainable(
-    data: pd.DataFrame, name: str, periods: PeriodRange, label: str, *, minimum: int
+    data: pd.DataFrame, setting: str, periods: PeriodRange, contract: DataContract, *, minimum: int
 ) -> None:
+    """Refuse a window a model cannot use, saying which ``[windows]`` size to widen.
+
+    Only the window as a whole needs both classes: an empty or one-class period
+    inside it (an empty month, a month of one outcome) is reported and the window
+    used, since the model learns from, or is tested on, all of its rows together.
+    """
     import numpy as np  # here, not at the top: `ccflows status` imports this module, not numpy
 
+    name = _WINDOW_NAMES[setting]
+    widen = (
+        f"Widen [windows] {setting} (now {periods.calendar.periods(periods.n_periods)}) "
+        f"or load more {periods.calendar.plural}."
+    )
     if len(data) < minimum:
         raise EmptyWindowError(
-            f"The {name} ({periods}) has {len(data)} rows while at least {minimum} are required.",
+            f"The {name} ({periods}) has {len(data)} rows while at least {minimum} are "
+            f"required. {widen}",
             expected=minimum,
             got=len(data),
         )
+    label = contract.label
     classes = np.unique(data[label])
     if len(classes) < 2:
         raise EmptyWindowError(
             f"The {name} ({periods}) holds only label {classes.tolist()} in {label!r}; "
-            "a model needs rows of both classes.",
+            f"a model needs rows of both classes. {widen}",
             column=label,
             expected=[0, 1],
             got=classes.tolist(),
+        )
+    _report_gaps(data, name, periods, contract)
+
+
+def _report_gaps(
+    data: pd.DataFrame, name: str, periods: PeriodRange, contract: DataContract
+) -> None:
+    """Log the periods of a usable window that hold no rows or a single class."""
+    counts = data.groupby(contract.period_key)[contract.label].agg(["size", "nunique"])
+    empty = [p for p in range(periods.start, periods.end + 1) if p not in counts.index]
+    one_class = counts.index[counts["nunique"] < 2].tolist()
+    gaps = [
+        f"{what} in {periods.calendar.unit if len(found) == 1 else periods.calendar.plural} "
+        f"{', '.join(map(str, found))}"
+        for what, found in (("no rows", empty), ("one class only", one_class))
+        if found
+    ]
+    if gaps:
+        logger.warning(
+            "The %s (%s) has %s; it holds both classes as a whole, so it is used.",
+            name,
+            periods,
+            " and ".join(gaps),
         )

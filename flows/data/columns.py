@@ -38,12 +38,11 @@ CATEGORICAL_HINT = " List it under 'categorical' in [data] if it is a category."
 def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
     """Each time's period as an absolute index: days, Monday-weeks or months since 1970.
 
-    Time zones are dropped first, so a period follows the wall clock of the data.
+    Zoned times count in UTC (:func:`utc_wall_clock`); naive ones as they are.
     """
     import numpy as np
 
-    if getattr(times.dt, "tz", None) is not None:
-        times = times.dt.tz_localize(None)
+    times = utc_wall_clock(times)
     if period == "month":
         return (times.dt.year.to_numpy("int64") - 1970) * 12 + times.dt.month.to_numpy("int64") - 1
     days = times.to_numpy().astype("datetime64[D]").astype("int64")
@@ -52,8 +51,23 @@ def absolute_periods(times: pd.Series, period: str) -> np.ndarray:
     return np.floor_divide(days - FIRST_MONDAY, 7)
 
 
+def utc_wall_clock(times: pd.Series) -> pd.Series:
+    """Zoned times as naive UTC; naive times unchanged: the one clock periods follow.
+
+    Local exports change their offset at each daylight-saving switch; in UTC every
+    instant has one period whatever its offset, as in the warehouse, which converts
+    zoned timestamps to UTC the same way. A naive time is taken as written.
+    """
+    if getattr(times.dt, "tz", None) is None:
+        return times
+    return times.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
 def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
-    """``values`` as nanosecond datetimes (ISO-8601 text is parsed), refusing missing or bad ones.
+    """``values`` as naive nanosecond datetimes on the UTC clock (:func:`utc_wall_clock`).
+
+    ISO-8601 text is parsed, with or without offsets, even offsets that differ from row
+    to row (``+01:00`` in winter, ``+02:00`` in summer); missing or bad times are refused.
 
     Timestamps of any unit are accepted between :data:`FIRST_TIME` and :data:`LAST_TIME`;
     one outside that range is refused, naming it, whether it came as text or as a
@@ -68,7 +82,9 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
             raise _out_of_range(values[outside], column, input_name)
         values = values.dt.as_unit("ns")
     else:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+        # utc=True reads every offset, mixed or not, to one instant; naive text stays as written.
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        parsed = parsed.dt.tz_localize(None)
         bad = parsed.isna() & values.notna()
         if bad.any():
             if _is_out_of_range(values[bad].iloc[0]):
@@ -81,6 +97,7 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
                 expected="ISO-8601 dates",
                 got=values[bad].iloc[0],
             )
+        _refuse_zoned_and_naive(values, column, input_name)
         values = parsed
     missing = values.isna()
     if missing.any():
@@ -91,7 +108,31 @@ def parse_times(values: pd.Series, column: str, input_name: str) -> pd.Series:
             expected="a time on every row",
             got="missing",
         )
-    return values
+    return utc_wall_clock(values)
+
+
+_OFFSET = r":\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
+"""How an ISO-8601 time ends when it carries a zone: ``…:00Z``, ``…:00+02:00``, ``…:00-0530``
+(after the time of day, so that a date's ``-04`` is not taken for one)."""
+
+
+def _refuse_zoned_and_naive(text: pd.Series, column: str, input_name: str) -> None:
+    """Refuse a column mixing times with an offset and times without one.
+
+    Offsets that change (daylight saving) are fine; a time without one beside them
+    is ambiguous: its zone is unknown.
+    """
+    present = text.dropna().astype(str)
+    zoned = present.str.contains(_OFFSET, regex=True)
+    if zoned.any() and not zoned.all():
+        raise DataValidationError(
+            f"Column {column!r} in {input_name} mixes times with and without a time zone or "
+            f"offset (such as {present[zoned].iloc[0]!r} and {present[~zoned].iloc[0]!r}); "
+            "give every time an offset, or none.",
+            column=column,
+            expected="every time with an offset, or none",
+            got=present[~zoned].iloc[0],
+        )
 
 
 def _is_out_of_range(value: Any) -> bool:
@@ -173,7 +214,7 @@ def check_ids(values: pd.Series, column: str, input_name: str) -> None:
     if missing.any():
         raise DataValidationError(
             f"Column {column!r} in {input_name} has {int(missing.sum())} missing id(s) "
-            f"(first at row {int(missing.to_numpy().argmax())}); every row needs one.",
+            f"(first at row {row_number(int(missing.to_numpy().argmax()))}); every row needs one.",
             column=column,
             expected="an id on every row",
             got="missing",
@@ -188,6 +229,11 @@ def check_ids(values: pd.Series, column: str, input_name: str) -> None:
             expected="whole numbers or text",
             got=kind,
         )
+
+
+def row_number(position: int) -> int:
+    """The row a message names: counted from 1, the first row under the header, as people count."""
+    return position + 1
 
 
 def check_frame(data: Any, input_name: str) -> None:
@@ -255,7 +301,7 @@ def numeric_column(
     if infinite.any():
         raise DataValidationError(
             f"Column {column!r} in {input_name} contains infinite values in "
-            f"{int(infinite.sum())} row(s) (first at row {int(np.flatnonzero(infinite)[0])}); "
+            f"{int(infinite.sum())} row(s) (first at row {row_number(int(np.flatnonzero(infinite)[0]))}); "
             "replace them with a number or leave them empty.",
             column=column,
             expected="finite numbers or missing",
@@ -266,7 +312,7 @@ def numeric_column(
         first = int(np.flatnonzero(huge)[0])
         raise DataValidationError(
             f"Column {column!r} in {input_name} holds {floats[first]:g} in {int(huge.sum())} "
-            f"row(s) (first at row {first}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
+            f"row(s) (first at row {row_number(first)}); numbers beyond ±{LARGEST_NUMBER:g} overflow when "
             "scaled, replace them with a number or leave them empty.",
             column=column,
             expected=f"within ±{LARGEST_NUMBER:g}",
@@ -275,10 +321,26 @@ def numeric_column(
     return floats
 
 
-def categorical_column(values: pd.Series) -> np.ndarray:
-    """``values`` as an object array of strings, NaN for missing (what the imputer expects)."""
-    import numpy as np
+def categorical_column(values: pd.Series, column: str, input_name: str) -> np.ndarray:
+    """``values`` as an object array of strings, NaN for missing (what the imputer expects).
 
+    Nested or binary values (a struct, a list, bytes) are refused: as text they would
+    be stored as their Python spelling (``"{'a': 1}"``), not as the file gave them.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=True) in ("mixed", "bytes"):
+        odd = next((v for v in values if isinstance(v, dict | list | bytes | np.ndarray)), None)
+        if odd is not None:
+            raise DataValidationError(
+                f"Column {column!r} in {input_name} holds {type(odd).__name__} values (such "
+                f"as {odd!r}); a feature holds numbers or text. Flatten it, or list it under "
+                "'ignore' in [data].",
+                column=column,
+                expected="numbers or text",
+                got=type(odd).__name__,
+            )
     missing = values.isna().to_numpy()
     text = values.astype(str).to_numpy(dtype=object)
     text[missing] = np.nan

@@ -36,6 +36,7 @@ from flows.data.columns import (
     refuse_case_variants,
     refuse_one_class,
     require_columns,
+    row_number,
 )
 from flows.errors import ConfigError, DataValidationError
 from flows.names import DATE_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
@@ -368,7 +369,7 @@ class DataContract:
             columns[PERIOD_KEY] = absolute - start
         for column in self.other_columns(list(data.columns)):
             if self._is_categorical(data[column]):
-                columns[column] = categorical_column(data[column])
+                columns[column] = categorical_column(data[column], column, input_name)
             else:
                 columns[column] = numeric_column(data[column], column, input_name)
         columns[self.label] = self.binary_labels(data[self.label], input_name)
@@ -419,7 +420,7 @@ class DataContract:
         require_columns(data, list(features), input_name)
         return pd.DataFrame(
             {
-                column: categorical_column(data[column])
+                column: categorical_column(data[column], column, input_name)
                 if self._is_categorical(data[column])
                 else numeric_column(data[column], column, input_name)
                 for column in features
@@ -441,7 +442,7 @@ class DataContract:
         if missing.any():
             raise DataValidationError(
                 f"Column {self.label!r} in {input_name} has {int(missing.sum())} missing label(s) "
-                f"(first at row {int(np.flatnonzero(missing.to_numpy())[0])}); every row needs one.",
+                f"(first at row {row_number(int(np.flatnonzero(missing.to_numpy())[0]))}); every row needs one.",
                 column=self.label,
                 expected="a label on every row",
                 got="missing",

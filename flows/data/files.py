@@ -98,14 +98,12 @@ def read_tables(
         The stacked table and the number of rows each path gave, in order.
 
     Raises:
-        DataValidationError: as :func:`read_table`, if two files have different columns,
-            or if one file is given twice (by two names, or also inside a given folder).
+        DataValidationError: as :func:`read_table`, or if two files have different columns.
     """
     import pandas as pd
 
     if not paths:
         raise ConfigError("No file given: name at least one .csv or .parquet file or folder.")
-    _refuse_repeated(paths)
     text = tuple(text_columns)
     frames = [read_table(Path(path), text_columns=text) for path in paths]
     first = list(frames[0].columns)
@@ -119,21 +117,6 @@ def read_tables(
             )
     sizes = [len(frame) for frame in frames]
     return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), sizes
-
-
-def _refuse_repeated(paths: Sequence[Path]) -> None:
-    """Refuse a file that two of ``paths`` stand for: its rows would be loaded twice."""
-    given: dict[Path, Path] = {}
-    for path in map(Path, paths):
-        for part in data_files(path) if path.exists() else []:
-            real = part.resolve()
-            if real in given:
-                raise DataValidationError(
-                    f"{part} is given twice (in {given[real]} and in {path}); give each file "
-                    "once, or its rows would be stored twice.",
-                    got=str(part),
-                )
-            given[real] = path
 
 
 def decoded_bytes(path: Path) -> int:

@@ -232,7 +232,26 @@ def fresh_cases() -> list[Case]:
         ),
         ("one huge cell", "week", csv(at("kind", 0, "k" * (4 << 20))(week))),
     ]
+    nested = pa.Table.from_pandas(week, preserve_index=False)
     refused: list[tuple[str, str, Writer, str]] = [
+        (
+            "a struct feature",
+            "week",
+            parquet(nested.append_column("s", pa.array([{"a": 1}] * len(week)))),
+            r"'s' .*holds dict values.*numbers or text",
+        ),
+        (
+            "a list feature",
+            "week",
+            parquet(nested.append_column("l", pa.array([[1, 2]] * len(week)))),
+            r"'l' .*holds ndarray values",
+        ),
+        (
+            "mixed time zones",
+            "week",
+            parquet(week.assign(t=["2024-03-04T00:00:00+01:00", "2024-03-05"] * (len(week) // 2))),
+            r"'t' .*mixes times with and without a time zone or offset",
+        ),
         (
             "ten-digit period",
             "pid",

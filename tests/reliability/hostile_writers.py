@@ -25,12 +25,13 @@ Frame = Callable[[pd.DataFrame], pd.DataFrame]
 Writer = Callable[[Path], list[Path]]
 
 FRESH_CONTRACTS = {
-    "pid": 'model_name = "FUZZ"\n[data]\nperiod_column = "pid"\nlabel = "y"\n',
-    "day": 'model_name = "FUZZ"\n[data]\ntime_column = "t"\nperiod = "day"\nlabel = "y"\nid_column = "id"\npositive_label = "yes"\n',
-    "week": 'model_name = "FUZZ"\n[data]\ntime_column = "t"\nlabel = "y"\nid_column = "id"\npositive_label = "yes"\n',
+    "pid": 'model_name = "PERIODS"\n[data]\nperiod_column = "pid"\nlabel = "y"\n',
+    "day": 'model_name = "DAYS"\n[data]\ntime_column = "t"\nperiod = "day"\nlabel = "y"\nid_column = "id"\npositive_label = "yes"\n',
+    "week": 'model_name = "WEEKS"\n[data]\ntime_column = "t"\nlabel = "y"\nid_column = "id"\npositive_label = "yes"\n',
 }
 """``[data]`` of the empty homes some cases load into."""
 LOANS_TOML = """model_name = "LOANS"
+
 [data]
 time_column = "opened_at"
 label = "outcome"

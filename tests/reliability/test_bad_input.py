@@ -95,7 +95,7 @@ class TestBadData:
             code, err = _score(cli, home)
         assert code == 2
         assert (
-            "'debt_to_income' in scoring input contains infinite values in 1 row(s) (first at row 3)"
+            "'debt_to_income' in scoring input contains infinite values in 1 row(s) (first at row 4)"
             in err
         )
 

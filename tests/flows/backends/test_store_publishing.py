@@ -36,8 +36,9 @@ def home(tmp_path) -> Path:
     history = tmp_path / "history.csv"
     generate_weeks(0, 19, SPEC).to_csv(history, index=False)
     settings = Settings(home=tmp_path / "home")
+    files = steps.check_files(settings, [history])
     with open_backend(settings) as backend:
-        steps.ingest(backend, settings, steps.check_files(settings, [history]))
+        steps.ingest(backend, settings, files)
     return tmp_path / "home"
 
 

@@ -263,9 +263,11 @@ class TestPeriods:
         months = absolute_periods(times, "month")
         assert period_start(int(months[-1]), "month") == "2024-02-01"
 
-    def test_time_zones_count_by_the_wall_clock(self):
-        times = pd.Series(pd.to_datetime(["2024-01-07T23:30:00+08:00"]))
-        assert period_start(int(absolute_periods(times, "day")[0]), "day") == "2024-01-07"
+    def test_zoned_times_count_on_the_utc_clock_and_naive_ones_as_written(self):
+        zoned = pd.Series(pd.to_datetime(["2024-01-08T01:30:00+08:00"]))  # 17:30 UTC the day before
+        naive = pd.Series(pd.to_datetime(["2024-01-08T01:30:00"]))
+        assert period_start(int(absolute_periods(zoned, "day")[0]), "day") == "2024-01-07"
+        assert period_start(int(absolute_periods(naive, "day")[0]), "day") == "2024-01-08"
 
 
 class TestConfigFile:

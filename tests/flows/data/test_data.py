@@ -134,7 +134,7 @@ class TestValidation:
     def test_infinite_values_are_named_with_their_row(self, quickstart):
         bad = quickstart.copy()
         bad.loc[7, "annual_income"] = np.inf
-        with pytest.raises(DataValidationError, match="'annual_income'.*infinite.*row 7"):
+        with pytest.raises(DataValidationError, match="'annual_income'.*infinite.*row 8"):
             DEFAULT_CONTRACT.validate(bad)
 
     def test_non_numeric_column_names_the_first_bad_value(self, quickstart):
