@@ -189,7 +189,7 @@ class TestWeeklyRun:
             f"`{entry.verdict}`",
             entry.champion_version,
             entry.challenger_version,
-            "p-value",
+            "Paired DeLong test of no gain",
             entry.holdout_fingerprint[:16],
             f"#{entry.id}",
         ):
