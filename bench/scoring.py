@@ -43,6 +43,8 @@ MARK_START = "<!-- scoring-results:start -->"
 MARK_END = "<!-- scoring-results:end -->"
 THROUGHPUT_FLOOR = 0.9
 PEAK_CEILING_MIB = 1024
+PEAK_GROWTH_CEILING = 1.15
+"""Peak RSS at the largest size over the peak at the smallest: memory must stay flat."""
 
 
 # -- children (each a fresh process) --------------------------------------------------------
@@ -172,15 +174,18 @@ def render(measured: dict) -> str:
             f"| {ours_['peak_mib']:,.0f} MiB | {bare_['peak_mib']:,.0f} MiB "
             f"| {ours_['batches']} × ≤{ours_['largest_batch']:,} |"
         )
-    largest = measured["sizes"][-1]
+    smallest, largest = measured["sizes"][0], measured["sizes"][-1]
     ratio_ok = all(r["throughput_ratio"] >= THROUGHPUT_FLOOR for r in measured["sizes"])
     peak_ok = largest["ours"]["peak_mib"] <= PEAK_CEILING_MIB
+    growth = largest["ours"]["peak_mib"] / smallest["ours"]["peak_mib"]
     machine = measured["machine"]
     lines += [
         "",
         f"Throughput ≥ {THROUGHPUT_FLOOR}× the bare call at every size: "
         f"**{'yes' if ratio_ok else 'NO'}**. Peak RSS ≤ 1 GiB at {largest['rows']:,} rows: "
-        f"**{'yes' if peak_ok else 'NO'}** ({largest['ours']['peak_mib']:,.0f} MiB).",
+        f"**{'yes' if peak_ok else 'NO'}** ({largest['ours']['peak_mib']:,.0f} MiB). Peak RSS at "
+        f"{largest['rows']:,} rows ≤ {PEAK_GROWTH_CEILING}× the peak at {smallest['rows']:,}: "
+        f"**{'yes' if growth <= PEAK_GROWTH_CEILING else 'NO'}** ({growth:.2f}×).",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
         f"load average before the run {', '.join(f'{x:.2f}' for x in machine['load_before'])}.",

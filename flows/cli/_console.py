@@ -61,7 +61,10 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         help="home directory of the embedded backend (default: $CC_HOME or ~/.champion-challenger)",
     )
     group.add_argument("--backend", choices=BACKEND_NAMES, help=f"default: {DEFAULT_BACKEND}")
-    group.add_argument("--model-name", help="registered model (default: CREDIT_APPROVAL)")
+    group.add_argument(
+        "--model-name",
+        help="registered model (default: model_name in config.toml, else CREDIT_APPROVAL)",
+    )
     group.add_argument("--config", help="TOML settings file (default: <home>/config.toml)")
 
 
