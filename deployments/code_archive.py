@@ -6,20 +6,21 @@ by-reference trap. Policies are found through entry points, which live in packag
 metadata rather than in code, so the archive also carries a ``.dist-info`` folder
 with the distribution's ``entry_points.txt``; ``importlib.metadata`` reads it from
 the zip like from any path entry. The archive is deterministic: the same sources
-give the same bytes.
+give the same bytes. It carries its identity (the release and a hash of its files,
+:mod:`flows.package_identity`) for the flow to check against its own before a
+cycle runs in the warehouse.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
+import json
 import zipfile
 from pathlib import Path
 from typing import Final
 
-DISTRIBUTION: Final = "champion-challenger"
-_SUFFIXES: Final = (".py", ".sql", ".yaml")
-"""Files shipped: modules and the package data pyproject.toml declares."""
+from flows.package_identity import DISTRIBUTION, IDENTITY_FILE, local_identity, shipped_files
+
 _TIMESTAMP: Final = (1980, 1, 1, 0, 0, 0)
 
 
@@ -35,30 +36,20 @@ def build_archive(directory: str | Path) -> Path:
         importlib.metadata.PackageNotFoundError: if the distribution is not installed.
     """
     dist = importlib.metadata.distribution(DISTRIBUTION)
-    packages = (dist.read_text("top_level.txt") or "").split()
     info = f"{DISTRIBUTION.replace('-', '_')}-{dist.version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {dist.version}\n"
     target = Path(directory) / archive_name()
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for package in sorted(packages):
-            root = _package_dir(package)
-            for path in sorted(root.rglob("*")):
-                if path.suffix in _SUFFIXES and "__pycache__" not in path.parts:
-                    relative = path.relative_to(root.parent).as_posix()
-                    _write(archive, relative, path.read_bytes())
+        for name, path in shipped_files():
+            _write(archive, name, path.read_bytes())
         _write(archive, f"{info}/METADATA", metadata.encode())
+        identity = json.dumps(local_identity().to_dict(), sort_keys=True)
+        _write(archive, f"{info}/{IDENTITY_FILE}", identity.encode())
         _write(
             archive, f"{info}/entry_points.txt", (dist.read_text("entry_points.txt") or "").encode()
         )
     return target
-
-
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(f"Package {package!r} of {DISTRIBUTION} cannot be found.")
-    return Path(spec.origin).parent
 
 
 def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deployments.graph_contract import PROCEDURE
-from deployments.snowflake_graph import to_snowflake_dag
-from deployments.snowflake_sql import render_script
+from deployments.snowflake_graph import CODE_STAGE, PROCEDURE_PACKAGES, to_snowflake_dag
+from deployments.snowflake_sql import render_script, stage_procedure_sql
+from flows.backends.snowflake import stage_procedure
 from flows.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from deployments.snowflake_graph import TaskGraph
+    from flows.config import SnowflakeSettings
 
 _TASK_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 HISTORY_DAYS = 7
@@ -62,6 +64,44 @@ def check_packages(session: Any, packages: tuple[str, ...]) -> None:
             "version with --package NAME==VERSION (re-test the steps with it), or pass "
             "--no-package-check if the account resolves packages from another repository."
         )
+
+
+def install_stage_procedure(
+    session: Any,
+    settings: SnowflakeSettings,
+    *,
+    archive: Path,
+    packages: tuple[str, ...] = PROCEDURE_PACKAGES,
+    package_check: bool = True,
+) -> list[str]:
+    """Ship the code and create the stage procedure a flow in warehouse mode calls.
+
+    The pins are checked against the channel first, so an unhosted one fails in one
+    line before anything is created.
+
+    Returns:
+        The statements that ran (the PUT as its target).
+
+    Raises:
+        ConfigError: if a pinned package is not hosted (nothing was created then).
+    """
+    if package_check:
+        check_packages(session, packages)
+    schema = f"{settings.database}.{settings.schema}"
+    stage = f"{schema}.{CODE_STAGE}"
+    statements = [
+        f"CREATE STAGE IF NOT EXISTS {stage}",
+        stage_procedure_sql(
+            f"{schema}.{stage_procedure.PROCEDURE}",
+            stage=stage,
+            archive_name=archive.name,
+            packages=packages,
+        ),
+    ]
+    session.sql(statements[0]).collect()
+    session.file.put(str(archive), f"@{stage}", auto_compress=False, overwrite=True)
+    session.sql(statements[1]).collect()
+    return [statements[0], f"PUT {archive.name} @{stage}", statements[1]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +147,7 @@ def deploy_graph(
         session.sql(script.create_stage).collect()
         session.file.put(str(archive), f"@{stage}", auto_compress=False, overwrite=True)
         session.sql(script.create_procedure).collect()  # an unhosted pin fails before the stop
+        session.sql(script.create_stage_procedure).collect()
         session.sql(script.suspend_root).collect()
         # DAGOperation.deploy(or_replace) drops the old graph's tasks, stale children included
         with warnings.catch_warnings():

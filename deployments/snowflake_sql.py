@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from deployments.graph_contract import PROCEDURE
+from flows.backends.snowflake import stage_procedure
 from flows.errors import ConfigError
 from flows.identifiers import check_dollar_quotable, sql_literal
 
@@ -98,6 +99,8 @@ class GraphScript:
     """PUT of the code archive, from its absolute path."""
     create_procedure: str
     """The procedure whose handler runs one step (fails on an unhosted package pin)."""
+    create_stage_procedure: str
+    """The procedure running one heavy stage for a flow in warehouse mode (same code, same pins)."""
     suspend_root: str
     """Stop the schedule while the graph is replaced (a no-op on the first deploy)."""
     drop_stale: str
@@ -111,9 +114,15 @@ class GraphScript:
         """The whole script: the header, then the four commented sections."""
         sections = [
             (
-                "1. The code, before anything stops: the package archive on a stage, and the "
-                "procedure running one step (an unhosted package pin fails here).",
-                [self.create_stage, self.upload, self.create_procedure],
+                "1. The code, before anything stops: the package archive on a stage, the "
+                "procedure running one step, and the one running one stage for a flow in "
+                "warehouse mode (an unhosted package pin fails here).",
+                [
+                    self.create_stage,
+                    self.upload,
+                    self.create_procedure,
+                    self.create_stage_procedure,
+                ],
             ),
             (
                 "2. Stop the schedule; drop child tasks no longer in the graph.",
@@ -176,6 +185,12 @@ def render_script(graph: TaskGraph, *, archive: PurePath, built: bool = True) ->
             "  AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
         ),
         create_procedure=_procedure(graph, stage=stage, archive_name=archive.name),
+        create_stage_procedure=stage_procedure_sql(
+            graph.qualified(stage_procedure.PROCEDURE),
+            stage=stage,
+            archive_name=archive.name,
+            packages=graph.options.packages,
+        ),
         suspend_root=f"ALTER TASK IF EXISTS {graph.qualified(root.name)} SUSPEND",
         drop_stale=_drop_stale(graph, keep=[task.name for task in tasks]),
         create_tasks=tuple(
@@ -226,17 +241,48 @@ def _drop_stale(graph: TaskGraph, *, keep: list[str]) -> str:
 
 
 def _procedure(graph: TaskGraph, *, stage: str, archive_name: str) -> str:
-    packages = ", ".join(sql_literal(p) for p in graph.options.packages)
     comment = "champion-challenger: runs one step of the cycle with the Prefect flow's step code"
+    return _create_procedure(
+        f"{graph.qualified(PROCEDURE)}(STEP VARCHAR)",
+        handler=HANDLER,
+        comment=comment,
+        import_path=f"@{stage}/{archive_name}",
+        packages=graph.options.packages,
+    )
+
+
+def stage_procedure_sql(
+    qualified_name: str, *, stage: str, archive_name: str, packages: tuple[str, ...]
+) -> str:
+    """``CREATE OR REPLACE PROCEDURE <name>(STAGE VARCHAR, REQUEST VARCHAR)`` of the stage handler.
+
+    Args:
+        qualified_name: ``DATABASE.SCHEMA.CHAMPION_CHALLENGER_STAGE`` (validated parts).
+        stage: The qualified stage holding the code archive.
+        archive_name: The archive's file name on that stage.
+        packages: ``name==version`` pins, as the step procedure's.
+    """
+    return _create_procedure(
+        f"{qualified_name}(STAGE VARCHAR, REQUEST VARCHAR)",
+        handler=stage_procedure.HANDLER,
+        comment="champion-challenger: runs one heavy stage of the cycle inside Snowflake",
+        import_path=f"@{stage}/{archive_name}",
+        packages=packages,
+    )
+
+
+def _create_procedure(
+    signature: str, *, handler: str, comment: str, import_path: str, packages: tuple[str, ...]
+) -> str:
     return "\n".join(
         [
-            f"CREATE OR REPLACE PROCEDURE {graph.qualified(PROCEDURE)}(STEP VARCHAR)",
+            f"CREATE OR REPLACE PROCEDURE {signature}",
             "  RETURNS VARCHAR",
             "  LANGUAGE PYTHON",
             f"  RUNTIME_VERSION = {sql_literal(RUNTIME_VERSION)}",
-            f"  PACKAGES = ({packages})",
-            f"  IMPORTS = ({sql_literal(f'@{stage}/{archive_name}')})",
-            f"  HANDLER = {sql_literal(HANDLER)}",
+            f"  PACKAGES = ({', '.join(sql_literal(p) for p in packages)})",
+            f"  IMPORTS = ({sql_literal(import_path)})",
+            f"  HANDLER = {sql_literal(handler)}",
             f"  COMMENT = {sql_literal(comment)}",
             "  EXECUTE AS OWNER",
         ]

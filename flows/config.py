@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
 DEFAULT_HOME = Path("~/.champion-challenger")
+WAREHOUSE_COMPUTE = "warehouse"
+"""``[snowflake] compute``: train, evaluate and score inside Snowflake (the default)."""
+WORKER_COMPUTE = "worker"
+"""``[snowflake] compute``: read the windows into the orchestrator's process and work there."""
+COMPUTE_MODES = (WAREHOUSE_COMPUTE, WORKER_COMPUTE)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,13 @@ class SnowflakeSettings:
     """Table of recorded decisions."""
     lock_table: str = "PROMOTION_LOCK"
     """Table holding the advisory promotion lock."""
+    compute: str = WAREHOUSE_COMPUTE
+    """Where the cycle's heavy stages run: ``warehouse`` (the stage procedure, inside
+    Snowflake: the data never leaves it) or ``worker`` (the orchestrator's process, which
+    reads the windows; for accounts that cannot create procedures)."""
+    training_warehouse: str | None = None
+    """Warehouse the stage procedure trains on (a Snowpark-optimised one for large
+    windows); None trains on the procedure's own warehouse."""
     statement_timeout_seconds: int = 540
     """``STATEMENT_TIMEOUT_IN_SECONDS`` of the session: Snowflake ends a longer statement.
 
@@ -69,6 +81,11 @@ class SnowflakeSettings:
     Between the statement timeout (so Snowflake's own error comes first) and the task's."""
 
     def __post_init__(self) -> None:
+        if self.compute not in COMPUTE_MODES:
+            raise ConfigError(
+                f"[snowflake] compute must be one of {', '.join(COMPUTE_MODES)}; "
+                f"got {self.compute!r}."
+            )
         for name in (
             "database",
             "schema",
@@ -78,10 +95,9 @@ class SnowflakeSettings:
             "lock_table",
         ):
             object.__setattr__(self, name, validate_identifier(getattr(self, name), what=name))
-        if self.warehouse is not None:
-            object.__setattr__(
-                self, "warehouse", validate_identifier(self.warehouse, what="warehouse")
-            )
+        for name in ("warehouse", "training_warehouse"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, validate_identifier(getattr(self, name), what=name))
         self._validate_timeouts()
 
     def _validate_timeouts(self) -> None:

@@ -36,11 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     setup = commands.add_parser(
         "setup",
-        help="create the ledger, lock and row-hash tables and the two model tags, "
-        "or upgrade the previous release's in place",
+        help="create the ledger, lock and row-hash tables and the two model tags, or upgrade "
+        "the previous release's in place, and (compute = warehouse) ship the code and "
+        "create the stage procedure",
     )
     _add_settings_options(setup)
     _add_connection_option(setup)
+    _add_package_options(setup)
     setup.set_defaults(handler=setup_command)
 
     repair = commands.add_parser(
@@ -67,11 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     deploy = commands.add_parser("deploy", help="create or replace the graph in the account")
     _add_graph_options(deploy)
     _add_connection_option(deploy)
-    deploy.add_argument(
-        "--no-package-check",
-        action="store_true",
-        help="skip checking the pinned packages against INFORMATION_SCHEMA.PACKAGES",
-    )
+    _add_package_check_option(deploy)
     deploy.set_defaults(handler=deploy_command)
 
     run = commands.add_parser("run", help="start one graph run now")
@@ -146,13 +144,37 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"suspend after N failed runs in a row (default: {defaults.DEFAULT_SUSPEND_AFTER_FAILURES})",
     )
-    graph.add_argument(
+    _add_package_pin_option(graph)
+
+
+def _add_package_pin_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
         "--package",
         action="append",
         default=[],
         metavar="NAME==VERSION",
         help="pin another version of a procedure package (repeatable)",
     )
+
+
+def _add_package_check_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-package-check",
+        action="store_true",
+        help="skip checking the pinned packages against INFORMATION_SCHEMA.PACKAGES",
+    )
+
+
+def _add_package_options(parser: argparse.ArgumentParser) -> None:
+    _add_package_pin_option(parser)
+    _add_package_check_option(parser)
+
+
+def _pins(args: argparse.Namespace) -> tuple[str, ...]:
+    """The procedure's package pins: the defaults, with ``--package`` replacing some."""
+    from deployments.snowflake_graph import GraphOptions
+
+    return GraphOptions().with_packages(args.package).packages
 
 
 def _add_settings_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -201,13 +223,30 @@ def _graph(args: argparse.Namespace, settings: Settings | None = None) -> TaskGr
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    """Create the Snowflake backend's tables and tags, or upgrade them; print what changed."""
+    """Create the Snowflake backend's tables and tags, or upgrade them; print what changed.
+
+    In warehouse mode (``[snowflake] compute``, the default) it also ships this
+    release's code and creates the stage procedure the flow calls.
+    """
+    from deployments.code_archive import build_archive
+    from deployments.snowflake_deploy import install_stage_procedure
     from flows.backends import SNOWFLAKE, open_backend
+    from flows.config import WAREHOUSE_COMPUTE
     from flows.cycle import steps
 
     settings = _settings(args).with_overrides(backend=SNOWFLAKE)
     with open_backend(settings) as backend:
         statements = steps.setup(backend)
+        stages = backend.warehouse
+        if settings.snowflake.compute == WAREHOUSE_COMPUTE and stages is not None:
+            with tempfile.TemporaryDirectory() as folder:
+                statements += install_stage_procedure(
+                    stages.session,  # type: ignore[attr-defined]
+                    settings.snowflake,
+                    archive=build_archive(folder),
+                    packages=_pins(args),
+                    package_check=not args.no_package_check,
+                )
     get_console().print(
         "\n".join(
             [

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from flows.backends._mode import Mode as Mode
 from flows.backends._mode import check_mode
@@ -26,14 +26,35 @@ if TYPE_CHECKING:
     from flows.backends.registry import Registry
     from flows.backends.source import DataSource
     from flows.config import Settings
+    from flows.cycle.evaluation import Evaluation
+    from flows.cycle.stages import ChallengerRef, Cycle
+    from flows.data.plan import CyclePlan
+
+
+class WarehouseStages(Protocol):
+    """Runs the cycle's heavy stages where the data lives, for a backend that can."""
+
+    def retrain(self, cycle: Cycle, plan: CyclePlan) -> ChallengerRef:
+        """Train the challenger where the data is; return its reference."""
+
+    def evaluate(self, cycle: Cycle, plan: CyclePlan, challenger: ChallengerRef) -> Evaluation:
+        """Score both models where the data is; return the evidence to judge."""
+
+    def score_to_table(
+        self, *, source: str, target: str, run_id: str, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Score a table or query with the live version into a table, where the data is."""
 
 
 @dataclass(frozen=True)
 class Backend:
-    """The pair every step works against."""
+    """The pair every step works against, and where the heavy stages run."""
 
     source: DataSource
     registry: Registry
+    warehouse: WarehouseStages | None = None
+    """The stages run in the warehouse (Snowflake's ``compute = "warehouse"``); None runs
+    them in this process."""
     protected: tuple[Path, ...] = ()
     """Local folders only the backend writes (the embedded home): no output goes inside."""
 

@@ -119,6 +119,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     score.add_argument("--out", help="write the scores to a .csv or .parquet file")
     score.add_argument(
+        "--to-table",
+        metavar="NAME",
+        help="score in the warehouse into this table, written whole or not at all "
+        '(Snowflake, compute = "warehouse"); the features never leave it',
+    )
+    score.add_argument(
+        "--source",
+        dest="table_source",
+        metavar="TABLE_OR_SELECT",
+        help="with --to-table: the table or query to score (default: the applications table)",
+    )
+    score.add_argument(
         "--csv-safe",
         action="store_true",
         help="prefix text cells starting with = + - @ with ' in a CSV output, so a "
@@ -305,6 +317,10 @@ def score_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
     from flows.data.output import check_output_path, write_table
 
+    if args.to_table:
+        return _score_to_table_command(args)
+    if args.table_source:
+        raise ConfigError("--source names what --to-table scores; give --to-table NAME too.")
     if args.input:
         return _score_file_command(args)
     settings = settings_from(args)
@@ -324,6 +340,27 @@ def score_command(args: argparse.Namespace) -> int:
         f"Scored {result.n_rows:,} {contract.row_noun} with live version [bold]{result.version}[/]: "
         f"mean {contract.score_description} {probabilities.mean():.3f}"
         + (f"; written to {shown(args.out)} (column {contract.score_column})" if args.out else "")
+    )
+    return 0
+
+
+def _score_to_table_command(args: argparse.Namespace) -> int:
+    """``score --to-table NAME``: the live version over a table or query, in the warehouse."""
+    from flows.cycle import steps
+
+    if args.input or args.out or args.first_period is not None or args.last_period is not None:
+        raise ConfigError(
+            "--to-table scores in the warehouse; --input, --out and the period options do not "
+            "apply."
+        )
+    with (
+        get_console().status("Scoring in the warehouse…"),
+        open_existing(settings_from(args)) as backend,
+    ):
+        result = steps.score_to_table(backend, target=args.to_table, source=args.table_source)
+    get_console().print(
+        f"Scored {result['n_rows']:,} rows with live version [bold]{result['version']}[/] "
+        f"into {result['target']}"
     )
     return 0
 

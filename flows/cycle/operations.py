@@ -50,6 +50,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "champion": Operation("champion", None, None, "run"),
     "score": Operation("score", "score-live", None, "score"),
     "score-file": Operation("score_file", "score-file", None, "score"),
+    "score-table": Operation("score_to_table", "score-to-table", None, "score"),
     "status": Operation("status", "list-versions", None, "status"),
     "history": Operation("history", None, None, "history"),
     "live-at": Operation("live_at", None, None, "history"),

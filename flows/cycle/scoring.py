@@ -14,12 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flows.data import files
 from flows.data.columns import check_ids, require_columns
 from flows.data.output import TableWriter, check_output_path
-from flows.errors import DataValidationError
+from flows.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
     from flows.backends import Backend
@@ -161,4 +161,34 @@ def score_file(
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
         protected=backend.protected,
         csv_safe=csv_safe,
+    )
+
+
+def score_to_table(
+    backend: Backend,
+    *,
+    target: str,
+    source: str | None = None,
+    run_id: str | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Score ``source`` (a table or a SELECT; the applications by default) into table ``target``.
+
+    The rows are scored where they are stored and the result is written there, whole
+    or not at all; only the count and the version come back. Each row carries the
+    version that scored it.
+
+    Raises:
+        ConfigError: on a backend that does not run stages in its warehouse.
+    """
+    if backend.warehouse is None:
+        raise ConfigError(
+            "Scoring into a table runs in the warehouse: it needs the Snowflake backend with "
+            '[snowflake] compute = "warehouse"; write the scores to a file with --out instead.'
+        )
+    return backend.warehouse.score_to_table(
+        source=source or "",
+        target=target,
+        run_id=run_id or "score",
+        actor=actor,
     )

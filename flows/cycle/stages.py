@@ -217,7 +217,15 @@ class Cycle:
         return steps.plan_cycle(self.backend, self.settings)
 
     def retrain(self, plan: CyclePlan) -> ChallengerRef:
-        """Train the challenger on the plan's windows (logged as CHALLENGER unless a dry run)."""
+        """Train the challenger on the plan's windows (logged as CHALLENGER unless a dry run).
+
+        Where the backend runs the heavy stages in its warehouse, the training happens
+        there and only the challenger's reference comes back.
+        """
+        if self.backend.warehouse is not None:
+            challenger = self.backend.warehouse.retrain(self, plan)
+            logger.info("Challenger %s trained in the warehouse", challenger.version)
+            return challenger
         result = steps.retrain_challenger(
             self.backend, self.settings, plan, dry_run=self.parameters.dry_run
         )
@@ -237,15 +245,11 @@ class Cycle:
         )
 
     def evaluate(self, plan: CyclePlan, challenger: ChallengerRef) -> Evaluation:
-        """Score champion and challenger on the plan's hold-out rows."""
-        if not challenger.logged and challenger.model is None:
-            challenger = self._unlogged_again(plan, challenger)
-        evaluation = steps.evaluate(
-            self.backend,
-            plan,
-            challenger=challenger.record or challenger.version,
-            unlogged=challenger.model,
-        )
+        """Score champion and challenger on the plan's hold-out rows (in the warehouse, if it has one)."""
+        if self.backend.warehouse is not None:
+            evaluation = self.backend.warehouse.evaluate(self, plan, challenger)
+        else:
+            evaluation = self._evaluate_here(plan, challenger)
         logger.info(
             "Hold-out %s (%d rows): champion %s AUC %.4f, challenger %s AUC %.4f",
             evaluation.holdout,
@@ -256,6 +260,16 @@ class Cycle:
             evaluation.challenger_metrics["roc_auc"],
         )
         return evaluation
+
+    def _evaluate_here(self, plan: CyclePlan, challenger: ChallengerRef) -> Evaluation:
+        if not challenger.logged and challenger.model is None:
+            challenger = self._unlogged_again(plan, challenger)
+        return steps.evaluate(
+            self.backend,
+            plan,
+            challenger=challenger.record or challenger.version,
+            unlogged=challenger.model,
+        )
 
     def decide(
         self, evaluation: Evaluation, policy: ccpolicy.Policy, plan: CyclePlan

@@ -47,6 +47,7 @@ from flows.cycle.rollback import rollback as rollback
 from flows.cycle.scoring import VERSION_COLUMN
 from flows.cycle.scoring import FileScoringResult as FileScoringResult
 from flows.cycle.scoring import score_file as score_file
+from flows.cycle.scoring import score_to_table as score_to_table
 from flows.cycle.strength import evidence_strength
 from flows.cycle.training import TrainedModel
 from flows.cycle.upkeep import repair as repair
@@ -176,6 +177,8 @@ def train_champion(
 
     Raises:
         ConfigError: if a champion is already live and ``replace`` is false.
+        DataValidationError: if its test AUC is no better than chance and not
+            ``allow_weak`` (the version stays logged, not live).
     """
     plan = plan or plan_cycle(backend, settings, role="champion")
     live = backend.registry.live_version()

@@ -236,6 +236,14 @@ def score_file_live(backend: Backend, input_file: str, out_file: str) -> steps.F
     return steps.score_file(backend, Path(input_file), Path(out_file))
 
 
+@task(name="score-to-table", timeout_seconds=STEP_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
+def score_into_table(
+    backend: Backend, to_table: str, source: str | None, run_id: str | None
+) -> dict[str, Any]:
+    """Score a table or query with the live version into a table, inside the warehouse."""
+    return steps.score_to_table(backend, target=to_table, source=source, run_id=run_id)
+
+
 @task(name="list-versions", timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def list_versions(backend: Backend) -> steps.Status:
     """Every version and the live one, for the versions artifact."""
@@ -403,29 +411,28 @@ def score(
     last_week: int | None = None,
     input_file: str | None = None,
     out_file: str | None = None,
+    to_table: str | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Batch inference with the version that LIVE_VERSION names (default: the newest period).
 
     ``first_week`` and ``last_week`` select stored periods in the contract's unit.
     ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored periods,
-    streamed in row batches, into ``out_file``.
+    streamed in row batches, into ``out_file``. ``to_table`` scores ``source`` (a table
+    or query; the applications by default) in the warehouse into that table instead.
     """
     _attach_step_loggers()
     settings = _settings(backend, model_name, home, config)
-    if input_file is not None:
-        if not out_file:
-            raise ConfigError("input_file needs out_file: where to write the scores.")
-        with open_backend(settings) as opened:
-            scored = score_file_live(opened, input_file, out_file)
-        get_run_logger().info(
-            "Scored %d rows of %s with %s into %s",
-            scored.n_rows,
-            input_file,
-            scored.version,
-            out_file,
-        )
-        return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
+    if input_file is not None and not out_file:
+        raise ConfigError("input_file needs out_file: where to write the scores.")
     with open_backend(settings) as opened:
+        if to_table is not None:
+            return score_into_table(opened, to_table, source, _run_id())
+        if input_file is not None:
+            scored = score_file_live(opened, input_file, out_file)
+            said = "Scored %d rows of %s with %s into %s"
+            get_run_logger().info(said, scored.n_rows, input_file, scored.version, out_file)
+            return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
         newest = newest_period(opened)
         name_run(settings, data_period=newest, suffix="score")
         periods = PeriodRange(newest, newest)

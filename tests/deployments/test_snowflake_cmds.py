@@ -139,14 +139,17 @@ def test_setup_creates_the_registry_objects_and_says_which(tmp_path, monkeypatch
         "open_session",
         lambda settings, **_: snowflake_session.borrow_session(fake, settings),
     )
-    (tmp_path / "config.toml").write_text('[snowflake]\ndatabase = "CC_DB"\nschema = "CC_SCHEMA"\n')
+    (tmp_path / "config.toml").write_text(
+        '[snowflake]\ndatabase = "CC_DB"\nschema = "CC_SCHEMA"\ncompute = "worker"\n'
+    )
     argv = ["snowflake", "setup", "--home", str(tmp_path)]
     assert main(argv) == 0
     created = [s for s in fake.sql_log() if s.startswith("CREATE")]
     assert [s.split()[5].split(".")[-1] for s in created] == [
         "PROMOTION_LEDGER",
         "PROMOTION_LOCK",
-        "TRAIN_ROW_HASHES",
+        "PROMOTION_LEDGER_EVIDENCE",
+        "TRAIN_ROW_HASH_PARTS",
         "LIVE_VERSION",
         "CHALLENGER_VERSION",
     ]

@@ -156,13 +156,17 @@ class TestDeploy:
             ["CREATE", "STAGE"],
             ["PUT", archive.name],
             ["CREATE", "OR"],
+            ["CREATE", "OR"],
             ["ALTER", "TASK"],
         ]
-        assert session.log[4].endswith(f"{DAG} SUSPEND")  # after the procedure exists
+        assert session.log[5].endswith(f"{DAG} SUSPEND")  # after both procedures exist
         assert "@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE" in session.log[2]
         assert "('auto_compress', False), ('overwrite', True)" in session.log[2]
         assert session.log[3].startswith(
             "CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STEP"
+        )
+        assert session.log[4].startswith(
+            "CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STAGE"
         )
         created = [name for verb, name in schema.calls if verb == "create"]
         assert created[0] == DAG

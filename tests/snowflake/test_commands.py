@@ -28,6 +28,7 @@ def home(tmp_path, monkeypatch, session):
     )
     (tmp_path / "config.toml").write_text(
         'backend = "snowflake"\n[snowflake]\ndatabase = "CC_DB"\nschema = "CC_SCHEMA"\n'
+        'compute = "worker"\n'
     )
     return tmp_path
 

@@ -18,6 +18,8 @@ from snowflake.snowpark import Session
 
 from flows.backends.snowflake._ledger import (
     SnowflakeLedger,
+    evidence_table,
+    evidence_table_ddl,
     interrupted,
     ledger_table_ddl,
     utc_text,
@@ -61,6 +63,7 @@ class TestLedgerOnFakesnow:
     @staticmethod
     def ready(ledger) -> Lease:
         ledger._sql(ledger_table_ddl(ledger.table))
+        ledger._sql(evidence_table_ddl(ledger.table))
         ledger._sql(lock_table_ddl(ledger.lock.table))
         return Lease(ledger.lock, ledger.lock.acquire())
 
@@ -103,8 +106,9 @@ class TestLedgerOnFakesnow:
         lease = self.ready(ledger)
         ledger._sql(f"UPDATE {ledger.lock.table} SET HOLDER = 'thief'")
         with pytest.raises(LockLostError):
-            ledger.insert(decision(), None, lease=lease)
-        assert ledger._sql(f"SELECT COUNT(*) AS N FROM {ledger.table}")[0]["N"] == 0
+            ledger.insert(decision(), b"evidence", lease=lease)
+        for table in (ledger.table, evidence_table(ledger.table)):
+            assert ledger._sql(f"SELECT COUNT(*) AS N FROM {table}")[0]["N"] == 0
 
     def test_fakesnow_a_stale_writer_cannot_settle_a_row(self, ledger):
         lease = self.ready(ledger)

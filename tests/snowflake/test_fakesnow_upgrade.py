@@ -35,7 +35,7 @@ def old_schema(connect):
         schema=connect.schema,
         ledger_table=f"{schema}.PROMOTION_LEDGER",
         lock_table=f"{schema}.PROMOTION_LOCK",
-        hashes_table=f"{schema}.TRAIN_ROW_HASHES",
+        hashes_table=f"{schema}.TRAIN_ROW_HASH_PARTS",
     )
     ledger = SnowflakeLedger(sql, table=location.ledger_table, model_name="CREDIT_APPROVAL")
     lock = PromotionLock(sql, table=location.lock_table, name="CREDIT_APPROVAL")
@@ -52,10 +52,11 @@ def test_fakesnow_reading_an_old_ledger_names_setup_in_one_line(old_schema):
 def test_fakesnow_setup_upgrades_in_place_and_says_what_it_changed(old_schema):
     sql, location, ledger, lock = old_schema
     report = setup(sql, location)
-    assert report.changes[:3] == [
+    assert report.changes[:4] == [
         f"upgraded {location.ledger_table}: added columns STATE, SWITCH",
         f"upgraded {location.lock_table}: ACQUIRED_AT and EXPIRES_AT are TIMESTAMP_LTZ on the "
         "server's clock (any lock of the previous release was released)",
+        f"created {location.ledger_table}_EVIDENCE",
         f"created {location.hashes_table}",
     ]
     (old,) = ledger.read(live=lambda: "V_ONE", held=lambda: False)
@@ -72,7 +73,7 @@ def test_fakesnow_setup_again_changes_nothing(old_schema):
     setup(sql, location)
     again = setup(sql, location)
     assert not any(s.startswith(("ALTER", "UPDATE", "CREATE TABLE")) for s in again.statements)
-    assert all(c.endswith("unchanged") for c in again.changes[:3])
+    assert all(c.endswith("unchanged") for c in again.changes[:4])
 
 
 def test_fakesnow_setup_creates_what_is_missing(connect):
@@ -80,8 +81,9 @@ def test_fakesnow_setup_creates_what_is_missing(connect):
     schema = f"CC_DB.{connect.schema}"
     location = Location("CC_DB", connect.schema, f"{schema}.L", f"{schema}.K", f"{schema}.H")
     report = setup(lambda q, p=None: session.sql(q, params=p).collect(), location)
-    assert report.changes[:3] == [
+    assert report.changes[:4] == [
         f"created {schema}.L",
         f"created {schema}.K",
+        f"created {schema}.L_EVIDENCE",
         f"created {schema}.H",
     ]

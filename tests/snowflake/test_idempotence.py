@@ -25,7 +25,7 @@ def test_a_version_another_run_logged_first_is_refused_as_existing(
     with pytest.raises(VersionExistsError, match="V_THREE' .* already exists"):
         log(second, "V_THREE", fitted, data)
     assert second.get_version("V_THREE").name == "V_THREE"  # which the caller reuses
-    hashes = [r for r in session.rows("TRAIN_ROW_HASHES") if r["VERSION_NAME"] == "V_THREE"]
+    hashes = [r for r in session.rows("TRAIN_ROW_HASH_PARTS") if r["VERSION_NAME"] == "V_THREE"]
     assert len(hashes) == 1
 
 

@@ -68,6 +68,7 @@ def test_the_prefect_flow_takes_the_snowflake_backend_from_the_configuration(
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "config.toml").write_text(
         'backend = "snowflake"\n[snowflake]\ndatabase = "CC_DB"\nschema = "CC_SCHEMA"\n'
+        'compute = "worker"\n'
     )
     monkeypatch.setattr(Session, "SessionBuilder", lambda: _Lending(session))
 

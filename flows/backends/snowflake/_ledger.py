@@ -13,7 +13,7 @@ lost its lock.
 
 Every write carries the writer's lease in its ``WHERE`` (a runner that lost the lock
 inserts and updates nothing), and every row is stamped with the server's clock.
-Evidence is stored base64-encoded.
+Evidence is stored base64-encoded, in parts of bounded size (:mod:`._parts`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from flows.backends.snowflake._parts import joined, parts
 from flows.backends.snowflake._switch import Pointers
 from flows.backends.snowflake._tables import ModelTable, first_number
 from flows.errors import VersionNotFoundError
@@ -44,13 +45,30 @@ SWITCHED = tuple(outcome.value for outcome in Outcome if outcome.switched_live)
 """The outcomes that moved the live version."""
 
 
+def evidence_table(ledger_table: str) -> str:
+    """The table of each entry's evidence, in parts of bounded size: ``<ledger>_EVIDENCE``."""
+    return f"{ledger_table}_EVIDENCE"
+
+
 def ledger_table_ddl(table: str) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` for the ledger (run by setup, never by a read)."""
+    """``CREATE TABLE IF NOT EXISTS`` for the ledger (run by setup, never by a read).
+
+    ``EVIDENCE_BASE64`` is read for entries of earlier releases only; evidence is now
+    written to :func:`evidence_table`, one row per part.
+    """
     return (
         f"CREATE TABLE IF NOT EXISTS {table} (ID NUMBER NOT NULL, MODEL_NAME VARCHAR NOT NULL, "
         "RECORDED_AT VARCHAR NOT NULL, OUTCOME VARCHAR NOT NULL, CHAMPION_VERSION VARCHAR, "
         "CHALLENGER_VERSION VARCHAR, LIVE_BEFORE VARCHAR, LIVE_AFTER VARCHAR, "
         "ENTRY VARCHAR NOT NULL, EVIDENCE_BASE64 VARCHAR, STATE VARCHAR, SWITCH VARCHAR)"
+    )
+
+
+def evidence_table_ddl(ledger_table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for the evidence parts of ``ledger_table``'s entries."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {evidence_table(ledger_table)} (MODEL_NAME VARCHAR NOT NULL, "
+        "ENTRY_ID NUMBER NOT NULL, PART NUMBER NOT NULL, EVIDENCE_BASE64 VARCHAR NOT NULL)"
     )
 
 
@@ -132,6 +150,8 @@ class SnowflakeLedger(ModelTable):
             recorded_at=utc_text(rows[0]["NOW"]),
             has_evidence=evidence is not None,
         )
+        if evidence is not None:
+            self._store_evidence(entry.id, evidence, lease=lease)
         state, pointers = None, None
         if switch is not None:
             state = PENDING
@@ -154,7 +174,7 @@ class SnowflakeLedger(ModelTable):
                     entry.live_before,
                     entry.live_after,
                     json.dumps(entry.to_dict()),
-                    None if evidence is None else base64.b64encode(evidence).decode("ascii"),
+                    None,
                     state,
                     pointers,
                     *fence_params,
@@ -268,8 +288,36 @@ class SnowflakeLedger(ModelTable):
         )
         if not rows:
             raise VersionNotFoundError(f"The ledger of {where} has no entry {entry_id}.")
-        text = rows[0]["EVIDENCE_BASE64"]
-        return None if text is None else base64.b64decode(text)
+        text = rows[0]["EVIDENCE_BASE64"]  # entries of earlier releases
+        if text is not None:
+            return base64.b64decode(text)
+        stored = self.read_rows(
+            f"SELECT EVIDENCE_BASE64 FROM {evidence_table(self.table)} "
+            "WHERE MODEL_NAME = ? AND ENTRY_ID = ? ORDER BY PART",
+            [self.model_name, int(entry_id)],
+        )
+        return joined(row["EVIDENCE_BASE64"] for row in stored) if stored else None
+
+    def _store_evidence(self, entry_id: int, evidence: bytes, *, lease: Lease) -> None:
+        """Write the evidence of entry ``entry_id`` (replacing parts a lost insert left).
+
+        Every statement carries the lease, like the ledger row: a runner that lost the
+        lock writes no part and gets ``LockLostError``.
+        """
+        table = evidence_table(self.table)
+        fence, fence_params = lease.condition()
+        self._sql(
+            f"DELETE FROM {table} WHERE MODEL_NAME = ? AND ENTRY_ID = ? AND {fence}",
+            [self.model_name, entry_id, *fence_params],
+        )
+        for number, part in enumerate(parts(evidence)):
+            inserted = self._sql(
+                f"INSERT INTO {table} (MODEL_NAME, ENTRY_ID, PART, EVIDENCE_BASE64) "
+                f"SELECT ?, ?, ?, ? WHERE {fence}",
+                [self.model_name, entry_id, number, part, *fence_params],
+            )
+            if not first_number(inserted):
+                raise lease.lost()
 
     def _holds(self, entry: LedgerEntry) -> bool:
         try:

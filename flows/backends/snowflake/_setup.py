@@ -2,9 +2,9 @@
 
 ``setup`` looks at each table first (``INFORMATION_SCHEMA.COLUMNS``) and changes only
 what is missing or outdated, so it can run again safely and says what it changed:
-a missing table is created; the previous release's ledger gets its ``STATE`` and
-``SWITCH`` columns added in place; the previous release's lock, whose times were
-numbers, gets ``TIMESTAMP_LTZ`` columns instead (it holds no history: any holder of
+a missing table is created (the ledger's evidence parts included); the previous
+release's ledger gets its ``STATE`` and ``SWITCH`` columns added in place; the previous
+release's lock, whose times were numbers, gets ``TIMESTAMP_LTZ`` columns instead (it holds no history: any holder of
 the old release is released, so stop those runs before upgrading). The tags are
 created if missing.
 
@@ -18,7 +18,12 @@ import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from flows.backends.snowflake._ledger import ADDED_COLUMNS, ledger_table_ddl
+from flows.backends.snowflake._ledger import (
+    ADDED_COLUMNS,
+    evidence_table,
+    evidence_table_ddl,
+    ledger_table_ddl,
+)
 from flows.backends.snowflake._lock import lock_table_ddl
 from flows.backends.snowflake._tables import Sql
 from flows.backends.snowflake._versions import hashes_table_ddl
@@ -107,11 +112,15 @@ def setup(sql: Sql, location: Location) -> SetupReport:
         )
     else:
         report.changes.append(f"{location.lock_table} unchanged")
-    if not _columns(sql, location, location.hashes_table):
-        run(hashes_table_ddl(location.hashes_table))
-        report.changes.append(f"created {location.hashes_table}")
-    else:
-        report.changes.append(f"{location.hashes_table} unchanged")
+    for table, ddl in (
+        (evidence_table(location.ledger_table), evidence_table_ddl(location.ledger_table)),
+        (location.hashes_table, hashes_table_ddl(location.hashes_table)),
+    ):
+        if not _columns(sql, location, table):
+            run(ddl)
+            report.changes.append(f"created {table}")
+        else:
+            report.changes.append(f"{table} unchanged")
     for tag, comment in TAG_COMMENTS.items():
         run(
             f"CREATE TAG IF NOT EXISTS {location.qualified_schema}.{tag} "

@@ -7,19 +7,19 @@ the leakage check, live in a table of their own beside the ledger.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from flows.backends.snowflake._parts import joined, parts
 from flows.backends.snowflake._tables import ModelTable
 from flows.records import ModelVersion
 
 if TYPE_CHECKING:
     import numpy as np
 
-TRAIN_ROWS_TABLE = "TRAIN_ROW_HASHES"
-"""Table of training-row hashes per version (next to the ledger and lock tables)."""
+TRAIN_ROWS_TABLE = "TRAIN_ROW_HASH_PARTS"
+"""Table of training-row hashes per version, in parts (next to the ledger and lock tables)."""
 RECORD_KEY = "champion_challenger"
 """Key, inside a version's metrics, of the ModelVersion fields the registry has no column for."""
 TARGET_PLATFORMS = ("WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES")
@@ -74,34 +74,38 @@ def hashes_table_ddl(table: str) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for the row-hash table (run by setup, never by a read)."""
     return (
         f"CREATE TABLE IF NOT EXISTS {table} (MODEL_NAME VARCHAR NOT NULL, "
-        "VERSION_NAME VARCHAR NOT NULL, ROW_COUNT NUMBER NOT NULL, "
+        "VERSION_NAME VARCHAR NOT NULL, ROW_COUNT NUMBER NOT NULL, PART NUMBER NOT NULL, "
         "HASHES_BASE64 VARCHAR NOT NULL)"
     )
 
 
 class RowHashes(ModelTable):
-    """The training-row hashes of each version of one model."""
+    """The training-row hashes of each version of one model, in parts of bounded size."""
 
     def store(self, version: str, hashes: np.ndarray) -> None:
         """Record the hashes of ``version`` unless they are already there."""
         import numpy as np
 
-        payload = base64.b64encode(np.asarray(hashes, dtype="<u8").tobytes()).decode("ascii")
-        self._sql(
-            f"INSERT INTO {self.table} (MODEL_NAME, VERSION_NAME, ROW_COUNT, HASHES_BASE64) "
-            f"SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM {self.table} "
-            "WHERE MODEL_NAME = ? AND VERSION_NAME = ?)",
-            [self.model_name, version, len(hashes), payload, self.model_name, version],
-        )
+        where = f"{self.table} WHERE MODEL_NAME = ? AND VERSION_NAME = ?"
+        if self._sql(f"SELECT COUNT(*) AS N FROM {where}", [self.model_name, version])[0]["N"]:
+            return
+        payload = np.asarray(hashes, dtype="<u8").tobytes()
+        for number, part in enumerate(parts(payload)):
+            self._sql(
+                f"INSERT INTO {self.table} (MODEL_NAME, VERSION_NAME, ROW_COUNT, PART, "
+                "HASHES_BASE64) VALUES (?, ?, ?, ?, ?)",
+                [self.model_name, version, len(hashes), number, part],
+            )
 
     def read(self, version: str) -> np.ndarray | None:
         """The hashes of ``version``, or None if none were recorded (or there is no table)."""
         import numpy as np
 
         rows = self.read_rows(
-            f"SELECT HASHES_BASE64 FROM {self.table} WHERE MODEL_NAME = ? AND VERSION_NAME = ?",
+            f"SELECT HASHES_BASE64 FROM {self.table} WHERE MODEL_NAME = ? AND VERSION_NAME = ? "
+            "ORDER BY PART",
             [self.model_name, version],
         )
         if not rows:
             return None
-        return np.frombuffer(base64.b64decode(rows[0]["HASHES_BASE64"]), dtype="<u8").copy()
+        return np.frombuffer(joined(r["HASHES_BASE64"] for r in rows), dtype="<u8").copy()

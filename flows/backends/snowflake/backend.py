@@ -8,6 +8,8 @@ from flows.backends import Backend, Mode
 from flows.backends.snowflake.registry import SnowflakeRegistry
 from flows.backends.snowflake.session import borrow_session, open_session
 from flows.backends.snowflake.source import SnowparkSource
+from flows.backends.snowflake.warehouse import WarehouseStages
+from flows.config import WAREHOUSE_COMPUTE
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -29,6 +31,10 @@ def open_snowflake_backend(
         settings: Resolved settings; ``settings.snowflake`` says where everything lives.
         session: A session to use and leave open (a stored procedure's, a test's);
             None opens one from ``settings.snowflake`` and closes it with the backend.
+            With a session of its own and ``[snowflake] compute = "warehouse"``, the
+            backend runs the cycle's heavy stages through the stage procedure
+            (:class:`~flows.backends.snowflake.warehouse.WarehouseStages`); a lent
+            session (the procedure's own) works in-process.
         parameters: Explicit connection parameters instead of connections.toml.
         mode: ``read`` refuses a missing model and runs no DDL and no write; ``write``
             sets up the registry's tables and tags before its first write.
@@ -53,4 +59,6 @@ def open_snowflake_backend(
     source = SnowparkSource(
         opened.session, settings.snowflake, contract=settings.contract, mode=mode
     )
-    return Backend(source=source, registry=registry)
+    in_warehouse = session is None and settings.snowflake.compute == WAREHOUSE_COMPUTE
+    stages = WarehouseStages(opened.session, settings) if in_warehouse else None
+    return Backend(source=source, registry=registry, warehouse=stages)

@@ -5,7 +5,7 @@
 -- run this script as it is with SnowSQL or `snow sql -f`.
 -- Build the code archive first: `ccflows snowflake emit --archive /path/to/checkout` writes champion_challenger-0.1.0.zip there.
 
--- 1. The code, before anything stops: the package archive on a stage, and the procedure running one step (an unhosted package pin fails here).
+-- 1. The code, before anything stops: the package archive on a stage, the procedure running one step, and the one running one stage for a flow in warehouse mode (an unhosted package pin fails here).
 CREATE STAGE IF NOT EXISTS DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE
   COMMENT = 'champion-challenger: code of the task graph procedure';
 
@@ -20,6 +20,16 @@ CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHA
   IMPORTS = ('@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE/champion_challenger-0.1.0.zip')
   HANDLER = 'deployments.procedures.run_step'
   COMMENT = 'champion-challenger: runs one step of the cycle with the Prefect flow''s step code'
+  EXECUTE AS OWNER;
+
+CREATE OR REPLACE PROCEDURE DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_STAGE(STAGE VARCHAR, REQUEST VARCHAR)
+  RETURNS VARCHAR
+  LANGUAGE PYTHON
+  RUNTIME_VERSION = '3.11'
+  PACKAGES = ('numpy==2.4.6', 'pandas==2.3.3', 'scikit-learn==1.9.1', 'snowflake-ml-python==2.6.0', 'snowflake-snowpark-python==1.56.0')
+  IMPORTS = ('@DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_CODE/champion_challenger-0.1.0.zip')
+  HANDLER = 'flows.backends.snowflake.stage_procedure.run_stage'
+  COMMENT = 'champion-challenger: runs one heavy stage of the cycle inside Snowflake'
   EXECUTE AS OWNER;
 
 -- 2. Stop the schedule; drop child tasks no longer in the graph.
@@ -48,7 +58,7 @@ $$;
 CREATE OR REPLACE TASK DEV_AUTOMATION_DEMO.CHAMPION_CHALLENGER.CHAMPION_CHALLENGER_DAG
   WAREHOUSE = COMPUTE_WH
   SCHEDULE = 'USING CRON 1 1 * * 1 Asia/Singapore'
-  CONFIG = $${"dry_run": false, "policy": "significance_margin", "policy_params": "{\"alpha\": 0.05, \"margin\": 0.0}", "settings": "{\"backend\": \"snowflake\", \"challenger_spec\": {\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced_subsample\", \"max_depth\": 12, \"min_samples_split\": 3, \"n_estimators\": 120, \"random_state\": 42}, \"scale\": true}, \"champion_spec\": {\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced\", \"max_depth\": 10, \"min_samples_split\": 5, \"n_estimators\": 100, \"random_state\": 42}, \"scale\": true}, \"contract\": {\"categorical\": [], \"features\": [\"applicant_age\", \"annual_income\", \"credit_score\", \"debt_to_income\", \"years_employed\", \"num_credit_cards\", \"has_mortgage\", \"education_score\", \"location_risk_score\"], \"id_column\": null, \"ignore\": [], \"label\": \"approved\", \"period\": \"week\", \"period_column\": \"week_number\", \"positive_label\": null, \"time_column\": \"application_date\"}, \"model_name\": \"CREDIT_APPROVAL\", \"snowflake\": {\"applications_table\": \"CREDIT_APPLICATIONS\", \"database\": \"DEV_AUTOMATION_DEMO\", \"evaluation_table\": \"EVALUATION_DATA\", \"ledger_table\": \"PROMOTION_LEDGER\", \"lock_table\": \"PROMOTION_LOCK\", \"network_timeout_seconds\": 570, \"schema\": \"CHAMPION_CHALLENGER\", \"statement_timeout_seconds\": 540, \"warehouse\": null}, \"windows\": {\"holdout\": 4, \"test\": 3, \"train\": 10}}"}$$
+  CONFIG = $${"dry_run": false, "policy": "significance_margin", "policy_params": "{\"alpha\": 0.05, \"margin\": 0.0}", "settings": "{\"backend\": \"snowflake\", \"challenger_spec\": {\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced_subsample\", \"max_depth\": 12, \"min_samples_split\": 3, \"n_estimators\": 120, \"random_state\": 42}, \"scale\": true}, \"champion_spec\": {\"estimator\": \"sklearn.ensemble.RandomForestClassifier\", \"params\": {\"class_weight\": \"balanced\", \"max_depth\": 10, \"min_samples_split\": 5, \"n_estimators\": 100, \"random_state\": 42}, \"scale\": true}, \"contract\": {\"categorical\": [], \"features\": [\"applicant_age\", \"annual_income\", \"credit_score\", \"debt_to_income\", \"years_employed\", \"num_credit_cards\", \"has_mortgage\", \"education_score\", \"location_risk_score\"], \"id_column\": null, \"ignore\": [], \"label\": \"approved\", \"period\": \"week\", \"period_column\": \"week_number\", \"positive_label\": null, \"time_column\": \"application_date\"}, \"model_name\": \"CREDIT_APPROVAL\", \"snowflake\": {\"applications_table\": \"CREDIT_APPLICATIONS\", \"compute\": \"warehouse\", \"database\": \"DEV_AUTOMATION_DEMO\", \"evaluation_table\": \"EVALUATION_DATA\", \"ledger_table\": \"PROMOTION_LEDGER\", \"lock_table\": \"PROMOTION_LOCK\", \"network_timeout_seconds\": 570, \"schema\": \"CHAMPION_CHALLENGER\", \"statement_timeout_seconds\": 540, \"training_warehouse\": null, \"warehouse\": null}, \"windows\": {\"holdout\": 4, \"test\": 3, \"train\": 10}}"}$$
   ALLOW_OVERLAPPING_EXECUTION = FALSE
   USER_TASK_TIMEOUT_MS = 3600000
   SUSPEND_TASK_AFTER_NUM_FAILURES = 3

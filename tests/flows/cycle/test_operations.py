@@ -21,13 +21,14 @@ NOT_A_STEP = {"reconcile-ended-runs"}
 
 
 def _defined_for_steps(function: object) -> bool:
-    """Defined in steps, or one of the bodies steps lists as its own (reads, ingest, score_file)."""
+    """Defined in steps, or one of the bodies steps lists as its own (reads, ingest, scoring)."""
     own = (steps.__name__, "flows.cycle.reads", "flows.cycle.upkeep", "flows.cycle.rollback")
     return function.__module__ in own or function in (
         steps.check_files,
         steps.generate_data,
         steps.ingest,
         steps.score_file,
+        steps.score_to_table,
     )
 
 

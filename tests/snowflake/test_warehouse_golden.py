@@ -1,0 +1,104 @@
+"""What the worker sends in warehouse mode, pinned, and that no SQL value grows with the data.
+
+``golden/warehouse_cycle.sql`` holds the statements of one weekly cycle from the
+worker's session: procedure calls, pointer reads, the evidence read, the decision.
+No statement downloads a training window. Then every statement of both sessions
+(worker and procedure) is measured at two data sizes: the largest bound value and
+the longest statement stay the same size when the rows triple.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+import ccpolicy
+from flows.backends import open_backend
+from flows.backends.snowflake.evidence import EVIDENCE_TABLE
+from flows.cycle import stages, steps
+from tests.snowflake.golden import assert_golden
+from tests.snowflake.warehouse_fixtures import offline_account
+
+pytest.importorskip("fakesnow")
+
+
+def _cycle(account) -> Any:
+    with open_backend(account.settings) as backend:
+        return stages.weekly_cycle(
+            backend, account.settings, ccpolicy.load_policy("auc_greater"), actor="tester"
+        )
+
+
+def test_warehouse_cycle_sends_the_expected_sql_and_downloads_no_window(
+    fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path
+):
+    account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
+    with account.traffic.window() as seen:
+        report = _cycle(account)
+    statements = [re.sub(rf"\b{fakesnow_schema}\b", "<SCHEMA>", s) for s in seen.statements]
+    assert_golden("warehouse_cycle", statements)
+    assert sum("CHAMPION_CHALLENGER_STAGE" in s for s in statements) == 3
+    for transfer in seen.downloads():
+        if EVIDENCE_TABLE not in transfer.statement:
+            assert transfer.rows < report.evaluation.n_rows, transfer.statement
+
+
+class _Sizes:
+    """The largest bound value and the longest statement a session sent."""
+
+    def __init__(self, *sessions: Any) -> None:
+        self.value = self.statement = 0
+        for session in sessions:
+            self._measure(session)
+
+    def _measure(self, session: Any) -> None:
+        sql = session.sql
+
+        def measured(query: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+            self.statement = max(self.statement, len(query))
+            self.value = max([self.value, *(len(str(p)) for p in params or ())])
+            return sql(query, params, *args, **kwargs)
+
+        session.sql = measured
+
+
+def _sizes(fakesnow_warehouse, monkeypatch, tmp_path, rows_per_week: int) -> _Sizes:
+    schema = f"T_SIZE_{rows_per_week}"
+    account = offline_account(
+        fakesnow_warehouse, schema, monkeypatch, tmp_path / schema, rows_per_week=rows_per_week
+    )
+    sizes = _Sizes(account.worker, account.procedure)
+    _cycle(account)
+    return sizes
+
+
+def test_warehouse_cycle_sends_no_sql_value_that_grows_with_the_rows(
+    fakesnow_warehouse, monkeypatch, tmp_path
+):
+    from flows.backends.snowflake import _parts
+
+    monkeypatch.setattr(_parts, "PART_CHARS", 1000)  # blobs go in parts of this size at most
+    small = _sizes(fakesnow_warehouse, monkeypatch, tmp_path, rows_per_week=20)
+    large = _sizes(fakesnow_warehouse, monkeypatch, tmp_path, rows_per_week=60)
+    assert large.value <= small.value + 64  # names and numbers may gain a digit, no more
+    assert large.statement <= small.statement + 64
+
+
+def test_warehouse_ledger_evidence_and_row_hashes_are_stored_in_parts_and_read_back(
+    fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path
+):
+    from flows.backends.snowflake import _parts
+
+    monkeypatch.setattr(_parts, "PART_CHARS", 500)
+    account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
+    report = _cycle(account)
+    with open_backend(account.settings) as backend:
+        (replayed,) = steps.replay(backend, ccpolicy.load_policy("auc_greater"))
+        hashes = backend.registry.train_row_hashes(report.evaluation.challenger.name)
+    assert replayed[0].id == report.entry.id
+    assert replayed[1].verdict == report.decision.verdict
+    assert len(hashes) == 10 * 30  # the training window's rows, read back from its parts
+    parts = account.procedure.sql("SELECT COUNT(*) FROM PROMOTION_LEDGER_EVIDENCE").collect()
+    assert parts[0][0] > 1
