@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from flows.backends import open_backend
@@ -51,5 +49,5 @@ def test_the_demo_shows_noise_refused_and_a_real_gain_promoted(
     assert not strength.within_noise and strength.ci_low > strength.min_detectable_gain
     assert "within the noise" not in third.reason
     assert "education weigh far more" in output
-    assert re.search(r"^outcome\s+promoted$", output, re.M | re.I)  # records off a terminal
+    assert "outcome promoted" in output  # records off a terminal, white space folded
     assert output.count("paired DeLong") >= 3  # every cycle says how strong its evidence is
