@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ccpolicy._base import API_VERSION, Policy
-from ccpolicy._builtin import auc_comparison, evidence_delong
+from ccpolicy._builtin import SignificanceMargin, auc_comparison, evidence_delong
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._looks import LOOK_RECORD, Look
@@ -58,11 +58,7 @@ class SequentialMargin(Policy):
             "One-sided false-promotion rate over all looks together, for a challenger whose "
             "true gain is at most the margin.",
         ),
-        "margin": Parameter(
-            Interval("float", 0.0, 0.5, closed="left"),
-            0.0,
-            "AUC gain the challenger must exceed (null hypothesis: gain <= margin).",
-        ),
+        "margin": SignificanceMargin.parameters["margin"],
         "max_looks": Parameter(
             Interval("int", 1, 50),
             10,

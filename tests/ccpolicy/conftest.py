@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,14 @@ def fake_installed(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setattr(importlib.metadata, "distributions", lambda **_: iter(fakes))
 
     return install
+
+
+def bench_script(name: str) -> Iterator[types.ModuleType]:
+    """Import ``bench/<name>.py`` as module ``name`` for a test module's lifetime (a fixture body)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve the module by name
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[name]

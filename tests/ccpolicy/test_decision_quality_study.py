@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +9,12 @@ import pytest
 
 import ccpolicy
 from ccpolicy.stats import roc_auc
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "study_decision_quality.py"
+from tests.ccpolicy.conftest import bench_script
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("study_decision_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module by name
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from bench_script("study_decision_quality")
 
 
 def test_wilson_interval_matches_the_textbook_values(study) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "study_sequential.py"
+from tests.ccpolicy.conftest import bench_script
+
 REPLICATIONS = 200
 UPPER = 21
 """Binomial(200, 0.05) exceeds 21 with probability below 0.0005."""
@@ -16,12 +13,7 @@ UPPER = 21
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("study_sequential", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module by name
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from bench_script("study_sequential")
 
 
 @pytest.mark.parametrize("mode", ["shadow", "split"])
