@@ -148,12 +148,16 @@ class SequentialMargin(Policy):
         """INCONCLUSIVE without spending alpha: too few new rows, or the statistic undefined."""
         looks = evidence.earlier_looks
         last = looks[-1] if looks else None
-        why = (
-            "the standard error is undefined"
-            if math.isnan(details["z"])
-            else f"{evidence.n_rows:,} rows add less than {MIN_INFORMATION_STEP:.1%} of "
-            f"max_rows to {'look ' + str(last.number) if last else 'none'}"
-        )
+        share = f"{evidence.n_rows:,} rows are {details['information']:.1%} of max_rows"
+        if math.isnan(details["z"]):
+            why = "the standard error is undefined"
+        elif last is None:
+            why = f"{share}, less than the {MIN_INFORMATION_STEP:.1%} a first look needs"
+        else:
+            why = (
+                f"{share}, less than {MIN_INFORMATION_STEP:.1%} beyond look {last.number}'s "
+                f"{last.information:.1%}"
+            )
         return Decision(
             Verdict.INCONCLUSIVE,
             f"{opening}; {why}: not a look, no alpha spent → inconclusive",

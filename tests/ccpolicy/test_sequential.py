@@ -143,6 +143,12 @@ class TestSequentialMargin:
         assert again.verdict is Verdict.INCONCLUSIVE and look_of(again) is None
         assert again.details["alpha_spent"] == first.details["alpha_spent"]
         assert again.details["look"] == 1 and "not a look, no alpha spent" in again.reason
+        assert "400 rows are 40.0% of max_rows, less than 0.5% beyond look 1's 40.0%" in (
+            again.reason
+        )
+        early = policy(Evidence([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.3], [0.2, 0.8, 0.3, 0.6]))
+        assert look_of(early) is None and early.details["alpha_spent"] == 0.0
+        assert "less than the 0.5% a first look needs" in early.reason
 
     def test_a_look_after_the_test_ended_is_refused_in_one_line(self) -> None:
         policy = ccpolicy.load_policy("sequential_margin", max_looks=2, max_rows=1000)
