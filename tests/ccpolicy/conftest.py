@@ -90,3 +90,14 @@ def bench_script(name: str) -> Iterator[types.ModuleType]:
     spec.loader.exec_module(module)
     yield module
     del sys.modules[name]
+
+
+def run_documented_command(study: types.ModuleType, tmp_path: Path) -> str:
+    """Run a study's ``main`` on a doc with its markers; check only the marked part changed."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{study.BEGIN}\nold table\n{study.END}\noutro\n", encoding="utf-8")
+    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
+    assert "old table" not in text
+    return text

@@ -9,7 +9,7 @@ import pytest
 
 import ccpolicy
 from ccpolicy.stats import roc_auc
-from tests.ccpolicy.conftest import bench_script
+from tests.ccpolicy.conftest import bench_script, run_documented_command
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,8 @@ def test_promotion_rates_count_promote_verdicts(study, make_evidence) -> None:
 
 
 def test_the_documented_command_rewrites_only_the_marked_table(study, tmp_path: Path) -> None:
-    doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{study.BEGIN}\nold table\n{study.END}\noutro\n", encoding="utf-8")
-    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
-    text = doc.read_text(encoding="utf-8")
-    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
-    assert "old table" not in text and "| 0 (false promotion) |" in text
+    text = run_documented_command(study, tmp_path)
+    assert "| 0 (false promotion) |" in text
     assert "**Score correlation 0.85**" in text and "3 simulated hold-outs" in text
 
 

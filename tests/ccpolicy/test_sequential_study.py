@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ccpolicy.conftest import bench_script
+from tests.ccpolicy.conftest import bench_script, run_documented_command
 
 REPLICATIONS = 200
 UPPER = 21
@@ -34,10 +34,6 @@ def test_the_documented_command_rewrites_only_the_marked_table(
     monkeypatch.setattr(
         study, "PLANS", (study.Plan("shadow", 200, (0.5,)), study.Plan("split", 400, (0.5,)))
     )
-    doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{study.BEGIN}\nold\n{study.END}\noutro\n", encoding="utf-8")
-    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
-    text = doc.read_text(encoding="utf-8")
-    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
-    assert "old" not in text and "**Shadow** (paired evidence; max_rows 200" in text
+    text = run_documented_command(study, tmp_path)
+    assert "**Shadow** (paired evidence; max_rows 200" in text
     assert "| 0 (A/A: false promotion) | 0.5 |" in text and "3 simulated live tests" in text
