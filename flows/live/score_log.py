@@ -14,10 +14,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from flows.errors import DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCORE_COLUMNS = (
     "id",
@@ -48,6 +50,8 @@ def conform_scores(rows: pd.DataFrame) -> pd.DataFrame:
     Text columns are ``object`` strings (a missing version stays None), the period is
     ``int64`` and the scores ``float64`` with NaN where a model did not score the row.
     """
+    import pandas as pd
+
     frame = pd.DataFrame({c: rows[c] for c in SCORE_COLUMNS}).reset_index(drop=True)
     for column in _TEXT:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
@@ -60,6 +64,8 @@ def conform_scores(rows: pd.DataFrame) -> pd.DataFrame:
 
 def conform_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
     """``outcomes`` in :data:`OUTCOME_COLUMNS`: text ids, 0/1 ``int64`` labels, text times."""
+    import pandas as pd
+
     frame = pd.DataFrame({c: outcomes[c] for c in OUTCOME_COLUMNS}).reset_index(drop=True)
     frame["id"] = frame["id"].astype(str)
     frame["label"] = frame["label"].astype("int64")

@@ -22,8 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.local.durable import (
     exclusive_lock,
@@ -43,8 +41,10 @@ from flows.live.score_log import (
     refused_outcomes,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas is imported where frames are handled: `ccflows status` starts faster
     from collections.abc import Iterator
+
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,15 @@ class LocalScoreLog(ScoreLog):
         return json.loads(path.read_text())
 
     def _read(self, name: str | None, columns: tuple[str, ...]) -> pd.DataFrame:
+        import pandas as pd
+
         if name is None:
             return pd.DataFrame({c: [] for c in columns})
         return pd.read_parquet(self.folder / name)
 
     def _scores(self, manifest: dict[str, Any]) -> pd.DataFrame:
+        import pandas as pd
+
         frames = [self._read(name, SCORE_COLUMNS) for name in manifest["scores"].values()]
         if not frames:
             return conform_scores(pd.DataFrame({c: [] for c in SCORE_COLUMNS}))
@@ -93,6 +97,7 @@ class LocalScoreLog(ScoreLog):
         return max(map(int, periods)) if periods else None
 
     def matured(self, candidate_version: str, *, through_period: int) -> pd.DataFrame:
+
         manifest = self._manifest()
         scores = self._scores(manifest)
         mine = scores[
@@ -146,6 +151,8 @@ class LocalScoreLog(ScoreLog):
         return name
 
     def write_scores(self, rows: pd.DataFrame) -> int:
+        import pandas as pd
+
         incoming = conform_scores(rows).drop_duplicates(["id", "period"], keep="last")
         if incoming.empty:
             return 0
@@ -166,6 +173,8 @@ class LocalScoreLog(ScoreLog):
         return len(incoming)
 
     def add_outcomes(self, outcomes: pd.DataFrame, *, through_period: int) -> OutcomesAdded:
+        import pandas as pd
+
         incoming = conform_outcomes(outcomes)
         repeated = incoming["id"][incoming["id"].duplicated()].unique().tolist()
         if repeated:
