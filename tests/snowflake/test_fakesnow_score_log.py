@@ -121,3 +121,21 @@ def test_reads_of_a_schema_without_the_tables_issue_no_ddl_and_find_nothing(
     assert log.matured("V2", through_period=3).empty
     with pytest.raises(ReadModeError, match="logging scores refused"):
         log.write_scores(scores([("a", 1, "champion", 0.1, 0.2)]))
+
+
+def test_setup_creates_the_live_tables_once(snowpark_session, fakesnow_schema):
+    from flows.backends.snowflake import _setup
+
+    schema = f"{FAKESNOW_DATABASE}.{fakesnow_schema}"
+    location = _setup.Location(
+        FAKESNOW_DATABASE, fakesnow_schema, f"{schema}.L", f"{schema}.K", f"{schema}.H"
+    )
+
+    def sql(query, params):
+        return snowpark_session.sql(query, params=params).collect()
+
+    first = _setup.setup(sql, location).changes
+    assert f"created {schema}.LIVE_SCORE_LOG" in first
+    assert f"created {schema}.LIVE_OUTCOMES" in first
+    again = _setup.setup(sql, location).changes
+    assert f"{schema}.LIVE_SCORE_LOG unchanged" in again
