@@ -133,3 +133,29 @@ def test_with_live_mode_off_warehouse_scoring_is_as_always(live_account):
         assert steps.score_log(backend).newest_period() is None
         assert ml.runs == [(backend.registry.live_version(), "snowpark")]
     assert sorted(session.table("PLAIN").columns) == sorted(["APP_ID", PROBABILITY, MODEL_VERSION])
+
+
+def test_score_to_table_through_the_stage_procedure_logs_in_the_warehouse(
+    live_account, fakesnow_warehouse, fakesnow_schema, monkeypatch
+):
+    from flows.backends.snowflake import backend as snowflake_backend
+    from flows.backends.snowflake.session import borrow_session
+    from tests.snowflake.stage_calls import route_stage_calls
+
+    session, settings, _ = live_account
+    split = settings("split", share=0.5)
+    worker = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    monkeypatch.setattr(
+        snowflake_backend, "open_session", lambda s, parameters=None: borrow_session(worker, s)
+    )
+    calls = route_stage_calls(worker, session)
+    try:
+        with open_backend(split, mode="read") as backend:  # as `ccflows score --to-table`
+            result = steps.score_to_table(backend, target="VIA_PROCEDURE", source=NEWEST)
+            test = steps.live_candidate(backend)
+            summary = steps.score_log(backend).summary(test.version, through_period=19)
+    finally:
+        fakesnow_warehouse.close(worker)
+    assert [stage for stage, _ in calls][-1] == "score"
+    assert result["n_rows"] == sum(summary.scored.values()) == 30
+    assert set(summary.scored) == {"champion", "candidate"}
