@@ -376,7 +376,8 @@ def score(
     """Score ``data`` (or the stored ``periods``, default the newest) with the live version.
 
     The live version checks ``data`` against its own contract: only its features are
-    needed, and a missing one fails before any row is scored.
+    needed, and a missing one fails before any row is scored. Stored rows keep their
+    label as the table gives it ("yes"/"no", not 0/1) and no internal column.
     """
     registry = backend.registry
     champion = registry.champion()
@@ -384,7 +385,9 @@ def score(
     if data is None:
         newest = data_span(backend)[1]
         periods = periods or PeriodRange(newest, newest)
-        data = backend.source.read_periods(periods, input_name="scoring input")
+        data = backend.source.read_periods(
+            periods, input_name="scoring input", labels_as_written=True
+        )
         data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
     scores[contract.score_column] = registry.predict_proba(live, data)

@@ -141,7 +141,11 @@ class LocalPeriodStore(DataSource):
         return (runs[0][0], runs[-1][1]) if runs else None
 
     def read_periods(
-        self, periods: PeriodRange, *, input_name: str = "stored rows"
+        self,
+        periods: PeriodRange,
+        *,
+        input_name: str = "stored rows",
+        labels_as_written: bool = False,
     ) -> pd.DataFrame:
         import pandas as pd
         import pyarrow
@@ -154,7 +158,9 @@ class LocalPeriodStore(DataSource):
         frames = [self._read_period(record, p, input_name) for p in present]
         data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         del frames  # the periods are in ``data`` now: free them before it is validated
-        validated = self.contract.validate(data, input_name=input_name, origin=origin)
+        validated = self.contract.validate(
+            data, input_name=input_name, origin=origin, labels_as_written=labels_as_written
+        )
         del data
         # Arrow's allocator keeps the pages the Parquet reader used; hand them back before
         # the model is trained on the window (60 MiB for a window of 500 thousand rows).
