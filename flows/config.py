@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from flows.backends import DEFAULT_BACKEND, check_backend
 from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
-from flows.data.periods import WINDOW_KEYS, WindowSpec
+from flows.data.periods import (
+    UNDATED_PERIODS,
+    WINDOW_KEYS,
+    WindowSpec,
+    complete_through_text,
+)
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
@@ -136,9 +141,17 @@ class Settings:
     """Spec of each weekly challenger."""
     snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
     """Snowflake locations, used when ``backend == 'snowflake'``."""
+    complete_through: str | None = None
+    """``[data] complete_through``: the stored data is complete through this date (its
+    end) or instant; cycles leave out the periods ending after it. None: the newest
+    period is judged complete unless its rows stop early (``flows.cycle.completeness``)."""
 
     def __post_init__(self) -> None:
         check_backend(self.backend)
+        if self.complete_through is not None:
+            complete_through_text(self.complete_through)
+            if self.contract.period_column is not None:
+                raise ConfigError(UNDATED_PERIODS)
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )
@@ -153,6 +166,9 @@ class Settings:
 
         Credentials are never part of it: the Snowflake connection is only named.
         """
+        declared = (
+            {} if self.complete_through is None else {"complete_through": self.complete_through}
+        )
         return {
             "home": str(self.home),
             "backend": self.backend,
@@ -162,6 +178,8 @@ class Settings:
             "champion_spec": self.champion_spec.to_dict(),
             "challenger_spec": self.challenger_spec.to_dict(),
             "snowflake": asdict(self.snowflake),
+            # Only when set: a graph emitted without it stays byte for byte as it was.
+            **declared,
         }
 
     @classmethod
@@ -182,6 +200,7 @@ class Settings:
                 "champion_spec": ModelSpec.from_mapping(data["champion_spec"]),
                 "challenger_spec": ModelSpec.from_mapping(data["challenger_spec"]),
                 "snowflake": SnowflakeSettings(**data["snowflake"]),
+                "complete_through": data.get("complete_through"),
             }
         except (KeyError, TypeError) as exc:
             raise ConfigError(
@@ -231,7 +250,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
     tables: dict[str, Collection[str]] = {
         "windows": WINDOW_KEYS,
-        "data": CONTRACT_KEYS,
+        "data": [*CONTRACT_KEYS, "complete_through"],
         "champion": [f.name for f in fields(ModelSpec)],
         "challenger": [f.name for f in fields(ModelSpec)],
         "snowflake": [f.name for f in fields(SnowflakeSettings)],
@@ -247,7 +266,11 @@ def _read_config(path: Path) -> dict[str, Any]:
         if "windows" in raw:
             values["windows"] = WindowSpec.from_mapping(raw["windows"])
         if "data" in raw:
-            values["contract"] = DataContract.from_mapping(raw["data"])
+            data = dict(raw["data"])
+            if "complete_through" in data:
+                values["complete_through"] = complete_through_text(data.pop("complete_through"))
+            if data:  # complete_through alone keeps the quickstart's contract
+                values["contract"] = DataContract.from_mapping(data)
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
     except TypeError as exc:

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.completeness import HOW_TO_COMPLETE, incomplete_newest
+from flows.cycle.completeness import HOW_TO_COMPLETE, complete_span, incomplete_newest
 from flows.cycle.contestants import train_and_log, train_champion_version
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
@@ -145,9 +145,17 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     Raises:
         EmptyWindowError: if there is no data, or too little for the windows.
     """
-    span = data_span(backend)
-    plan = CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
-    incomplete = incomplete_newest(backend.source)
+    calendar = backend.source.calendar()
+    span, held = complete_span(data_span(backend), calendar, settings.complete_through)
+    plan = CyclePlan.for_role(span, settings.windows, role, calendar=calendar)
+    if held is not None:
+        logger.warning(
+            "%s; the plan ends at %s, and the hold-out is %s.",
+            held,
+            calendar.period(span[1]),
+            plan.windows.holdout,
+        )
+    incomplete = None if settings.complete_through else incomplete_newest(backend.source)
     if incomplete is not None:
         logger.warning(
             "%s. The hold-out (%s) includes it, and the contestants are judged on it as it is; %s.",
