@@ -92,3 +92,23 @@ def test_flow_commands_start_one_server_reuse_it_and_stop_it_by_its_pid(prefect_
     assert not server.is_running()
     assert not (prefect_home / STATE_FILE).exists()
     assert ccflows(prefect_home, "server", "status").returncode == 1
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_prefect_home_means_prefects_default_not_the_current_folder(tmp_path, empty):
+    user_home, work = tmp_path / "user", tmp_path / "work"
+    user_home.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CC_"))}
+    env.update(PREFECT_HOME=empty, HOME=str(user_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    stopped = subprocess.run(
+        [CCFLOWS, "server", "stop", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=600,
+        check=True,
+    )
+    assert json.loads(stopped.stdout)["prefect_home"] == str(user_home / ".prefect")
+    assert list(work.iterdir()) == []  # no lock file, no database in the current folder
