@@ -95,7 +95,7 @@ def complete_through_instant(text: str) -> datetime:
         if len(text) == len("2024-06-30"):
             return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # 2024-02-30; the day after 9999-12-31
         raise ConfigError(
             f"{COMPLETE_THROUGH} {text!r} is not a real date or time: {exc}."
         ) from None

@@ -164,6 +164,7 @@ class TestCompleteThrough:
             ('"20240630"', "must be a date .*got '20240630'"),
             ("30", "must be a date .*got 30"),
             ('"2024-02-30"', "'2024-02-30' is not a real date or time: day is out of range"),
+            ('"9999-12-31"', ".*is not a real date or time: date value out of range"),
             ('"2024-06-30T24:00"', ".*is not a real date or time: hour must be in 0..23"),
         ],
     )
