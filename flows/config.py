@@ -30,6 +30,7 @@ from flows.data.periods import (
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
+from flows.live.settings import LIVE_KEYS, LiveSettings
 from flows.names import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ class Settings:
     """Spec of each weekly challenger."""
     snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
     """Snowflake locations, used when ``backend == 'snowflake'``."""
+    live: LiveSettings = field(default_factory=LiveSettings)
+    """The live test of a candidate (``[live]``); off by default."""
     complete_through: str | None = None
     """``[data] complete_through``: the stored data is complete through this date (its
     end) or instant; cycles leave out the periods ending after it. None: the newest
@@ -148,6 +151,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_backend(self.backend)
+        if self.live.on and self.contract.id_column is None:
+            raise ConfigError(
+                f"[live] mode = {self.live.mode!r} needs [data] id_column: live traffic is "
+                "assigned to an arm, and outcomes are joined to scores, by id."
+            )
         if self.complete_through is not None:
             complete_through_text(self.complete_through)
             if self.contract.period_column is not None:
@@ -178,6 +186,7 @@ class Settings:
             "champion_spec": self.champion_spec.to_dict(),
             "challenger_spec": self.challenger_spec.to_dict(),
             "snowflake": asdict(self.snowflake),
+            "live": self.live.to_dict(),
             # Only when set: a graph emitted without it stays byte for byte as it was.
             **declared,
         }
@@ -200,6 +209,7 @@ class Settings:
                 "champion_spec": ModelSpec.from_mapping(data["champion_spec"]),
                 "challenger_spec": ModelSpec.from_mapping(data["challenger_spec"]),
                 "snowflake": SnowflakeSettings(**data["snowflake"]),
+                "live": LiveSettings(**data["live"]),
                 "complete_through": data.get("complete_through"),
             }
         except (KeyError, TypeError) as exc:
@@ -254,6 +264,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         "champion": [f.name for f in fields(ModelSpec)],
         "challenger": [f.name for f in fields(ModelSpec)],
         "snowflake": [f.name for f in fields(SnowflakeSettings)],
+        "live": LIVE_KEYS,
     }
     _refuse_unknown_keys(path, raw, {"backend", "model_name", *tables}, where="")
     for name, allowed in tables.items():
@@ -273,6 +284,8 @@ def _read_config(path: Path) -> dict[str, Any]:
                 values["contract"] = DataContract.from_mapping(data)
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
+        if "live" in raw:
+            values["live"] = LiveSettings(**raw["live"])
     except TypeError as exc:
         raise ConfigError(f"Config file {str(path)!r}: {exc}.") from exc
     for role in ("champion", "challenger"):
