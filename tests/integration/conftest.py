@@ -66,13 +66,13 @@ def live_version(home: Path) -> str | None:
         return backend.registry.live_version()
 
 
-def ledger(home: Path) -> list[Any]:
-    """Every ledger entry of the default model in ``home``, oldest first."""
+def ledger(home: Path, *, started: bool = False) -> list[Any]:
+    """Every ledger entry of the default model in ``home`` (or its runs' started rows)."""
     from flows.backends import open_backend
     from flows.config import load_settings
 
     with open_backend(load_settings(home=home)) as backend:
-        return backend.registry.ledger()
+        return backend.registry.ledger(started=started)
 
 
 @dataclass(frozen=True)

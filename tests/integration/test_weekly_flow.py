@@ -12,8 +12,9 @@ from uuid import UUID
 import pytest
 
 from flows.names import LABEL_COLUMN
-from flows.orchestration.pipeline import champion_challenger, score
+from flows.orchestration.pipeline import champion_challenger
 from flows.orchestration.run_story import OUTCOME_STATE_NAMES
+from flows.orchestration.score_flow import score
 from flows.records import Outcome
 from tests.integration.conftest import (
     artifacts,
