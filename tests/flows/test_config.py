@@ -133,3 +133,17 @@ class TestOwnDataNamesItsModel:
         assert main(["ingest", str(rows), "--home", str(home)]) == 2
         assert "no model_name" in capsys.readouterr().err
         assert sorted(p.name for p in home.iterdir()) == ["config.toml"]
+
+
+class TestCredentialsBlock:
+    def test_a_block_name_is_read_from_the_snowflake_table(self, tmp_path):
+        (tmp_path / "config.toml").write_text('[snowflake]\ncredentials_block = "snowflake-prod"\n')
+        assert load_settings(home=tmp_path).snowflake.credentials_block == "snowflake-prod"
+
+    def test_a_block_and_a_connection_together_are_refused(self):
+        with pytest.raises(ConfigError, match="both connection_name and credentials_block"):
+            SnowflakeSettings(connection_name="dev", credentials_block="snowflake-prod")
+
+    def test_a_name_prefect_could_not_have_saved_is_refused(self):
+        with pytest.raises(ConfigError, match="'Prod Creds' is not a Prefect block name"):
+            SnowflakeSettings(credentials_block="Prod Creds")

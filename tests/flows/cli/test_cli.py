@@ -112,7 +112,11 @@ class TestMistakesAreNamed:
             ),
             ("champion", "estimater", "estimator, factory, params, scale"),
             ("data", "lable", "categorical, features, id_column, ignore, label, period"),
-            ("snowflake", "databse", "applications_table, compute, connection_name, database"),
+            (
+                "snowflake",
+                "databse",
+                "applications_table, compute, connection_name, credentials_block",
+            ),
         ],
     )
     def test_a_bad_key_inside_a_config_table_lists_the_allowed_keys(
