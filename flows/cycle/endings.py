@@ -10,7 +10,7 @@ next cycle records late only the attempts whose ``started`` row is in its own le
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.cycle.promotion import default_actor
 from flows.records import LedgerEntry, Outcome
@@ -40,27 +40,13 @@ def record_start(
     return backend.registry.append_ledger(entry)
 
 
-def record_failure(
-    backend: Backend,
-    *,
-    error: str,
-    plan: CyclePlan | None = None,
-    actor: str | None = None,
-    run_id: str | None = None,
-    run_count: int | None = None,
-    live_at_start: str | None = None,
-) -> LedgerEntry:
-    """Record that a cycle failed, whatever is recorded already; see :func:`failure_entry`."""
-    entry = failure_entry(
-        backend,
-        error=error,
-        plan=plan,
-        actor=actor,
-        run_id=run_id,
-        run_count=run_count,
-        live_at_start=live_at_start,
-    )
-    return backend.registry.append_ledger(entry)
+def record_failure(backend: Backend, **details: Any) -> LedgerEntry:
+    """Record that a cycle failed, whatever is recorded already.
+
+    ``details`` are :func:`failure_entry`'s (``error``, ``plan``, ``run_id``,
+    ``live_at_start``, ...).
+    """
+    return backend.registry.append_ledger(failure_entry(backend, **details))
 
 
 def failure_entry(

@@ -67,6 +67,9 @@ def test_the_block_connects_to_the_settings_locations_and_its_secret_stays_out(
         "CC_SCHEMA",
         "CC_WH",
     )
+    assert connect_seen["network_timeout"] == settings.network_timeout_seconds
+    statement_timeout = connect_seen["session_parameters"]["STATEMENT_TIMEOUT_IN_SECONDS"]
+    assert statement_timeout == settings.statement_timeout_seconds
     assert PASSWORD not in str(raised.value) and PASSWORD not in caplog.text
 
 

@@ -13,7 +13,8 @@ import pytest
 from prefect.workers.process import ProcessWorker
 
 from flows.orchestration.run_story import OUTCOME_STATE_NAMES
-from flows.records import Outcome, package_version
+from flows.package_identity import package_version
+from flows.records import Outcome
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BOOTSTRAP,
