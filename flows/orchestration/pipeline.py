@@ -141,7 +141,7 @@ def decide(cycle: Cycle, evaluation: Evaluation, policy: Any, plan: CyclePlan) -
 
 @task(name=stages.RECORD_END, timeout_seconds=IO_TIMEOUT_SECONDS, **IO_TASK_OPTIONS)
 def record_end(cycle: Cycle, error: str, plan: CyclePlan | None) -> LedgerEntry | None:
-    """Record in the ledger that the cycle failed, unless this run has an entry already."""
+    """Record in the ledger that the cycle failed, unless this attempt has an end already."""
     return cycle.record_end(error, plan)
 
 
