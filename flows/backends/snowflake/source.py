@@ -312,6 +312,18 @@ class SnowparkSource(DataSource):
             )
         return carried
 
+    def window_fingerprint(self, periods: PeriodRange) -> str | None:
+        """``HASH_AGG`` of the window's rows, computed by the warehouse (one number comes down)."""
+        from flows.backends.snowflake.fingerprint import window_fingerprint
+
+        return window_fingerprint(self.periods_frame(periods))
+
+    def rows_seen(self, rows: PeriodRange, trained_on: PeriodRange) -> int:
+        """Rows of ``rows`` that ``trained_on`` holds too, matched by the warehouse."""
+        from flows.backends.snowflake.fingerprint import rows_seen
+
+        return rows_seen(self.periods_frame(rows), self.periods_frame(trained_on))
+
     def write(
         self,
         data: pd.DataFrame,
