@@ -8,13 +8,16 @@ replaced at its boundary (``ml_stand_in.py``); the worker's CALLs reach it throu
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import pytest
 
 import ccpolicy
 from flows.backends import open_backend
 from flows.backends.snowflake.evidence import EVIDENCE_TABLE, JUDGED_COLUMNS
-from flows.backends.snowflake.stage_procedure import run_stage
+from flows.backends.snowflake.stage_procedure import PROCEDURE, run_stage
+from flows.backends.snowflake.warehouse import WarehouseStages
 from flows.cycle import stages
 from flows.cycle.stages import Cycle, CycleParameters, Handoff
 from flows.errors import ConfigError
@@ -166,3 +169,44 @@ def test_warehouse_retrain_runs_on_the_training_warehouse_then_returns(
     used = [s for s in seen.statements if s.upper().startswith("USE WAREHOUSE")]
     assert [u.split()[-1].strip('"') for u in used] == ["TRAIN_WH", "PROC_WH"]
     assert procedure.sql("SELECT CURRENT_WAREHOUSE()").collect()[0][0] == "PROC_WH"
+
+
+_SET_TIMEOUT = re.compile(r"^ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = (\d+)$")
+
+
+def _timeouts(statements: list[str], session_timeout: int) -> tuple[list[tuple[str, int]], int]:
+    """Each statement with the statement timeout it ran under, and the timeout left at the end."""
+    current, ran = session_timeout, []
+    for statement in statements:
+        if found := _SET_TIMEOUT.match(statement):
+            current = int(found.group(1))
+        else:
+            ran.append((statement, current))
+    return ran, current
+
+
+def test_warehouse_stage_calls_run_under_the_stage_timeout_and_nothing_else_does(account):
+    where = replace(account.settings.snowflake, stage_timeout_seconds=7200)
+    settings = replace(account.settings, snowflake=where)
+    with open_backend(settings) as backend, account.traffic.window() as seen:
+        stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+    ran, left = _timeouts(seen.statements, where.statement_timeout_seconds)
+    calls = [timeout for statement, timeout in ran if PROCEDURE in statement]
+    others = {timeout for statement, timeout in ran if PROCEDURE not in statement}
+    assert calls == [7200] * 3  # version, retrain, evaluate
+    assert others == {where.statement_timeout_seconds} and left == where.statement_timeout_seconds
+
+
+def test_warehouse_session_timeout_is_set_back_when_the_stage_call_fails(account, monkeypatch):
+    from tests.snowflake import stage_calls
+
+    def failing(session, stage, request):
+        raise RuntimeError("the procedure ran out of memory")
+
+    monkeypatch.setattr(stage_calls, "run_stage", failing)
+    where = account.settings.snowflake
+    with account.traffic.window() as seen, pytest.raises(RuntimeError, match="out of memory"):
+        WarehouseStages(account.worker, account.settings).check_code()
+    ran, left = _timeouts(seen.statements, where.statement_timeout_seconds)
+    assert [timeout for _, timeout in ran] == [where.stage_timeout_seconds]  # the CALL alone
+    assert left == where.statement_timeout_seconds
