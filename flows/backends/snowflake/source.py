@@ -39,7 +39,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
-from flows.backends.snowflake._tables import is_missing_object
+from flows.backends.snowflake._tables import ROW_ID, is_missing_object
 from flows.backends.source import DataSource
 from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
 from flows.data.periods import PeriodRange
@@ -57,9 +57,6 @@ if TYPE_CHECKING:
     from flows.config import SnowflakeSettings
 
 logger = logging.getLogger(__name__)
-
-ROW_ID = "ROW_ID"
-"""Column holding each row's position in the frame it was written from."""
 
 
 class SnowparkSource(DataSource):
