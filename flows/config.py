@@ -25,6 +25,7 @@ from flows.data.periods import WINDOW_KEYS, WindowSpec
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
+from flows.live.settings import LIVE_KEYS, LiveSettings
 from flows.names import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
@@ -144,9 +145,16 @@ class Settings:
     """Spec of each weekly challenger."""
     snowflake: SnowflakeSettings = field(default_factory=SnowflakeSettings)
     """Snowflake locations, used when ``backend == 'snowflake'``."""
+    live: LiveSettings = field(default_factory=LiveSettings)
+    """The live test of a candidate (``[live]``); off by default."""
 
     def __post_init__(self) -> None:
         check_backend(self.backend)
+        if self.live.on and self.contract.id_column is None:
+            raise ConfigError(
+                f"[live] mode = {self.live.mode!r} needs [data] id_column: live traffic is "
+                "assigned to an arm, and outcomes are joined to scores, by id."
+            )
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )
@@ -170,6 +178,7 @@ class Settings:
             "champion_spec": self.champion_spec.to_dict(),
             "challenger_spec": self.challenger_spec.to_dict(),
             "snowflake": asdict(self.snowflake),
+            "live": self.live.to_dict(),
         }
 
     @classmethod
@@ -190,6 +199,7 @@ class Settings:
                 "champion_spec": ModelSpec.from_mapping(data["champion_spec"]),
                 "challenger_spec": ModelSpec.from_mapping(data["challenger_spec"]),
                 "snowflake": SnowflakeSettings(**data["snowflake"]),
+                "live": LiveSettings(**data["live"]),
             }
         except (KeyError, TypeError) as exc:
             raise ConfigError(
@@ -243,6 +253,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         "champion": [f.name for f in fields(ModelSpec)],
         "challenger": [f.name for f in fields(ModelSpec)],
         "snowflake": [f.name for f in fields(SnowflakeSettings)],
+        "live": LIVE_KEYS,
     }
     _refuse_unknown_keys(path, raw, {"backend", "model_name", *tables}, where="")
     for name, allowed in tables.items():
@@ -258,6 +269,8 @@ def _read_config(path: Path) -> dict[str, Any]:
             values["contract"] = DataContract.from_mapping(raw["data"])
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
+        if "live" in raw:
+            values["live"] = LiveSettings(**raw["live"])
     except TypeError as exc:
         raise ConfigError(f"Config file {str(path)!r}: {exc}.") from exc
     for role in ("champion", "challenger"):

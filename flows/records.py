@@ -42,6 +42,12 @@ class Outcome(enum.StrEnum):
     """The run failed, or a switch failed and was undone; the previous champion is live."""
     IN_FLIGHT = "in-flight"
     """A switch under way, read before its commit point: the previous champion is live yet."""
+    CANDIDATE = "candidate"
+    """Live mode: the challenger passed offline and is now tested on live traffic."""
+    CONTINUED = "continued"
+    """Live mode: a look at the candidate's live evidence that decided nothing yet."""
+    REJECTED = "rejected"
+    """Live mode: the live evidence ended the candidate's test without a promotion."""
 
     @property
     def switched_live(self) -> bool:
