@@ -4,10 +4,13 @@ On Snowflake a version records its training window's ``HASH_AGG`` fingerprint, n
 hash per training row. Judging it, the warehouse fingerprints the window again (the
 same rows, or refuse) and counts the hold-out rows it holds: one number comes down.
 Versions logged with row hashes before are still checked on them. Everything runs
-on fakesnow with the ML registry stand-in (``warehouse_fixtures.offline_account``).
+on fakesnow with the ML registry stand-in (``warehouse_fixtures.offline_account``);
+the tests that only read share one account, the one that edits rows has its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -22,90 +25,51 @@ from flows.data.periods import PeriodRange
 from flows.errors import LeakageError
 from flows.names import FEATURE_COLUMNS
 from flows.records import ModelVersion
-from tests.snowflake.warehouse_fixtures import offline_account
+from tests.snowflake.warehouse_fixtures import OfflineAccount, offline_account
 
 pytest.importorskip("fakesnow")
 
 TABLE = SnowflakeSettings().applications_table
 
 
-@pytest.fixture
-def account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path):
-    return offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
+@pytest.fixture(scope="module")
+def shared(fakesnow_warehouse, tmp_path_factory) -> Iterator[OfflineAccount]:
+    """One account for the tests that change no stored row."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield offline_account(
+            fakesnow_warehouse, "T_LEAKAGE_SHARED", patch, tmp_path_factory.mktemp("leakage")
+        )
 
 
-def _champion(backend) -> ModelVersion:
-    return backend.registry.champion()
-
-
-def _move_a_row(account, *, from_week: int, to_week: int) -> None:
-    """Give one stored row of ``from_week`` the period ``to_week``: it changes windows."""
-    account.procedure.sql(
-        f"UPDATE {TABLE} SET WEEK_NUMBER = ? WHERE ROW_ID = "
-        f"(SELECT MIN(ROW_ID) FROM {TABLE} WHERE WEEK_NUMBER = ?)",
-        [to_week, from_week],
-    ).collect()
-
-
-def test_warehouse_version_records_its_window_fingerprint_and_no_row_hash(account):
-    with open_backend(account.worker_settings) as backend:
-        champion = _champion(backend)
+def test_warehouse_version_records_its_window_fingerprint_and_no_row_hash(shared):
+    with open_backend(shared.worker_settings) as backend:
+        champion = backend.registry.champion()
         window = backend.source.window_fingerprint(champion.train_periods)
         assert champion.train_window_fingerprint == window
         assert len(window) == 16
         assert backend.registry.train_row_hashes(champion.name) is None
 
 
-def test_warehouse_recorded_fingerprint_changes_when_a_training_row_changes(account):
-    with open_backend(account.worker_settings) as backend:
-        before = _champion(backend)
-        account.procedure.sql(
-            f"UPDATE {TABLE} SET ANNUAL_INCOME = ANNUAL_INCOME + 1 WHERE ROW_ID = "
-            f"(SELECT MIN(ROW_ID) FROM {TABLE} WHERE WEEK_NUMBER = 4)"
-        ).collect()
-        windows = steps.plan_cycle(backend, account.settings, role="champion").windows
-        after, reused, _ = contestants.train_and_log(
-            backend, account.settings.champion_spec, windows, role="champion"
-        )
-    assert not reused and after.name != before.name
-    assert after.train_window_fingerprint != before.train_window_fingerprint
-    assert after.train_weeks == before.train_weeks
-
-
-@pytest.mark.parametrize("mode", ["warehouse", "worker"])
-def test_warehouse_a_training_row_moved_into_the_hold_out_is_caught(account, mode):
-    """The champion trained on a row that is now a hold-out row: its window no longer matches."""
-    settings = account.settings if mode == "warehouse" else account.worker_settings
-    _move_a_row(account, from_week=5, to_week=18)
-    with open_backend(settings) as backend:
-        champion = _champion(backend)
-        with pytest.raises(LeakageError, match=rf"version {champion.name} was trained, changed"):
-            stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
-        assert backend.registry.live_version() == champion.name
-    assert bool(account.calls) == (mode == "warehouse")
-
-
-def test_warehouse_check_brings_down_two_numbers_whatever_the_rows(account):
+def test_warehouse_check_brings_down_two_numbers_whatever_the_rows(shared):
     """The window's fingerprint and the count of hold-out rows it holds: nothing per row."""
-    with open_backend(account.worker_settings) as backend:
-        plan = steps.plan_cycle(backend, account.settings)
-        champion = _champion(backend)
-        with account.traffic.window() as traffic:
+    with open_backend(shared.worker_settings) as backend:
+        plan = steps.plan_cycle(backend, shared.settings)
+        champion = backend.registry.champion()
+        with shared.traffic.window() as traffic:
             check_window_not_trained_on(backend.source, champion, plan.holdout, n_rows=1)
     assert traffic.cells_down() == 2
     assert all(t.rows <= 1 for t in traffic.downloads())
 
 
-def test_warehouse_versions_with_row_hashes_are_still_checked_on_them(account):
+def test_warehouse_versions_with_row_hashes_are_still_checked_on_them(shared):
     """A version logged before windows were fingerprinted keeps its hashes, and they are read."""
-    with open_backend(account.worker_settings) as backend:
-        plan = steps.plan_cycle(backend, account.settings)
+    with open_backend(shared.worker_settings) as backend:
+        plan = steps.plan_cycle(backend, shared.settings)
         source = backend.source
-        spec = load_settings(home=account.settings.home).challenger_spec
+        spec = load_settings(home=shared.settings.home).challenger_spec
         weeks = PeriodRange(0, 9)
-        rows = source.read_periods(weeks)
         leaked = source.read_periods(PeriodRange(plan.holdout.end, plan.holdout.end))
-        train = pd.concat([rows, leaked], ignore_index=True)
+        train = pd.concat([source.read_periods(weeks), leaked], ignore_index=True)
         trained = train_model(spec, train, train, train_periods=weeks, test_periods=weeks)
         record = ModelVersion(
             model_name=backend.registry.model_name,
@@ -122,3 +86,34 @@ def test_warehouse_versions_with_row_hashes_are_still_checked_on_them(account):
         )
         with pytest.raises(LeakageError, match=rf"OLD_STYLE was trained on {len(leaked)} of the"):
             steps.evaluate(backend, plan, challenger="OLD_STYLE")
+
+
+def test_warehouse_a_training_row_moved_into_the_hold_out_is_caught_and_refingerprinted(
+    fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path
+):
+    """The champion trained on a row that is now a hold-out row: its window no longer matches.
+
+    Both compute modes refuse it before scoring, the live version stays; the same
+    window trained again records another fingerprint (and so another version).
+    """
+    account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
+    account.procedure.sql(
+        f"UPDATE {TABLE} SET WEEK_NUMBER = 18 WHERE ROW_ID = "
+        f"(SELECT MIN(ROW_ID) FROM {TABLE} WHERE WEEK_NUMBER = 5)"
+    ).collect()
+    for settings in (account.settings, account.worker_settings):
+        with open_backend(settings) as backend:
+            champion = backend.registry.champion()
+            with pytest.raises(LeakageError, match=rf"version {champion.name} was trained, chang"):
+                stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+            assert backend.registry.live_version() == champion.name
+    assert [stage for stage, _ in account.calls] == ["version", "retrain", "evaluate"]
+
+    with open_backend(account.worker_settings) as backend:
+        windows = steps.plan_cycle(backend, account.settings, role="champion").windows
+        again, reused, _ = contestants.train_and_log(
+            backend, account.settings.champion_spec, windows, role="champion"
+        )
+    assert not reused and again.name != champion.name
+    assert again.train_weeks == champion.train_weeks
+    assert again.train_window_fingerprint != champion.train_window_fingerprint

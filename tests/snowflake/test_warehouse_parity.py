@@ -14,7 +14,7 @@ So the cycle runs here through :meth:`Cycle.run`, as both orchestrators call it.
 
 One account per mode walks the scenarios in the same order, each from the state the
 previous one left, and after each the two are compared: the entries it added, the
-pointers and the versions. Six scenarios share one pair of accounts (one champion
+pointers, the versions, and the evidence the policy was given, row by row. Six scenarios share one pair of accounts (one champion
 trained per mode; a cycle costs about 70 statements on fakesnow, so accounts are
 not made per scenario); ``no-champion`` gets a pair without one. Left to the
 orchestrators' suite: ``stale-champion``, whose policy switches the live version of
@@ -51,7 +51,7 @@ def _settings(account, mode: str, challenger: str | None):
     return replace(settings, challenger_spec=replace(spec, params=params))
 
 
-def _walk(account, mode: str, names: tuple[str, ...]) -> list[tuple[str, list[dict], dict, list]]:
+def _walk(account, mode: str, names: tuple[str, ...]) -> list[tuple]:
     """Run each scenario in order in ``mode``; what each one left."""
     effects = []
     for name in names:
@@ -59,19 +59,38 @@ def _walk(account, mode: str, names: tuple[str, ...]) -> list[tuple[str, list[di
         settings = _settings(account, mode, scenario.challenger)
         with open_backend(settings) as backend:
             before = len(backend.registry.ledger())
-            Cycle(backend, settings, CycleParameters(**scenario.parameters), actor="tester").run()
+            parameters = CycleParameters(**scenario.parameters)
+            outcome = Cycle(backend, settings, parameters, actor="tester").run()
             entries = [entry.to_dict() for entry in backend.registry.ledger()[before:]]
             pointers = backend.registry.status().to_dict() | {"last_entry": None}
             versions = sorted(v.name for v in backend.registry.list_versions())
-        effects.append((name, entries, pointers, versions))
+        evaluation = outcome.report.evaluation if outcome.report else None
+        effects.append((name, entries, pointers, versions, _evidence(evaluation)))
     assert bool(account.calls) == (mode == "warehouse")
     return effects
 
 
+def _evidence(evaluation) -> dict | None:
+    """What the policy was given, row by row: labels and both models' scores."""
+    if evaluation is None:
+        return None
+    return {
+        "y_true": list(evaluation.y_true),
+        "champion": list(evaluation.champion_scores),
+        "challenger": list(evaluation.challenger_scores),
+    }
+
+
 def _assert_same_walk(in_warehouse: list, in_worker: list) -> None:
-    for (name, entries_w, pointers_w, versions_w), (_, entries_k, pointers_k, versions_k) in zip(
-        in_warehouse, in_worker, strict=True
-    ):
+    for here, there in zip(in_warehouse, in_worker, strict=True):
+        name, entries_w, pointers_w, versions_w, evidence_w = here
+        _, entries_k, pointers_k, versions_k, evidence_k = there
+        if evidence_w is None or evidence_k is None:
+            assert evidence_w is evidence_k, name
+        else:
+            assert evidence_w["y_true"] == evidence_k["y_true"], name
+            for role in ("champion", "challenger"):
+                assert evidence_w[role] == pytest.approx(evidence_k[role]), name
         assert [Outcome(e["outcome"]) for e in entries_w] == list(SCENARIOS[name].outcomes), name
         _assert_same_entries(entries_w, entries_k)
         if Outcome.FAILED in SCENARIOS[name].outcomes:  # recorded with the plan, in either mode

@@ -82,21 +82,6 @@ def test_worker_mode_brings_the_training_window_down(account):
     assert seen.cells_down() > report.evaluation.n_rows * 3 * 4
 
 
-def test_warehouse_and_worker_modes_agree_on_the_evidence(account):
-    policy = ccpolicy.load_policy("auc_greater")
-    with open_backend(account.settings) as backend:
-        in_warehouse = stages.weekly_cycle(backend, account.settings, policy, dry_run=True)
-    with open_backend(account.worker_settings) as backend:
-        in_worker = stages.weekly_cycle(backend, account.worker_settings, policy, dry_run=True)
-    a, b = in_warehouse.evaluation, in_worker.evaluation
-    assert a.challenger.name == b.challenger.name and a.champion.name == b.champion.name
-    assert a.holdout_fingerprint == b.holdout_fingerprint
-    assert list(a.y_true) == list(b.y_true)
-    assert a.challenger_scores == pytest.approx(b.challenger_scores)
-    assert a.champion_metrics == pytest.approx(b.champion_metrics)
-    assert in_warehouse.entry.outcome == in_worker.entry.outcome
-
-
 def test_warehouse_retrain_handler_answers_a_small_challenger_reference(account):
     with open_backend(account.worker_settings, session=account.procedure) as backend:
         plan = _cycle(backend, account.worker_settings).plan()
@@ -185,28 +170,29 @@ def _timeouts(statements: list[str], session_timeout: int) -> tuple[list[tuple[s
     return ran, current
 
 
-def test_warehouse_stage_calls_run_under_the_stage_timeout_and_nothing_else_does(account):
+def test_warehouse_stage_calls_run_under_the_stage_timeout_and_nothing_else_does(
+    account, monkeypatch
+):
+    from tests.snowflake import stage_calls
+
     where = replace(account.settings.snowflake, stage_timeout_seconds=7200)
     settings = replace(account.settings, snowflake=where)
-    with open_backend(settings) as backend, account.traffic.window() as seen:
-        stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
-    ran, left = _timeouts(seen.statements, where.statement_timeout_seconds)
-    calls = [timeout for statement, timeout in ran if PROCEDURE in statement]
-    others = {timeout for statement, timeout in ran if PROCEDURE not in statement}
-    assert calls == [7200] * 3  # version, retrain, evaluate
-    assert others == {where.statement_timeout_seconds} and left == where.statement_timeout_seconds
-
-
-def test_warehouse_session_timeout_is_set_back_when_the_stage_call_fails(account, monkeypatch):
-    from tests.snowflake import stage_calls
+    session_timeout = where.statement_timeout_seconds
 
     def failing(session, stage, request):
         raise RuntimeError("the procedure ran out of memory")
 
-    monkeypatch.setattr(stage_calls, "run_stage", failing)
-    where = account.settings.snowflake
-    with account.traffic.window() as seen, pytest.raises(RuntimeError, match="out of memory"):
-        WarehouseStages(account.worker, account.settings).check_code()
-    ran, left = _timeouts(seen.statements, where.statement_timeout_seconds)
-    assert [timeout for _, timeout in ran] == [where.stage_timeout_seconds]  # the CALL alone
-    assert left == where.statement_timeout_seconds
+    with monkeypatch.context() as patch, account.traffic.window() as failed:
+        patch.setattr(stage_calls, "run_stage", failing)
+        with pytest.raises(RuntimeError, match="out of memory"):
+            WarehouseStages(account.worker, settings).check_code()
+    ran, left = _timeouts(failed.statements, session_timeout)
+    assert [timeout for _, timeout in ran] == [7200] and left == session_timeout  # set back
+
+    with open_backend(settings) as backend, account.traffic.window() as seen:
+        stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+    ran, left = _timeouts(seen.statements, session_timeout)
+    calls = [timeout for statement, timeout in ran if PROCEDURE in statement]
+    others = {timeout for statement, timeout in ran if PROCEDURE not in statement}
+    assert calls == [7200] * 3  # version, retrain, evaluate
+    assert others == {session_timeout} and left == session_timeout
