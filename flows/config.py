@@ -94,6 +94,13 @@ class SnowflakeSettings:
     """The connector's ``network_timeout``: the longest wait for any reply, retries included.
 
     Between the statement timeout (so Snowflake's own error comes first) and the task's."""
+    stage_timeout_seconds: int = 3300
+    """``STATEMENT_TIMEOUT_IN_SECONDS`` of each CALL of the stage procedure (warehouse mode),
+    which trains or scores for longer than any other statement; the others keep
+    ``statement_timeout_seconds``.
+
+    Below the retrain and evaluate tasks' timeout (3600 s), so that Snowflake ends the
+    CALL, with its own error, before the flow gives up on it. Raise it with theirs."""
 
     def __post_init__(self) -> None:
         if self.compute not in COMPUTE_MODES:
@@ -117,7 +124,8 @@ class SnowflakeSettings:
 
     def _validate_timeouts(self) -> None:
         statement, network = self.statement_timeout_seconds, self.network_timeout_seconds
-        for name, value in (("statement", statement), ("network", network)):
+        stage = self.stage_timeout_seconds
+        for name, value in (("statement", statement), ("network", network), ("stage", stage)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(
                     f"[snowflake] {name}_timeout_seconds must be a whole number of seconds "

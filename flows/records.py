@@ -83,6 +83,10 @@ class ModelVersion:
     """Number of training rows."""
     train_fingerprint: str = ""
     """SHA-256 over the training rows (content and order)."""
+    train_window_fingerprint: str = ""
+    """The store's own fingerprint of the training window, computed where the rows are
+    stored (Snowflake's ``HASH_AGG``, 16 hex digits); the leakage check then runs there,
+    against the window. Empty where the store keeps a hash per training row instead."""
     spec: Mapping[str, Any] = field(default_factory=dict)
     """The model specification: estimator import path and parameters."""
     sha256: str = ""

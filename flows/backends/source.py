@@ -86,6 +86,22 @@ class DataSource(ABC):
                 holds a period that is already stored or one before the first stored.
         """
 
+    def window_fingerprint(self, periods: PeriodRange) -> str | None:
+        """The store's own fingerprint of the rows of ``periods``, computed where they are stored.
+
+        A store that can fingerprint and match its windows in place records a version's
+        training window this way, so no hash per training row is kept or moved; the
+        default (the embedded store) answers None, and versions keep their row hashes.
+        """
+        return None
+
+    def rows_seen(self, rows: PeriodRange, trained_on: PeriodRange) -> int:
+        """How many rows of ``rows`` are also rows of ``trained_on``, counted where they are stored.
+
+        Asked only of a store whose :meth:`window_fingerprint` answers.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not match rows in place")
+
     def write_evaluation_data(self, *, holdout_periods: int) -> int:
         """Refresh the quickstart's EVALUATION_DATA table (the newest ``holdout_periods`` periods).
 

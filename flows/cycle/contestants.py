@@ -8,6 +8,7 @@ reused instead of trained again.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flows.cycle.training import TrainedModel, train_model, version_name
@@ -55,16 +56,20 @@ def train_and_log(
         contract=backend.source.contract,
         train_row_hashes=hashes,
     )
+    record = version_record(trained, name, role, registry.model_name)
     if not log:
-        return version_record(trained, name, role, registry.model_name), False, trained
+        return record, False, trained
+    # a store that fingerprints its windows in place checks leakage there: no row hashes kept
+    window = backend.source.window_fingerprint(windows.train)
+    record = replace(record, train_window_fingerprint=window or "")
     sample_input = trained.contract.model_input(train.head(10), input_name=f"{role} sample")
     del train, test  # free the windows before the model is pickled next to itself
     try:
         version = registry.log_version(
             trained.model,
-            version_record(trained, name, role, registry.model_name),
+            record,
             sample_input=sample_input,
-            train_row_hashes=trained.train_row_hashes,
+            train_row_hashes=None if window else trained.train_row_hashes,
         )
     except VersionExistsError:  # a concurrent run logged the identical version first
         return reuse(registry, name), True, None

@@ -24,7 +24,8 @@ from flows.errors import LeakageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from flows.backends.registry import Registry
+    from flows.backends import Backend
+    from flows.backends.source import DataSource
     from flows.cycle.training import TrainedModel
     from flows.records import ModelVersion
 
@@ -100,6 +101,45 @@ def check_not_trained_on(
     Raises:
         LeakageError: naming the version and how many rows it has seen.
     """
+    _check_periods(version, holdout)
+    if trained_on is not None:
+        seen = int(np.isin(holdout_hashes, trained_on).sum())
+        _refuse_seen(version, seen, len(holdout_hashes), holdout)
+
+
+def check_window_not_trained_on(
+    source: DataSource, version: ModelVersion, holdout: PeriodRange, *, n_rows: int
+) -> None:
+    """Refuse ``version`` if it was trained on any hold-out row, checked where the rows are stored.
+
+    The version recorded its training window's fingerprint (``train_window_fingerprint``).
+    While the window still fingerprints alike it holds exactly the rows the version
+    trained on, so the store matches the hold-out against it and answers one count:
+    no hash per row is kept, read or moved, whatever the row count. A window that
+    fingerprints otherwise no longer holds those rows, and the version is refused.
+
+    Raises:
+        LeakageError: if the window changed, or naming how many hold-out rows it holds.
+    """
+    _check_periods(version, holdout)
+    trained = version.train_periods
+    if trained is None:
+        raise LeakageError(
+            f"Version {version.name} records no training periods; its training rows "
+            "cannot be matched against the hold-out."
+        )
+    now = source.window_fingerprint(trained)
+    if now != version.train_window_fingerprint:
+        raise LeakageError(
+            f"The stored rows of {trained}, on which version {version.name} was trained, "
+            f"changed since (fingerprint {version.train_window_fingerprint}, now {now}): "
+            "the hold-out cannot be checked against the rows it has seen. Restore those rows, "
+            "or `ccflows rollback` to a version trained on rows that did not change."
+        )
+    _refuse_seen(version, source.rows_seen(holdout, trained), n_rows, holdout)
+
+
+def _check_periods(version: ModelVersion, holdout: PeriodRange) -> None:
     if version.train_weeks is not None:
         trained = holdout.calendar.range(*version.train_weeks)
         if trained.overlaps(holdout):
@@ -107,17 +147,29 @@ def check_not_trained_on(
                 f"Version {version.name} was trained on {trained}, which overlap the "
                 f"hold-out ({holdout}); it cannot be judged on rows it has seen."
             )
-    if trained_on is not None:
-        seen = int(np.isin(holdout_hashes, trained_on).sum())
-        if seen:
-            raise LeakageError(
-                f"Version {version.name} was trained on {seen} of the {len(holdout_hashes)} "
-                f"hold-out rows ({holdout}); it cannot be judged on rows it has seen."
-            )
+
+
+def _refuse_seen(version: ModelVersion, seen: int, n_rows: int, holdout: PeriodRange) -> None:
+    if seen:
+        raise LeakageError(
+            f"Version {version.name} was trained on {seen} of the {n_rows} hold-out rows "
+            f"({holdout}); it cannot be judged on rows it has seen."
+        )
+
+
+def _check_contestant(
+    backend: Backend, version: ModelVersion, holdout_hashes: np.ndarray, holdout: PeriodRange
+) -> None:
+    """The leakage check a logged version's record calls for: in the store, or on row hashes."""
+    if version.train_window_fingerprint:
+        check_window_not_trained_on(backend.source, version, holdout, n_rows=len(holdout_hashes))
+    else:  # the embedded store's versions, and those logged before windows were fingerprinted
+        trained_on = backend.registry.train_row_hashes(version.name)
+        check_not_trained_on(trained_on, version, holdout_hashes, holdout)
 
 
 def evaluate_pair(
-    registry: Registry,
+    backend: Backend,
     champion: ModelVersion,
     challenger: ModelVersion,
     rows: pd.DataFrame,
@@ -140,14 +192,13 @@ def evaluate_pair(
     """
     from flows.cycle.prediction import positive_scores
 
+    registry = backend.registry
     holdout_hashes = row_hashes(rows)
-    check_not_trained_on(
-        registry.train_row_hashes(champion.name), champion, holdout_hashes, holdout
-    )
-    challenger_rows = (
-        unlogged.train_row_hashes if unlogged else registry.train_row_hashes(challenger.name)
-    )
-    check_not_trained_on(challenger_rows, challenger, holdout_hashes, holdout)
+    _check_contestant(backend, champion, holdout_hashes, holdout)
+    if unlogged is not None:  # its row hashes are in this process, never stored
+        check_not_trained_on(unlogged.train_row_hashes, challenger, holdout_hashes, holdout)
+    else:
+        _check_contestant(backend, challenger, holdout_hashes, holdout)
     y_true = rows[challenger.data_contract.label].to_numpy()
     logger.info("Scoring champion %s on %s (%d rows)", champion.name, holdout, len(rows))
     champion_scores = registry.predict_proba(champion.name, rows)

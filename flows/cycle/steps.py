@@ -285,7 +285,7 @@ def evaluate(
         )
     holdout = backend.source.read_periods(plan.holdout, input_name="hold-out")
     return evaluate_pair(
-        registry,
+        backend,
         champion,
         version,
         holdout,

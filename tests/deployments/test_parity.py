@@ -4,6 +4,12 @@ Each scenario runs the weekly flow on a real Prefect server and the task graph w
 ``run_graph_locally`` (the procedure's own handlers, Snowflake's run semantics), each
 on its own copy of one home, and compares what they leave: the ledger entries (ids,
 times, run ids and actors aside) and the registry's pointers and versions.
+
+The Snowflake backend's two compute modes (the heavy stages in the warehouse through
+the stage procedure, or in the worker) are the other half of the story:
+``tests/snowflake/test_warehouse_parity.py`` runs these scenarios in both modes on
+fakesnow and compares them with :func:`_assert_same_entries`. Its docstring says why
+that is a suite of its own rather than one more parameter here.
 """
 
 from __future__ import annotations

@@ -121,6 +121,8 @@ class RecordingSession:
         if self._local is None:
             from snowflake.snowpark import Session
 
+            from tests.snowflake import local_hashes  # noqa: F401 - registers HASH, HASH_AGG
+
             self._local = Session.SessionBuilder().config("local_testing", True).create()
         return self._local
 

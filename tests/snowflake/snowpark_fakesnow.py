@@ -53,6 +53,9 @@ connector (``cmd_query``) after Snowpark wrote them, so what a test records or m
    reads ``$1`` as a bind parameter. Rewritten to Snowflake's other name, ``COLUMN1``.
 9. ``CURRENT_WAREHOUSE()`` does not exist. Answered with the warehouse the session was
    opened with, then the last ``USE WAREHOUSE`` it ran (``NULL`` when none).
+10. ``ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS`` is not implemented. Rewritten to a
+   constant query: nothing here runs long enough to be timed out; a test reads the
+   timeout each statement ran under from the statements sent.
 
 Still out of reach on fakesnow, with no seam: ``SHOW MODELS`` and every other
 statement of the ML registry (replace it at its boundary); ``MODEL(m, v)!METHOD(…)``;
@@ -161,6 +164,10 @@ _TEXT_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(rf"\bCREATE\s+(OR\s+REPLACE\s+)?{_TEMPORARY}\b", re.I), r"CREATE \1TEMPORARY"),
     (re.compile(r"""FROM '@"([A-Z_][A-Z0-9_$]*)"'"""), r"FROM @\1"),
+    (
+        re.compile(r"^\s*ALTER\s+SESSION\s+SET\s+STATEMENT_TIMEOUT_IN_SECONDS\s*=\s*\d+\s*$", re.I),
+        "SELECT 0 AS N",
+    ),
 )
 
 
@@ -176,7 +183,7 @@ def _unquoted(name: str) -> str:
 
 
 def fakesnow_statements(sql: str, *, warehouse: str | None = None) -> list[str]:
-    """What fakesnow is sent for a statement Snowpark wrote for Snowflake (gaps 2–4, 6–9).
+    """What fakesnow is sent for a statement Snowpark wrote for Snowflake (gaps 2–4, 6–10).
 
     Args:
         sql: The statement as Snowflake would receive it.

@@ -22,11 +22,22 @@ _CALL = re.compile(rf"^\s*CALL\s+[\w$.\"]*\b{PROCEDURE}\s*\(\s*\?\s*,\s*\?\s*\)\
 
 
 class _Answer:
+    """The CALL's result, as Snowpark's ``AsyncJob`` gives it: the stage CALL runs asynchronously."""
+
     def __init__(self, value: str) -> None:
         self.value = value
 
-    def collect(self) -> list[Row]:
+    def collect_nowait(self) -> _Answer:
+        return self
+
+    def result(self) -> list[Row]:
         return [Row(**{PROCEDURE: self.value})]
+
+    def collect(self) -> list[Row]:
+        raise AssertionError(
+            "the stage CALL ran synchronously: the connector would cancel it after its "
+            "network timeout, whatever the stage timeout"
+        )
 
 
 def route_stage_calls(worker: Any, procedure: Any) -> list[tuple[str, str]]:
@@ -44,9 +55,8 @@ def route_stage_calls(worker: Any, procedure: Any) -> list[tuple[str, str]]:
             return sql(query, params, *args, **kwargs)
         stage, request = params
         calls.append((stage, request))
-        answer = run_stage(procedure, stage, request)
-        traffic.transfers.append(Transfer(query, 1, 1))
-        return _Answer(answer)
+        traffic.transfers.append(Transfer(query, 1, 1))  # sent, and one cell answers it
+        return _Answer(run_stage(procedure, stage, request))
 
     worker.sql = routed
     return calls

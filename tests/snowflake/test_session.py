@@ -76,11 +76,13 @@ class TestOptions:
 
     def test_timeouts_come_from_the_settings_and_stay_below_the_task_timeouts(self, session):
         from deployments.snowflake_graph import DEFAULT_TIMEOUT_MINUTES
-        from flows.orchestration.pipeline import IO_TIMEOUT_SECONDS
+        from flows.orchestration.pipeline import IO_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS
 
         default = SnowflakeSettings()
         shortest = min(IO_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MINUTES * 60)
         assert default.statement_timeout_seconds < default.network_timeout_seconds < shortest
+        assert default.statement_timeout_seconds < default.stage_timeout_seconds
+        assert default.stage_timeout_seconds < STEP_TIMEOUT_SECONDS  # the stage tasks'
         builder = Builder(session)
         settings = SnowflakeSettings(statement_timeout_seconds=60, network_timeout_seconds=90)
         open_session(settings, builder=builder)
@@ -92,6 +94,8 @@ class TestOptions:
         [
             ({"statement_timeout_seconds": 0}, "statement_timeout_seconds must be a whole"),
             ({"network_timeout_seconds": 100, "statement_timeout_seconds": 100}, "must exceed"),
+            ({"stage_timeout_seconds": 0}, r"stage_timeout_seconds must be a whole .* got 0"),
+            ({"stage_timeout_seconds": "1h"}, r"stage_timeout_seconds must be a whole .* '1h'"),
         ],
     )
     def test_bad_timeouts_are_refused_in_one_line(self, options, message):

@@ -4,7 +4,8 @@
 worker's session: procedure calls, pointer reads, the evidence read, the decision.
 No statement downloads a training window. Then every statement of both sessions
 (worker and procedure) is measured at two data sizes: the largest bound value and
-the longest statement stay the same size when the rows triple.
+the longest statement stay the same size when the rows triple, the leakage check
+included (it fingerprints and matches the training window in SQL).
 """
 
 from __future__ import annotations
@@ -86,19 +87,22 @@ def test_warehouse_cycle_sends_no_sql_value_that_grows_with_the_rows(
     assert large.statement <= small.statement + 64
 
 
-def test_warehouse_ledger_evidence_and_row_hashes_are_stored_in_parts_and_read_back(
+def test_warehouse_ledger_and_evidence_are_stored_in_parts_and_no_row_hash_at_all(
     fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path
 ):
     from flows.backends.snowflake import _parts
+    from flows.backends.snowflake._versions import TRAIN_ROWS_TABLE
 
     monkeypatch.setattr(_parts, "PART_CHARS", 500)
     account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
     report = _cycle(account)
     with open_backend(account.settings) as backend:
         (replayed,) = steps.replay(backend, ccpolicy.load_policy("auc_greater"))
-        hashes = backend.registry.train_row_hashes(report.evaluation.challenger.name)
+        versions = backend.registry.list_versions()
     assert replayed[0].id == report.entry.id
     assert replayed[1].verdict == report.decision.verdict
-    assert len(hashes) == 10 * 30  # the training window's rows, read back from its parts
+    assert all(len(v.train_window_fingerprint) == 16 for v in versions)  # its window, in SQL
+    hashes = account.procedure.sql(f"SELECT COUNT(*) FROM {TRAIN_ROWS_TABLE}").collect()
+    assert hashes[0][0] == 0  # not one training row's hash is stored, whatever the rows
     parts = account.procedure.sql("SELECT COUNT(*) FROM PROMOTION_LEDGER_EVIDENCE").collect()
     assert parts[0][0] > 1

@@ -8,13 +8,16 @@ replaced at its boundary (``ml_stand_in.py``); the worker's CALLs reach it throu
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import pytest
 
 import ccpolicy
 from flows.backends import open_backend
 from flows.backends.snowflake.evidence import EVIDENCE_TABLE, JUDGED_COLUMNS
-from flows.backends.snowflake.stage_procedure import run_stage
+from flows.backends.snowflake.stage_procedure import PROCEDURE, run_stage
+from flows.backends.snowflake.warehouse import WarehouseStages
 from flows.cycle import stages
 from flows.cycle.stages import Cycle, CycleParameters, Handoff
 from flows.errors import ConfigError
@@ -77,21 +80,6 @@ def test_worker_mode_brings_the_training_window_down(account):
     train_rows = 10 * ROWS_PER_WEEK
     assert max(t.rows for t in seen.downloads()) >= train_rows
     assert seen.cells_down() > report.evaluation.n_rows * 3 * 4
-
-
-def test_warehouse_and_worker_modes_agree_on_the_evidence(account):
-    policy = ccpolicy.load_policy("auc_greater")
-    with open_backend(account.settings) as backend:
-        in_warehouse = stages.weekly_cycle(backend, account.settings, policy, dry_run=True)
-    with open_backend(account.worker_settings) as backend:
-        in_worker = stages.weekly_cycle(backend, account.worker_settings, policy, dry_run=True)
-    a, b = in_warehouse.evaluation, in_worker.evaluation
-    assert a.challenger.name == b.challenger.name and a.champion.name == b.champion.name
-    assert a.holdout_fingerprint == b.holdout_fingerprint
-    assert list(a.y_true) == list(b.y_true)
-    assert a.challenger_scores == pytest.approx(b.challenger_scores)
-    assert a.champion_metrics == pytest.approx(b.champion_metrics)
-    assert in_warehouse.entry.outcome == in_worker.entry.outcome
 
 
 def test_warehouse_retrain_handler_answers_a_small_challenger_reference(account):
@@ -166,3 +154,45 @@ def test_warehouse_retrain_runs_on_the_training_warehouse_then_returns(
     used = [s for s in seen.statements if s.upper().startswith("USE WAREHOUSE")]
     assert [u.split()[-1].strip('"') for u in used] == ["TRAIN_WH", "PROC_WH"]
     assert procedure.sql("SELECT CURRENT_WAREHOUSE()").collect()[0][0] == "PROC_WH"
+
+
+_SET_TIMEOUT = re.compile(r"^ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = (\d+)$")
+
+
+def _timeouts(statements: list[str], session_timeout: int) -> tuple[list[tuple[str, int]], int]:
+    """Each statement with the statement timeout it ran under, and the timeout left at the end."""
+    current, ran = session_timeout, []
+    for statement in statements:
+        if found := _SET_TIMEOUT.match(statement):
+            current = int(found.group(1))
+        else:
+            ran.append((statement, current))
+    return ran, current
+
+
+def test_warehouse_stage_calls_run_under_the_stage_timeout_and_nothing_else_does(
+    account, monkeypatch
+):
+    from tests.snowflake import stage_calls
+
+    where = replace(account.settings.snowflake, stage_timeout_seconds=7200)
+    settings = replace(account.settings, snowflake=where)
+    session_timeout = where.statement_timeout_seconds
+
+    def failing(session, stage, request):
+        raise RuntimeError("the procedure ran out of memory")
+
+    with monkeypatch.context() as patch, account.traffic.window() as failed:
+        patch.setattr(stage_calls, "run_stage", failing)
+        with pytest.raises(RuntimeError, match="out of memory"):
+            WarehouseStages(account.worker, settings).check_code()
+    ran, left = _timeouts(failed.statements, session_timeout)
+    assert [timeout for _, timeout in ran] == [7200] and left == session_timeout  # set back
+
+    with open_backend(settings) as backend, account.traffic.window() as seen:
+        stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+    ran, left = _timeouts(seen.statements, session_timeout)
+    calls = [timeout for statement, timeout in ran if PROCEDURE in statement]
+    others = {timeout for statement, timeout in ran if PROCEDURE not in statement}
+    assert calls == [7200] * 3  # version, retrain, evaluate
+    assert others == {session_timeout} and left == session_timeout

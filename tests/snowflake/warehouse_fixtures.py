@@ -59,8 +59,9 @@ def offline_account(
     *,
     rows_per_week: int = 30,
     weeks: int = 20,
+    champion: bool = True,
 ) -> OfflineAccount:
-    """Data of ``weeks`` weeks and a live champion, on a schema of its own."""
+    """Data of ``weeks`` weeks and (unless ``champion`` is false) a live champion, on a schema of its own."""
     worker = fakesnow_warehouse.session(FAKESNOW_DATABASE, schema)
     procedure = fakesnow_warehouse.session(FAKESNOW_DATABASE, schema)
     ml = MLStandIn()
@@ -79,6 +80,7 @@ def offline_account(
     account = OfflineAccount(worker, procedure, ml, settings, route_stage_calls(worker, procedure))
     with open_backend(account.settings, session=procedure) as backend:
         steps.generate_data(backend, GeneratorSpec(rows_per_week=rows_per_week), n_periods=weeks)
-        steps.train_champion(backend, account.settings, actor="tester")
+        if champion:
+            steps.train_champion(backend, account.settings, actor="tester")
     account.traffic.transfers.clear()
     return account

@@ -15,6 +15,8 @@ MISSING_OBJECT = 2003
 INVALID_IDENTIFIER = 904
 """Snowflake's error 000904: a column the statement names is not in the table."""
 _UNKNOWN_COLUMN = re.compile(r"invalid identifier|no such column|column \S+ not found", re.I)
+ROW_ID = "ROW_ID"
+"""Column holding each row's position in the frame it was written (``SnowparkSource.write``)."""
 
 
 class ModelTable:

@@ -1,8 +1,11 @@
 """How the Snowflake backend stores what the ML registry has no column for.
 
-A version's record (training window, fingerprint, spec, ...) travels in its
-metadata metrics under :data:`RECORD_KEY`; the hashes of its training rows, for
-the leakage check, live in a table of their own beside the ledger.
+A version's record (training window, fingerprints, spec, ...) travels in its
+metadata metrics under :data:`RECORD_KEY`. Its training window's ``HASH_AGG``
+fingerprint is all the leakage check needs: the warehouse matches the hold-out
+against the window itself (:mod:`flows.backends.snowflake.fingerprint`). Versions
+logged before that kept a hash per training row in a table beside the ledger;
+they are still read from it, and checked on them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 TRAIN_ROWS_TABLE = "TRAIN_ROW_HASH_PARTS"
-"""Table of training-row hashes per version, in parts (next to the ledger and lock tables)."""
+"""Table of training-row hashes per version, in parts: written for versions logged
+without a window fingerprint, read for the leakage check of those."""
 RECORD_KEY = "champion_challenger"
 """Key, inside a version's metrics, of the ModelVersion fields the registry has no column for."""
 TARGET_PLATFORMS = ("WAREHOUSE", "SNOWPARK_CONTAINER_SERVICES")

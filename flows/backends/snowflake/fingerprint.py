@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flows.backends.snowflake.source import ROW_ID
+from flows.backends.snowflake._tables import ROW_ID
 
 if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame

@@ -39,7 +39,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
-from flows.backends.snowflake._tables import is_missing_object
+from flows.backends.snowflake._tables import ROW_ID, is_missing_object
 from flows.backends.source import DataSource
 from flows.data.contract import DEFAULT_CONTRACT, PERIOD_KEY, DataContract, period_start
 from flows.data.periods import PeriodRange
@@ -57,9 +57,6 @@ if TYPE_CHECKING:
     from flows.config import SnowflakeSettings
 
 logger = logging.getLogger(__name__)
-
-ROW_ID = "ROW_ID"
-"""Column holding each row's position in the frame it was written from."""
 
 
 class SnowparkSource(DataSource):
@@ -317,6 +314,18 @@ class SnowparkSource(DataSource):
                 got=found,
             )
         return carried
+
+    def window_fingerprint(self, periods: PeriodRange) -> str | None:
+        """``HASH_AGG`` of the window's rows, computed by the warehouse (one number comes down)."""
+        from flows.backends.snowflake.fingerprint import window_fingerprint
+
+        return window_fingerprint(self.periods_frame(periods))
+
+    def rows_seen(self, rows: PeriodRange, trained_on: PeriodRange) -> int:
+        """Rows of ``rows`` that ``trained_on`` holds too, matched by the warehouse."""
+        from flows.backends.snowflake.fingerprint import rows_seen
+
+        return rows_seen(self.periods_frame(rows), self.periods_frame(trained_on))
 
     def write(
         self,

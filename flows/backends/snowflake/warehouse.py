@@ -9,13 +9,16 @@ evidence table: hold-out rows × 3 cells, never a feature, never a training row.
 
 Before the first stage it checks that the procedure runs the code this worker runs
 (:mod:`flows.package_identity`), so a cycle never trains with one release and
-judges with another.
+judges with another. Each CALL runs under ``[snowflake] stage_timeout_seconds``
+(:func:`stage_timeout`), every other statement under the session's own timeout.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flows.backends.snowflake._tables import is_missing_object
@@ -35,7 +38,7 @@ from flows.records import ModelVersion
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-    from flows.config import Settings
+    from flows.config import Settings, SnowflakeSettings
     from flows.cycle.evaluation import Evaluation
     from flows.cycle.stages import ChallengerRef, Cycle
     from flows.data.plan import CyclePlan
@@ -141,23 +144,45 @@ class WarehouseStages:
         )
 
     def _call(self, stage: str, request: str) -> dict[str, Any]:
-        """``CALL <procedure>(stage, request)``: one row, one small JSON cell.
+        """``CALL <procedure>(stage, request)`` under the stage timeout: one row, one small JSON cell.
+
+        The CALL is submitted asynchronously and its end polled: a synchronous statement
+        is cancelled by the connector after ``network_timeout_seconds``, however long
+        Snowflake would let it run. Snowflake ends it after ``stage_timeout_seconds``.
 
         Raises:
             ConfigError: if the procedure does not exist (naming the setup command).
         """
+        from snowflake.connector.errors import Error as ConnectorError
         from snowflake.snowpark.exceptions import SnowparkSQLException
 
+        call = f"CALL {self.procedure}(?, ?)"
         try:
-            rows = self.session.sql(
-                f"CALL {self.procedure}(?, ?)", params=[stage, request]
-            ).collect()
-        except SnowparkSQLException as exc:
+            with stage_timeout(self.session, self.settings.snowflake):
+                rows = self.session.sql(call, params=[stage, request]).collect_nowait().result()
+        except (SnowparkSQLException, ConnectorError) as exc:
             missing = is_missing_object(exc) or "unknown" in str(exc).lower()
             if not (missing and PROCEDURE in str(exc).upper()):
                 raise  # the procedure ran and failed: its own error
             raise ConfigError(f"{self.procedure} does not exist; {SETUP_HINT}.") from exc
         return json.loads(rows[0][0])
+
+
+@contextmanager
+def stage_timeout(session: Session, settings: SnowflakeSettings) -> Iterator[None]:
+    """Run the block under ``stage_timeout_seconds``, then set the session's own timeout back.
+
+    ``STATEMENT_TIMEOUT_IN_SECONDS`` is a session parameter: it is raised for the stage
+    CALL only, and set back to ``statement_timeout_seconds`` (what the session was
+    opened with) whatever happens, so every other statement keeps the short timeout.
+    A warehouse's own, lower timeout still applies (Snowflake enforces the lower).
+    """
+    set_timeout = "ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {:d}"
+    session.sql(set_timeout.format(settings.stage_timeout_seconds)).collect()
+    try:
+        yield
+    finally:
+        session.sql(set_timeout.format(settings.statement_timeout_seconds)).collect()
 
 
 def version_from_dict(data: dict[str, Any]) -> ModelVersion:

@@ -6,6 +6,7 @@ SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 -- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
 SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 -- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
 SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 SELECT COLUMN_NAME, DATA_TYPE FROM CC_DB.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 CREATE TABLE IF NOT EXISTS CC_DB.CC_SCHEMA.PROMOTION_LEDGER (ID NUMBER NOT NULL, MODEL_NAME VARCHAR NOT NULL, RECORDED_AT VARCHAR NOT NULL, OUTCOME VARCHAR NOT NULL, CHAMPION_VERSION VARCHAR, CHALLENGER_VERSION VARCHAR, LIVE_BEFORE VARCHAR, LIVE_AFTER VARCHAR, ENTRY VARCHAR NOT NULL, EVIDENCE_BASE64 VARCHAR, STATE VARCHAR, SWITCH VARCHAR)
@@ -21,8 +22,6 @@ SELECT COLUMN_NAME, DATA_TYPE FROM CC_DB.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_
 CREATE TABLE IF NOT EXISTS CC_DB.CC_SCHEMA.LIVE_OUTCOMES (MODEL_NAME VARCHAR NOT NULL, ID VARCHAR NOT NULL, LABEL NUMBER NOT NULL, OBSERVED_AT VARCHAR)
 CREATE TAG IF NOT EXISTS CC_DB.CC_SCHEMA.LIVE_VERSION COMMENT = 'Version of the model that inference reads (champion-challenger).'
 CREATE TAG IF NOT EXISTS CC_DB.CC_SCHEMA.CHALLENGER_VERSION COMMENT = 'Version of the model currently challenging the champion.'
-SELECT COUNT(*) AS N FROM CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS WHERE MODEL_NAME = ? AND VERSION_NAME = ?
-INSERT INTO CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS (MODEL_NAME, VERSION_NAME, ROW_COUNT, PART, HASHES_BASE64) VALUES (?, ?, ?, ?, ?)
 SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 CREATE SCOPED TEMPORARY STAGE CC_DB.CC_SCHEMA.SNOWPARK_TEMP_STAGE_<ID>
 SELECT PACKAGE_NAME, VERSION FROM information_schema.packages WHERE (package_name = 'snowflake-ml-python') AND language = 'python' AND (runtime_version = '3.11' OR runtime_version is null);
@@ -33,7 +32,7 @@ SHOW VERSIONS LIKE 'CHAMPION_W000_009_67D6D14F' IN MODEL CC_DB.CC_SCHEMA.CREDIT_
 SHOW FUNCTIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL VERSION CHAMPION_W000_009_67D6D14F
 ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHAMPION_W000_009_67D6D14F SET COMMENT=$$champion trained on weeks 0–9, tested on weeks 10–12$$
 SHOW VERSIONS LIKE 'CHAMPION_W000_009_67D6D14F' IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
-ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHAMPION_W000_009_67D6D14F SET METADATA=$${"metrics": {"test_auc": <FLOAT>, "training_samples": 400, "model_type": "RandomForestClassifier", "champion_challenger": {"created_at": "<TIME>", "train_weeks": [0, 9], "test_weeks": [10, 12], "row_count": 400, "train_fingerprint": "b751bc6d5df39ef5205c1a772cc2e842f6f911715bdf489317f07efe732d37b2", "spec": {"estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": 100, "max_depth": 10, "min_samples_split": 5, "class_weight": "balanced", "random_state": 42}, "scale": true}, "contract": {"label": "approved", "time_column": "application_date", "period_column": "week_number", "period": "week", "positive_label": null, "features": ["applicant_age", "annual_income", "credit_score", "debt_to_income", "years_employed", "num_credit_cards", "has_mortgage", "education_score", "location_risk_score"], "ignore": [], "categorical": [], "id_column": null}}}, "snowpark_ml_schema_version": "2024-01-01"}$$
+ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHAMPION_W000_009_67D6D14F SET METADATA=$${"metrics": {"test_auc": <FLOAT>, "training_samples": 400, "model_type": "RandomForestClassifier", "champion_challenger": {"created_at": "<TIME>", "train_weeks": [0, 9], "test_weeks": [10, 12], "row_count": 400, "train_fingerprint": "b751bc6d5df39ef5205c1a772cc2e842f6f911715bdf489317f07efe732d37b2", "train_window_fingerprint": "aa6075f1a15b0fd0", "spec": {"estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": 100, "max_depth": 10, "min_samples_split": 5, "class_weight": "balanced", "random_state": 42}, "scale": true}, "contract": {"label": "approved", "time_column": "application_date", "period_column": "week_number", "period": "week", "positive_label": null, "features": ["applicant_age", "annual_income", "credit_score", "debt_to_income", "years_employed", "num_credit_cards", "has_mortgage", "education_score", "location_risk_score"], "ignore": [], "categorical": [], "id_column": null}}}, "snowpark_ml_schema_version": "2024-01-01"}$$
 SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 MERGE INTO CC_DB.CC_SCHEMA.PROMOTION_LOCK AS T USING (SELECT ? AS NAME) AS S ON T.NAME = S.NAME WHEN NOT MATCHED THEN INSERT (NAME) VALUES (S.NAME)

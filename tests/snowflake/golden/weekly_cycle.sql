@@ -8,9 +8,8 @@ SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 -- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 -- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
-SELECT COUNT(*) AS N FROM CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS WHERE MODEL_NAME = ? AND VERSION_NAME = ?
-INSERT INTO CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS (MODEL_NAME, VERSION_NAME, ROW_COUNT, PART, HASHES_BASE64) VALUES (?, ?, ?, ?, ?)
 SHOW MODELS LIKE 'CREDIT_APPROVAL' IN SCHEMA CC_DB.CC_SCHEMA
 SHOW VERSIONS LIKE 'CHALLENGER_W003_012_89A0840E' IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 CREATE SCOPED TEMPORARY STAGE CC_DB.CC_SCHEMA.SNOWPARK_TEMP_STAGE_<ID>
@@ -22,7 +21,7 @@ SHOW VERSIONS LIKE 'CHALLENGER_W003_012_89A0840E' IN MODEL CC_DB.CC_SCHEMA.CREDI
 SHOW FUNCTIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL VERSION CHALLENGER_W003_012_89A0840E
 ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHALLENGER_W003_012_89A0840E SET COMMENT=$$CHALLENGER trained on weeks 3–12, tested on weeks 13–15$$
 SHOW VERSIONS LIKE 'CHALLENGER_W003_012_89A0840E' IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
-ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHALLENGER_W003_012_89A0840E SET METADATA=$${"metrics": {"test_auc": <FLOAT>, "training_samples": 400, "model_type": "RandomForestClassifier", "champion_challenger": {"created_at": "<TIME>", "train_weeks": [3, 12], "test_weeks": [13, 15], "row_count": 400, "train_fingerprint": "1a17462887778a30d42c31320790dccd61756a197b3ef2dfa3c2aeb23758231b", "spec": {"estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": 120, "max_depth": 12, "min_samples_split": 3, "class_weight": "balanced_subsample", "random_state": 42}, "scale": true}, "contract": {"label": "approved", "time_column": "application_date", "period_column": "week_number", "period": "week", "positive_label": null, "features": ["applicant_age", "annual_income", "credit_score", "debt_to_income", "years_employed", "num_credit_cards", "has_mortgage", "education_score", "location_risk_score"], "ignore": [], "categorical": [], "id_column": null}}}, "snowpark_ml_schema_version": "2024-01-01"}$$
+ALTER MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL MODIFY VERSION CHALLENGER_W003_012_89A0840E SET METADATA=$${"metrics": {"test_auc": <FLOAT>, "training_samples": 400, "model_type": "RandomForestClassifier", "champion_challenger": {"created_at": "<TIME>", "train_weeks": [3, 12], "test_weeks": [13, 15], "row_count": 400, "train_fingerprint": "1a17462887778a30d42c31320790dccd61756a197b3ef2dfa3c2aeb23758231b", "train_window_fingerprint": "0b55c888106029a9", "spec": {"estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": 120, "max_depth": 12, "min_samples_split": 3, "class_weight": "balanced_subsample", "random_state": 42}, "scale": true}, "contract": {"label": "approved", "time_column": "application_date", "period_column": "week_number", "period": "week", "positive_label": null, "features": ["applicant_age", "annual_income", "credit_score", "debt_to_income", "years_employed", "num_credit_cards", "has_mortgage", "education_score", "location_risk_score"], "ignore": [], "categorical": [], "id_column": null}}}, "snowpark_ml_schema_version": "2024-01-01"}$$
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 MERGE INTO CC_DB.CC_SCHEMA.PROMOTION_LOCK AS T USING (SELECT ? AS NAME) AS S ON T.NAME = S.NAME WHEN NOT MATCHED THEN INSERT (NAME) VALUES (S.NAME)
 UPDATE CC_DB.CC_SCHEMA.PROMOTION_LOCK SET HOLDER = ?, ACQUIRED_AT = CURRENT_TIMESTAMP(), EXPIRES_AT = DATEADD('second', ?, CURRENT_TIMESTAMP()) WHERE NAME = ? AND (HOLDER IS NULL OR EXPIRES_AT < CURRENT_TIMESTAMP())
@@ -44,10 +43,12 @@ UPDATE CC_DB.CC_SCHEMA.PROMOTION_LOCK SET HOLDER = NULL, ACQUIRED_AT = NULL, EXP
 SELECT SYSTEM$GET_TAG($$CC_DB.CC_SCHEMA.LIVE_VERSION$$, $$CC_DB.CC_SCHEMA.CREDIT_APPROVAL$$, 'MODULE') AS TAG_VALUE
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 -- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
-SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
-SELECT HASHES_BASE64 FROM CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS WHERE MODEL_NAME = ? AND VERSION_NAME = ? ORDER BY PART
-SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
-SELECT HASHES_BASE64 FROM CC_DB.CC_SCHEMA.TRAIN_ROW_HASH_PARTS WHERE MODEL_NAME = ? AND VERSION_NAME = ? ORDER BY PART
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
+-- table CC_DB.CC_SCHEMA.CREDIT_APPLICATIONS
 SHOW VERSIONS IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 SHOW VERSIONS LIKE 'CHAMPION_W000_009_67D6D14F' IN MODEL CC_DB.CC_SCHEMA.CREDIT_APPROVAL
 SHOW PARAMETERS LIKE 'QUOTED_IDENTIFIERS_IGNORE_CASE' IN SESSION
