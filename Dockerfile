@@ -13,5 +13,4 @@ RUN pip install --no-cache-dir ".[blocks]"
 # The data and the registry: mount a volume here, or point CC_HOME elsewhere
 # (the embedded backend); the Snowflake backend needs no home but its credentials.
 ENV CC_HOME=/var/lib/champion-challenger \
-    PREFECT_LOGGING_EXTRA_LOGGERS=flows,ccpolicy \
     PYTHONUNBUFFERED=1

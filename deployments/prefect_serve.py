@@ -4,8 +4,8 @@ For a single machine: no work pool and no worker. ``prefect.serve`` registers ea
 deployment with the same name, module entrypoint, version, schedules, parameters,
 tags, description and concurrency limit as ``prefect deploy`` would, and runs their
 flow runs as child processes of this one. The deployments' ``job_variables.env``
-(the heartbeat frequency among them) is applied to this process, which every run
-inherits. It installs the same automations as ``ccflows deploy``, and the runs hold
+(the heartbeat frequency among them, and the logging config that ``prefect.yaml``'s
+build step resolves on deploy) is applied to this process, which every run inherits. It installs the same automations as ``ccflows deploy``, and the runs hold
 the same registry slot as anywhere else.
 
 Serving and deploying are two ways to run the same schedules, never both: a name
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from deployments.prefect_deploy import install_project_automations, read_project
 from flows.errors import ConfigError
+from flows.orchestration.run_logging import SETTINGS_PATH_VARIABLE, logging_settings_path
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -98,6 +99,7 @@ def plan_serving(project_dir: Path) -> ServePlan:
                 entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
+    env[SETTINGS_PATH_VARIABLE] = logging_settings_path()  # what the build step resolves
     return ServePlan(tuple(deployments), env)
 
 

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from flows.cli._flow_runs import prepare_prefect
 from tests.support.local_prefect import LocalServer, drain_api_buffers, local_server
 
 REPO = Path(__file__).resolve().parent.parent
+
+prepare_prefect()  # before Prefect is imported: the flows run here as in the CLI's process
 
 
 def _pip_install_into(project: Path, target: Path) -> Path:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 _PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "flows,ccpolicy",
     # Steps run outside flows too (score, replay); their logs stay local then.
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
@@ -53,10 +52,13 @@ def forget_empty_prefect_home() -> None:
 
 
 def prepare_prefect() -> None:
-    """Settings Prefect reads at import: no telemetry, our loggers attached."""
+    """Settings Prefect reads at import: no telemetry, the package's logging config."""
+    from flows.orchestration.run_logging import SETTINGS_PATH_VARIABLE, logging_settings_path
+
     forget_empty_prefect_home()
     for name, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    os.environ[SETTINGS_PATH_VARIABLE] = logging_settings_path()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ The only room that imports prefect. Its modules:
   :mod:`flows.cycle`;
 - ``score_flow``: the ``score`` flow, which only reads;
 - ``flow_options``: what every flow shares (timeouts, results, settings, names);
+- ``run_logging``: the logging config every run gets (``logging.yml``);
 - ``registry_slot``: one run at a time writes to a model's registry;
 - ``run_story``: run names, final states, artifacts and events;
 - ``run_ends``: a run's start and every end of it reach the ledger, once per attempt;
@@ -19,6 +20,7 @@ __all__ = [
     "registry_slot",
     "retries",
     "run_ends",
+    "run_logging",
     "run_story",
     "score_flow",
 ]

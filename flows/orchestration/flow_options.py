@@ -13,11 +13,9 @@ Operational rules, the same for every flow:
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from prefect.runtime import flow_run
-from prefect.settings import get_current_settings
 
 from flows.config import Settings, load_settings
 from flows.names import DEFAULT_MODEL_NAME
@@ -57,17 +55,3 @@ def provisional_name(kind: str) -> str:
     """The name a run starts with, from its parameters: ``<model>-<kind>``."""
     model = flow_run.parameters.get("model_name") or DEFAULT_MODEL_NAME
     return f"{str(model).lower()}-{kind}"
-
-
-def attach_step_loggers() -> None:
-    """Let the step modules' INFO lines reach the run's logs.
-
-    ``PREFECT_LOGGING_EXTRA_LOGGERS`` (``flows,ccpolicy`` in the deployments) gives those
-    loggers Prefect's API handler but leaves their level unset, so the root logger's
-    WARNING level would still drop their INFO lines.
-    """
-    current = get_current_settings().logging
-    for name in current.extra_loggers or []:
-        step_logger = logging.getLogger(name)
-        if step_logger.level == logging.NOTSET:
-            step_logger.setLevel(current.level)

@@ -58,7 +58,6 @@ from flows.orchestration.flow_options import (
     IO_TIMEOUT_SECONDS,
     SMALL_JSON_RESULT,
     STEP_TIMEOUT_SECONDS,
-    attach_step_loggers,
     current_run_id,
     provisional_name,
     run_settings,
@@ -297,7 +296,6 @@ def champion_challenger(
     Raises:
         TimeoutError: when a task or the cycle timed out (the run ends ``TimedOut``).
     """
-    attach_step_loggers()
     logger = get_run_logger()
     settings = None
     with ExitStack() as held:
@@ -374,7 +372,6 @@ def train_champion(
     the weekly flow, it holds the model's registry slot, and is in the ledger from its
     ``started`` row to its end (its ``bootstrapped`` entry, or its failure).
     """
-    attach_step_loggers()
     settings = run_settings(backend, model_name, home, config, windows)
     with registry_slot(settings.model_name), open_backend(settings) as opened:
         plan = plan_bootstrap(opened, settings, replace)
@@ -437,7 +434,6 @@ def rollback(
         The ledger entry: ``rolled-back``, or ``stale-champion`` if ``if_live`` is not the
         live version; ``{"already_live": ..., "recorded": False}`` if the target is live.
     """
-    attach_step_loggers()
     settings = run_settings(backend, model_name, home, config)
     with registry_slot(settings.model_name), open_backend(settings) as opened:
         with recorded_run(opened, flow_name="rollback"):

@@ -9,7 +9,6 @@ about the model, for automations to act on.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from prefect.events import emit_event
 from prefect.states import Completed
 
 from flows.names import DEFAULT_MODEL_NAME
+from flows.orchestration.run_logging import final_run_names
 from flows.records import Outcome
 
 if TYPE_CHECKING:
@@ -56,27 +56,6 @@ def artifact_key(model_name: str, what: str) -> str:
 # -- names ------------------------------------------------------------------------------
 
 
-class _FinalRunNames(logging.Filter):
-    """Gives the engine's own log lines the run's final name.
-
-    Prefect's engine builds its run logger once, with the name the run started with;
-    the lines it logs after a rename (``Finished in state ...``) would still carry it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: dict[str, str] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        name = self.names.get(str(getattr(record, "flow_run_id", "")))
-        if name is not None:
-            record.flow_run_name = name
-        return True
-
-
-_final_run_names = _FinalRunNames()
-
-
 def name_run(settings: Settings, *, data_period: int, suffix: str = "") -> str:
     """Rename the current run ``<model>-<unit>-<newest period>[-suffix]`` once that is known.
 
@@ -88,10 +67,7 @@ def name_run(settings: Settings, *, data_period: int, suffix: str = "") -> str:
     if context is not None and context.flow_run is not None:
         context.client.set_flow_run_name(flow_run_id=context.flow_run.id, name=name)
         context.flow_run.name = name
-        _final_run_names.names[str(context.flow_run.id)] = name
-        engine_logger = logging.getLogger("prefect.flow_runs")
-        if _final_run_names not in engine_logger.filters:
-            engine_logger.addFilter(_final_run_names)
+        final_run_names[str(context.flow_run.id)] = name  # the engine's lines take it
     return name
 
 

@@ -21,7 +21,6 @@ from flows.orchestration.flow_options import (
     IO_TIMEOUT_SECONDS,
     SMALL_JSON_RESULT,
     STEP_TIMEOUT_SECONDS,
-    attach_step_loggers,
     current_run_id,
     provisional_name,
     run_settings,
@@ -76,7 +75,6 @@ def score(
     streamed in row batches, into ``out_file``. ``to_table`` scores ``source`` (a table
     or query; the applications by default) in the warehouse into that table instead.
     """
-    attach_step_loggers()
     settings = run_settings(backend, model_name, home, config)
     if input_file is not None and not out_file:
         raise ConfigError("input_file needs out_file: where to write the scores.")

@@ -88,10 +88,14 @@ def test_the_docker_deployments_are_prefect_yamls_on_a_docker_pool(docker_projec
     assert [same(d) for d in docker_project["deployments"]] == [
         same(d) for d in project["deployments"]
     ]
+    logging_config = "PREFECT_LOGGING_SETTINGS_PATH"
+    env = dict(project["deployments"][0]["work_pool"]["job_variables"]["env"])
+    assert env.pop(logging_config) == "{{ logging-config.path }}"
+    workdir = dict(dockerfile_instructions((REPO / "Dockerfile").read_text()))["WORKDIR"]
     for deployment in docker_project["deployments"]:
         pool = deployment["work_pool"]
         assert pool["job_variables"]["image"] == "{{ build-image.image }}"
-        assert (
-            pool["job_variables"]["env"]
-            == (project["deployments"][0]["work_pool"]["job_variables"]["env"])
-        )
+        in_image = dict(pool["job_variables"]["env"])
+        # the image's copy of the package's logging config, not a path of this machine
+        assert in_image.pop(logging_config) == f"{workdir}/flows/orchestration/logging.yml"
+        assert in_image == env

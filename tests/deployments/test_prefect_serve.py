@@ -6,6 +6,7 @@ import yaml
 
 from deployments.code_version import deployment_version
 from deployments.prefect_serve import plan_serving
+from flows.orchestration.run_logging import LOGGING_CONFIG
 from tests.conftest import REPO
 
 
@@ -31,5 +32,5 @@ def test_served_deployments_are_the_deployed_ones_without_a_pool():
     assert served["weekly"].concurrency_limit == 1
     assert served["weekly"].concurrency_options.collision_strategy == "ENQUEUE"
     assert served["score"].concurrency_limit is None
-    assert plan.env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"
+    assert plan.env["PREFECT_LOGGING_SETTINGS_PATH"] == str(LOGGING_CONFIG)
     assert plan.env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "60"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from prefect.workers.process import ProcessWorker
 
+from flows.orchestration.run_logging import LOGGING_CONFIG
 from flows.orchestration.run_story import OUTCOME_STATE_NAMES
 from flows.package_identity import package_version
 from flows.records import Outcome
@@ -159,9 +160,10 @@ class TestDeploy:
             deployment = _read_deployment(name)
             assert deployment.pull_steps == []
             assert deployment.entrypoint.startswith("flows.orchestration.")
-            assert str(REPO) not in json.dumps(deployment.model_dump(mode="json"))
+            # the one path recorded: the installed package's logging config
             env = deployment.job_variables["env"]
-            assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"
+            assert env.pop("PREFECT_LOGGING_SETTINGS_PATH") == str(LOGGING_CONFIG)
+            assert str(REPO) not in json.dumps(deployment.model_dump(mode="json"))
 
     def test_unscheduled_deployments_have_no_schedule(self, deployed):
         assert _read_deployment(BOOTSTRAP).schedules == []
