@@ -204,6 +204,7 @@ def worker(
     """One process worker on the pool, CC_HOME in its environment; yields its log file."""
     log = prefect_server.home / "worker.log"
     env = {**prefect_server.env, "CC_HOME": str(worker_home), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    env.pop("PREFECT_LOGGING_SETTINGS_PATH", None)  # the deployments' job variables bring it
     with process_worker(POOL, env=env, log=log, cwd=worker_home):
         yield log
 
