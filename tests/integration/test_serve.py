@@ -27,6 +27,7 @@ from tests.integration.conftest import (
     ledger,
     make_home,
     run_deployment_cli,
+    run_logs,
 )
 
 pytestmark = pytest.mark.prefect_server
@@ -75,6 +76,7 @@ def test_served_deployments_are_the_deployed_ones_and_a_served_cycle_is_recorded
 
     home = make_home(tmp_path / "home", champion=True)
     env = {**prefect_server.env, "CC_HOME": str(home), "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    env.pop("PREFECT_LOGGING_SETTINGS_PATH", None)  # serve gives its runs the package's
     served_weekly = f"champion-challenger/{SERVED_PREFIX}weekly"
     command = [CCFLOWS, "serve", "--project-dir", str(fresh_project)]
     serving = spawn(command, env=env, log=tmp_path / "serve.log", cwd=tmp_path)
@@ -99,6 +101,11 @@ def test_served_deployments_are_the_deployed_ones_and_a_served_cycle_is_recorded
     starts, ends = _one_run(home, run.flow_run_id)
     assert [s.run_count for s in starts] == [1] and len(ends) == 1
     assert ends[0].deployment_version == deployment.version
+    # the package's logging config reached the served run: the step modules' lines are in
+    # its logs, and the engine's last line names the renamed run
+    assert any(line.startswith("flows.") for line in run_logs(run.flow_run_id)), "no step lines"
+    served_log = (tmp_path / "serve.log").read_text()
+    assert "Flow run 'credit_approval-week-19' - Finished in state" in served_log
 
 
 def test_serve_after_deploy_refuses_the_pools_names_and_the_worker_run_is_recorded_once(
