@@ -1,7 +1,8 @@
 """Promotion policies for champion-challenger: evidence in, a reasoned verdict out.
 
 Policies are found by name under the entry-point group ``ccpolicy.policies``;
-the built-ins are ``auc_greater`` and ``significance_margin``. Statistics live in
+the built-ins are ``auc_greater``, ``significance_margin`` and
+``sequential_margin`` (a live test over repeated looks, whose looks are :class:`Look`). Statistics live in
 :mod:`ccpolicy.stats`, exceptions in :mod:`ccpolicy.errors`. Importing this
 package loads neither prefect, snowflake nor rich.
 """
@@ -15,6 +16,7 @@ from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._guardrails import greater_is_better
 from ccpolicy._loading import PolicyInfo, available_policies, decide, load_policy
+from ccpolicy._looks import Look, look_of
 from ccpolicy._origin import POLICY_ENTRY_POINT_GROUP
 from ccpolicy._params import Interval, MetricLimits, Options, Parameter, parse_param_value
 from ccpolicy.errors import (
@@ -34,6 +36,7 @@ __all__ = [
     "Evidence",
     "EvidenceError",
     "Interval",
+    "Look",
     "MetricLimits",
     "Options",
     "Parameter",
@@ -51,6 +54,7 @@ __all__ = [
     "decide",
     "greater_is_better",
     "load_policy",
+    "look_of",
     "parse_param_value",
 ]
 

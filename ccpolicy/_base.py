@@ -112,16 +112,23 @@ class Policy(ABC):
                 "one with Evidence(y_true, champion_scores, challenger_scores, ...)."
             )
         check_guardrail_inputs(self.name, self._params, evidence)
-        if evidence.n_positive in (0, evidence.n_rows):
-            label = int(evidence.y_true[0])
+        self.check_evidence(evidence)
+        one_class = _one_class_reason(evidence)
+        if one_class:
             decision = Decision(
-                Verdict.INCONCLUSIVE,
-                f"hold-out labels hold one class only ({evidence.n_rows} rows, all {label}); "
-                "ROC AUC is undefined → inconclusive",
+                Verdict.INCONCLUSIVE, f"{one_class}; ROC AUC is undefined → inconclusive"
             )
         else:
             decision = self._checked_decide(evidence)
         return replace(decision, policy=self.name, params=self.params)
+
+    def check_evidence(self, evidence: Evidence) -> None:  # noqa: B027 (an optional hook)
+        """Refuse evidence this policy cannot decide on, before anything is decided.
+
+        The default accepts all valid evidence; a policy overrides it to raise
+        :class:`~ccpolicy.errors.EvidenceError` with one line (e.g. a sequential
+        policy refuses a look beyond its last).
+        """
 
     def _checked_decide(self, evidence: Evidence) -> Decision:
         """Run decide, then map NaN numbers to INCONCLUSIVE and apply the guardrails."""
@@ -238,6 +245,20 @@ def _accepts_one_argument(method: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _one_class_reason(evidence: Evidence) -> str | None:
+    """Why the AUC is undefined (labels of one class only), or None when both are present."""
+    if evidence.design == "paired":
+        arms = {"hold-out": evidence.y_true}
+    else:
+        arms = {"champion's rows": evidence.champion_y_true}
+        arms["challenger's rows"] = evidence.challenger_y_true
+    for arm, labels in arms.items():
+        positives = int(np.count_nonzero(labels))
+        if positives in (0, labels.size):
+            return f"{arm} labels hold one class only ({labels.size} rows, all {int(labels[0])})"
+    return None
 
 
 def _is_nan(value: Any) -> bool:

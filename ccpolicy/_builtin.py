@@ -9,7 +9,13 @@ from ccpolicy._base import API_VERSION, Policy
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._params import Interval, Parameter
-from ccpolicy.stats import delong_test, min_detectable_gain, roc_auc
+from ccpolicy.stats import (
+    DeLongResult,
+    delong_test,
+    delong_test_independent,
+    min_detectable_gain,
+    roc_auc,
+)
 
 DETECTION_POWER = 0.8
 """The power at which significance_margin states the gain its hold-out can detect."""
@@ -19,7 +25,8 @@ class AucGreater(Policy):
     """Promote iff the challenger's ROC AUC is strictly higher: the quickstart's rule.
 
     It reacts to noise: with two equally good models it promotes about half the
-    time (see docs/decision-quality.md). Kept for parity with the quickstart.
+    time (see docs/decision-quality.md). Kept for parity with the quickstart. On
+    independent evidence each AUC is computed on its own model's rows.
     """
 
     name = "auc_greater"
@@ -30,15 +37,15 @@ class AucGreater(Policy):
     api_version = API_VERSION
 
     def decide(self, evidence: Evidence) -> Decision:
-        """Compare the two AUCs on the hold-out."""
-        champion = roc_auc(evidence.y_true, evidence.champion_scores)
-        challenger = roc_auc(evidence.y_true, evidence.challenger_scores)
+        """Compare the two AUCs, each on the rows its model scored."""
+        champion = roc_auc(evidence.champion_y_true, evidence.champion_scores)
+        challenger = roc_auc(evidence.challenger_y_true, evidence.challenger_scores)
         higher = challenger > champion
         verdict = Verdict.PROMOTE if higher else Verdict.KEEP
         rule = "strictly higher" if higher else "not strictly higher"
         return Decision(
             verdict,
-            f"{_auc_comparison(champion, challenger)}); {rule} → {verdict.value}",
+            f"{auc_comparison(champion, challenger)}); {rule} → {verdict.value}",
             {
                 "champion_auc": champion,
                 "challenger_auc": challenger,
@@ -50,7 +57,9 @@ class AucGreater(Policy):
 class SignificanceMargin(Policy):
     """Promote only when the challenger's AUC gain exceeds a margin and is significant.
 
-    DeLong's paired test of H0 ``delta <= margin`` at level ``alpha`` (one-sided).
+    DeLong's test of H0 ``delta <= margin`` at level ``alpha`` (one-sided): paired
+    for paired evidence, for independent samples (the two AUCs' variances added)
+    when ``evidence.design == "independent"``.
     The reported interval is the two-sided (1 - 2·alpha) interval, whose lower end
     is the one-sided (1 - alpha) bound, so the verdict reads straight off it:
     promote when its lower end is above the margin (p < alpha), keep when its upper
@@ -87,14 +96,7 @@ class SignificanceMargin(Policy):
     def decide(self, evidence: Evidence) -> Decision:
         """Run DeLong's test and read the verdict off the p-value and interval."""
         margin, alpha = self._params["margin"], self._params["alpha"]
-        result = delong_test(
-            evidence.y_true,
-            evidence.champion_scores,
-            evidence.challenger_scores,
-            alternative="greater",
-            margin=margin,
-            confidence=1 - 2 * alpha,
-        )
+        result = evidence_delong(evidence, margin=margin, confidence=1 - 2 * alpha)
         p_text = f"p={result.p_value:.2g}"
         if result.p_value < alpha:
             verdict, rule = Verdict.PROMOTE, f"{p_text} < alpha {alpha:g}"
@@ -105,7 +107,7 @@ class SignificanceMargin(Policy):
         interval = f"{1 - 2 * alpha:.0%} CI [{result.ci_low:+.3f}, {result.ci_high:+.3f}]"
         return Decision(
             verdict,
-            f"{_auc_comparison(result.auc_a, result.auc_b)}, {interval}); margin {margin:.3f}; "
+            f"{auc_comparison(result.auc_a, result.auc_b)}, {interval}); margin {margin:.3f}; "
             f"{rule} → {verdict.value}",
             {
                 "champion_auc": result.auc_a,
@@ -126,7 +128,29 @@ class SignificanceMargin(Policy):
         )
 
 
-def _auc_comparison(champion: float, challenger: float) -> str:
+def evidence_delong(evidence: Evidence, *, margin: float, confidence: float) -> DeLongResult:
+    """DeLong's one-sided test (H1: gain > margin) of the design the evidence declares."""
+    if evidence.design == "independent":
+        return delong_test_independent(
+            evidence.champion_y_true,
+            evidence.champion_scores,
+            evidence.challenger_y_true,
+            evidence.challenger_scores,
+            alternative="greater",
+            margin=margin,
+            confidence=confidence,
+        )
+    return delong_test(
+        evidence.y_true,
+        evidence.champion_scores,
+        evidence.challenger_scores,
+        alternative="greater",
+        margin=margin,
+        confidence=confidence,
+    )
+
+
+def auc_comparison(champion: float, challenger: float) -> str:
     """The opening of every built-in reason: both AUCs and the difference (parenthesis open)."""
     return (
         f"auc: challenger {challenger:.3f} vs champion {champion:.3f} ({challenger - champion:+.3f}"

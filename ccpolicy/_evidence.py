@@ -1,4 +1,8 @@
-"""The evidence a policy decides on: both models' scores on one hold-out, and their context."""
+"""The evidence a policy decides on: both models' scores and labels, and their context.
+
+Two designs: ``paired`` (both models scored the same rows: an offline hold-out, or live
+shadow traffic) and ``independent`` (split traffic: each model decided its own rows).
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,34 @@ from typing import Any
 
 import numpy as np
 
-from ccpolicy._validation import labelled_scores
+from ccpolicy._looks import Look, earlier_looks
+from ccpolicy._validation import as_1d_float, labelled_scores
 from ccpolicy.errors import EvidenceError
 
 _ARRAYS = ("y_true", "champion_scores", "challenger_scores")
-_NPZ_FORMAT = 1
+_NPZ_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
+"""Format 1 predates ``design`` and ``earlier_looks``; its archives read as paired, no looks."""
+DESIGNS = ("paired", "independent")
+"""``paired``: both models on the same rows; ``independent``: each model on its own rows."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Evidence:
-    """Labels and both models' scores on the identical hold-out rows, plus their context.
+    """Labels and both models' scores, plus their context.
+
+    With ``design="paired"`` (the default) both models scored the identical rows,
+    whose labels are ``y_true``. With ``design="independent"`` (split traffic) each
+    model scored its own rows: ``y_true`` holds the champion's rows' labels followed
+    by the challenger's, so ``len(y_true) == len(champion_scores) +
+    len(challenger_scores)``; build it with :meth:`independent` and read each arm's
+    labels from ``champion_y_true`` and ``challenger_y_true`` (for paired evidence both
+    are ``y_true``). A policy written for paired evidence only fails loudly on
+    independent evidence, since its score and label lengths never match.
 
     The arrays are validated and stored as read-only 1-D float64 copies, so a policy
-    can trust them: equal length, finite scores, labels 0 or 1 (one class only is
-    legal but makes every policy inconclusive).
+    can trust them: matching lengths, finite scores, labels 0 or 1 (one class only
+    in an arm is legal but makes every policy inconclusive).
 
     Example:
         >>> e = Evidence([0, 1, 1], [0.2, 0.7, 0.4], [0.1, 0.8, 0.6], data_week=19)
@@ -60,11 +78,15 @@ class Evidence:
     """``data_week`` of the last promotion in the ledger; None if there was none."""
     period: str = "week"
     """The unit the period numbers above count: ``week``, ``day`` or ``month``."""
+    design: str = "paired"
+    """``paired`` (both models on the same rows) or ``independent`` (each on its own rows)."""
+    earlier_looks: tuple[Look, ...] = ()
+    """A sequential test's earlier looks at this candidate, oldest first; () for none."""
 
     def __post_init__(self) -> None:
-        arrays = labelled_scores(
-            self.y_true, self.champion_scores, self.challenger_scores, names=_ARRAYS
-        )
+        if self.design not in DESIGNS:
+            raise EvidenceError(f"design must be 'paired' or 'independent'; got {self.design!r}.")
+        arrays = (self._paired_arrays if self.design == "paired" else self._independent_arrays)()
         for name, array in zip(_ARRAYS, arrays, strict=True):
             frozen = array.copy()
             frozen.flags.writeable = False
@@ -75,6 +97,7 @@ class Evidence:
             object.__setattr__(self, name, _window(getattr(self, name), name=name))
         for name in ("data_week", "last_promotion_week"):
             object.__setattr__(self, name, _week(getattr(self, name), name=name))
+        object.__setattr__(self, "earlier_looks", earlier_looks(self.earlier_looks))
         if not isinstance(self.period, str) or not self.period:
             raise EvidenceError(f"period must be a unit such as 'week'; got {self.period!r}.")
         for name in ("holdout_fingerprint", "champion_version", "challenger_version"):
@@ -92,15 +115,75 @@ class Evidence:
                 "ledger."
             )
 
+    @classmethod
+    def independent(
+        cls,
+        champion_labels: Any,
+        champion_scores: Any,
+        challenger_labels: Any,
+        challenger_scores: Any,
+        **context: Any,
+    ) -> Evidence:
+        """Evidence of split traffic: each model's scores and labels on its own rows.
+
+        Example:
+            >>> e = Evidence.independent([0, 1], [0.2, 0.7], [1, 0, 0], [0.9, 0.1, 0.3])
+            >>> e.design, e.n_rows, e.challenger_y_true.tolist()
+            ('independent', 5, [1.0, 0.0, 0.0])
+        """
+        champion_y = as_1d_float(champion_labels, name="champion_labels")
+        challenger_y = as_1d_float(challenger_labels, name="challenger_labels")
+        return cls(
+            np.concatenate([champion_y, challenger_y]),
+            champion_scores,
+            challenger_scores,
+            design="independent",
+            **context,
+        )
+
+    @property
+    def champion_y_true(self) -> np.ndarray:
+        """Labels of the rows the champion scored (``y_true`` itself when paired)."""
+        return self.y_true[: self.champion_scores.size]
+
+    @property
+    def challenger_y_true(self) -> np.ndarray:
+        """Labels of the rows the challenger scored (``y_true`` itself when paired)."""
+        return self.y_true[self.y_true.size - self.challenger_scores.size :]
+
     @property
     def n_rows(self) -> int:
-        """Number of hold-out rows."""
+        """Number of labelled rows, both arms together when independent."""
         return int(self.y_true.size)
 
     @property
     def n_positive(self) -> int:
-        """Number of hold-out rows labelled 1."""
+        """Number of labelled rows labelled 1, both arms together when independent."""
         return int(np.count_nonzero(self.y_true))
+
+    def _paired_arrays(self) -> tuple[np.ndarray, ...]:
+        """Labels and both models' scores on the same rows, validated."""
+        return labelled_scores(
+            self.y_true, self.champion_scores, self.challenger_scores, names=_ARRAYS
+        )
+
+    def _independent_arrays(self) -> tuple[np.ndarray, ...]:
+        """Both arms' labels (champion's first) and each model's scores, validated."""
+        y = as_1d_float(self.y_true, name="y_true")
+        champion = as_1d_float(self.champion_scores, name="champion_scores")
+        challenger = as_1d_float(self.challenger_scores, name="challenger_scores")
+        if y.size != champion.size + challenger.size:
+            raise EvidenceError(
+                f"independent evidence has {y.size} labels for {champion.size} champion and "
+                f"{challenger.size} challenger scores; pass each arm's labels, champion's first."
+            )
+        champion_y, champion = labelled_scores(
+            y[: champion.size], champion, names=("champion_labels", "champion_scores")
+        )
+        challenger_y, challenger = labelled_scores(
+            y[champion.size :], challenger, names=("challenger_labels", "challenger_scores")
+        )
+        return np.concatenate([champion_y, challenger_y]), champion, challenger
 
     def to_npz_bytes(self) -> bytes:
         """Serialise losslessly: the arrays as float64, everything else as JSON metadata.
@@ -108,7 +191,11 @@ class Evidence:
         The flows store these bytes with each ledger entry so any policy can be replayed
         on the exact evidence later.
         """
-        metadata = {"format": _NPZ_FORMAT, **self._context()}
+        metadata = {
+            "format": _NPZ_FORMAT,
+            **self._context(),
+            "earlier_looks": [look.to_dict() for look in self.earlier_looks],
+        }
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -134,10 +221,11 @@ class Evidence:
                 f"Evidence.to_npz_bytes ({type(exc).__name__}: {exc})."
             ) from exc
         version = metadata.pop("format", None)
-        if version != _NPZ_FORMAT:
+        if version not in _READABLE_FORMATS:
             raise EvidenceError(
-                f"evidence archive has format {version!r}; this ccpolicy reads format "
-                f"{_NPZ_FORMAT}. Replay it with the ccpolicy version that wrote it."
+                f"evidence archive has format {version!r}; this ccpolicy reads formats "
+                f"{' and '.join(map(str, _READABLE_FORMATS))}. Replay it with the ccpolicy "
+                "version that wrote it."
             )
         return cls(**arrays, **metadata)
 
@@ -150,6 +238,12 @@ class Evidence:
         context = {k: v for k, v in self._context().items() if v is not None and v != {}}
         if context["period"] == "week":
             del context["period"]  # the default unit goes without saying
+        if context["design"] == "paired":
+            del context["design"]
+        if context["earlier_looks"]:
+            context["earlier_looks"] = len(self.earlier_looks)
+        else:
+            del context["earlier_looks"]
         parts += [f"{k}={v!r}" for k, v in context.items()]
         return f"Evidence({', '.join(parts)})"
 

@@ -1,4 +1,4 @@
-"""Statistics for comparing two models scored on the same hold-out rows.
+"""Statistics for comparing two models: on the same hold-out rows, or on independent samples.
 
 Naming follows scikit-learn: ``roc_auc``, ``accuracy`` and ``f1`` are scores
 (higher is better); a ``delta`` is always ``model b - model a``, the challenger
@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 
 from ccpolicy._stats.bootstrap import BootstrapResult, paired_bootstrap
-from ccpolicy._stats.delong import DeLongResult, delong_test, min_detectable_gain
+from ccpolicy._stats.delong import (
+    DeLongResult,
+    delong_test,
+    delong_test_independent,
+    min_detectable_gain,
+)
 from ccpolicy._stats.metrics import (
     DECISION_THRESHOLD,
     METRICS,
@@ -34,6 +39,7 @@ __all__ = [
     "UndefinedStatisticWarning",
     "WeightedMetric",
     "delong_test",
+    "delong_test_independent",
     "has_both_classes",
     "metric_value",
     "metric_values",

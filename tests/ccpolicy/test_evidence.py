@@ -121,5 +121,5 @@ class TestNpzRoundTrip:
         arrays["metadata"] = np.array('{"format": 99}')
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        with pytest.raises(EvidenceError, match=r"format 99; this ccpolicy reads format 1"):
+        with pytest.raises(EvidenceError, match=r"format 99; this ccpolicy reads formats 1 and 2"):
             Evidence.from_npz_bytes(buffer.getvalue())
