@@ -59,6 +59,10 @@ from flows.errors import (
     AlreadyChampionError,
     ConfigError,
 )
+from flows.live.candidacy import as_candidacy, open_candidate
+from flows.live.candidacy import load_live_policy as load_live_policy
+from flows.live.review import ReviewResult as ReviewResult
+from flows.live.review import review as review
 from flows.names import CHALLENGER
 from flows.records import LedgerEntry, ModelVersion, Outcome
 
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
+    from flows.live.settings import LiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +223,10 @@ def retrain_challenger(
     )
     if dry_run:
         return RetrainResult(version=version, reused=reused, plan=plan, unlogged=unlogged)
+    under_test = open_candidate(backend.registry) if settings.live.on else None
+    if under_test is not None:
+        logger.info("CHALLENGER stays on %s, under live test", under_test.version)
+        return RetrainResult(version=version, reused=reused, plan=plan)
     try:
         backend.registry.set_challenger(version.name)
     except AlreadyChampionError:  # unchanged data, or another run just promoted this version
@@ -270,6 +279,7 @@ def decide(
     dry_run: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
+    live: LiveSettings | None = None,
 ) -> PromotionReport:
     """Let ``policy`` decide on ``evaluation``, apply the verdict and record it.
 
@@ -277,6 +287,8 @@ def decide(
     evaluated: if another run changed the live version meanwhile, nothing switches
     and the ledger says so. Every other verdict is recorded as it is. Whatever the
     policy, the entry carries the evidence's strength (``flows.cycle.strength``).
+    With ``live`` on, a "promote" verdict opens a live test instead
+    (``flows.live.candidacy``): the challenger becomes the CHALLENGER candidate.
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
@@ -296,8 +308,13 @@ def decide(
         run_id=run_id,
         plan=plan_record,
     )
+    if live is not None and live.on:
+        entry = as_candidacy(entry, live, open_test=open_candidate(registry))
     payload = evidence.to_npz_bytes()
-    if entry.outcome is Outcome.PROMOTED:
+    if entry.outcome is Outcome.CANDIDATE:
+        registry.set_challenger(evaluation.challenger.name)
+        recorded = registry.append_ledger(entry, evidence=payload)
+    elif entry.outcome is Outcome.PROMOTED:
         recorded = switch_live(
             registry, evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
         )

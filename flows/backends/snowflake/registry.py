@@ -361,6 +361,17 @@ class SnowflakeRegistry(Registry):
             self._load_versions(before, target)
             mover.switch(before, target, what=f"Setting {name} as challenger")
 
+    def clear_challenger(self, name: str) -> None:
+        with self._locked() as mover:
+            before = mover.current or self.pointers()
+            target = replace(
+                before,
+                challenger=None if before.challenger == name else before.challenger,
+                challenger_tag=None if before.challenger_tag == name else before.challenger_tag,
+            )
+            if target != before:
+                mover.switch(before, target, what=f"Clearing {name} as challenger")
+
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
     ) -> LedgerEntry:
