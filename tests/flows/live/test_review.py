@@ -71,7 +71,7 @@ def test_a_review_without_a_candidate_says_so_and_records_nothing(tmp_path):
 
 
 def test_no_matured_rows_is_not_a_look(tested):
-    settings, candidate = tested
+    settings, _ = tested
     with open_backend(settings) as backend:
         before = len(backend.registry.ledger())
         result = steps.review(backend, settings, score_log=MemoryScoreLog())
