@@ -131,12 +131,16 @@ class Evidence:
             >>> e.design, e.n_rows, e.challenger_y_true.tolist()
             ('independent', 5, [1.0, 0.0, 0.0])
         """
-        champion_y = as_1d_float(champion_labels, name="champion_labels")
-        challenger_y = as_1d_float(challenger_labels, name="challenger_labels")
+        champion_y, champion = labelled_scores(
+            champion_labels, champion_scores, names=("champion_labels", "champion_scores")
+        )
+        challenger_y, challenger = labelled_scores(
+            challenger_labels, challenger_scores, names=("challenger_labels", "challenger_scores")
+        )
         return cls(
             np.concatenate([champion_y, challenger_y]),
-            champion_scores,
-            challenger_scores,
+            champion,
+            challenger,
             design="independent",
             **context,
         )

@@ -70,7 +70,7 @@ class SequentialMargin(Policy):
         ),
         "max_rows": Parameter(
             Interval("int", 20, math.inf, closed="left"),
-            12_000,
+            5_200,
             "Planned matured rows (both arms together under split traffic); the "
             "information fraction is rows / max_rows, and reaching it ends the test.",
         ),

@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from flows.backends._mode import Mode as Mode
 from flows.backends._mode import check_mode
 from flows.errors import ConfigError
+from flows.live.settings import LiveSettings
 
 if TYPE_CHECKING:
     from flows.backends.registry import Registry
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from flows.cycle.evaluation import Evaluation
     from flows.cycle.stages import ChallengerRef, Cycle
     from flows.data.plan import CyclePlan
+    from flows.live.score_log import ScoreLog
 
 
 class WarehouseStages(Protocol):
@@ -57,6 +59,11 @@ class Backend:
     them in this process."""
     protected: tuple[Path, ...] = ()
     """Local folders only the backend writes (the embedded home): no output goes inside."""
+    score_log: ScoreLog | None = None
+    """Where live scores and outcomes are kept (``flows.live.score_log``); every opener
+    gives one, whatever ``[live] mode`` says, so a test under way can still be reviewed."""
+    live: LiveSettings = field(default_factory=LiveSettings)
+    """``[live]`` of the settings the backend was opened with: whether scoring logs."""
 
     def close(self) -> None:
         """Close both; idempotent."""

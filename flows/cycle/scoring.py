@@ -24,6 +24,8 @@ from flows.errors import ConfigError, DataValidationError
 if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.backends.registry import Registry
+    from flows.cycle.live_scoring import LiveScorer
+    from flows.live.candidate import Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def stream_scores(
     batch_rows: int = files.DEFAULT_BATCH_ROWS,
     protected: Sequence[Path] = (),
     csv_safe: bool = False,
+    live: LiveScorer | None = None,
 ) -> FileScoringResult:
     """Score every row of ``source`` with ``version`` and write the scores to ``out``.
 
@@ -80,6 +83,9 @@ def stream_scores(
         batch_rows: Rows per batch.
         protected: Folders ``out`` must not be inside (the backend's home).
         csv_safe: Neutralise text cells a spreadsheet would run as formulas (CSV ``out``).
+        live: Under a live test, decides each row's arm and scores it with that arm's
+            model (``version`` is then the champion); its log rows are written to the
+            score log before ``out`` is committed.
 
     Raises:
         DataValidationError: if a feature column is missing (before any row is
@@ -99,7 +105,8 @@ def stream_scores(
     header = pd.DataFrame(columns=names)  # the file's columns, no rows read yet
     require_columns(header, list(features), f"{source} (scored by version {version})")
     keep = [id_column] if id_column is not None and id_column in names else list(names)
-    repeated = [c for c in (score_column, VERSION_COLUMN) if c in keep]
+    added = (score_column, VERSION_COLUMN, *(live.added_columns if live else ()))
+    repeated = [c for c in added if c in keep]
     if repeated:
         raise DataValidationError(
             f"{source} already has column(s) {', '.join(map(repr, repeated))}, which the "
@@ -113,20 +120,30 @@ def stream_scores(
         for batch in files.iter_tables(
             source,
             batch_rows=batch_rows,
-            columns=list(dict.fromkeys([*keep, *features])),
+            columns=list(dict.fromkeys([*keep, *features, *(live.read_columns if live else ())])),
             text_columns=[c for c in text_columns if c in names],
         ):
             if id_column in keep:
                 check_ids(batch.column(id_column).to_pandas(), id_column, str(source))
-            scores = registry.predict_proba(version, batch.select(list(features)).to_pandas())
+            rows = batch.select(list(features)).to_pandas()
+            extra: list[tuple[str, pa.Array]] = []
+            if live is None:
+                scores = pa.array(registry.predict_proba(version, rows), pa.float64())
+                versions = pa.repeat(version, len(scores))
+            else:
+                scores, versions, extra = live.score(batch, rows)
             # The kept columns go out as Arrow read them: no round trip through pandas.
             scored = batch.select(keep)
-            scored = scored.append_column(score_column, pa.array(scores, pa.float64()))
-            scored = scored.append_column(VERSION_COLUMN, pa.repeat(version, len(scores)))
+            scored = scored.append_column(score_column, scores)
+            scored = scored.append_column(VERSION_COLUMN, versions)
+            for name, values in extra:
+                scored = scored.append_column(name, values)
             writer.write(scored)
             sizes.append(batch.num_rows)
         if not sizes:
             raise DataValidationError(f"{source} has no rows to score.", got=0)
+        if live is not None:
+            live.log.write_scores(live.log_rows())
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
     return FileScoringResult(
         version=version, out=out, batch_rows=tuple(sizes), formula_cells=writer.formula_cells
@@ -145,22 +162,62 @@ def score_file(
 
     The file is checked against the live version's own contract: its features must
     all be there (before any row is scored), its id column is carried into ``out``.
+    Under a live test (``[live] mode`` on and a candidate open) each row is decided by
+    its arm, gets its period and arm in ``out``, and goes to the score log
+    (``flows.cycle.live_scoring``).
     """
+    from flows.cycle.live import scoring_candidate
+
     registry = backend.registry
     live = registry.champion()
     contract = live.data_contract
+    names = files.column_names(source)
+    features = contract.features or contract.feature_columns(names)
+    id_column = contract.id_column
+    test = scoring_candidate(backend)
+    scorer = None
+    if test is not None:
+        scorer = _live_scorer(backend, test, source, names)
+        id_column = scorer.id_column
+        candidate = registry.get_version(test.version).data_contract
+        features = list(dict.fromkeys([*features, *(candidate.features or ())]))
     return stream_scores(
         registry,
         live.name,
         source,
         out,
-        features=contract.features or contract.feature_columns(files.column_names(source)),
+        features=features,
         score_column=contract.score_column,
-        id_column=contract.id_column,
-        text_columns=[*(contract.categorical or ()), *filter(None, [contract.id_column])],
+        id_column=id_column,
+        text_columns=[*(contract.categorical or ()), *filter(None, [id_column])],
         batch_rows=batch_rows or files.DEFAULT_BATCH_ROWS,
         protected=backend.protected,
         csv_safe=csv_safe,
+        live=scorer,
+    )
+
+
+def _live_scorer(backend: Backend, test: Candidate, source: Path, names: list[str]) -> LiveScorer:
+    """The scorer of ``test`` for the file ``source``, refusing one without ids or periods."""
+    from flows.cycle.live import score_log
+    from flows.cycle.live_scoring import LiveScorer, PeriodReader
+
+    contract = backend.source.contract
+    id_column = contract.id_column
+    if id_column is None or id_column not in names:
+        raise DataValidationError(
+            f"{source} has no id column {id_column!r}: live scoring assigns each row to an arm "
+            "and logs it by id. Nothing was scored.",
+            column=id_column,
+            got=names,
+        )
+    return LiveScorer(
+        registry=backend.registry,
+        test=test,
+        log=score_log(backend),
+        id_column=id_column,
+        period_of=PeriodReader(contract, names, backend.source.origin()),
+        input_name=str(source),
     )
 
 

@@ -5,7 +5,9 @@ the units the Snowflake stored procedures call: plain functions, no orchestrator
 Rolling back (``rollback``), loading files (``check_files``, then ``ingest``), scoring a file (``score_file``) and the steps that only
 read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
 ``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring`` and
-``flows.cycle.reads``. Nothing
+``flows.cycle.reads``. So are the live test's (``live_candidate``, ``score_log``,
+``through_period``, ``live_status``, ``read_outcomes`` then ``ingest_outcomes``), from
+``flows.cycle.live``. Nothing
 outside the cycle and the backends calls a registry or a data source but through here.
 The name each operation goes by as a Prefect task, a graph task and a command is in
 ``flows.cycle.operations``.
@@ -19,6 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from flows.cycle.completeness import HOW_TO_COMPLETE, incomplete_newest
 from flows.cycle.contestants import train_and_log, train_champion_version
+from flows.cycle.live import LiveStatus as LiveStatus
+from flows.cycle.live import ingest_outcomes as ingest_outcomes
+from flows.cycle.live import live_candidate as live_candidate
+from flows.cycle.live import live_clock as live_clock
+from flows.cycle.live import live_status as live_status
+from flows.cycle.live import score_log as score_log
+from flows.cycle.live import through_period as through_period
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult
 from flows.cycle.loading import check_files as check_files
@@ -59,8 +68,9 @@ from flows.errors import (
     AlreadyChampionError,
     ConfigError,
 )
-from flows.live.candidacy import as_candidacy, open_candidate
+from flows.live.candidacy import as_candidacy
 from flows.live.candidacy import load_live_policy as load_live_policy
+from flows.live.outcomes import read_outcomes as read_outcomes
 from flows.live.review import ReviewResult as ReviewResult
 from flows.live.review import review as review
 from flows.names import CHALLENGER
@@ -223,7 +233,7 @@ def retrain_challenger(
     )
     if dry_run:
         return RetrainResult(version=version, reused=reused, plan=plan, unlogged=unlogged)
-    under_test = open_candidate(backend.registry) if settings.live.on else None
+    under_test = live_candidate(backend) if settings.live.on else None
     if under_test is not None:
         logger.info("CHALLENGER stays on %s, under live test", under_test.version)
         return RetrainResult(version=version, reused=reused, plan=plan)
@@ -309,7 +319,7 @@ def decide(
         plan=plan_record,
     )
     if live is not None and live.on:
-        entry = as_candidacy(entry, live, open_test=open_candidate(registry))
+        entry = as_candidacy(entry, live, open_test=live_candidate(backend))
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.CANDIDATE:
         registry.set_challenger(evaluation.challenger.name)

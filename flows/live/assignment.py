@@ -3,7 +3,10 @@
 One entity always lands in the same arm for one candidate, whichever process or
 warehouse scores it, because Python and Snowflake SQL compute the same number: the
 first 15 hex digits of SHA-256 over ``"<salt>:<id>"``, compared with the share
-scaled to 2**60.
+scaled to 2**60. SQL compares those digits as text with the threshold written as 15
+lower-case hex digits: for strings of equal length over ``0-9a-f`` text order is
+numeric order, so no hex-to-number conversion is needed (Snowflake's
+``TO_NUMBER(…, 'XXX…')`` has no equivalent in every engine that speaks its SQL).
 """
 
 from __future__ import annotations
@@ -44,6 +47,4 @@ def candidate_arm_sql(id_sql: str, *, salt_literal: str, share: float) -> str:
     literal: the caller validates both, as for every identifier and value in SQL.
     """
     digest = f"SHA2({salt_literal} || ':' || TO_VARCHAR({id_sql}), 256)"
-    return (
-        f"TO_NUMBER(SUBSTR({digest}, 1, {_DIGITS}), '{'X' * _DIGITS}') < {share_threshold(share)}"
-    )
+    return f"SUBSTR({digest}, 1, {_DIGITS}) < '{share_threshold(share):0{_DIGITS}x}'"

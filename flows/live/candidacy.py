@@ -15,7 +15,7 @@ import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from flows.live.candidate import DETAILS_KEY, Candidate, current_candidate
+from flows.live.candidate import DETAILS_KEY, Candidate
 from flows.live.settings import SPLIT
 from flows.records import LedgerEntry, Outcome
 
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 
 LOOK_KEY = "look"
 """The key of ``details["live"]`` holding a look's record (``ccpolicy.Look.to_dict()``)."""
-
-
-def open_candidate(registry: Registry) -> Candidate | None:
-    """The candidate whose live test is open in ``registry``'s ledger, if any."""
-    return current_candidate(reversed(registry.ledger()))
 
 
 def earlier_looks(registry: Registry, candidate: Candidate) -> list[ccpolicy.Look]:

@@ -21,11 +21,11 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from flows.cycle.live import live_candidate, live_clock, score_log, through_period
 from flows.cycle.promotion import default_actor, switch_live
-from flows.cycle.reads import data_span
 from flows.errors import ConfigError
 from flows.live.assignment import CANDIDATE_ARM, CHAMPION_ARM
-from flows.live.candidacy import LOOK_KEY, earlier_looks, open_candidate
+from flows.live.candidacy import LOOK_KEY, earlier_looks
 from flows.live.candidate import DETAILS_KEY, Candidate
 from flows.live.settings import SHADOW
 from flows.records import LedgerEntry, Outcome
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     import ccpolicy
     from flows.backends import Backend
     from flows.config import Settings
-    from flows.live.score_log import ScoreLog
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +90,11 @@ def review(
     dry_run: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
-    score_log: ScoreLog | None = None,
 ) -> ReviewResult:
     """Take one look at the open candidate's matured live evidence and record it.
 
     Args:
         dry_run: Decide and say what it would record, recording nothing.
-        score_log: Where the scores and outcomes are; the backend's by default.
 
     Raises:
         NoCandidateError: no candidate is under live test.
@@ -106,14 +103,14 @@ def review(
     import ccpolicy
 
     registry = backend.registry
-    candidate = open_candidate(registry)
+    candidate = live_candidate(backend)
     if candidate is None:
         raise NoCandidateError(
             "No candidate is under live test: a weekly cycle with [live] mode on opens one "
             "when its challenger passes the offline policy."
         )
     looks = tuple(earlier_looks(registry, candidate))
-    newest = data_span(backend)[1]
+    newest = live_clock(backend)
     base = LedgerEntry(
         outcome=Outcome.CONTINUED,
         reason="",
@@ -133,10 +130,9 @@ def review(
         )
         entry = _with_live(base, candidate, Outcome.REJECTED, reason, look=None)
         return _record(backend, candidate, entry, None, looks=looks, dry_run=dry_run)
-    through = newest - candidate.maturity
-    log = score_log if score_log is not None else backend.score_log
+    through = through_period(backend, candidate)
     evidence = live_evidence(
-        log.matured(candidate.version, through_period=through),
+        score_log(backend).matured(candidate.version, through_period=through),
         candidate,
         earlier=looks,
         data_period=newest,

@@ -12,9 +12,14 @@ on Snowflake.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from flows.errors import DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCORE_COLUMNS = (
     "id",
@@ -35,6 +40,46 @@ OUTCOME_COLUMNS = ("id", "label", "observed_at")
 observed (ISO 8601, UTC; empty when not given)."""
 MATURED_COLUMNS = (*SCORE_COLUMNS, "label")
 """What :meth:`ScoreLog.matured` returns: score log rows with their outcome."""
+_TEXT = ("id", "arm", "version", "champion_version", "candidate_version", "scored_at")
+_SCORES = ("champion_score", "candidate_score")
+
+
+def conform_scores(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` in :data:`SCORE_COLUMNS` with one dtype per column, whichever backend wrote them.
+
+    Text columns are ``object`` strings (a missing version stays None), the period is
+    ``int64`` and the scores ``float64`` with NaN where a model did not score the row.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame({c: rows[c] for c in SCORE_COLUMNS}).reset_index(drop=True)
+    for column in _TEXT:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["id"] = frame["id"].astype(str)
+    frame["period"] = frame["period"].astype("int64")
+    for column in _SCORES:
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def conform_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """``outcomes`` in :data:`OUTCOME_COLUMNS`: text ids, 0/1 ``int64`` labels, text times."""
+    import pandas as pd
+
+    frame = pd.DataFrame({c: outcomes[c] for c in OUTCOME_COLUMNS}).reset_index(drop=True)
+    frame["id"] = frame["id"].astype(str)
+    frame["label"] = frame["label"].astype("int64")
+    frame["observed_at"] = frame["observed_at"].fillna("").astype(str)
+    return frame
+
+
+def refused_outcomes(problem: str, ids: Sequence[str]) -> DataValidationError:
+    """The one-line refusal of outcomes: how many have ``problem``, one example, nothing stored."""
+    return DataValidationError(
+        f"{len(ids)} outcome(s) {problem} (e.g. id {ids[0]!r}); nothing was stored.",
+        column="id",
+        got=list(ids[:5]),
+    )
 
 
 @dataclass(frozen=True)
@@ -73,10 +118,18 @@ class ScoreLog(ABC):
     def add_outcomes(self, outcomes: pd.DataFrame, *, through_period: int) -> OutcomesAdded:
         """Store validated outcomes (:data:`OUTCOME_COLUMNS`), all or nothing.
 
+        ``not_yet_mature`` counts the outcomes whose id has no scored row of a period up
+        to ``through_period`` yet.
+
         Raises:
             DataValidationError: an id that no scored row carries, or an id that already has an
-                outcome (either in ``outcomes`` or stored), naming how many and an example.
+                outcome (either in ``outcomes`` or stored), naming how many and an example
+                (:func:`refused_outcomes`).
         """
+
+    @abstractmethod
+    def newest_period(self) -> int | None:
+        """The newest period any row was scored in; None for an empty log."""
 
     @abstractmethod
     def matured(self, candidate_version: str, *, through_period: int) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from flows.backends import Backend, Mode
 from flows.backends.local.registry import BUSY_TIMEOUT_SECONDS, LocalRegistry
+from flows.backends.local.score_log import LocalScoreLog
 from flows.backends.local.source import LocalPeriodStore
 from flows.errors import ConfigError
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 BUSY_TIMEOUT_ENV = "CC_BUSY_TIMEOUT"
 """Environment variable overriding the registry's busy timeout (seconds)."""
+LIVE_FOLDER = "live"
+"""Under the home: one folder per model holding its live tests' score log."""
 
 
 def open_local_backend(settings: Settings, *, mode: Mode = "write") -> Backend:
@@ -30,7 +33,14 @@ def open_local_backend(settings: Settings, *, mode: Mode = "write") -> Backend:
         settings.home, settings.model_name, busy_timeout=_busy_timeout(), mode=mode
     )
     source = LocalPeriodStore(settings.home / "data" / "applications", settings.contract, mode=mode)
-    return Backend(source=source, registry=registry, protected=(settings.home,))
+    score_log = LocalScoreLog(settings.home / LIVE_FOLDER / settings.model_name, mode=mode)
+    return Backend(
+        source=source,
+        registry=registry,
+        protected=(settings.home,),
+        score_log=score_log,
+        live=settings.live,
+    )
 
 
 def _busy_timeout() -> float:

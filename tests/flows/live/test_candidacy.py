@@ -8,7 +8,6 @@ import pytest
 
 from flows.backends import open_backend
 from flows.cycle import stages, steps
-from flows.live.candidacy import open_candidate
 from flows.live.settings import LiveSettings
 from flows.names import CHALLENGER
 from flows.records import Outcome
@@ -36,7 +35,7 @@ def test_a_passing_challenger_becomes_the_candidate_and_the_champion_stays(live_
         assert entry.outcome is Outcome.CANDIDATE
         assert backend.registry.live_version() == champion
         assert backend.registry.version_by_alias(CHALLENGER) == entry.challenger_version
-        candidate = open_candidate(backend.registry)
+        candidate = steps.live_candidate(backend)
     assert candidate.version == entry.challenger_version
     assert candidate.champion_version == champion
     assert candidate.mode == "shadow" and candidate.maturity == 1
@@ -59,7 +58,7 @@ def test_a_newer_passing_challenger_is_kept_while_a_test_is_open(live_home):
             second.entry.reason
         )
         assert backend.registry.version_by_alias(CHALLENGER) == first.entry.challenger_version
-        assert open_candidate(backend.registry).version == first.entry.challenger_version
+        assert steps.live_candidate(backend).version == first.entry.challenger_version
 
 
 def test_salts_differ_between_candidates(tmp_path):
@@ -70,7 +69,7 @@ def test_salts_differ_between_candidates(tmp_path):
             backend.source.write(loans(138))
             steps.train_champion(backend, settings, actor="tester")
             stages.weekly_cycle(backend, settings, AlwaysPromote())
-            salts.add(open_candidate(backend.registry).salt)
+            salts.add(steps.live_candidate(backend).salt)
     assert len(salts) == 2
 
 

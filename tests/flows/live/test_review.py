@@ -11,14 +11,20 @@ import pytest
 
 from flows.backends import open_backend
 from flows.cycle import stages, steps
-from flows.live.candidacy import open_candidate
 from flows.live.review import NoCandidateError
 from flows.names import CHALLENGER, LIVE_VERSION
 from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
-from tests.flows.live.memory_log import MemoryScoreLog
 from tests.flows.live.test_candidacy import LIVE
 from tests.flows.loans import loans, own_settings
+
+
+def log_matured(backend, rows):
+    """Store ``rows`` in the backend's score log: their scores, then their outcomes."""
+    log = steps.score_log(backend)
+    log.write_scores(rows.drop(columns=["label"]))
+    outcomes = rows[["id", "label"]].assign(observed_at="")
+    log.add_outcomes(outcomes, through_period=int(rows["period"].max()))
 
 
 def matured_rows(candidate, *, periods, per_period=100, gain=1.0, seed=0, mode="shadow"):
@@ -33,7 +39,7 @@ def matured_rows(candidate, *, periods, per_period=100, gain=1.0, seed=0, mode="
     )
     return pd.DataFrame(
         {
-            "id": [f"L{i}" for i in range(n)],
+            "id": [f"S{seed}-{i}" for i in range(n)],
             "period": np.repeat(periods, per_period),
             "arm": arm,
             "version": candidate.champion_version,
@@ -55,7 +61,7 @@ def tested(tmp_path):
         backend.source.write(loans(138))
         steps.train_champion(backend, settings, actor="tester")
         stages.weekly_cycle(backend, settings, AlwaysPromote())
-        candidate = open_candidate(backend.registry)
+        candidate = steps.live_candidate(backend)
     return settings, candidate
 
 
@@ -66,7 +72,7 @@ def test_a_review_without_a_candidate_says_so_and_records_nothing(tmp_path):
         steps.train_champion(backend, settings, actor="tester")
         before = backend.registry.ledger()
         with pytest.raises(NoCandidateError, match="No candidate is under live test"):
-            steps.review(backend, settings, score_log=MemoryScoreLog())
+            steps.review(backend, settings)
         assert backend.registry.ledger() == before
 
 
@@ -74,7 +80,7 @@ def test_no_matured_rows_is_not_a_look(tested):
     settings, _ = tested
     with open_backend(settings) as backend:
         before = len(backend.registry.ledger())
-        result = steps.review(backend, settings, score_log=MemoryScoreLog())
+        result = steps.review(backend, settings)
         assert result.outcome is None and "nothing recorded" in result.reason
         assert len(backend.registry.ledger()) == before
 
@@ -83,32 +89,33 @@ def test_looks_continue_then_a_clear_gain_promotes_through_the_compare_and_set(t
     settings, candidate = tested
     with open_backend(settings) as backend:
         newest = steps.data_span(backend)[1]
-        log = MemoryScoreLog(matured_rows(candidate, periods=[newest - 1], per_period=60))
-        first = steps.review(backend, settings, score_log=log)
+        log_matured(backend, matured_rows(candidate, periods=[newest - 1], per_period=60))
+        first = steps.review(backend, settings)
         assert first.outcome is Outcome.CONTINUED
         assert first.entry.details["live"]["look"]["number"] == 1
         assert first.entry.has_evidence
         assert backend.registry.live_version() == candidate.champion_version
-        dry = steps.review(backend, settings, score_log=log, dry_run=True)
+        dry = steps.review(backend, settings, dry_run=True)
         assert dry.outcome is None  # the same rows again add nothing: not a look
-        log.rows = matured_rows(candidate, periods=[newest - 3, newest - 2, newest - 1], gain=3)
-        second = steps.review(backend, settings, score_log=log, dry_run=True)
+        more = matured_rows(candidate, periods=[newest - 3, newest - 2, newest - 1], gain=3, seed=1)
+        log_matured(backend, more)
+        second = steps.review(backend, settings, dry_run=True)
         assert second.outcome is Outcome.PROMOTED and second.entry is None
         assert backend.registry.live_version() == candidate.champion_version
-        second = steps.review(backend, settings, score_log=log)
+        second = steps.review(backend, settings)
         assert second.outcome is Outcome.PROMOTED
         assert [look.number for look in second.looks] == [1, 2]
         assert second.entry.details["live"]["look"]["alpha_spent"] > 0
         assert backend.registry.live_version() == candidate.version
-        assert open_candidate(backend.registry) is None
+        assert steps.live_candidate(backend) is None
 
 
 def test_rows_beyond_maturity_do_not_count(tested):
     settings, candidate = tested
     with open_backend(settings) as backend:
         newest = steps.data_span(backend)[1]
-        log = MemoryScoreLog(matured_rows(candidate, periods=[newest]))  # maturity 1: too young
-        assert steps.review(backend, settings, score_log=log).outcome is None
+        log_matured(backend, matured_rows(candidate, periods=[newest]))  # maturity 1: too young
+        assert steps.review(backend, settings).outcome is None
 
 
 def test_the_last_look_without_a_crossing_rejects_and_clears_the_alias(tested):
@@ -116,12 +123,12 @@ def test_the_last_look_without_a_crossing_rejects_and_clears_the_alias(tested):
     with open_backend(settings) as backend:
         newest = steps.data_span(backend)[1]
         rows = matured_rows(candidate, periods=[newest - 2, newest - 1], per_period=200, gain=-0.5)
-        log = MemoryScoreLog(rows)  # max_rows 400 reached: the final look
-        result = steps.review(backend, settings, score_log=log)
+        log_matured(backend, rows)  # max_rows 400 reached: the final look
+        result = steps.review(backend, settings)
         assert result.outcome is Outcome.REJECTED
         assert backend.registry.version_by_alias(CHALLENGER) is None
         assert backend.registry.live_version() == candidate.champion_version
-        assert open_candidate(backend.registry) is None
+        assert steps.live_candidate(backend) is None
 
 
 def test_split_evidence_is_independent(tested):
@@ -142,7 +149,7 @@ def test_a_champion_moved_outside_the_ledger_ends_the_test(tested):
     with sqlite3.connect(settings.home / "registry.sqlite") as conn:  # as an admin might
         conn.execute("UPDATE tags SET value=? WHERE tag=?", (candidate.version, LIVE_VERSION))
     with open_backend(settings) as backend:
-        result = steps.review(backend, settings, score_log=MemoryScoreLog())
+        result = steps.review(backend, settings)
         assert result.outcome is Outcome.REJECTED
         assert "its live test ends without a decision" in result.reason
-        assert open_candidate(backend.registry) is None
+        assert steps.live_candidate(backend) is None
