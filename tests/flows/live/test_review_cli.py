@@ -1,0 +1,104 @@
+"""``ccflows review``: one look shown, its JSON, and bad input refused in one line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from flows.backends import open_backend
+from flows.cli import main
+from flows.cli._console import set_console
+from flows.cycle import steps
+from flows.records import Outcome
+from tests.flows.live.homes import live_home
+from tests.flows.live.test_review import log_matured, matured_rows
+
+CONFIG = """\
+model_name = "CREDIT_APPROVAL"
+
+[data]
+time_column = "opened_at"
+label = "outcome"
+positive_label = "default"
+id_column = "loan_id"
+ignore = ["legacy_score"]
+
+[windows]
+train = 6
+test = 2
+holdout = 3
+
+[live]
+mode = "shadow"
+share = {share}
+maturity = 2
+"""
+
+
+@pytest.fixture
+def screen():
+    buffer = io.StringIO()
+    set_console(Console(file=buffer, width=120, color_system=None, force_terminal=False))
+    yield buffer
+    set_console(None)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A loans home under a shadow test (maturity 2), its config.toml as a user writes it."""
+    settings = live_home(tmp_path / "home")
+    (settings.home / "config.toml").write_text(CONFIG.format(share=0.5))
+    monkeypatch.setenv("CC_HOME", str(settings.home))
+    return settings
+
+
+def test_a_look_is_shown_with_the_path_and_recorded(home, screen, capsys):
+    with open_backend(home) as backend:
+        test = steps.live_candidate(backend)
+        newest = steps.live_clock(backend)
+        log_matured(backend, matured_rows(test, periods=[newest - 2], per_period=300))
+    assert main(["review", "--dry-run", "--json"]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["outcome"] == "continued" and dry["entry"] is None and dry["dry_run"]
+    with open_backend(home) as backend:
+        assert steps.history(backend)[-1].outcome.value == "candidate"  # nothing recorded
+    assert main(["review"]) == 0
+    shown = screen.getvalue()
+    assert f"candidate\t{test.version} (shadow, since period 19)" in shown
+    assert "outcome\tcontinued" in shown and "300 (periods up to 17)" in shown
+    assert "● against the boundary ┃" in shown
+    with open_backend(home) as backend:
+        assert steps.history(backend)[-1].outcome.value == "continued"
+
+
+def test_no_candidate_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    settings = live_home(tmp_path / "home")
+    (settings.home / "config.toml").write_text(CONFIG.format(share=0.5))
+    monkeypatch.setenv("CC_HOME", str(settings.home))
+    with open_backend(settings) as backend:
+        backend.registry.append_ledger(
+            steps.history(backend)[-1].stamped(outcome=Outcome.REJECTED, id=None)
+        )
+        before = len(steps.history(backend))
+    assert main(["review"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "No candidate is under live test" in err
+    with open_backend(settings) as backend:
+        assert len(steps.history(backend)) == before
+
+
+@pytest.mark.parametrize("share", ["1.5", "0", "1"])
+def test_a_split_share_outside_0_1_is_refused_in_one_line(home, share, capsys):
+    (home.home / "config.toml").write_text(
+        CONFIG.format(share=share).replace('"shadow"', '"split"')
+    )
+    with open_backend(home) as backend:
+        before = steps.history(backend)
+    assert main(["review"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "[live] share must be a number strictly between 0 and 1" in err
+    with open_backend(home) as backend:
+        assert steps.history(backend) == before
