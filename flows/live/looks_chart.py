@@ -1,6 +1,6 @@
 """The live test's path as text: z at each look against the boundary it had to reach.
 
-One pure function, shown by ``ccflows review``, the review flow's artifact and
+Pure functions, shown by ``ccflows review``, the review flow's artifact and
 ``ccflows report``: a table of the looks with a bar per look, ``●`` where z stands
 and ``┃`` where the boundary is, on one axis for all looks, so the path reads at a
 glance in a terminal and in the Prefect UI alike.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import ccpolicy
+    from flows.live.review import ReviewResult
 
 WIDTH = 32
 """Characters of one look's bar."""
@@ -52,3 +53,27 @@ def _mark(bar: list[str], value: float, low: float, high: float, symbol: str) ->
         return
     clamped = min(max(value, low), high)
     bar[round((clamped - low) / (high - low) * (len(bar) - 1))] = symbol
+
+
+def review_markdown(result: ReviewResult, *, model_name: str) -> str:
+    """The review's report: what the look did, on which rows, and the test's path so far."""
+    test = result.candidate
+    outcome = result.outcome.value if result.outcome else "no look"
+    recorded = (
+        f"ledger entry #{result.entry.id}"
+        if result.entry is not None
+        else "nothing recorded" + (" (dry run)" if result.dry_run else "")
+    )
+    return "\n".join(
+        [
+            f"# {model_name}: live review of {test.version}, {outcome}",
+            "",
+            f"**{outcome}** ({recorded}): {result.reason}",
+            "",
+            f"- candidate `{test.version}` against champion `{test.champion_version}`, "
+            f"{test.mode} since period {test.since_period}",
+            f"- matured rows: {result.rows:,} (scored up to period {result.through_period})",
+            "",
+            looks_chart(result.looks),
+        ]
+    )

@@ -60,6 +60,8 @@ class ReviewResult:
     """Matured rows judged (both arms together under split traffic)."""
     through_period: int | None = None
     """The newest period whose outcomes count as matured."""
+    data_period: int = 0
+    """The live clock when the review ran: the newest period stored or scored."""
     details: dict[str, Any] = field(default_factory=dict)
     """The policy's numbers behind the verdict."""
     entry: LedgerEntry | None = None
@@ -77,6 +79,7 @@ class ReviewResult:
             "looks": [look.to_dict() for look in self.looks],
             "rows": self.rows,
             "through_period": self.through_period,
+            "data_period": self.data_period,
             "details": self.details,
             "entry": self.entry.to_dict() if self.entry else None,
             "dry_run": self.dry_run,
@@ -146,6 +149,7 @@ def review(
             "look, nothing recorded.",
             looks=looks,
             through_period=through,
+            data_period=newest,
             dry_run=dry_run,
         )
     policy = ccpolicy.load_policy(candidate.policy, **candidate.policy_params)
@@ -160,6 +164,7 @@ def review(
             looks=looks,
             rows=evidence.n_rows,
             through_period=through,
+            data_period=newest,
             details=details,
             dry_run=dry_run,
         )
@@ -278,6 +283,7 @@ def _record(
         looks=looks,
         rows=live["rows"],
         through_period=live["through_period"],
+        data_period=entry.data_week or 0,
         details=details or {},
         dry_run=dry_run,
     )

@@ -29,10 +29,12 @@ class TestReadDeployments:
             "train-champion/bootstrap",
             "score/score",
             "rollback/rollback",
+            "review/review",
         }
         assert {spec.work_pool for spec in specs.values()} == {"champion-challenger"}
         assert specs["champion-challenger/weekly"].schedules == ("1 1 * * 1 (Asia/Singapore)",)
         assert specs["score/score"].schedules == ()
+        assert specs["review/review"].schedules == ("0 2 * * * (Asia/Singapore)",)
 
     def test_a_flow_without_a_name_is_named_like_prefect_names_it(self, tmp_path):
         (tmp_path / "jobs.py").write_text("@flow\ndef nightly_job():\n    pass\n")
@@ -124,6 +126,7 @@ class TestSharedRegistryQueue:
             "weekly",
             "bootstrap",
             "rollback",
+            "review",
         }
         assert specs["score"].work_queue == "default"
 
