@@ -160,10 +160,11 @@ def live_test(
         rows = round(plan.max_rows * number / looks)
         decision = sequential(evidence_at(plan, stream, arm, rows, earlier))
         look = ccpolicy.look_of(decision)
-        earlier.append(look)
-        # Every sequential boundary lies above z(1 - alpha), so the test stops before
-        # the naive one could first cross only when it promotes, and then naive did too.
-        naive = naive or look.z > naive_bar
+        if look is not None:  # None: too few rows for a defined statistic, not a look
+            earlier.append(look)
+            # Every sequential boundary lies above z(1 - alpha), so the test stops before
+            # the naive one could first cross only when it promotes, and then naive did too.
+            naive = naive or look.z > naive_bar
         if decision.verdict is not ccpolicy.Verdict.INCONCLUSIVE:
             break
     final = fixed(evidence_at(plan, stream, arm, plan.max_rows))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ccpolicy._base import API_VERSION, Policy
 from ccpolicy._decision import Decision, Verdict
@@ -130,23 +130,17 @@ class SignificanceMargin(Policy):
 
 def evidence_delong(evidence: Evidence, *, margin: float, confidence: float) -> DeLongResult:
     """DeLong's one-sided test (H1: gain > margin) of the design the evidence declares."""
+    options: dict[str, Any] = {"alternative": "greater", "margin": margin, "confidence": confidence}
     if evidence.design == "independent":
         return delong_test_independent(
             evidence.champion_y_true,
             evidence.champion_scores,
             evidence.challenger_y_true,
             evidence.challenger_scores,
-            alternative="greater",
-            margin=margin,
-            confidence=confidence,
+            **options,
         )
     return delong_test(
-        evidence.y_true,
-        evidence.champion_scores,
-        evidence.challenger_scores,
-        alternative="greater",
-        margin=margin,
-        confidence=confidence,
+        evidence.y_true, evidence.champion_scores, evidence.challenger_scores, **options
     )
 
 

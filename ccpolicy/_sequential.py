@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ccpolicy._base import API_VERSION, Policy
-from ccpolicy._builtin import auc_comparison, evidence_delong
+from ccpolicy._builtin import SignificanceMargin, auc_comparison, evidence_delong
 from ccpolicy._decision import Decision, Verdict
 from ccpolicy._evidence import Evidence
 from ccpolicy._looks import LOOK_RECORD, Look
@@ -58,11 +58,7 @@ class SequentialMargin(Policy):
             "One-sided false-promotion rate over all looks together, for a challenger whose "
             "true gain is at most the margin.",
         ),
-        "margin": Parameter(
-            Interval("float", 0.0, 0.5, closed="left"),
-            0.0,
-            "AUC gain the challenger must exceed (null hypothesis: gain <= margin).",
-        ),
+        "margin": SignificanceMargin.parameters["margin"],
         "max_looks": Parameter(
             Interval("int", 1, 50),
             10,
@@ -152,12 +148,16 @@ class SequentialMargin(Policy):
         """INCONCLUSIVE without spending alpha: too few new rows, or the statistic undefined."""
         looks = evidence.earlier_looks
         last = looks[-1] if looks else None
-        why = (
-            "the standard error is undefined"
-            if math.isnan(details["z"])
-            else f"{evidence.n_rows:,} rows add less than {MIN_INFORMATION_STEP:.1%} of "
-            f"max_rows to {'look ' + str(last.number) if last else 'none'}"
-        )
+        share = f"{evidence.n_rows:,} rows are {details['information']:.1%} of max_rows"
+        if math.isnan(details["z"]):
+            why = "the standard error is undefined"
+        elif last is None:
+            why = f"{share}, less than the {MIN_INFORMATION_STEP:.1%} a first look needs"
+        else:
+            why = (
+                f"{share}, less than {MIN_INFORMATION_STEP:.1%} beyond look {last.number}'s "
+                f"{last.information:.1%}"
+            )
         return Decision(
             Verdict.INCONCLUSIVE,
             f"{opening}; {why}: not a look, no alpha spent → inconclusive",

@@ -87,6 +87,15 @@ BackendName = Literal[BACKEND_NAMES]  # type: ignore[valid-type]
 """The annotation of a ``backend`` parameter (a flow's), its choices taken from :data:`OPENERS`."""
 
 
+def score_log_mode(settings: Settings, mode: Mode) -> Mode:
+    """The score log's mode: writable whenever ``[live]`` is on, else the backend's.
+
+    Scoring opens a backend read-only, yet under a live test logging what it decided is
+    part of scoring; the registry and the data stay read-only all the same.
+    """
+    return "write" if settings.live.on else mode
+
+
 def check_backend(name: str) -> str:
     """``name`` itself when a backend of that name exists.
 

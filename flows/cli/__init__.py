@@ -24,6 +24,7 @@ from flows.cli._console import DEBUG_ENV, run_command
 
 COMMAND_GROUPS = (
     "flows.cli.pipeline_cmds",
+    "flows.cli.outcome_cmds",
     "flows.cli.registry_cmds",
     "flows.cli.policy_cmds",
     "flows.cli.report_cmds",

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flows.cycle.strength import EvidenceStrength
+from flows.live.settings import SPLIT
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from flows.cycle.live import LiveStatus
     from flows.live.review import ReviewResult
     from flows.records import LedgerEntry, ModelVersion, RegistryStatus
 
@@ -278,6 +280,24 @@ def print_status(console: Console, status: RegistryStatus) -> None:
             ("last decision", f"#{last.id} {last.outcome.value} at {timestamp(last.recorded_at)}")
         )
     print_fields(console, f"Model {status.model_name}", fields)
+
+
+def print_live_test(console: Console, live: LiveStatus) -> None:
+    """The open live test: the candidate, how traffic reaches it, and its evidence so far."""
+    test, summary = live.candidate, live.summary
+    traffic = (
+        f"split, {test.share:.0%} of ids" if test.mode == SPLIT else "shadow (scores every row)"
+    )
+    scored = ", ".join(f"{n:,} {arm}" for arm, n in summary.scored.items()) or "none yet"
+    fields: list[tuple[str, Cell]] = [
+        ("candidate", f"{test.version} against {test.champion_version}"),
+        ("mode", traffic),
+        ("rows scored", scored),
+        ("outcomes", f"{summary.with_outcome:,}"),
+        ("matured rows", f"{summary.matured:,} (periods up to {live.through_period})"),
+        ("looks so far", str(live.looks)),
+    ]
+    print_fields(console, "Live test", fields)
 
 
 def print_versions(console: Console, versions: Sequence[ModelVersion], *, live: str | None) -> None:

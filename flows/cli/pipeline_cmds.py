@@ -382,6 +382,9 @@ def _score_file_command(args: argparse.Namespace) -> int:
         f"[bold]{result.version}[/] in {len(result.batch_rows)} batch(es); "
         f"written to {shown(args.out)}"
     )
+    if result.logged is not None:
+        arms = ", ".join(f"{n:,} {arm}" for arm, n in result.logged.items())
+        get_console().print(f"Live test: logged {arms} row(s) in the score log")
     if result.formula_cells and not args.csv_safe:
         get_console().print(
             f"Note: {result.formula_cells:,} text cell(s) in {shown(args.out)} begin with "

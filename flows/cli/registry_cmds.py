@@ -44,17 +44,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def status_command(args: argparse.Namespace) -> int:
     """Show the registry's pointers and versions; creates nothing."""
-    from flows.cli._render import print_status, print_versions
+    from flows.cli._render import print_live_test, print_status, print_versions
     from flows.cycle import steps
 
     with open_existing(settings_from(args)) as backend:
         current = steps.status(backend)
+        live = steps.live_status(backend)
     status, versions = current.pointers, current.versions
     if args.json:
-        print_json({**status.to_dict(), "versions": [v.to_dict() for v in versions]})
+        test = {"live_test": live.to_dict()} if live else {}
+        print_json({**status.to_dict(), **test, "versions": [v.to_dict() for v in versions]})
         return 0
     console = get_console()
     print_status(console, status)
+    if live is not None:
+        console.line()
+        print_live_test(console, live)
     if versions:
         console.line()
         print_versions(console, versions, live=status.live_version)

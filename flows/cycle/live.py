@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.errors import ConfigError
 from flows.live.candidate import current_candidate
+from flows.live.settings import SPLIT
 from flows.records import Outcome
 
 if TYPE_CHECKING:
@@ -76,6 +77,24 @@ class LiveStatus:
     """Rows scored up to this period are mature."""
     looks: int
     """Looks taken so far (``continued`` entries since the test opened)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``ccflows status --json``)."""
+        test = self.candidate
+        return {
+            "candidate": test.version,
+            "champion": test.champion_version,
+            "mode": test.mode,
+            "share": test.share if test.mode == SPLIT else None,
+            "maturity": test.maturity,
+            "policy": test.policy,
+            "opened_by_entry": test.entry_id,
+            "scored": dict(self.summary.scored),
+            "with_outcome": self.summary.with_outcome,
+            "matured": self.summary.matured,
+            "mature_through_period": self.through_period,
+            "looks": self.looks,
+        }
 
 
 def live_status(backend: Backend) -> LiveStatus | None:

@@ -45,6 +45,8 @@ class FileScoringResult:
     """Rows in each batch the model scored, in order: the bound on what memory held."""
     formula_cells: int = 0
     """Text cells of a CSV output that begin like a spreadsheet formula (``= + - @``)."""
+    logged: dict[str, int] | None = None
+    """Under a live test, the rows logged per arm; None otherwise."""
 
     @property
     def n_rows(self) -> int:
@@ -142,11 +144,18 @@ def stream_scores(
             sizes.append(batch.num_rows)
         if not sizes:
             raise DataValidationError(f"{source} has no rows to score.", got=0)
+        logged = None
         if live is not None:
-            live.log.write_scores(live.log_rows())
+            rows = live.log_rows()
+            live.log.write_scores(rows)
+            logged = {str(k): int(n) for k, n in rows["arm"].value_counts().sort_index().items()}
     logger.info("Scored %d rows of %s with %s into %s", sum(sizes), source, version, out)
     return FileScoringResult(
-        version=version, out=out, batch_rows=tuple(sizes), formula_cells=writer.formula_cells
+        version=version,
+        out=out,
+        batch_rows=tuple(sizes),
+        formula_cells=writer.formula_cells,
+        logged=logged,
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,25 @@ def fake_installed(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setattr(importlib.metadata, "distributions", lambda **_: iter(fakes))
 
     return install
+
+
+def bench_script(name: str) -> Iterator[types.ModuleType]:
+    """Import ``bench/<name>.py`` as module ``name`` for a test module's lifetime (a fixture body)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve the module by name
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[name]
+
+
+def run_documented_command(study: types.ModuleType, tmp_path: Path) -> str:
+    """Run a study's ``main`` on a doc with its markers; check only the marked part changed."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{study.BEGIN}\nold table\n{study.END}\noutro\n", encoding="utf-8")
+    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
+    assert "old table" not in text
+    return text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +9,12 @@ import pytest
 
 import ccpolicy
 from ccpolicy.stats import roc_auc
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "study_decision_quality.py"
+from tests.ccpolicy.conftest import bench_script, run_documented_command
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("study_decision_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module by name
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from bench_script("study_decision_quality")
 
 
 def test_wilson_interval_matches_the_textbook_values(study) -> None:
@@ -55,12 +47,8 @@ def test_promotion_rates_count_promote_verdicts(study, make_evidence) -> None:
 
 
 def test_the_documented_command_rewrites_only_the_marked_table(study, tmp_path: Path) -> None:
-    doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{study.BEGIN}\nold table\n{study.END}\noutro\n", encoding="utf-8")
-    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
-    text = doc.read_text(encoding="utf-8")
-    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
-    assert "old table" not in text and "| 0 (false promotion) |" in text
+    text = run_documented_command(study, tmp_path)
+    assert "| 0 (false promotion) |" in text
     assert "**Score correlation 0.85**" in text and "3 simulated hold-outs" in text
 
 

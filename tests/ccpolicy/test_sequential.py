@@ -65,6 +65,20 @@ class TestSpending:
         assert all(b < a for a, b in pairwise(boundaries))
         assert boundaries[-1] > 1.6448536269514722  # dearer than one fixed look
 
+    def test_crossing_probabilities_match_simulated_brownian_paths(self) -> None:
+        informations = [0.15, 0.4, 0.45, 0.8, 1.0]
+        boundaries = spending_boundaries(informations, 0.1)
+        for drift in (0.0, 2.5):
+            rng = np.random.default_rng(12)
+            steps = np.diff([0.0, *informations])
+            paths = np.cumsum(rng.standard_normal((400_000, 5)) * np.sqrt(steps) + drift * steps, 1)
+            crossed = paths / np.sqrt(informations) >= boundaries
+            first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), -1)
+            simulated = np.array([(first == k).mean() for k in range(5)])
+            computed = crossing_probabilities(informations, boundaries, drift=drift)
+            tolerance = 4 * np.sqrt(computed * (1 - computed) / 400_000) + 1e-4
+            assert np.all(np.abs(simulated - computed) <= tolerance), (simulated, computed)
+
     def test_one_look_is_the_fixed_sample_test(self) -> None:
         assert next_boundary([], 1.0, 0.05) == pytest.approx(1.6448536269514722)
         assert next_boundary([(0.5, 3.0)], 0.5 + 1e-3, 0.0) == math.inf
@@ -143,6 +157,12 @@ class TestSequentialMargin:
         assert again.verdict is Verdict.INCONCLUSIVE and look_of(again) is None
         assert again.details["alpha_spent"] == first.details["alpha_spent"]
         assert again.details["look"] == 1 and "not a look, no alpha spent" in again.reason
+        assert "400 rows are 40.0% of max_rows, less than 0.5% beyond look 1's 40.0%" in (
+            again.reason
+        )
+        early = policy(Evidence([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.3], [0.2, 0.8, 0.3, 0.6]))
+        assert look_of(early) is None and early.details["alpha_spent"] == 0.0
+        assert "less than the 0.5% a first look needs" in early.reason
 
     def test_a_look_after_the_test_ended_is_refused_in_one_line(self) -> None:
         policy = ccpolicy.load_policy("sequential_margin", max_looks=2, max_rows=1000)

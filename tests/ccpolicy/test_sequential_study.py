@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "study_sequential.py"
+from tests.ccpolicy.conftest import bench_script, run_documented_command
+
 REPLICATIONS = 200
 UPPER = 21
 """Binomial(200, 0.05) exceeds 21 with probability below 0.0005."""
@@ -16,12 +13,7 @@ UPPER = 21
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("study_sequential", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module by name
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from bench_script("study_sequential")
 
 
 @pytest.mark.parametrize("mode", ["shadow", "split"])
@@ -42,10 +34,6 @@ def test_the_documented_command_rewrites_only_the_marked_table(
     monkeypatch.setattr(
         study, "PLANS", (study.Plan("shadow", 200, (0.5,)), study.Plan("split", 400, (0.5,)))
     )
-    doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{study.BEGIN}\nold\n{study.END}\noutro\n", encoding="utf-8")
-    assert study.main(["--replications", "3", "--output", str(doc)]) == 0
-    text = doc.read_text(encoding="utf-8")
-    assert text.startswith("intro\n") and text.endswith(f"{study.END}\noutro\n")
-    assert "old" not in text and "**Shadow** (paired evidence; max_rows 200" in text
+    text = run_documented_command(study, tmp_path)
+    assert "**Shadow** (paired evidence; max_rows 200" in text
     assert "| 0 (A/A: false promotion) | 0.5 |" in text and "3 simulated live tests" in text

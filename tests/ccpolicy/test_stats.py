@@ -20,10 +20,13 @@ from sklearn.metrics import (
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 import ccpolicy
+import ccpolicy._evidence
+import ccpolicy._looks
 import ccpolicy._params
 import ccpolicy._stats.bootstrap
 import ccpolicy._stats.delong
 import ccpolicy._stats.metrics
+import ccpolicy._stats.spending
 import ccpolicy.stats
 from ccpolicy.errors import EvidenceError, PolicyParameterError
 from ccpolicy.stats import (
@@ -367,7 +370,10 @@ class TestRocCurve:
         ccpolicy._stats.delong,
         ccpolicy._stats.bootstrap,
         ccpolicy._stats.metrics,
+        ccpolicy._stats.spending,
         ccpolicy._params,
+        ccpolicy._evidence,
+        ccpolicy._looks,
     ],
 )
 def test_docstring_examples_run(module) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from flows.backends import Backend, Mode
+from flows.backends import Backend, Mode, score_log_mode
 from flows.backends.local.registry import BUSY_TIMEOUT_SECONDS, LocalRegistry
 from flows.backends.local.score_log import LocalScoreLog
 from flows.backends.local.source import LocalPeriodStore
@@ -33,7 +33,9 @@ def open_local_backend(settings: Settings, *, mode: Mode = "write") -> Backend:
         settings.home, settings.model_name, busy_timeout=_busy_timeout(), mode=mode
     )
     source = LocalPeriodStore(settings.home / "data" / "applications", settings.contract, mode=mode)
-    score_log = LocalScoreLog(settings.home / LIVE_FOLDER / settings.model_name, mode=mode)
+    score_log = LocalScoreLog(
+        settings.home / LIVE_FOLDER / settings.model_name, mode=score_log_mode(settings, mode)
+    )
     return Backend(
         source=source,
         registry=registry,

@@ -6,20 +6,55 @@ from dataclasses import replace
 from pathlib import Path
 
 from flows.backends import open_backend
-from flows.config import Settings
+from flows.config import Settings, load_settings
 from flows.cycle import steps
 from flows.live.candidate import Candidate
 from flows.live.settings import LiveSettings
 from flows.records import LedgerEntry, Outcome
-from tests.flows.loans import loans, own_settings
+from tests.flows.loans import LOANS_CONTRACT, loans
 
 STORED_DAYS = 138
 """Loans from 2024-01-03 to 2024-05-19: weeks 0–19 of the stored data."""
 
 
+CONFIG = """
+model_name = "LOANS"
+
+[data]
+time_column = "opened_at"
+period = "week"
+label = "outcome"
+positive_label = "default"
+id_column = "loan_id"
+ignore = ["legacy_score"]
+
+[windows]
+train = 6
+test = 2
+holdout = 3
+
+[champion]
+params = {{ n_estimators = 15, random_state = 42 }}
+
+[challenger]
+params = {{ n_estimators = 15, random_state = 7 }}
+
+[live]
+mode = "{mode}"
+share = {share}
+maturity = 2
+"""
+"""``config.toml`` of a live home: the loans' contract and small forests."""
+
+
 def live_settings(home: Path, *, mode: str = "shadow", share: float = 0.5) -> Settings:
-    """The loans' settings with ``[live]`` on (maturity of 2 weeks)."""
-    return replace(own_settings(home), live=LiveSettings(mode=mode, share=share, maturity=2))
+    """The loans' settings with ``[live]`` on (maturity of 2 weeks), written to config.toml."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(CONFIG.format(mode=mode, share=share))
+    settings = load_settings(home=home)
+    assert settings.contract == LOANS_CONTRACT
+    assert settings.live == LiveSettings(mode=mode, share=share, maturity=2)
+    return settings
 
 
 def open_a_candidate(settings: Settings, *, salt: str = "salt-1") -> Candidate:
