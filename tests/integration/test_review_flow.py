@@ -12,7 +12,6 @@ from flows.orchestration.review import review
 from flows.records import Outcome
 from tests.flows.live.homes import live_home
 from tests.flows.live.test_review import log_matured, matured_rows
-from tests.flows.live.test_review_cli import CONFIG
 from tests.integration.conftest import artifacts, read_flow_run, task_runs
 
 pytestmark = pytest.mark.prefect_server
@@ -24,7 +23,6 @@ EVENT_WAIT_SECONDS = 60
 def tested(tmp_path):
     """A loans home under a shadow test, with 300 matured rows in its score log."""
     settings = live_home(tmp_path / "home")
-    (settings.home / "config.toml").write_text(CONFIG.format(share=0.5))
     with open_backend(settings) as backend:
         test = steps.live_candidate(backend)
         newest = steps.live_clock(backend)
@@ -60,8 +58,8 @@ def test_a_look_completes_named_after_its_outcome_with_the_path_and_an_event(
     tasks = task_runs(flow_run_id)
     assert tasks["live-candidate"].state_name == "Completed"
     assert tasks["review"].state_name == "Completed"
-    assert read_flow_run(flow_run_id).name == "credit_approval-week-19-review"
-    report = artifacts(flow_run_id)["credit-approval-live-test"]
+    assert read_flow_run(flow_run_id).name == "loans-week-19-review"
+    report = artifacts(flow_run_id)["loans-live-test"]
     assert "live review of" in report.data and "● against the boundary ┃" in report.data
     [event] = _live_events(flow_run_id)
     assert event["event"] == "champion-challenger.live.continued"
@@ -78,6 +76,6 @@ def test_without_a_candidate_the_run_completes_as_no_candidate(prefect_server, t
         before = len(steps.history(backend))
     state = review(home=str(tested.home), return_state=True)
     assert state.is_completed() and state.name == "No candidate"
-    assert "No candidate of CREDIT_APPROVAL is under live test" in state.message
+    assert "No candidate of LOANS is under live test" in state.message
     with open_backend(tested) as backend:
         assert len(steps.history(backend)) == before

@@ -13,29 +13,8 @@ from flows.cli import main
 from flows.cli._console import set_console
 from flows.cycle import steps
 from flows.records import Outcome
-from tests.flows.live.homes import live_home
+from tests.flows.live.homes import CONFIG, live_home
 from tests.flows.live.test_review import log_matured, matured_rows
-
-CONFIG = """\
-model_name = "CREDIT_APPROVAL"
-
-[data]
-time_column = "opened_at"
-label = "outcome"
-positive_label = "default"
-id_column = "loan_id"
-ignore = ["legacy_score"]
-
-[windows]
-train = 6
-test = 2
-holdout = 3
-
-[live]
-mode = "shadow"
-share = {share}
-maturity = 2
-"""
 
 
 @pytest.fixture
@@ -48,9 +27,8 @@ def screen():
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """A loans home under a shadow test (maturity 2), its config.toml as a user writes it."""
+    """A loans home under a shadow test (maturity 2), configured by its config.toml."""
     settings = live_home(tmp_path / "home")
-    (settings.home / "config.toml").write_text(CONFIG.format(share=0.5))
     monkeypatch.setenv("CC_HOME", str(settings.home))
     return settings
 
@@ -76,7 +54,6 @@ def test_a_look_is_shown_with_the_path_and_recorded(home, screen, capsys):
 
 def test_no_candidate_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     settings = live_home(tmp_path / "home")
-    (settings.home / "config.toml").write_text(CONFIG.format(share=0.5))
     monkeypatch.setenv("CC_HOME", str(settings.home))
     with open_backend(settings) as backend:
         backend.registry.append_ledger(
@@ -92,9 +69,7 @@ def test_no_candidate_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("share", ["1.5", "0", "1"])
 def test_a_split_share_outside_0_1_is_refused_in_one_line(home, share, capsys):
-    (home.home / "config.toml").write_text(
-        CONFIG.format(share=share).replace('"shadow"', '"split"')
-    )
+    (home.home / "config.toml").write_text(CONFIG.format(mode="split", share=share))
     with open_backend(home) as backend:
         before = steps.history(backend)
     assert main(["review"]) == 2
