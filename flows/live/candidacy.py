@@ -12,7 +12,8 @@ A newer candidate replaces an older one only after a recorded end of the older t
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from flows.live.candidate import DETAILS_KEY, Candidate
@@ -28,17 +29,48 @@ LOOK_KEY = "look"
 """The key of ``details["live"]`` holding a look's record (``ccpolicy.Look.to_dict()``)."""
 
 
-def earlier_looks(registry: Registry, candidate: Candidate) -> list[ccpolicy.Look]:
-    """The looks already taken at ``candidate``: its ``continued`` entries, oldest first."""
+@dataclass(frozen=True)
+class LivePath:
+    """A live test's course in the ledger: its candidate, its looks, and how it ended."""
+
+    candidate: Candidate
+    looks: tuple[ccpolicy.Look, ...]
+    """Every look taken, oldest first (the last one decided, once the test ended)."""
+    ended: LedgerEntry | None
+    """The review that ended the test (promoted, rejected, stale-champion); None while open."""
+
+
+def live_path(
+    entries: Sequence[LedgerEntry], candidate: Candidate | None = None
+) -> LivePath | None:
+    """The course of ``candidate``'s test (default: the newest test opened) in ``entries``."""
     import ccpolicy
 
-    return [
-        ccpolicy.Look.from_dict(entry.details[DETAILS_KEY][LOOK_KEY])
-        for entry in registry.ledger()
-        if entry.outcome is Outcome.CONTINUED
-        and (entry.id or 0) > (candidate.entry_id or 0)
-        and entry.challenger_version == candidate.version
+    if candidate is None:
+        opened = [e for e in entries if e.outcome is Outcome.CANDIDATE]
+        if not opened:
+            return None
+        candidate = Candidate.from_entry(opened[-1])
+    reviews = [
+        e
+        for e in entries
+        if (e.id or 0) > (candidate.entry_id or 0)
+        and e.challenger_version == candidate.version
+        and DETAILS_KEY in e.details
     ]
+    looks = tuple(
+        ccpolicy.Look.from_dict(e.details[DETAILS_KEY][LOOK_KEY])
+        for e in reviews
+        if e.details[DETAILS_KEY].get(LOOK_KEY)
+    )
+    ended = next((e for e in reviews if e.outcome is not Outcome.CONTINUED), None)
+    return LivePath(candidate, looks, ended)
+
+
+def earlier_looks(registry: Registry, candidate: Candidate) -> tuple[ccpolicy.Look, ...]:
+    """The looks already taken at ``candidate``, oldest first, for its next look."""
+    path = live_path(registry.ledger(), candidate)
+    return path.looks if path is not None else ()
 
 
 def load_live_policy(live: LiveSettings) -> ccpolicy.Policy:

@@ -112,7 +112,7 @@ def review(
             "No candidate is under live test: a weekly cycle with [live] mode on opens one "
             "when its challenger passes the offline policy."
         )
-    looks = tuple(earlier_looks(registry, candidate))
+    looks = earlier_looks(registry, candidate)
     newest = live_clock(backend)
     base = LedgerEntry(
         outcome=Outcome.CONTINUED,

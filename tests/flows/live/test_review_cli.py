@@ -77,3 +77,18 @@ def test_a_split_share_outside_0_1_is_refused_in_one_line(home, share, capsys):
     assert err.count("\n") == 0 and "[live] share must be a number strictly between 0 and 1" in err
     with open_backend(home) as backend:
         assert steps.history(backend) == before
+
+
+def test_the_report_draws_the_live_tests_path(home, screen, tmp_path):
+    with open_backend(home) as backend:
+        test = steps.live_candidate(backend)
+        newest = steps.live_clock(backend)
+        log_matured(backend, matured_rows(test, periods=[newest - 2], per_period=300))
+    assert main(["review"]) == 0
+    assert main(["report", "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    section = page[page.index("Live test of") :]
+    assert f"Live test of {test.version} against {test.champion_version}" in page
+    assert "(shadow, since period 19, open)" in section
+    assert "<svg" in section[: section.index("</figure>")]
+    assert f"Live test of {test.version}: 1 look(s)." in screen.getvalue()
