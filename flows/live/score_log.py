@@ -73,10 +73,19 @@ def conform_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def refused_outcomes(problem: str, ids: Sequence[str]) -> DataValidationError:
-    """The one-line refusal of outcomes: how many have ``problem``, one example, nothing stored."""
+def refused_outcomes(
+    problem: str, ids: Sequence[str], *, count: int | None = None
+) -> DataValidationError:
+    """The one-line refusal of outcomes: how many have ``problem``, one example, nothing stored.
+
+    Args:
+        problem: What is wrong with them ("are for ids the score log has never scored").
+        ids: The ids at fault (or the first of them, when ``count`` says how many).
+        count: How many there are, when ``ids`` holds only examples.
+    """
     return DataValidationError(
-        f"{len(ids)} outcome(s) {problem} (e.g. id {ids[0]!r}); nothing was stored.",
+        f"{len(ids) if count is None else count} outcome(s) {problem} (e.g. id {ids[0]!r}); "
+        "nothing was stored.",
         column="id",
         got=list(ids[:5]),
     )

@@ -2,7 +2,8 @@
 
 ``setup`` looks at each table first (``INFORMATION_SCHEMA.COLUMNS``) and changes only
 what is missing or outdated, so it can run again safely and says what it changed:
-a missing table is created (the ledger's evidence parts included); the previous
+a missing table is created (the ledger's evidence parts and the live test's score log
+and outcomes included); the previous
 release's ledger gets its ``STATE`` and ``SWITCH`` columns added in place; the previous
 release's lock, whose times were numbers, gets ``TIMESTAMP_LTZ`` columns instead (it holds no history: any holder of
 the old release is released, so stop those runs before upgrading). The tags are
@@ -27,6 +28,7 @@ from flows.backends.snowflake._ledger import (
 from flows.backends.snowflake._lock import lock_table_ddl
 from flows.backends.snowflake._tables import Sql
 from flows.backends.snowflake._versions import hashes_table_ddl
+from flows.backends.snowflake.score_log import score_log_ddl
 from flows.identifiers import sql_literal
 from flows.names import CHALLENGER_VERSION, LIVE_VERSION
 
@@ -115,6 +117,7 @@ def setup(sql: Sql, location: Location) -> SetupReport:
     for table, ddl in (
         (evidence_table(location.ledger_table), evidence_table_ddl(location.ledger_table)),
         (location.hashes_table, hashes_table_ddl(location.hashes_table)),
+        *score_log_ddl(location.qualified_schema).items(),
     ):
         if not _columns(sql, location, table):
             run(ddl)

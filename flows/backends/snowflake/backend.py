@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flows.backends import Backend, Mode
+from flows.backends import Backend, Mode, score_log_mode
 from flows.backends.snowflake.registry import SnowflakeRegistry
+from flows.backends.snowflake.score_log import SnowflakeScoreLog
 from flows.backends.snowflake.session import borrow_session, open_session
 from flows.backends.snowflake.source import SnowparkSource
 from flows.backends.snowflake.warehouse import WarehouseStages
@@ -61,4 +62,17 @@ def open_snowflake_backend(
     )
     in_warehouse = session is None and settings.snowflake.compute == WAREHOUSE_COMPUTE
     stages = WarehouseStages(opened.session, settings) if in_warehouse else None
-    return Backend(source=source, registry=registry, warehouse=stages)
+    score_log = SnowflakeScoreLog(
+        opened.session,
+        database=settings.snowflake.database,
+        schema=settings.snowflake.schema,
+        model_name=registry.model_name,
+        mode=score_log_mode(settings, mode),
+    )
+    return Backend(
+        source=source,
+        registry=registry,
+        warehouse=stages,
+        score_log=score_log,
+        live=settings.live,
+    )
