@@ -34,6 +34,7 @@ _MARKS: dict[Outcome, tuple[str, str]] = {
     Outcome.DRY_RUN: ("s", "#1565c0"),
     Outcome.STALE_CHAMPION: ("X", "#8e24aa"),
     Outcome.FAILED: ("X", "#c62828"),
+    Outcome.CANDIDATE: ("*", "#00838f"),
 }
 """Marker and colour of each decision outcome on the AUC chart."""
 _LETTERS: dict[Outcome, str] = {
@@ -45,6 +46,9 @@ _LETTERS: dict[Outcome, str] = {
     Outcome.STALE_CHAMPION: "S",
     Outcome.ROLLED_BACK: "R",
     Outcome.FAILED: "F",
+    Outcome.CANDIDATE: "C",
+    Outcome.CONTINUED: "L",
+    Outcome.REJECTED: "J",
 }
 """One letter per outcome, for the markdown's outcome line."""
 _BARS = "▁▂▃▄▅▆▇█"
