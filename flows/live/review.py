@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from flows.cycle.live import live_candidate, live_clock, score_log, through_period
 from flows.cycle.promotion import default_actor, switch_live
 from flows.errors import ConfigError
-from flows.live.assignment import CANDIDATE_ARM, CHAMPION_ARM
 from flows.live.candidacy import LOOK_KEY, earlier_looks
 from flows.live.candidate import DETAILS_KEY, Candidate
 from flows.live.settings import SHADOW
@@ -203,6 +202,7 @@ def live_evidence(
     to one candidate and one champion.
     """
     import ccpolicy
+    from flows.live.assignment import CANDIDATE_ARM, CHAMPION_ARM  # numpy: not for `status`
 
     rows = rows[rows["champion_version"] == candidate.champion_version]
     context = {
