@@ -7,8 +7,8 @@ read (``status``, ``history``, ``trend``, …) are listed here too; their bodies
 ``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring`` and
 ``flows.cycle.reads``. So are the live test's (``live_candidate``, ``score_log``,
 ``through_period``, ``live_status``, ``read_outcomes`` then ``ingest_outcomes``), from
-``flows.cycle.live``. Nothing
-outside the cycle and the backends calls a registry or a data source but through here.
+``flows.cycle.live``, and the live review (``review``, one look at the candidate) from
+``flows.live.review``. Nothing outside the cycle, the live test and the backends calls a registry or a data source but through here.
 The name each operation goes by as a Prefect task, a graph task and a command is in
 ``flows.cycle.operations``.
 """

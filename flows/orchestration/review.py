@@ -32,7 +32,7 @@ from flows.orchestration.pipeline import (
     _provisional_name,
 )
 from flows.orchestration.retries import IO_TASK_OPTIONS
-from flows.orchestration.run_story import artifact_key, name_run
+from flows.orchestration.run_story import artifact_key, model_resource, name_run
 from flows.records import Outcome
 
 REVIEW_FLOW = "review"
@@ -111,10 +111,7 @@ def emit_live_event(settings: Settings, result: steps.ReviewResult) -> None:
     look: dict[str, Any] = result.looks[-1].to_dict() if result.looks else {}
     emit_event(
         event=f"{LIVE_EVENT_PREFIX}{result.outcome.value}",
-        resource={
-            "prefect.resource.id": f"champion-challenger.model.{settings.model_name}",
-            "prefect.resource.name": settings.model_name,
-        },
+        resource=model_resource(settings),
         payload={
             "outcome": result.outcome.value,
             "candidate_version": result.candidate.version,

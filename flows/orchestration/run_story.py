@@ -108,16 +108,21 @@ def decision_state(report: PromotionReport) -> State:
     )
 
 
+def model_resource(settings: Settings) -> dict[str, str]:
+    """The Prefect resource every event of this package is about: the model."""
+    return {
+        "prefect.resource.id": f"champion-challenger.model.{settings.model_name}",
+        "prefect.resource.name": settings.model_name,
+    }
+
+
 def emit_decision_event(settings: Settings, report: PromotionReport) -> None:
     """``champion-challenger.decision.<outcome>`` about the model, with the numbers behind it."""
     entry = report.entry
     p_value = report.decision.details.get("p_value")
     emit_event(
         event=f"{DECISION_EVENT_PREFIX}{entry.outcome.value}",
-        resource={
-            "prefect.resource.id": f"champion-challenger.model.{settings.model_name}",
-            "prefect.resource.name": settings.model_name,
-        },
+        resource=model_resource(settings),
         payload={
             "outcome": entry.outcome.value,
             "verdict": report.decision.verdict.value,

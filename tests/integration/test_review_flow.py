@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from flows.backends import open_backend
@@ -12,11 +10,9 @@ from flows.orchestration.review import review
 from flows.records import Outcome
 from tests.flows.live.homes import live_home
 from tests.flows.live.test_review import log_matured, matured_rows
-from tests.integration.conftest import artifacts, read_flow_run, task_runs
+from tests.integration.conftest import artifacts, events_of, read_flow_run, task_runs
 
 pytestmark = pytest.mark.prefect_server
-
-EVENT_WAIT_SECONDS = 60
 
 
 @pytest.fixture
@@ -28,24 +24,6 @@ def tested(tmp_path):
         newest = steps.live_clock(backend)
         log_matured(backend, matured_rows(test, periods=[newest - 2], per_period=300))
     return settings
-
-
-def _live_events(flow_run_id) -> list[dict]:
-    from prefect.client.orchestration import get_client
-
-    query = {
-        "filter": {
-            "event": {"prefix": ["champion-challenger.live."]},
-            "related": {"resources_in_roles": [[f"prefect.flow-run.{flow_run_id}", "flow-run"]]},
-        },
-        "limit": 10,
-    }
-    deadline = time.monotonic() + EVENT_WAIT_SECONDS
-    with get_client(sync_client=True) as client:
-        while not (found := client.request("POST", "/events/filter", json=query).json()["events"]):
-            assert time.monotonic() < deadline, "no live event on the server's feed"
-            time.sleep(1)
-    return found
 
 
 def test_a_look_completes_named_after_its_outcome_with_the_path_and_an_event(
@@ -61,7 +39,7 @@ def test_a_look_completes_named_after_its_outcome_with_the_path_and_an_event(
     assert read_flow_run(flow_run_id).name == "loans-week-19-review"
     report = artifacts(flow_run_id)["loans-live-test"]
     assert "live review of" in report.data and "● against the boundary ┃" in report.data
-    [event] = _live_events(flow_run_id)
+    [event] = events_of(flow_run_id, prefix="champion-challenger.live.")
     assert event["event"] == "champion-challenger.live.continued"
     assert event["payload"]["number"] == 1 and event["payload"]["rows"] == 300
     with open_backend(tested) as backend:
