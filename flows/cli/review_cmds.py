@@ -33,7 +33,7 @@ def review_command(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     with open_existing(settings):  # a mistyped home or model is refused, not created
         pass
-    with open_backend(settings) as backend:
+    with open_backend(settings, mode="read" if args.dry_run else "write") as backend:
         result = steps.review(backend, settings, dry_run=args.dry_run)
     if args.json:
         print_json(result.to_dict())
