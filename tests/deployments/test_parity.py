@@ -190,6 +190,7 @@ def test_the_flow_and_the_graph_leave_the_same_ledger_and_pointers(
     if failed:  # the failure is recorded with the plan whenever the plan was made
         assert by_flow[-1]["plan"]["holdout"] == [16, 19]
     if scenario.live:  # a candidate, not a promotion: CHALLENGER, the champion stays live
+        assert state.name == "Candidate"
         assert flow_pointers["live_version"] == pointers_before["live_version"]
         assert flow_pointers["challenger_alias"] == by_flow[-1]["challenger_version"]
     if name == "dry-run":  # nothing moved and no version was logged, on either path
