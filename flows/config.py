@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from flows.backends import DEFAULT_BACKEND, check_backend
 from flows.data.contract import CONTRACT_KEYS, DEFAULT_CONTRACT, DataContract
-from flows.data.periods import WINDOW_KEYS, WindowSpec
+from flows.data.periods import (
+    UNDATED_PERIODS,
+    WINDOW_KEYS,
+    WindowSpec,
+    complete_through_text,
+)
 from flows.data.specs import CHALLENGER_SPEC, CHAMPION_SPEC, ModelSpec
 from flows.errors import ConfigError
 from flows.identifiers import validate_identifier
@@ -139,6 +144,10 @@ class Settings:
     """Snowflake locations, used when ``backend == 'snowflake'``."""
     live: LiveSettings = field(default_factory=LiveSettings)
     """The live test of a candidate (``[live]``); off by default."""
+    complete_through: str | None = None
+    """``[data] complete_through``: the stored data is complete through this date (its
+    end) or instant; cycles leave out the periods ending after it. None: the newest
+    period is judged complete unless its rows stop early (``flows.cycle.completeness``)."""
 
     def __post_init__(self) -> None:
         check_backend(self.backend)
@@ -147,6 +156,10 @@ class Settings:
                 f"[live] mode = {self.live.mode!r} needs [data] id_column: live traffic is "
                 "assigned to an arm, and outcomes are joined to scores, by id."
             )
+        if self.complete_through is not None:
+            complete_through_text(self.complete_through)
+            if self.contract.period_column is not None:
+                raise ConfigError(UNDATED_PERIODS)
         object.__setattr__(
             self, "model_name", validate_identifier(self.model_name, what="model name")
         )
@@ -161,6 +174,9 @@ class Settings:
 
         Credentials are never part of it: the Snowflake connection is only named.
         """
+        declared = (
+            {} if self.complete_through is None else {"complete_through": self.complete_through}
+        )
         return {
             "home": str(self.home),
             "backend": self.backend,
@@ -171,6 +187,8 @@ class Settings:
             "challenger_spec": self.challenger_spec.to_dict(),
             "snowflake": asdict(self.snowflake),
             "live": self.live.to_dict(),
+            # Only when set: a graph emitted without it stays byte for byte as it was.
+            **declared,
         }
 
     @classmethod
@@ -192,6 +210,7 @@ class Settings:
                 "challenger_spec": ModelSpec.from_mapping(data["challenger_spec"]),
                 "snowflake": SnowflakeSettings(**data["snowflake"]),
                 "live": LiveSettings(**data["live"]),
+                "complete_through": data.get("complete_through"),
             }
         except (KeyError, TypeError) as exc:
             raise ConfigError(
@@ -241,7 +260,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read config file {str(path)!r}: {exc}.") from exc
     tables: dict[str, Collection[str]] = {
         "windows": WINDOW_KEYS,
-        "data": CONTRACT_KEYS,
+        "data": [*CONTRACT_KEYS, "complete_through"],
         "champion": [f.name for f in fields(ModelSpec)],
         "challenger": [f.name for f in fields(ModelSpec)],
         "snowflake": [f.name for f in fields(SnowflakeSettings)],
@@ -258,7 +277,11 @@ def _read_config(path: Path) -> dict[str, Any]:
         if "windows" in raw:
             values["windows"] = WindowSpec.from_mapping(raw["windows"])
         if "data" in raw:
-            values["contract"] = DataContract.from_mapping(raw["data"])
+            data = dict(raw["data"])
+            if "complete_through" in data:
+                values["complete_through"] = complete_through_text(data.pop("complete_through"))
+            if data:  # complete_through alone keeps the quickstart's contract
+                values["contract"] = DataContract.from_mapping(data)
         if "snowflake" in raw:
             values["snowflake"] = SnowflakeSettings(**raw["snowflake"])
         if "live" in raw:

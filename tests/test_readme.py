@@ -6,9 +6,14 @@ pointing into that folder. ``toml`` blocks are loaded as a home's ``config.toml`
 A block preceded by ``<!-- docs-test: skip, <reason> -->`` is skipped with that
 reason (the production sequence needs a server and a worker; the Snowflake
 commands an account). The repository's ``examples`` folder is linked into the
-scratch folder, as the README's commands run from the repository root. The local Prefect server the flow commands start is
-stopped when the block ends. Inside a run block, the installation steps are satisfied
-by this environment and the test suite is not run from within itself.
+scratch folder, as the README's commands run from the repository root. Inside a run
+block, the installation steps are satisfied by this environment and the test suite
+is not run from within itself.
+
+The flow commands of every block reach the session's Prefect server through
+``PREFECT_API_URL``, rather than each block starting (and migrating) a background
+server of its own: that path, a first command starting the server and the next
+ones reusing it, is what ``tests/flows/test_shared_server.py`` checks.
 """
 
 from __future__ import annotations
@@ -33,8 +38,6 @@ SATISFIED = {
     r"\.venv/bin/pytest": "the test suite is not run from within itself",
 }
 """Steps of a run block that are not executed, and why."""
-STOP_SERVER = "trap '.venv/bin/ccflows server stop >/dev/null 2>&1 || true' EXIT"
-"""Flow commands leave their shared Prefect server running: the block stops it at its end."""
 
 
 def _blocks() -> list[tuple[str, str, str | None]]:
@@ -65,7 +68,7 @@ def test_the_readme_has_runnable_and_skipped_blocks_and_every_skip_gives_a_reaso
 
 @pytest.mark.slow
 @pytest.mark.parametrize("block", _blocks(), ids=_block_id)
-def test_every_fenced_block_of_the_readme_works(block, tmp_path):
+def test_every_fenced_block_of_the_readme_works(block, tmp_path, request):
     lang, body, skip = block
     if skip is not None:
         pytest.skip(skip)
@@ -86,10 +89,11 @@ def test_every_fenced_block_of_the_readme_works(block, tmp_path):
         HOME=str(tmp_path),
         TMPDIR=str(tmp_path),
         CC_HOME=str(tmp_path / "home"),
+        PREFECT_API_URL=request.getfixturevalue("prefect_server").api_url,
         PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{env['PATH']}",
     )
     result = subprocess.run(
-        ["bash", "-c", f"set -euo pipefail\n{STOP_SERVER}\n{script}"],
+        ["bash", "-c", f"set -euo pipefail\n{script}"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -42,9 +42,16 @@ class DataSource(ABC):
 
     @abstractmethod
     def read_periods(
-        self, periods: PeriodRange, *, input_name: str = "stored rows"
+        self,
+        periods: PeriodRange,
+        *,
+        input_name: str = "stored rows",
+        labels_as_written: bool = False,
     ) -> pd.DataFrame:
         """The validated rows of ``periods`` (inclusive), in table order.
+
+        The label comes as 0/1, or, with ``labels_as_written``, as stored: the values of
+        the user's table ("yes"/"no"), for output a user reads (scores of stored periods).
 
         Raises:
             EmptyWindowError: if the range holds no rows.

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from flows.cli._console import DEBUG_ENV, run_command
+from flows.cli._flow_runs import forget_empty_prefect_home
 
 COMMAND_GROUPS = (
     "flows.cli.pipeline_cmds",
@@ -83,6 +84,7 @@ def _subparsers_of(parser: argparse.ArgumentParser) -> Iterator[argparse.Argumen
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccflows`` console script."""
+    forget_empty_prefect_home()  # before any command imports Prefect (deploy, serve, flows)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

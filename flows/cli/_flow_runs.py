@@ -42,8 +42,19 @@ _STARTING_SHARED = (
 )
 
 
+def forget_empty_prefect_home() -> None:
+    """An empty ``PREFECT_HOME`` means unset, as an empty ``CC_HOME`` does.
+
+    Prefect would take it for the current folder and put its database, and the shared
+    server's state and lock files, wherever the command happens to run.
+    """
+    if not os.environ.get("PREFECT_HOME", "unset").strip():
+        del os.environ["PREFECT_HOME"]
+
+
 def prepare_prefect() -> None:
     """Settings Prefect reads at import: no telemetry, our loggers attached."""
+    forget_empty_prefect_home()
     for name, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
 

@@ -237,7 +237,9 @@ def ingest_command(args: argparse.Namespace) -> int:
         + f"; the table holds {period}s {result.span[0]}–{result.span[1]}"
     )
     if result.incomplete is not None:
-        console.print(f"Note: {result.incomplete}. It is stored as it is; {HOW_TO_COMPLETE}.")
+        console.print(
+            f"Note: {shown(result.incomplete)}. It is stored as it is; {HOW_TO_COMPLETE}."
+        )
     return 0
 
 

@@ -5,6 +5,11 @@ holds it judges the contestants on half a month. Nothing in the rows says so, bu
 their times do: a complete period's rows run up to close to its end, as the earlier
 periods' rows did. Only tables that count periods from a time column can tell; a
 table that numbers its own periods (``period_column``) says nothing of their ends.
+
+A user who knows better declares it: ``[data] complete_through`` says the data is
+complete through a date or instant, and the periods ending after it are held back
+from cycles (labels that mature late, a feed that lags). The declaration replaces
+the guess from the rows' times.
 """
 
 from __future__ import annotations
@@ -12,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flows.data.periods import PeriodRange, period_start
+from flows.data.periods import (
+    COMPLETE_THROUGH,
+    Calendar,
+    PeriodRange,
+    complete_through_instant,
+    period_start,
+)
 from flows.errors import EmptyWindowError
 
 if TYPE_CHECKING:
@@ -44,6 +55,65 @@ class Incomplete:
             f"The newest {self.described} looks incomplete: its rows stop at {self.last_time}, "
             f"{self.short_by} before it ends, much earlier than the periods before it"
         )
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """The stored periods that end after ``[data] complete_through``: cycles leave them out."""
+
+    periods: PeriodRange
+    """The newest stored periods, from the first that ends after the instant declared."""
+    complete_through: str
+    """The setting, as written."""
+
+    def __str__(self) -> str:
+        single = self.periods.n_periods == 1
+        what = self.periods.calendar.period(self.periods.start) if single else str(self.periods)
+        return (
+            f"{what[0].upper()}{what[1:]} {'ends' if single else 'end'} after {COMPLETE_THROUGH} "
+            f"({self.complete_through}): cycles leave {'it' if single else 'them'} out"
+        )
+
+
+def held_back(span: tuple[int, int], calendar: Calendar, complete_through: str) -> HeldBack | None:
+    """The periods of ``span`` that end after ``complete_through``; None if every one ends by it."""
+    last_complete = calendar.last_ended_by(complete_through_instant(complete_through))
+    if last_complete >= span[1]:
+        return None
+    return HeldBack(calendar.range(max(last_complete + 1, span[0]), span[1]), complete_through)
+
+
+def complete_span(
+    span: tuple[int, int], calendar: Calendar, complete_through: str | None
+) -> tuple[tuple[int, int], HeldBack | None]:
+    """``span`` cut to the periods that end by ``complete_through``, and what it left out.
+
+    Raises:
+        EmptyWindowError: if no stored period ends by then.
+    """
+    if complete_through is None:
+        return span, None
+    held = held_back(span, calendar, complete_through)
+    if held is None:
+        return span, None
+    if held.periods.start == span[0]:
+        raise EmptyWindowError(
+            f"{held}, and no stored {calendar.unit} ends by then; move {COMPLETE_THROUGH} "
+            f"past the end of {calendar.period(span[0])} or later.",
+            expected=complete_through,
+            got=str(held.periods),
+        )
+    return (span[0], held.periods.start - 1), held
+
+
+def newest_incomplete(
+    source: DataSource, complete_through: str | None
+) -> Incomplete | HeldBack | None:
+    """What ingest notes: the periods declared incomplete, or else the newest if it looks cut short."""
+    if complete_through is None:
+        return incomplete_newest(source)
+    span = source.period_span()
+    return None if span is None else held_back(span, source.calendar(), complete_through)
 
 
 def incomplete_newest(source: DataSource) -> Incomplete | None:

@@ -61,10 +61,14 @@ def live_clock(backend: Backend) -> int | None:
     return max(newest) if newest else None
 
 
-def through_period(backend: Backend, test: Candidate) -> int:
-    """The newest scored period whose rows are mature for ``test`` (its outcomes count)."""
+def through_period(backend: Backend, test: Candidate | None) -> int:
+    """The newest scored period whose rows are mature for ``test`` (its outcomes count).
+
+    Without a test open, ``[live] maturity`` of the settings counts.
+    """
     clock = live_clock(backend)
-    return (clock if clock is not None else 0) - test.maturity
+    maturity = test.maturity if test is not None else backend.live.maturity
+    return (clock if clock is not None else 0) - maturity
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,7 @@ def ingest_outcomes(backend: Backend, outcomes: pd.DataFrame) -> OutcomesAdded:
         DataValidationError: an id never scored, or one that already has an outcome:
             one line naming how many and an example; nothing stored.
     """
-    test = live_candidate(backend)
-    maturity = test.maturity if test is not None else backend.live.maturity
-    clock = live_clock(backend)
-    through = (clock if clock is not None else 0) - maturity
+    through = through_period(backend, live_candidate(backend))
     added = score_log(backend).add_outcomes(outcomes, through_period=through)
     logger.info("Added %d outcomes (%d not yet mature)", added.added, added.not_yet_mature)
     return added

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.cycle.completeness import Incomplete, incomplete_newest
+from flows.cycle.completeness import HeldBack, Incomplete, newest_incomplete
 from flows.cycle.reads import data_span
 from flows.data.columns import require_columns
 from flows.data.contract import DEFAULT_CONTRACT
@@ -80,8 +80,9 @@ class IngestResult:
     """Oldest and newest period stored afterwards."""
     replaced: bool
     """True when the stored rows were replaced rather than added to."""
-    incomplete: Incomplete | None = None
-    """The newest period, when its rows stop well before its end (an export cut short)."""
+    incomplete: Incomplete | HeldBack | None = None
+    """The periods ending after ``[data] complete_through``, or without it the newest
+    period when its rows stop well before its end (an export cut short)."""
 
 
 def check_files(settings: Settings, paths: Sequence[Path], *, append: bool = False) -> CheckedFiles:
@@ -162,7 +163,7 @@ def ingest(
         n_files=files.n_files,
         span=data_span(backend),
         replaced=replace,
-        incomplete=incomplete_newest(source),
+        incomplete=newest_incomplete(source, settings.complete_through),
     )
 
 

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flows.cycle.completeness import HOW_TO_COMPLETE, incomplete_newest
+from flows.cycle.completeness import HOW_TO_COMPLETE, complete_span, incomplete_newest
 from flows.cycle.contestants import train_and_log, train_champion_version
 from flows.cycle.live import LiveStatus as LiveStatus
 from flows.cycle.live import ingest_outcomes as ingest_outcomes
@@ -160,9 +160,17 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     Raises:
         EmptyWindowError: if there is no data, or too little for the windows.
     """
-    span = data_span(backend)
-    plan = CyclePlan.for_role(span, settings.windows, role, calendar=backend.source.calendar())
-    incomplete = incomplete_newest(backend.source)
+    calendar = backend.source.calendar()
+    span, held = complete_span(data_span(backend), calendar, settings.complete_through)
+    plan = CyclePlan.for_role(span, settings.windows, role, calendar=calendar)
+    if held is not None:
+        logger.warning(
+            "%s; the plan ends at %s, and the hold-out is %s.",
+            held,
+            calendar.period(span[1]),
+            plan.windows.holdout,
+        )
+    incomplete = None if settings.complete_through else incomplete_newest(backend.source)
     if incomplete is not None:
         logger.warning(
             "%s. The hold-out (%s) includes it, and the contestants are judged on it as it is; %s.",
@@ -403,7 +411,8 @@ def score(
     """Score ``data`` (or the stored ``periods``, default the newest) with the live version.
 
     The live version checks ``data`` against its own contract: only its features are
-    needed, and a missing one fails before any row is scored.
+    needed, and a missing one fails before any row is scored. Stored rows keep their
+    label as the table gives it ("yes"/"no", not 0/1) and no internal column.
     """
     registry = backend.registry
     champion = registry.champion()
@@ -411,7 +420,9 @@ def score(
     if data is None:
         newest = data_span(backend)[1]
         periods = periods or PeriodRange(newest, newest)
-        data = backend.source.read_periods(periods, input_name="scoring input")
+        data = backend.source.read_periods(
+            periods, input_name="scoring input", labels_as_written=True
+        )
         data = data.drop(columns=[PERIOD_KEY], errors="ignore")  # internal, not the user's
     scores = data.copy()
     scores[contract.score_column] = registry.predict_proba(live, data)

@@ -313,6 +313,7 @@ class DataContract:
         input_name: str = "data",
         origin: int | None = None,
         require_both_classes: bool = False,
+        labels_as_written: bool = False,
     ) -> pd.DataFrame:
         """Check ``data`` against the contract and return its canonical frame.
 
@@ -323,6 +324,8 @@ class DataContract:
                 to the first period in ``data``. Ignored with a ``period_column``.
             require_both_classes: Refuse a table whose labels are all one class
                 (a whole table to ingest; a window may legitimately hold one).
+            labels_as_written: Keep the label's own values ("yes"/"no") once checked,
+                instead of 0/1: for a store to write, or for output a user reads.
 
         Returns:
             The canonical frame (see the module docstring), on a fresh index.
@@ -372,9 +375,10 @@ class DataContract:
                 columns[column] = categorical_column(data[column], column, input_name)
             else:
                 columns[column] = numeric_column(data[column], column, input_name)
-        columns[self.label] = self.binary_labels(data[self.label], input_name)
+        labels = self.binary_labels(data[self.label], input_name)
         if require_both_classes:
-            refuse_one_class(columns[self.label], data[self.label], self.label, input_name)
+            refuse_one_class(labels, data[self.label], self.label, input_name)
+        columns[self.label] = data[self.label].to_numpy() if labels_as_written else labels
         # No copy: float columns that already were float64 stay the very arrays of ``data``.
         return pd.DataFrame(columns, copy=False)
 
@@ -403,9 +407,7 @@ class DataContract:
         other means holds them, so every read maps them to 0/1 the same way.
         """
         self.refuse_reserved(data, input_name)
-        frame = self.validate(data, input_name=input_name, origin=origin)
-        frame[self.label] = data[self.label].to_numpy()
-        return frame
+        return self.validate(data, input_name=input_name, origin=origin, labels_as_written=True)
 
     def model_input(self, data: pd.DataFrame, *, input_name: str = "scoring input") -> pd.DataFrame:
         """The features of ``data`` in canonical form, as a model trained under this contract reads them.

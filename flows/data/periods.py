@@ -15,8 +15,9 @@ exactly the quickstart's weeks 0–9 / 10–12 on its data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flows.errors import ConfigError, EmptyWindowError
@@ -32,6 +33,16 @@ WINDOW_KEYS = (*_SIZES, *_ALIASES)
 _EPOCH = date(1970, 1, 1)
 FIRST_MONDAY = 4
 """1970-01-01 was a Thursday: day 4 since the epoch is the first Monday."""
+COMPLETE_THROUGH = "[data] complete_through"
+"""The setting declaring up to when the stored data is complete."""
+_ISO_MOMENT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"
+)
+UNDATED_PERIODS = (
+    f"{COMPLETE_THROUGH} needs periods counted from a time column; a table that numbers "
+    "its own periods (period_column) gives them no dates."
+)
+_MOMENT_EXAMPLE = 'a date ("2024-06-30") or an ISO timestamp ("2024-06-30T18:00:00+02:00")'
 
 
 def period_start(index: int, unit: str) -> str:
@@ -49,6 +60,46 @@ def period_index(start: str, unit: str) -> int:
         return (day.year - 1970) * 12 + day.month - 1
     days = (day - _EPOCH).days
     return days if unit == "day" else (days - FIRST_MONDAY) // 7
+
+
+def complete_through_text(value: object) -> str:
+    """``[data] complete_through`` as text, checked: a date or an ISO timestamp.
+
+    TOML's own dates and times (written without quotes) are accepted as their ISO text.
+
+    Raises:
+        ConfigError: in one line, for another type, another format or a day that
+            does not exist (``2024-02-30``).
+    """
+    if isinstance(value, date):  # a datetime is a date too
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ConfigError(f"{COMPLETE_THROUGH} must be {_MOMENT_EXAMPLE}; got {value!r}.")
+    complete_through_instant(value)
+    return value
+
+
+def complete_through_instant(text: str) -> datetime:
+    """The instant (UTC) ``[data] complete_through`` names: a date means through its end.
+
+    ``"2024-06-30"`` is complete through the end of June 30th, that is up to
+    2024-07-01 00:00 UTC; a timestamp without an offset is UTC, the clock periods
+    follow; one with an offset is that instant.
+
+    Raises:
+        ConfigError: as :func:`complete_through_text`.
+    """
+    if not _ISO_MOMENT.match(text):
+        raise ConfigError(f"{COMPLETE_THROUGH} must be {_MOMENT_EXAMPLE}; got {text!r}.")
+    try:
+        if len(text) == len("2024-06-30"):
+            return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), UTC)
+        moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError) as exc:  # 2024-02-30; the day after 9999-12-31
+        raise ConfigError(
+            f"{COMPLETE_THROUGH} {text!r} is not a real date or time: {exc}."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -90,6 +141,17 @@ class Calendar:
         following = date.fromisoformat(period_start(self.origin + end + 1, self.unit))
         last = (following - timedelta(days=1)).isoformat()
         return first if first == last else f"{first} – {last}"
+
+    def last_ended_by(self, instant: datetime) -> int:
+        """The newest period (counted from period 0) that ends at or before UTC ``instant``.
+
+        Raises:
+            ConfigError: without an origin (periods numbered by a column have no dates).
+        """
+        if self.origin is None:
+            raise ConfigError(UNDATED_PERIODS)
+        holding = period_index(instant.astimezone(UTC).date().isoformat(), self.unit)
+        return holding - 1 - self.origin
 
     def range(self, start: int, end: int) -> PeriodRange:
         """The inclusive range ``start..end`` in this calendar."""

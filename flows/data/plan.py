@@ -36,7 +36,8 @@ class CyclePlan:
     first_period: int
     """Oldest period in the data when the run planned."""
     data_period: int
-    """Newest period in the data when the run planned."""
+    """Newest period the run works on: the newest stored when it planned, or the newest
+    ending by ``[data] complete_through`` when that is set."""
     windows: Windows
     """Training, test and hold-out windows."""
     calendar: Calendar = WEEKS

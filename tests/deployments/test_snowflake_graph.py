@@ -103,6 +103,14 @@ class TestTheRootCarriesTheDeployment:
         assert carried.settings.contract == contract
         assert carried.settings.backend == "snowflake"
 
+    def test_complete_through_travels_in_config_when_set(self, tmp_path):
+        contract = DataContract(label="churned", positive_label="yes", time_column="signup_time")
+        settings = Settings(home=tmp_path, contract=contract, complete_through="2025-03-31")
+        graph = load_graph(PREFECT_YAML, settings=settings)
+        config = json.loads(json.dumps(graph.root_task().config))
+        assert json.loads(config["settings"])["complete_through"] == "2025-03-31"
+        assert GraphConfig.from_config(config).settings.complete_through == "2025-03-31"
+
     def test_no_overlap_retries_timeout_and_suspension_are_on_the_root(self, tmp_path):
         options = GraphOptions(retry_attempts=1, timeout_minutes=90, suspend_after_failures=5)
         root = build_graph(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from flows.config import SnowflakeSettings, load_settings
@@ -133,3 +135,59 @@ class TestOwnDataNamesItsModel:
         assert main(["ingest", str(rows), "--home", str(home)]) == 2
         assert "no model_name" in capsys.readouterr().err
         assert sorted(p.name for p in home.iterdir()) == ["config.toml"]
+
+
+class TestCompleteThrough:
+    """``[data] complete_through``: a date or an instant, checked when the file is read."""
+
+    TABLE = 'model_name = "READINGS"\n[data]\ntime_column = "at"\nlabel = "fault"\n'
+
+    @pytest.mark.parametrize(
+        "written, kept",
+        [
+            ('"2024-06-30"', "2024-06-30"),
+            ("2024-06-30", "2024-06-30"),  # TOML's own date, without quotes
+            ('"2024-06-30T18:00:00+02:00"', "2024-06-30T18:00:00+02:00"),
+            ("2024-06-30T18:00:00Z", "2024-06-30T18:00:00+00:00"),
+        ],
+    )
+    def test_a_date_or_a_timestamp_is_read(self, tmp_path, written, kept):
+        (tmp_path / "config.toml").write_text(f"{self.TABLE}complete_through = {written}\n")
+        settings = load_settings(home=tmp_path)
+        assert settings.complete_through == kept
+        assert settings.contract.time_column == "at"
+
+    @pytest.mark.parametrize(
+        "written, message",
+        [
+            ('"June 30"', r"must be a date \(\"2024-06-30\"\) or an ISO timestamp .*got 'June 30'"),
+            ('"20240630"', "must be a date .*got '20240630'"),
+            ("30", "must be a date .*got 30"),
+            ('"2024-02-30"', "'2024-02-30' is not a real date or time: day is out of range"),
+            ('"9999-12-31"', ".*is not a real date or time: date value out of range"),
+            ('"2024-06-30T24:00"', ".*is not a real date or time: hour must be in 0..23"),
+        ],
+    )
+    def test_anything_else_is_refused_in_one_line(self, tmp_path, written, message):
+        (tmp_path / "config.toml").write_text(f"{self.TABLE}complete_through = {written}\n")
+        with pytest.raises(ConfigError, match=r"^\[data\] complete_through " + message) as raised:
+            load_settings(home=tmp_path)
+        assert "\n" not in str(raised.value)
+
+    def test_a_table_numbering_its_own_periods_is_refused(self, tmp_path):
+        (tmp_path / "config.toml").write_text('[data]\ncomplete_through = "2024-06-30"\n')
+        with pytest.raises(ConfigError, match=r"needs periods counted from a time column"):
+            load_settings(home=tmp_path)  # the quickstart's contract: a week_number column
+
+    def test_the_cli_refuses_it_with_exit_2(self, tmp_path, capsys):
+        from flows.cli import main
+
+        (tmp_path / "config.toml").write_text(f'{self.TABLE}complete_through = "someday"\n')
+        assert main(["status", "--home", str(tmp_path)]) == 2
+        assert "complete_through must be a date" in capsys.readouterr().err
+
+    def test_it_travels_with_the_settings_and_is_absent_when_unset(self, tmp_path):
+        (tmp_path / "config.toml").write_text(f'{self.TABLE}complete_through = "2024-06-30"\n')
+        settings = load_settings(home=tmp_path)
+        assert type(settings).from_dict(settings.to_dict()) == settings
+        assert "complete_through" not in replace(settings, complete_through=None).to_dict()

@@ -29,12 +29,17 @@ def prefect_home(tmp_path):
     stop_server(home)
 
 
-def ccflows(prefect_home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    """``ccflows argv`` with no Prefect API configured and this test's PREFECT_HOME."""
+def ccflows(
+    prefect_home: Path | str, *argv: str, cwd: Path | None = None, user_home: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ccflows argv`` with no Prefect API configured and this test's PREFECT_HOME
+    (and, if given, run in ``cwd`` by a user whose HOME is ``user_home``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CC_"))}
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    if user_home is not None:
+        env["HOME"] = str(user_home)
     return subprocess.run(
-        [CCFLOWS, *argv], capture_output=True, text=True, env=env, timeout=600, check=False
+        [CCFLOWS, *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False
     )
 
 
@@ -92,3 +97,14 @@ def test_flow_commands_start_one_server_reuse_it_and_stop_it_by_its_pid(prefect_
     assert not server.is_running()
     assert not (prefect_home / STATE_FILE).exists()
     assert ccflows(prefect_home, "server", "status").returncode == 1
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_prefect_home_means_prefects_default_not_the_current_folder(tmp_path, empty):
+    user_home, work = tmp_path / "user", tmp_path / "work"
+    user_home.mkdir()
+    work.mkdir()
+    stopped = ccflows(empty, "server", "stop", "--json", cwd=work, user_home=user_home)
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout)["prefect_home"] == str(user_home / ".prefect")
+    assert list(work.iterdir()) == []  # no lock file, no database in the current folder

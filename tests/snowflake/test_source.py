@@ -229,6 +229,21 @@ class TestPeriodsFromATimeColumn:
         window = PeriodRange(1, min(3, span[1]))
         pd.testing.assert_frame_equal(source.read_periods(window), local.read_periods(window))
 
+    def test_labels_read_as_written_are_the_tables_own_values_as_in_the_embedded_store(
+        self, snowpark, settings, tmp_path
+    ):
+        source = own_source(snowpark, settings=settings)
+        local = LocalPeriodStore(tmp_path, source.contract)
+        raw = loans(28, per_day=2)
+        source.write(raw)
+        local.write(raw)
+        window = PeriodRange(1, 2)
+        got = source.read_periods(window, labels_as_written=True)
+        pd.testing.assert_frame_equal(got, local.read_periods(window, labels_as_written=True))
+        assert set(got["outcome"]) == {"default", "repaid"}
+        binary = source.read_periods(window)["outcome"]
+        assert (got["outcome"] == "default").astype("int64").tolist() == binary.tolist()
+
     def test_appended_rows_keep_the_numbering_and_stored_periods_stay_immutable(
         self, snowpark, settings
     ):

@@ -37,6 +37,7 @@ from flows.backends.local.durable import (
     write_unpublished,
 )
 from flows.backends.source import DataSource
+from flows.data.columns import absolute_periods
 from flows.data.contract import DEFAULT_CONTRACT, DataContract, period_start
 from flows.errors import DataValidationError
 
@@ -141,7 +142,11 @@ class LocalPeriodStore(DataSource):
         return (runs[0][0], runs[-1][1]) if runs else None
 
     def read_periods(
-        self, periods: PeriodRange, *, input_name: str = "stored rows"
+        self,
+        periods: PeriodRange,
+        *,
+        input_name: str = "stored rows",
+        labels_as_written: bool = False,
     ) -> pd.DataFrame:
         import pandas as pd
         import pyarrow
@@ -152,9 +157,16 @@ class LocalPeriodStore(DataSource):
         if not present:
             raise self.no_rows_error(periods, input_name=input_name)
         frames = [self._read_period(record, p, input_name) for p in present]
+        if any(self._zoned(frame) for frame in frames):
+            # A row of the range may sit in a neighbour's file (see _refuse_another_clock).
+            stored = set(_periods(record))
+            for neighbour in {present[0] - 1, present[-1] + 1} & stored:
+                self._read_period(record, neighbour, input_name)
         data = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         del frames  # the periods are in ``data`` now: free them before it is validated
-        validated = self.contract.validate(data, input_name=input_name, origin=origin)
+        validated = self.contract.validate(
+            data, input_name=input_name, origin=origin, labels_as_written=labels_as_written
+        )
         del data
         # Arrow's allocator keeps the pages the Parquet reader used; hand them back before
         # the model is trained on the window (60 MiB for a window of 500 thousand rows).
@@ -166,7 +178,7 @@ class LocalPeriodStore(DataSource):
 
         path = self._path(record, period)
         try:
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise DataValidationError(
                 f"{self.contract.period.capitalize()} {period} of {input_name} cannot be read "
@@ -175,6 +187,58 @@ class LocalPeriodStore(DataSource):
                 column=self.contract.period_key,
                 got=str(path),
             ) from exc
+        self._refuse_another_clock(frame, period, self._origin_in(record))
+        return frame
+
+    def _refuse_appending_across_clocks(self, record: dict[str, Any]) -> None:
+        """Refuse to add UTC-counted rows to a store counted on its times' zone, before writing.
+
+        Only the newest period and the one before are read, and only when the newest
+        file's times carry a zone (its schema says so without reading a row).
+        """
+        import pyarrow.parquet as pq
+
+        stored = _periods(record)
+        time = self.contract.time_column
+        if not stored or time is None or self.contract.period_column is not None:
+            return
+        kind = pq.read_schema(self._path(record, stored[-1])).field(time).type
+        if getattr(kind, "tz", None) is not None:
+            for period in {stored[-1] - 1, stored[-1]} & set(stored):
+                self._read_period(record, period, "stored rows")
+
+    def _zoned(self, frame: pd.DataFrame) -> bool:
+        """Whether ``frame``'s times carry a zone: only a store written before UTC storage."""
+        time = self.contract.time_column
+        return time is not None and getattr(frame[time].dt, "tz", None) is not None
+
+    def _refuse_another_clock(self, frame: pd.DataFrame, period: int, origin: int | None) -> None:
+        """Refuse a period stored with zoned times counted on their zone's clock.
+
+        Rows are stored with their times in UTC, the clock periods follow; a store written
+        when periods followed the wall clock of zoned times kept those times zoned, and a
+        row of the first hours of a period may sit in the file of the period before or
+        after, in UTC. Read as they are, a window would hold rows of its neighbours.
+        """
+        time = self.contract.time_column
+        if origin is None or not self._zoned(frame):
+            return
+        counted = absolute_periods(frame[time], self.contract.period) - origin
+        moved = counted != period
+        if not moved.any():
+            return
+        first = int(moved.argmax())
+        calendar = self.calendar()
+        raise DataValidationError(
+            f"The stored data in {self.folder} was counted on the clock of its times' zone "
+            f"({frame[time].dt.tz}) when it was stored: on the UTC clock periods follow now, "
+            f"{int(moved.sum())} row(s) of {calendar.period(period)} fall in "
+            f"{calendar.period(int(counted[first]))} (first: {frame[time].iloc[first]}). "
+            "Ingest the data again with --replace to count it in UTC.",
+            column=time,
+            expected=period,
+            got=int(counted[first]),
+        )
 
     # -- writing ------------------------------------------------------------------------
 
@@ -189,6 +253,8 @@ class LocalPeriodStore(DataSource):
 
         refuse_in_read_mode(self.mode, "storing rows", f"The table in {self.folder}")
         record = self._record(any_unit=replace)
+        if not replace:
+            self._refuse_appending_across_clocks(record)
         canonical = self._checked(data, record, replace=replace)
         self.folder.mkdir(parents=True, exist_ok=True)  # only once the rows are valid
         with exclusive_lock(self.folder / LOCK_FILE):

@@ -26,6 +26,7 @@ from flows.live.score_log import (
     conform_scores,
     refused_outcomes,
 )
+from flows.records import utc_now
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,8 +155,8 @@ class SnowflakeScoreLog(ScoreLog):
         )
         return f"{self.database}.{self.schema}.{name}"
 
-    def _in_transaction(self, staged: str, statements: list[tuple[str, list[Any]]]) -> None:
-        """Run ``statements`` in one transaction, and drop ``staged`` whatever happens.
+    def _in_transaction(self, staged: str | None, statements: list[tuple[str, list[Any]]]) -> None:
+        """Run ``statements`` in one transaction, and drop ``staged`` (if any) whatever happens.
 
         Raises:
             SetupRequiredError: if the live tables do not exist yet.
@@ -177,7 +178,8 @@ class SnowflakeScoreLog(ScoreLog):
                     ) from exc
                 raise
         finally:
-            self._sql(f"DROP TABLE IF EXISTS {staged}")
+            if staged is not None:
+                self._sql(f"DROP TABLE IF EXISTS {staged}")
 
     def write_scores(self, rows: pd.DataFrame) -> int:
         refuse_in_read_mode(self.mode, "logging scores", f"The score log {self.scores_table}")
@@ -203,6 +205,49 @@ class SnowflakeScoreLog(ScoreLog):
         )
         logger.info("Logged %d scored rows in %s", len(incoming), self.scores_table)
         return len(incoming)
+
+    def log_scored_table(
+        self, table: str, *, champion_version: str, candidate_version: str, shadow: bool
+    ) -> int:
+        """Log the rows of a table warehouse scoring wrote, in SQL: nothing comes down.
+
+        ``table`` has the columns :func:`~flows.backends.snowflake.live_scoring.live_scores`
+        gives (``ID``, ``PERIOD``, ``ARM``, the deciding ``PROBABILITY`` and
+        ``MODEL_VERSION``, and in shadow mode ``CANDIDATE_PROBABILITY``). An (id, period)
+        scored twice in it is logged once.
+
+        Returns:
+            The rows logged.
+        """
+        refuse_in_read_mode(self.mode, "logging scores", f"The score log {self.scores_table}")
+        champion = "PROBABILITY" if shadow else "IFF(ARM = 'champion', PROBABILITY, NULL)"
+        candidate = (
+            "CANDIDATE_PROBABILITY" if shadow else "IFF(ARM = 'candidate', PROBABILITY, NULL)"
+        )
+        incoming = (
+            f"SELECT TO_VARCHAR(ID) AS ID, PERIOD, ARM, MODEL_VERSION, {champion} AS CH, "
+            f"{candidate} AS CA FROM {table} "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY TO_VARCHAR(ID), PERIOD ORDER BY ARM) = 1"
+        )
+        (count,) = self._sql(f"SELECT COUNT(*) FROM ({incoming})")[0]
+        self._in_transaction(
+            None,
+            [
+                (
+                    f"DELETE FROM {self.scores_table} WHERE MODEL_NAME = ? AND (ID, PERIOD) IN "
+                    f"(SELECT TO_VARCHAR(ID), PERIOD FROM {table})",
+                    [self.model_name],
+                ),
+                (
+                    f"INSERT INTO {self.scores_table} (MODEL_NAME, {', '.join(_SCORE_TYPES)}) "
+                    "SELECT ?, ID, PERIOD, ARM, MODEL_VERSION, ?, CH, ?, CA, ? "
+                    f"FROM ({incoming})",
+                    [self.model_name, champion_version, candidate_version, utc_now()],
+                ),
+            ],
+        )
+        logger.info("Logged %d rows of %s in %s", count, table, self.scores_table)
+        return int(count)
 
     def add_outcomes(self, outcomes: pd.DataFrame, *, through_period: int) -> OutcomesAdded:
         refuse_in_read_mode(self.mode, "storing outcomes", f"The score log {self.outcomes_table}")

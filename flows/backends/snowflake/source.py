@@ -255,7 +255,11 @@ class SnowparkSource(DataSource):
         return None if row["FIRST"] is None else (int(row["FIRST"]), int(row["LAST"]))
 
     def read_periods(
-        self, periods: PeriodRange, *, input_name: str = "stored rows"
+        self,
+        periods: PeriodRange,
+        *,
+        input_name: str = "stored rows",
+        labels_as_written: bool = False,
     ) -> pd.DataFrame:
         from snowflake.snowpark.exceptions import SnowparkSQLException
 
@@ -278,7 +282,9 @@ class SnowparkSource(DataSource):
         logger.info("Read %d rows of %s from %s", len(data), periods, self.table)
         origin = self._origin if self.contract.period_column is None else None
         carried = self._carried_periods(data, periods, input_name=input_name)
-        frame = self.contract.validate(data, input_name=input_name, origin=origin)
+        frame = self.contract.validate(
+            data, input_name=input_name, origin=origin, labels_as_written=labels_as_written
+        )
         if not (frame[period].to_numpy() == carried).all():
             first = int((frame[period].to_numpy() != carried).argmax())
             raise DataValidationError(

@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING, Any, Final
 from flows.backends.snowflake import _ml
 from flows.errors import ConfigError, DataValidationError
 from flows.identifiers import validate_identifier
+from flows.live.candidate import current_candidate
+from flows.live.settings import SPLIT
 
 if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame
 
     from flows.backends import Backend
+    from flows.live.candidate import Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -80,30 +83,89 @@ def score_to_table(backend: Backend, *, source: str, target: str) -> TableScorin
     final = qualified_target(target, database=where.database, schema=where.schema)
     rows = _rows(session, source, default=backend.source.table, where=where)
     contract = live.data_contract
-    inputs = _model_input(rows, contract.feature_columns(rows.columns), keep=contract.id_column)
+    test = _live_test(backend)
+    features = contract.feature_columns(rows.columns)
+    if test is not None:
+        candidate = registry.get_version(test.version).data_contract.feature_columns(rows.columns)
+        features = tuple(dict.fromkeys([*features, *candidate]))
+    id_column = contract.id_column or (backend.source.contract.id_column if test else None)
+    inputs = _model_input(rows, features, keep=id_column, periods=test is not None, backend=backend)
     ml = _ml.open_ml_registry(session, where)
-    scored = (
-        ml.get_model(registry.model_name)
-        .version(live.name)
-        .run(inputs, function_name="predict_proba")
-    )
-    wanted = (contract.id_column or "").upper()
-    kept = [sf.col(c) for c in scored.columns if wanted and c.strip('"').upper() == wanted]
-    result = scored.select(
-        *kept,
-        sf.col(scored.columns[-1]).alias(PROBABILITY),
-        sf.lit(live.name).alias(MODEL_VERSION),
-    )
+    model = ml.get_model(registry.model_name)
+
+    def run(version: str, frame: DataFrame) -> DataFrame:
+        return model.version(version).run(frame, function_name="predict_proba")
+
+    if test is not None:
+        parts = _live_result(backend, test, inputs, id_column, run)
+    else:
+        scored = run(live.name, inputs)
+        wanted = (contract.id_column or "").upper()
+        kept = [sf.col(c) for c in scored.columns if wanted and c.strip('"').upper() == wanted]
+        parts = [
+            scored.select(
+                *kept,
+                sf.col(scored.columns[-1]).alias(PROBABILITY),
+                sf.lit(live.name).alias(MODEL_VERSION),
+            )
+        ]
     fresh = f"{final.rpartition('.')[0]}.SCORES_{uuid.uuid4().hex[:12].upper()}"
     try:
-        result.write.save_as_table(fresh, mode="errorifexists")
+        for number, part in enumerate(parts):
+            part.write.save_as_table(fresh, mode="append" if number else "errorifexists")
         (count,) = session.sql(f"SELECT COUNT(*) FROM {fresh}").collect()[0]
+        if test is not None:
+            _log(backend, test, fresh)
         _take_name(session, fresh, final)
     except BaseException:
         session.sql(f"DROP TABLE IF EXISTS {fresh}").collect()
         raise
     logger.info("Scored %d rows of %s with %s into %s", count, source, live.name, final)
     return TableScoringResult(version=live.name, target=final, n_rows=int(count))
+
+
+def _live_test(backend: Backend) -> Candidate | None:
+    """The open live test when ``[live] mode`` is on, else None (scoring as always)."""
+    if not backend.live.on:
+        return None
+    return current_candidate(reversed(backend.registry.ledger()))
+
+
+def _live_result(
+    backend: Backend, test: Candidate, inputs: DataFrame, id_column: str | None, run: Any
+) -> list[DataFrame]:
+    """Each row decided by its arm, with its id, period and arm (``live_scoring``).
+
+    Raises:
+        DataValidationError: if the rows have no id column.
+    """
+    from flows.backends.snowflake.live_scoring import live_scores
+
+    stored = {c.strip('"').upper(): c for c in inputs.columns}
+    if id_column is None or id_column.upper() not in stored:
+        raise DataValidationError(
+            f"The rows to score have no id column {id_column!r}: live scoring assigns each row "
+            "to an arm and logs it by id. Nothing was scored."
+        )
+    return live_scores(
+        inputs,
+        test,
+        id_column=stored[id_column.upper()],
+        run=run,
+        probability=PROBABILITY,
+        model_version=MODEL_VERSION,
+    )
+
+
+def _log(backend: Backend, test: Candidate, table: str) -> None:
+    """Log the scored ``table`` in the score log, in SQL."""
+    log: Any = backend.score_log
+    log.log_scored_table(
+        table,
+        champion_version=test.champion_version,
+        candidate_version=test.version,
+        shadow=test.mode != SPLIT,
+    )
 
 
 def _rows(session: Any, source: str, *, default: str, where: Any) -> DataFrame:
@@ -115,8 +177,18 @@ def _rows(session: Any, source: str, *, default: str, where: Any) -> DataFrame:
     return session.table(qualified_target(source, database=where.database, schema=where.schema))
 
 
-def _model_input(rows: DataFrame, features: tuple[str, ...], *, keep: str | None) -> DataFrame:
+def _model_input(
+    rows: DataFrame,
+    features: tuple[str, ...],
+    *,
+    keep: str | None,
+    periods: bool = False,
+    backend: Backend | None = None,
+) -> DataFrame:
     """The id column ``keep`` (when there is one) and each feature under its logged name.
+
+    With ``periods``, also each row's period (``PERIOD``), computed by the data source's
+    own expression from the time or period column, before those columns are dropped.
 
     Raises:
         DataValidationError: naming the features ``rows`` lacks.
@@ -131,6 +203,11 @@ def _model_input(rows: DataFrame, features: tuple[str, ...], *, keep: str | None
             f"version (found: {', '.join(stored)})."
         )
     carried = [sf.col(stored[keep.upper()])] if keep and keep.upper() in stored else []
+    if periods and backend is not None:
+        from flows.backends.snowflake.live_scoring import PERIOD
+
+        source: Any = backend.source
+        carried.append(source.period_number().alias(PERIOD))
     renamed = [sf.col(stored[f.upper()]).alias(f'"{f}"') for f in features]
     return rows.select(*carried, *renamed)
 

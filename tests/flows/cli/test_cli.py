@@ -111,7 +111,7 @@ class TestMistakesAreNamed:
                 "holdout, holdout_weeks, test, test_weeks, train, train_weeks",
             ),
             ("champion", "estimater", "estimator, factory, params, scale"),
-            ("data", "lable", "categorical, features, id_column, ignore, label, period"),
+            ("data", "lable", "categorical, complete_through, features, id_column, ignore, label"),
             ("snowflake", "databse", "applications_table, compute, connection_name, database"),
         ],
     )

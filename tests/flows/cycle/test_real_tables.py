@@ -245,18 +245,20 @@ class TestRareLabel:
             assert backend.source.period_span() is None
 
 
+def cut_short(months: int, day: int) -> pd.DataFrame:
+    """``months`` months of field records, the newest stopping before its ``day``-th day."""
+    table = field_records(months)
+    newest = pd.Timestamp("2000-01-01") + pd.DateOffset(months=months - 1)
+    return table[pd.to_datetime(table["observed"]) < newest + pd.Timedelta(days=day)]
+
+
 class TestPartialPeriods:
     """A monthly export taken mid-month: its newest month is said to be incomplete."""
-
-    def _cut(self, months: int, day: int) -> pd.DataFrame:
-        table = field_records(months)
-        newest = pd.Timestamp("2000-01-01") + pd.DateOffset(months=months - 1)
-        return table[pd.to_datetime(table["observed"]) < newest + pd.Timedelta(days=day)]
 
     def test_ingest_says_the_newest_month_is_incomplete(self, tmp_path, capsys):
         home = tmp_path / "home"
         path = tmp_path / "records.csv"
-        output.write_table(self._cut(30, 14), path)
+        output.write_table(cut_short(30, 14), path)
         _ingest(home, path, MONTHLY)
         printed = capsys.readouterr().out  # not a terminal: one line per message, unwrapped
         assert (
@@ -284,7 +286,7 @@ class TestPartialPeriods:
 
     def test_a_cycle_says_its_hold_out_holds_the_incomplete_month(self, tmp_path, caplog):
         settings = own_settings(tmp_path / "home", MONTHLY, TestGaps.WINDOWS)
-        _store(settings, self._cut(30, 10), tmp_path / "records.csv")
+        _store(settings, cut_short(30, 10), tmp_path / "records.csv")
         with caplog.at_level(logging.WARNING), open_backend(settings) as backend:
             steps.plan_cycle(backend, settings)
         assert (
@@ -293,6 +295,85 @@ class TestPartialPeriods:
 
     def test_a_table_numbering_its_own_periods_is_not_judged(self, backend):
         assert incomplete_newest(backend.source) is None
+
+
+class TestCompleteThrough:
+    """``[data] complete_through`` declares up to when the data is complete: cycles leave
+    out the periods ending after it, and ingest says which they are."""
+
+    def _settings(self, tmp_path, complete_through: str):
+        settings = own_settings(tmp_path / "home", MONTHLY, TestGaps.WINDOWS)
+        return settings.with_overrides(complete_through=complete_through)
+
+    def test_the_plan_ends_at_the_last_month_ending_by_the_date(self, tmp_path, caplog):
+        settings = self._settings(tmp_path, "2002-04-30")  # through the end of April 30th
+        _store(settings, field_records(30), tmp_path / "records.csv")  # to Jun 2002
+        with caplog.at_level(logging.WARNING), open_backend(settings) as backend:
+            plan = steps.plan_cycle(backend, settings)
+        assert (plan.first_period, plan.data_period) == (0, 27)
+        assert plan.holdout == PeriodRange(25, 27)
+        assert (
+            "Months 28–29 (May 2002 – Jun 2002) end after [data] complete_through (2002-04-30): "
+            "cycles leave them out; the plan ends at month 27 (Apr 2002), and the hold-out is "
+            "months 25–27 (Feb 2002 – Apr 2002)."
+        ) in caplog.text
+        assert "looks incomplete" not in caplog.text
+
+    @pytest.mark.parametrize(
+        "instant, newest",
+        [
+            ("2002-05-01T00:00:00Z", 27),  # April ends exactly then
+            ("2002-05-01T01:00:00+02:00", 26),  # April 30th, 23:00 UTC: April is not over
+            ("2002-05-01 00:00", 27),  # no offset: UTC, the clock periods follow
+        ],
+    )
+    def test_an_instant_counts_on_the_utc_clock(self, tmp_path, instant, newest):
+        settings = self._settings(tmp_path, instant)
+        _store(settings, field_records(30), tmp_path / "records.csv")
+        with open_backend(settings) as backend:
+            assert steps.plan_cycle(backend, settings).data_period == newest
+
+    def test_a_cycle_is_judged_on_the_complete_months_only(self, tmp_path):
+        settings = self._settings(tmp_path, "2002-03-31")
+        _store(settings, field_records(30), tmp_path / "records.csv")
+        with open_backend(settings) as backend:
+            champion = steps.train_champion(backend, settings, actor="tester")
+            report = stages.weekly_cycle(backend, settings, ccpolicy.load_policy("auc_greater"))
+        assert champion.train_weeks == (6, 17)  # the bootstrap's windows end at month 26 too
+        assert report.entry.holdout_weeks == (24, 26)
+        assert report.entry.plan["data_period"] == 26
+
+    def test_a_date_before_every_stored_month_ends_is_refused_in_one_line(self, tmp_path):
+        settings = self._settings(tmp_path, "2000-01-30")
+        _store(settings, field_records(30), tmp_path / "records.csv")
+        with pytest.raises(EmptyWindowError) as raised, open_backend(settings) as backend:
+            steps.plan_cycle(backend, settings)
+        assert str(raised.value) == (
+            "Months 0–29 (Jan 2000 – Jun 2002) end after [data] complete_through (2000-01-30): "
+            "cycles leave them out, and no stored month ends by then; move [data] "
+            "complete_through past the end of month 0 (Jan 2000) or later."
+        )
+
+    def test_ingest_names_the_months_held_back(self, tmp_path, capsys):
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "config.toml").write_text(
+            _config(MONTHLY).replace("[data]\n", '[data]\ncomplete_through = "2002-05-31"\n')
+        )
+        output.write_table(field_records(30), tmp_path / "records.csv")
+        assert main(["ingest", "--home", str(home), str(tmp_path / "records.csv")]) == 0
+        assert (
+            "Note: Month 29 (Jun 2002) ends after [data] complete_through (2002-05-31): cycles "
+            "leave it out. It is stored as it is;"
+        ) in capsys.readouterr().out
+
+    def test_a_declaration_replaces_the_guess_from_the_rows_times(self, tmp_path, caplog):
+        settings = self._settings(tmp_path, "2002-06-30")
+        cut = cut_short(30, 10)  # June's rows stop on the 10th
+        _store(settings, cut, tmp_path / "records.csv")
+        with caplog.at_level(logging.WARNING), open_backend(settings) as backend:
+            assert steps.plan_cycle(backend, settings).data_period == 29
+        assert "looks incomplete" not in caplog.text and "complete_through" not in caplog.text
 
 
 def _iso(time: pd.Timestamp) -> str:

@@ -35,14 +35,22 @@ def _file(tmp_path, week, name="in.csv"):
     return rows, write_table(rows, tmp_path / name)
 
 
+def _both_models(backend, test, rows):
+    """The champion's and the candidate's scores of every row, straight from the registry."""
+    features = rows.drop(columns=["loan_id", "opened_at"])
+    registry = backend.registry
+    return (
+        registry.predict_proba(test.champion_version, features),
+        registry.predict_proba(test.version, features),
+    )
+
+
 def test_shadow_scoring_keeps_the_champion_deciding_and_logs_both_scores(shadow, tmp_path):
     rows, source = _file(tmp_path, 20)
     with open_backend(shadow) as backend:
         test = steps.live_candidate(backend)
         out = read_table(steps.score_file(backend, source, tmp_path / "out.parquet").out)
-        features = rows.drop(columns=["loan_id", "opened_at"])
-        champion = backend.registry.predict_proba(test.champion_version, features)
-        candidate = backend.registry.predict_proba(test.version, features)
+        champion, candidate = _both_models(backend, test, rows)
         log = steps.score_log(backend)
         matured_none = log.matured(test.version, through_period=30)
         summary = log.summary(test.version, through_period=30)
@@ -68,9 +76,7 @@ def test_split_scoring_lets_each_arm_decide_its_ids_and_logs_only_that_score(spl
     with open_backend(split) as backend:
         test = steps.live_candidate(backend)
         out = read_table(steps.score_file(backend, source, tmp_path / "out.csv").out)
-        features = rows.drop(columns=["loan_id", "opened_at"])
-        champion = backend.registry.predict_proba(test.champion_version, features)
-        candidate = backend.registry.predict_proba(test.version, features)
+        champion, candidate = _both_models(backend, test, rows)
         log = steps.score_log(backend)
         log.add_outcomes(
             read_outcomes_frame(rows["loan_id"], np.arange(len(rows)) % 2), through_period=21
