@@ -32,8 +32,9 @@ SETTING_PARAMETERS: Final = ("model_name", "windows")
 PLACEMENT_PARAMETERS: Final = ("backend", "home", "config")
 """Flow parameters that say where a Prefect run executes; a Snowflake graph always runs
 on the Snowflake backend with the settings it was emitted with, so they are not carried."""
-NOT_CARRIED: Final = ("home", "connection_name")
-"""Settings that mean nothing inside Snowflake: the embedded home, the client's connection."""
+NOT_CARRIED: Final = ("home", "connection_name", "credentials_block")
+"""Settings that mean nothing inside Snowflake: the embedded home, the client's connection
+(a connections.toml entry, or a Prefect credentials block)."""
 
 ConfigValue = str | int | float | bool
 
@@ -106,6 +107,7 @@ class GraphConfig:
         settings = self.settings.to_dict()
         settings.pop("home")
         settings["snowflake"].pop("connection_name")
+        settings["snowflake"].pop("credentials_block")
         values = {**self.parameters.to_dict(), "settings": settings}
         config = {
             key: json.dumps(value, sort_keys=True) if isinstance(value, dict) else value

@@ -3,9 +3,11 @@
 ``prefect deploy`` refuses a deployment whose work pool does not exist and prompts
 when it runs in a terminal, so :func:`deploy_project` first creates every work pool
 that ``prefect.yaml`` names (process pools with Prefect's default job template, as
-``prefect work-pool create --type process`` makes them) and the work queues with the
-limits it declares, installs the automations, and then runs
-``prefect --no-prompt deploy --all`` in the project folder.
+``prefect work-pool create --type process`` makes them) and the model's registry
+limit, installs the automations (and the alerts, given a notification block), and
+then runs ``prefect --no-prompt deploy --all`` in the project folder. Everything else
+that keeps runs apart is declared in ``prefect.yaml`` or taken by the flows, so a
+plain ``prefect deploy --all`` keeps it too.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ class DeploymentSpec:
     """Deployment name."""
     work_pool: str
     """Work pool its runs go to."""
-    work_queue: str
-    """Queue of that pool; the ``registry`` queue's limit makes its runs queue behind each other."""
     schedules: tuple[str, ...]
     """Each schedule as ``cron (timezone)``; empty when unscheduled."""
+    concurrency_limit: int | None = None
+    """Runs of this deployment at once (others wait as AwaitingConcurrencySlot); None: any."""
 
     @property
     def full_name(self) -> str:
@@ -58,12 +60,14 @@ class DeployResult:
     """Prefect API deployed to."""
     created_pools: tuple[str, ...]
     """Work pools that did not exist and were created."""
-    work_queues: dict[str, int | None]
-    """``pool/queue`` → its concurrency limit, as now set on the server."""
+    registry_limit: str
+    """The model's global concurrency limit, which the registry-writing flows hold."""
     automations: dict[str, str]
     """Automation name → ``created`` or ``updated``."""
     deployments: tuple[DeploymentSpec, ...]
     """The deployments now on the server."""
+    version: str
+    """The deployments' version: the package version and the checkout's commit."""
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -95,23 +99,6 @@ def read_project(project_dir: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read {path}: {exc}") from exc
 
 
-def read_work_queue_limits(project_dir: Path) -> dict[str, int]:
-    """Queue name → concurrency limit, from ``definitions.work_queue_limits``.
-
-    Prefect's ``prefect.yaml`` has no place for a queue's limit, so the project keeps it
-    under ``definitions`` (which Prefect ignores) and ``ccflows deploy`` applies it.
-    """
-    limits = (read_project(project_dir).get("definitions") or {}).get("work_queue_limits") or {}
-    if not isinstance(limits, dict) or not all(
-        isinstance(v, int) and v >= 1 for v in limits.values()
-    ):
-        raise ConfigError(
-            f"definitions.work_queue_limits in {project_dir / PREFECT_FILE} must map queue "
-            f"names to positive integers; got {limits!r}."
-        )
-    return {str(name): limit for name, limit in limits.items()}
-
-
 def read_deployments(project_dir: Path) -> tuple[DeploymentSpec, ...]:
     """The deployments ``prefect.yaml`` declares, with their flow names and work pools."""
     path = project_dir / PREFECT_FILE
@@ -129,8 +116,8 @@ def read_deployments(project_dir: Path) -> tuple[DeploymentSpec, ...]:
                 flow_name=_flow_name(project_dir, item["entrypoint"]),
                 name=item["name"],
                 work_pool=pool,
-                work_queue=item["work_pool"].get("work_queue_name") or "default",
                 schedules=tuple(_describe_schedule(s) for s in item.get("schedules") or []),
+                concurrency_limit=_concurrency_limit(item.get("concurrency_limit")),
             )
         )
     if not specs:
@@ -174,6 +161,13 @@ def _flow_name(project_dir: Path, entrypoint: str) -> str:
                         return str(keyword.value.value)
             return function.replace("_", "-")
     raise ConfigError(f"Entrypoint {entrypoint!r}: {source} defines no function {function!r}.")
+
+
+def _concurrency_limit(declared: Any) -> int | None:
+    """The limit of ``concurrency_limit:``, written as a number or as ``{limit: …}``."""
+    if isinstance(declared, dict):
+        declared = declared.get("limit")
+    return declared if isinstance(declared, int) else None
 
 
 def _describe_schedule(schedule: dict[str, Any]) -> str:
@@ -236,48 +230,60 @@ def ensure_work_pool(name: str) -> bool:
     return True
 
 
-def ensure_work_queue(pool: str, name: str, *, limit: int | None) -> None:
-    """Create queue ``name`` in ``pool`` if missing, and set its concurrency limit."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+def install_project_automations(
+    project_dir: Path, *, notify_block: str | None, work_pool: str | None
+) -> dict[str, str]:
+    """The zombie automation, and the alerts through ``notify_block`` (``TYPE/NAME``) if given.
 
-    with get_client(sync_client=True) as client:
-        try:
-            queue = client.read_work_queue_by_name(name, work_pool_name=pool)
-        except ObjectNotFound:
-            try:
-                client.create_work_queue(name, work_pool_name=pool, concurrency_limit=limit)
-                return
-            except ObjectAlreadyExists:
-                queue = client.read_work_queue_by_name(name, work_pool_name=pool)
-        if queue.concurrency_limit != limit:
-            client.update_work_queue(queue.id, concurrency_limit=limit)
+    Args:
+        work_pool: The pool the weekly deployment runs in, whose readiness an alert
+            watches; None when serving.
+    """
+    from deployments.prefect_automations import (
+        alerts,
+        install_automations,
+        load_automations,
+        notification_block_id,
+    )
+    from deployments.prefect_yaml import read_deployment
+
+    wanted = load_automations()
+    if notify_block is not None:
+        weekly = read_deployment(project_dir / PREFECT_FILE).schedule
+        wanted += alerts(notification_block_id(notify_block), work_pool=work_pool, weekly=weekly)
+    return install_automations(wanted)
 
 
-def deploy_project(project_dir: Path | None = None) -> DeployResult:
-    """Create missing pools and queues, install the automations, deploy ``prefect.yaml``.
+def deploy_project(
+    project_dir: Path | None = None, *, notify_block: str | None = None
+) -> DeployResult:
+    """Create missing pools and the registry limit, install the automations, deploy ``prefect.yaml``.
 
     Args:
         project_dir: Folder holding ``prefect.yaml``; defaults to :func:`find_project_dir`.
+        notify_block: A notification block ``TYPE/NAME`` on the server; the alerts
+            notify through it, and are installed only with it.
 
     Raises:
-        ConfigError: if no server is configured, or ``prefect deploy`` fails (its output
-            is in the message).
+        ConfigError: if no server is configured, the notification block does not exist,
+            or ``prefect deploy`` fails (its output is in the message).
     """
-    from deployments.prefect_automations import install_automations
+    from deployments.code_version import deployment_version
+    from flows.config import load_settings
+    from flows.orchestration.registry_slot import ensure_registry_limit, limit_name
 
     project_dir = find_project_dir(project_dir)
     api_url = require_api_url()
     specs = read_deployments(project_dir)
-    limits = read_work_queue_limits(project_dir)
     created = tuple(
         pool for pool in dict.fromkeys(spec.work_pool for spec in specs) if ensure_work_pool(pool)
     )
-    queues = {f"{s.work_pool}/{s.work_queue}": limits.get(s.work_queue) for s in specs}
-    for path, limit in queues.items():
-        pool, _, queue = path.partition("/")
-        ensure_work_queue(pool, queue, limit=limit)
-    automations = install_automations()
+    model_name = load_settings().model_name
+    ensure_registry_limit(model_name)
+    weekly_pool = next((s.work_pool for s in specs if s.schedules), specs[0].work_pool)
+    automations = install_project_automations(
+        project_dir, notify_block=notify_block, work_pool=weekly_pool
+    )
     command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"]
     command += ["--prefect-file", str(project_dir / PREFECT_FILE)]
     env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_CLI_PROMPT": "false"}
@@ -301,7 +307,8 @@ def deploy_project(project_dir: Path | None = None) -> DeployResult:
         project_dir=project_dir,
         api_url=api_url,
         created_pools=created,
-        work_queues=queues,
+        registry_limit=limit_name(model_name),
         automations=automations,
         deployments=specs,
+        version=deployment_version(project_dir),
     )

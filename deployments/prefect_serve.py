@@ -1,12 +1,18 @@
 """``ccflows serve``: the deployments of ``prefect.yaml`` served from one process.
 
 For a single machine: no work pool and no worker. ``prefect.serve`` registers each
-deployment with the same name, schedules, parameters, tags and description as
-``prefect deploy`` would, and runs their flow runs as child processes of this one.
-The serving process has no work queues, so the ``registry`` queue's limit becomes
-the process's limit: with a limit of 1, runs (scoring included) queue behind each
-other. The deployments' ``job_variables.env`` is applied to this process, which every
-run inherits.
+deployment with the same name, module entrypoint, version, schedules, parameters,
+tags, description and concurrency limit as ``prefect deploy`` would, and runs their
+flow runs as child processes of this one. The deployments' ``job_variables.env``
+(the heartbeat frequency among them) is applied to this process, which every run
+inherits. It installs the same automations as ``ccflows deploy``, and the runs hold
+the same registry slot as anywhere else.
+
+Serving and deploying are two ways to run the same schedules, never both: a name
+that a work pool's deployment holds (``ccflows deploy`` made it) is refused, in one
+line, rather than served under another name. Taking it over would point the
+worker's deployment at this process; serving a copy under another name would run
+every weekly cycle twice.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployments.prefect_deploy import read_project, read_work_queue_limits
+from deployments.prefect_deploy import install_project_automations, read_project
 from flows.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,8 +35,6 @@ class ServePlan:
 
     deployments: tuple[RunnerDeployment, ...]
     """One per ``prefect.yaml`` deployment, built from its flow."""
-    limit: int | None
-    """Runs at once in this process: the smallest work-queue limit, if any."""
     env: dict[str, str]
     """Environment the runs get on top of this process's."""
 
@@ -50,14 +54,27 @@ def _schedules(item: dict[str, Any]) -> list[Any]:
     return schedules
 
 
+def _concurrency(declared: Any) -> Any:
+    """``concurrency_limit:`` of ``prefect.yaml`` as ``to_deployment`` takes it."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+    if isinstance(declared, dict):
+        return ConcurrencyLimitConfig(**declared)
+    return declared
+
+
 def plan_serving(project_dir: Path) -> ServePlan:
-    """The deployments to serve, their shared limit and environment, from ``prefect.yaml``.
+    """The deployments to serve and their environment, from ``prefect.yaml``.
 
     Raises:
         ConfigError: if an entrypoint cannot be loaded, naming it.
     """
+    from prefect.deployments.runner import EntrypointType
     from prefect.flows import load_flow_from_entrypoint
 
+    from deployments.code_version import deployment_version
+
+    version = deployment_version(project_dir)
     deployments = []
     env: dict[str, str] = {}
     for item in read_project(project_dir).get("deployments") or []:
@@ -76,20 +93,57 @@ def plan_serving(project_dir: Path) -> ServePlan:
                 tags=item.get("tags"),
                 parameters=item.get("parameters") or {},
                 schedules=_schedules(item),
+                concurrency_limit=_concurrency(item.get("concurrency_limit")),
+                version=version,
+                entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
-    limits = read_work_queue_limits(project_dir).values()
-    return ServePlan(tuple(deployments), min(limits) if limits else None, env)
+    return ServePlan(tuple(deployments), env)
 
 
-def serve_project(project_dir: Path) -> None:
+def held_by_work_pools(deployments: tuple[RunnerDeployment, ...]) -> dict[str, str]:
+    """``flow/deployment`` → work pool, for the names a work pool's deployment holds."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    held = {}
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                held[name] = existing.work_pool_name
+    return held
+
+
+def serve_project(project_dir: Path, *, notify_block: str | None = None) -> None:
     """Serve every deployment of ``prefect.yaml`` until interrupted.
 
     The schedules stay active when the process stops (``pause_on_shutdown=False``),
     so a restart picks them up again.
+
+    Raises:
+        ConfigError: if a work pool's deployment holds one of the names (nothing is
+            changed on the server then), or the notification block does not exist.
     """
     from prefect import serve
 
+    from flows.config import load_settings
+    from flows.orchestration.registry_slot import ensure_registry_limit
+
     plan = plan_serving(project_dir)
+    held = held_by_work_pools(plan.deployments)
+    if held:
+        pools = ", ".join(sorted(set(held.values())))
+        raise ConfigError(
+            f"Deployments {', '.join(held)} belong to work pool {pools} (`ccflows deploy`); "
+            "serving them would take them from its worker: run them there, or delete "
+            "them first (`prefect deployment delete NAME`) to serve from here instead."
+        )
+    install_project_automations(project_dir, notify_block=notify_block, work_pool=None)
+    ensure_registry_limit(load_settings().model_name)
     os.environ.update(plan.env)
-    serve(*plan.deployments, limit=plan.limit, pause_on_shutdown=False)
+    serve(*plan.deployments, pause_on_shutdown=False)

@@ -135,15 +135,16 @@ def record_outcome(runtime: TaskRuntime) -> str:
     config = runtime.graph_config()
     run_id = runtime.run_id()
     with runtime.open_backend(config.settings) as backend:
-        entries = steps.run_entries(backend, run_id)
-        if entries:
-            return entries[-1].outcome.value
-        entry = steps.record_end(
-            backend,
-            run_id=run_id,
-            error=runtime.first_error() or NO_ERROR_SEEN,
-            actor=runtime.actor(),
-        )
+        entry = None
+        if not steps.run_entries(backend, run_id):
+            entry = steps.record_end(
+                backend,
+                run_id=run_id,
+                error=runtime.first_error() or NO_ERROR_SEEN,
+                actor=runtime.actor(),
+            )
+        if entry is None:  # the run recorded its decision or its failure, maybe just now
+            return steps.run_entries(backend, run_id)[-1].outcome.value
     logger.warning("Graph run %s ended unrecorded; recorded as ledger entry #%s", run_id, entry.id)
     return entry.outcome.value
 

@@ -13,6 +13,7 @@ registry's versions and, on Snowflake, the registered model.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -44,17 +45,25 @@ WORKER_COMPUTE = "worker"
 COMPUTE_MODES = (WAREHOUSE_COMPUTE, WORKER_COMPUTE)
 
 
+_BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""Prefect's rule for block names: lowercase letters, digits and dashes."""
+
+
 @dataclass(frozen=True)
 class SnowflakeSettings:
     """Where the Snowflake backend finds its session, tables and registry.
 
     Credentials are never stored here: the connection comes from a named entry of
-    ``connections.toml`` (the Snowflake convention) or from the parameters given to
+    ``connections.toml`` (the Snowflake convention), from a Prefect credentials block
+    named here, or from the parameters given to
     ``flows.backends.snowflake.session.open_session``.
     """
 
     connection_name: str | None = None
     """Entry of connections.toml to use; None means Snowflake's default connection."""
+    credentials_block: str | None = None
+    """A prefect-snowflake ``SnowflakeCredentials`` block on the Prefect server, instead of
+    connections.toml (``flows.backends.snowflake.credentials_block``)."""
     database: str = "DEV_AUTOMATION_DEMO"
     """Database holding the tables and the model (the quickstart's)."""
     schema: str = "CHAMPION_CHALLENGER"
@@ -120,6 +129,17 @@ class SnowflakeSettings:
                 f"statement_timeout_seconds ({statement}), so that Snowflake ends a long "
                 "statement before the connector gives up on it."
             )
+        if self.credentials_block is not None:
+            if self.connection_name is not None:
+                raise ConfigError(
+                    "[snowflake] names both connection_name and credentials_block; keep one: "
+                    "the connections.toml entry or the Prefect block."
+                )
+            if not _BLOCK_NAME.match(str(self.credentials_block)):
+                raise ConfigError(
+                    f"credentials_block {self.credentials_block!r} is not a Prefect block name: "
+                    "lowercase letters, digits and dashes, e.g. 'snowflake-prod'."
+                )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,6 +66,15 @@ def local_identity() -> PackageIdentity:
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
     return PackageIdentity(importlib.metadata.version(DISTRIBUTION), digest.hexdigest())
+
+
+@cache
+def package_version() -> str | None:
+    """The installed release, for the ledger's provenance; None where no metadata is installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def running_identity() -> PackageIdentity:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from flows.data.contract import DataContract
 from flows.data.periods import Calendar, PeriodRange
 from flows.errors import ConfigError
+from flows.package_identity import package_version
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 
 class Outcome(enum.StrEnum):
@@ -48,6 +51,8 @@ class Outcome(enum.StrEnum):
     """Live mode: a look at the candidate's live evidence that decided nothing yet."""
     REJECTED = "rejected"
     """Live mode: the live evidence ended the candidate's test without a promotion."""
+    STARTED = "started"
+    """An orchestrator run began (one row per attempt); not a decision, and no end."""
 
     @property
     def switched_live(self) -> bool:
@@ -146,6 +151,12 @@ class LedgerEntry:
     paired DeLong p-value, the 95 % interval of the AUC gain and the detectable gain."""
     run_id: str | None = None
     """Orchestrator run that made the decision, when there is one."""
+    run_count: int | None = None
+    """Which attempt of that run (Prefect's ``run_count``: 2 after a retry), when known."""
+    package_version: str | None = None
+    """Version of champion-challenger that wrote the entry; filled in when recorded."""
+    deployment_version: str | None = None
+    """Version of the Prefect deployment whose run wrote the entry, when there is one."""
     plan: Mapping[str, Any] = field(default_factory=dict)
     """The cycle's plan (data span and windows, see ``flows.data.plan``), when a cycle made it."""
     id: int | None = None
@@ -164,11 +175,36 @@ class LedgerEntry:
         return None if self.holdout_weeks is None else self.calendar.range(*self.holdout_weeks)
 
     def stamped(self, **changes: Any) -> LedgerEntry:
-        """A copy with ``changes`` applied and ``recorded_at`` set if it was empty."""
+        """A copy with ``changes`` applied, and the time and provenance filled in where empty.
+
+        Provenance is the package version and, for an entry of the run that
+        :func:`recording_for` declares, that run's attempt and deployment version.
+        """
         entry = replace(self, **changes)
+        provenance: dict[str, Any] = {"package_version": package_version()}
+        run = _RUN_PROVENANCE.get() or {}
+        if entry.run_id is not None and entry.run_id == run.get("run_id"):
+            provenance |= {k: v for k, v in run.items() if k != "run_id"}
+        missing = {k: v for k, v in provenance.items() if getattr(entry, k) is None}
         if not entry.recorded_at:
-            entry = replace(entry, recorded_at=utc_now())
-        return entry
+            missing["recorded_at"] = utc_now()
+        return replace(entry, **missing) if missing else entry
+
+    def same_attempt(self, other: LedgerEntry) -> bool:
+        """Whether both entries belong to one attempt of one run.
+
+        An unknown attempt (entries of orchestrators without retries, or written before
+        attempts were recorded) matches every attempt of its run.
+        """
+        return (
+            self.run_id is not None
+            and self.run_id == other.run_id
+            and (
+                self.run_count is None
+                or other.run_count is None
+                or self.run_count == other.run_count
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for storage, ``--json`` output and artifacts."""
@@ -184,6 +220,32 @@ class LedgerEntry:
         if values.get("holdout_weeks") is not None:
             values["holdout_weeks"] = tuple(values["holdout_weeks"])
         return cls(**values)
+
+
+_RUN_PROVENANCE: ContextVar[Mapping[str, Any] | None] = ContextVar("run_provenance", default=None)
+"""What :func:`recording_for` declares for the entries recorded in this context."""
+
+
+@contextmanager
+def recording_for(
+    run_id: str, *, run_count: int | None, deployment_version: str | None
+) -> Iterator[None]:
+    """Stamp the entries of run ``run_id`` recorded inside the block with its attempt and version.
+
+    The orchestrator knows them; the steps that build entries need not: a flow run
+    wraps its body in this, and every registry write stamps them (:meth:`LedgerEntry.stamped`).
+    Entries of other runs (recorded late by this one) keep their own.
+    """
+    provenance = {
+        "run_id": run_id,
+        "run_count": run_count,
+        "deployment_version": deployment_version,
+    }
+    token = _RUN_PROVENANCE.set(provenance)
+    try:
+        yield
+    finally:
+        _RUN_PROVENANCE.reset(token)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """``ccflows deploy`` and ``ccflows serve``: ``prefect.yaml`` on a Prefect server.
 
-``deploy`` creates the work pool, its queues and the automations, then deploys for
-a process worker; ``serve`` runs the same deployments from this one process.
+``deploy`` creates the work pool, the registry's concurrency limit and the
+automations (the alerts too, with ``--notify-block``), then deploys for a process
+worker; ``serve`` runs the same deployments from this one process, refusing names
+that a work pool's deployments hold.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="deploy the flows from prefect.yaml to the Prefect server (PREFECT_API_URL)",
         description=(
             "Create the work pools prefect.yaml names (process pools with Prefect's default "
-            "job template) when missing, and their queues with the limits it declares; "
-            "install the automations under deployments/automations/ by name; then run "
-            "`prefect --no-prompt deploy --all` in the project folder. Needs a running "
-            "Prefect server: set PREFECT_API_URL."
+            "job template) when missing, and the model's registry concurrency limit; "
+            "install the automations under deployments/automations/ by name (and the "
+            "alerts, with --notify-block); then run `prefect --no-prompt deploy --all` in "
+            "the project folder. Needs a running Prefect server: set PREFECT_API_URL."
         ),
     )
     _project_dir_argument(deploy)
+    _notify_block_argument(deploy)
     deploy.add_argument("--json", action="store_true", help="print what was deployed as JSON")
     deploy.set_defaults(handler=deploy_command)
 
@@ -40,11 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the deployments of prefect.yaml from this process (no work pool, no worker)",
         description=(
             "Serve every deployment of prefect.yaml with prefect.serve, on one machine: the "
-            "same schedules and parameters, one run at a time (the registry queue's limit). "
+            "same names, schedules, parameters and limits, and the same automations. "
+            "Refuses names that a work pool's deployments hold (ccflows deploy made them). "
             "Runs until interrupted. Needs a running Prefect server: set PREFECT_API_URL."
         ),
     )
     _project_dir_argument(serve)
+    _notify_block_argument(serve)
     serve.set_defaults(handler=serve_command)
 
 
@@ -56,23 +61,39 @@ def _project_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _notify_block_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notify-block",
+        metavar="TYPE/NAME",
+        help="a notification block on the server (e.g. slack-webhook/ops): install the "
+        "alerts (no weekly cycle ended in its period, work pool not ready, a cycle failed "
+        "or promoted), notifying through it",
+    )
+
+
 def deploy_command(args: argparse.Namespace) -> int:
     """Deploy, then show the deployments and the commands that run them."""
     from deployments.prefect_deploy import deploy_project
 
     console = get_console()
     with console.status("Deploying from prefect.yaml…"):
-        result = deploy_project(args.project_dir)
+        result = deploy_project(args.project_dir, notify_block=args.notify_block)
     if args.json:
         print_json(
             {
                 "project_dir": str(result.project_dir),
                 "api_url": result.api_url,
                 "created_pools": list(result.created_pools),
-                "work_queues": result.work_queues,
+                "registry_limit": result.registry_limit,
                 "automations": result.automations,
+                "version": result.version,
                 "deployments": [
-                    {"name": d.full_name, "work_pool": d.work_pool, "schedules": list(d.schedules)}
+                    {
+                        "name": d.full_name,
+                        "work_pool": d.work_pool,
+                        "schedules": list(d.schedules),
+                        "concurrency_limit": d.concurrency_limit,
+                    }
                     for d in result.deployments
                 ],
             }
@@ -80,16 +101,25 @@ def deploy_command(args: argparse.Namespace) -> int:
         return 0
     for pool in result.created_pools:
         console.print(f"Created process work pool [bold]{pool}[/]")
-    for queue, limit in result.work_queues.items():
-        console.print(f"Work queue [bold]{queue}[/]: limit {limit or 'none'}")
+    console.print(f"Concurrency limit [bold]{result.registry_limit}[/]: one registry writer")
     for name, done in result.automations.items():
         console.print(f"Automation [bold]{name}[/] {done}")
     print_table(
         console,
-        f"Deployed from {result.project_dir} to {result.api_url}",
-        [Column("deployment"), Column("work pool"), Column("schedule", fold=True)],
+        f"Deployed version {result.version} from {result.project_dir} to {result.api_url}",
         [
-            [spec.full_name, spec.work_pool, human(list(spec.schedules))]
+            Column("deployment"),
+            Column("work pool"),
+            Column("runs at once"),
+            Column("schedule", fold=True),
+        ],
+        [
+            [
+                spec.full_name,
+                spec.work_pool,
+                human(spec.concurrency_limit),
+                human(list(spec.schedules)),
+            ]
             for spec in result.deployments
         ],
     )
@@ -118,5 +148,5 @@ def serve_command(args: argparse.Namespace) -> int:
 
     project_dir = find_project_dir(args.project_dir)
     require_api_url()
-    serve_project(project_dir)
+    serve_project(project_dir, notify_block=args.notify_block)
     return 0

@@ -150,8 +150,25 @@ class Registry(ABC):
         """Record a decision that switched nothing; returns it with id and time."""
 
     @abstractmethod
-    def ledger(self, *, limit: int | None = None) -> list[LedgerEntry]:
-        """Recorded decisions, oldest first (the newest ``limit`` if given)."""
+    def append_end(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Record ``entry`` as the end of its run's attempt, unless that attempt has one already.
+
+        The look and the insert are one transaction (or one hold of the lock), so a
+        run's own failure, its end hook and the next cycle, racing, record one end.
+        An entry of an attempt is any of its entries but ``started``
+        (:meth:`LedgerEntry.same_attempt`).
+
+        Returns:
+            The entry as recorded, or None when the attempt had an end already.
+        """
+
+    @abstractmethod
+    def ledger(self, *, limit: int | None = None, started: bool = False) -> list[LedgerEntry]:
+        """Recorded decisions and ends, oldest first (the newest ``limit`` if given).
+
+        The ``started`` rows that orchestrator runs write are kept apart: ``started=True``
+        reads those instead.
+        """
 
     @abstractmethod
     def ledger_evidence(self, entry_id: int) -> bytes | None:

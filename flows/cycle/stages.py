@@ -10,9 +10,10 @@ order, the hand-offs and the failure rule are written here and nowhere else:
   does not travel: evaluate and decide always run in one process.
 - **A dry run logs nothing on every path.** Its challenger stays unlogged; a later
   process that needs it trains it again, deterministically, from the plan.
-- **One rule records the end of a run:** record it unless this run already has a
-  ledger entry (:func:`flows.cycle.steps.record_end`), whoever notices the end: the
-  cycle itself, the flow's end hooks, the next cycle, or the graph's finalizer.
+- **One rule records the end of a run:** record it unless this attempt of the run
+  already has an end in the ledger, the look and the insert in one transaction
+  (:func:`flows.cycle.steps.record_end`), whoever notices the end: the cycle itself,
+  the flow's end hooks, the next cycle, or the graph's finalizer.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ class Cycle:
         )
 
     def record_end(self, error: str, plan: CyclePlan | None = None) -> LedgerEntry | None:
-        """Record that this run failed, unless it has a ledger entry already."""
+        """Record that this run failed, unless this attempt of it has an end already."""
         return steps.record_end(
             self.backend, run_id=self.run_id, error=error, plan=plan, actor=self.actor
         )

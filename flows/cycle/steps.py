@@ -2,13 +2,15 @@
 
 These are the units the Prefect tasks in ``flows.orchestration.pipeline`` wrap one-to-one, and
 the units the Snowflake stored procedures call: plain functions, no orchestrator.
-Rolling back (``rollback``), loading files (``check_files``, then ``ingest``), scoring a file (``score_file``) and the steps that only
-read (``status``, ``history``, ``trend``, …) are listed here too; their bodies live in
-``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring`` and
-``flows.cycle.reads``. So are the live test's (``live_candidate``, ``score_log``,
-``through_period``, ``live_status``, ``read_outcomes`` then ``ingest_outcomes``), from
-``flows.cycle.live``, and the live review (``review``, one look at the candidate) from
-``flows.live.review``. Nothing outside the cycle, the live test and the backends calls a registry or a data source but through here.
+Rolling back (``rollback``), loading files (``check_files``, then ``ingest``), scoring a file
+(``score_file``), a run's start and end in the ledger (``record_start``, ``record_end``) and
+the steps that only read (``status``, ``history``, ``trend``, …) are listed here too; their
+bodies live in ``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring``,
+``flows.cycle.endings`` and ``flows.cycle.reads``. So are the live test's (``live_candidate``,
+``score_log``, ``through_period``, ``live_status``, ``read_outcomes`` then
+``ingest_outcomes``), from ``flows.cycle.live``, and the live review (``review``, one look
+at the candidate) from ``flows.live.review``. Nothing outside the cycle, the live test and
+the backends calls a registry or a data source but through here.
 The name each operation goes by as a Prefect task, a graph task and a command is in
 ``flows.cycle.operations``.
 """
@@ -21,6 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from flows.cycle.completeness import HOW_TO_COMPLETE, complete_span, incomplete_newest
 from flows.cycle.contestants import train_and_log, train_champion_version
+from flows.cycle.endings import record_end as record_end
+from flows.cycle.endings import record_failure as record_failure
+from flows.cycle.endings import record_start as record_start
+from flows.cycle.endings import started_here as started_here
+from flows.cycle.endings import unended_starts as unended_starts
 from flows.cycle.live import LiveStatus as LiveStatus
 from flows.cycle.live import ingest_outcomes as ingest_outcomes
 from flows.cycle.live import live_candidate as live_candidate
@@ -181,6 +188,21 @@ def plan_cycle(backend: Backend, settings: Settings, *, role: Role = "challenger
     return plan
 
 
+def check_bootstrap(backend: Backend, settings: Settings, *, replace: bool) -> str | None:
+    """The live version, if a bootstrap may replace it (``replace``); else refused.
+
+    Raises:
+        ConfigError: if a champion is already live and ``replace`` is false.
+    """
+    live = backend.registry.live_version()
+    if live is not None and not replace:
+        raise ConfigError(
+            f"Model {settings.model_name} already has a live champion ({live}); "
+            "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
+        )
+    return live
+
+
 def train_champion(
     backend: Backend,
     settings: Settings,
@@ -204,12 +226,7 @@ def train_champion(
             ``allow_weak`` (the version stays logged, not live).
     """
     plan = plan or plan_cycle(backend, settings, role="champion")
-    live = backend.registry.live_version()
-    if live is not None and not replace:
-        raise ConfigError(
-            f"Model {settings.model_name} already has a live champion ({live}); "
-            "each cycle (`ccflows run`) challenges it. Pass --replace to retrain it anyway."
-        )
+    live = check_bootstrap(backend, settings, replace=replace)
     version = train_champion_version(backend, settings, plan, allow_weak=allow_weak)
     if version.name == live:
         logger.info("Champion %s is unchanged", live)
@@ -340,66 +357,6 @@ def decide(
         recorded = registry.append_ledger(entry, evidence=payload)
     logger.info("Decision recorded as ledger entry %s: %s", recorded.id, recorded.reason)
     return PromotionReport(entry=recorded, decision=decision, evaluation=evaluation)
-
-
-def record_failure(
-    backend: Backend,
-    *,
-    error: str,
-    plan: CyclePlan | None = None,
-    actor: str | None = None,
-    run_id: str | None = None,
-    live_at_start: str | None = None,
-) -> LedgerEntry:
-    """Record that a cycle failed; says "champion untouched" only when that is true.
-
-    The champion was touched if the live version differs from ``live_at_start`` (the
-    one the run began with, when known) or if this run's own ledger entries switched it.
-    """
-    registry = backend.registry
-    live = registry.live_version()
-    switched = [
-        entry
-        for entry in registry.ledger()
-        if run_id is not None and entry.run_id == run_id and entry.outcome.switched_live
-    ]
-    start = switched[0].live_before if switched else live_at_start
-    if switched or (live_at_start is not None and live != live_at_start):
-        reason = (
-            f"Cycle failed after the live version moved from {start} to {live} during this "
-            f"run; that switch stands (see the ledger). {error}"
-        )
-    else:
-        reason = f"Cycle failed before a decision; champion untouched. {error}"
-    entry = LedgerEntry(
-        outcome=Outcome.FAILED,
-        reason=reason,
-        actor=actor or default_actor(),
-        champion_version=live,
-        data_week=plan.data_period if plan else None,
-        plan=plan.to_dict() if plan else {},
-        run_id=run_id,
-    )
-    return registry.append_ledger(entry)
-
-
-def record_end(
-    backend: Backend,
-    *,
-    run_id: str,
-    error: str,
-    plan: CyclePlan | None = None,
-    actor: str | None = None,
-) -> LedgerEntry | None:
-    """Record that run ``run_id`` failed, unless the ledger has an entry of that run already.
-
-    The one rule for a run's end, whoever notices it: the cycle itself, an end hook,
-    the next cycle, or the task graph's finalizer. A run that recorded its decision (a
-    failed one included) is left as it is, so each run has exactly one ending entry.
-    """
-    if run_entries(backend, run_id):
-        return None
-    return record_failure(backend, error=error, plan=plan, actor=actor, run_id=run_id)
 
 
 def score(

@@ -17,19 +17,21 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
-from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from flows.backends import Backend, BackendName, open_backend
-from flows.config import Settings, load_settings
+from flows.config import Settings
 from flows.cycle import steps
 from flows.live.candidate import Candidate
 from flows.live.looks_chart import review_markdown
-from flows.orchestration.pipeline import (
+from flows.orchestration.flow_options import (
     IO_TIMEOUT_SECONDS,
+    SMALL_JSON_RESULT,
     STEP_TIMEOUT_SECONDS,
-    _attach_step_loggers,
-    _provisional_name,
+    attach_step_loggers,
+    current_run_id,
+    provisional_name,
+    run_settings,
 )
 from flows.orchestration.retries import IO_TASK_OPTIONS
 from flows.orchestration.run_story import artifact_key, model_resource, name_run
@@ -60,10 +62,10 @@ def find_candidate(backend: Backend) -> Candidate | None:
 @task(name="review", cache_policy=NO_CACHE, retries=0, timeout_seconds=STEP_TIMEOUT_SECONDS)
 def take_look(backend: Backend, settings: Settings, dry_run: bool) -> steps.ReviewResult:
     """Judge the candidate on its matured outcomes and record the look (never retried)."""
-    return steps.review(backend, settings, dry_run=dry_run, run_id=flow_run.get_id())
+    return steps.review(backend, settings, dry_run=dry_run, run_id=current_run_id())
 
 
-@flow(name=REVIEW_FLOW, flow_run_name=lambda: _provisional_name("review"))
+@flow(name=REVIEW_FLOW, flow_run_name=lambda: provisional_name("review"), **SMALL_JSON_RESULT)
 def review(
     backend: BackendName | None = None,
     model_name: str | None = None,
@@ -83,9 +85,9 @@ def review(
     Returns:
         A Completed state named after the look's outcome, the review as its data.
     """
-    _attach_step_loggers()
+    attach_step_loggers()
     logger = get_run_logger()
-    settings = load_settings(home=home, backend=backend, model_name=model_name, config=config)
+    settings = run_settings(backend, model_name, home, config)
     with open_backend(settings) as opened:
         if find_candidate(opened) is None:
             message = f"No candidate of {settings.model_name} is under live test."

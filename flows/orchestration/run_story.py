@@ -165,10 +165,23 @@ def publish_decision_report(settings: Settings, report: PromotionReport) -> None
 
     outcome, verdict = report.entry.outcome.value, report.decision.verdict.value
     create_markdown_artifact(
-        decision_markdown(report),
+        f"{decision_markdown(report)}\n\n{provenance_markdown(report.entry)}",
         key=artifact_key(settings.model_name, "decision"),
         description=outcome if outcome == verdict else f"{outcome} (verdict: {verdict})",
     )
+
+
+def provenance_markdown(entry: LedgerEntry) -> str:
+    """Which code decided: the package and deployment versions, the flow run and its attempt."""
+    rows = [
+        ("package version", entry.package_version),
+        ("deployment version", entry.deployment_version),
+        ("flow run", entry.run_id),
+        ("attempt (run count)", entry.run_count),
+    ]
+    lines = ["## Provenance", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | `{value if value is not None else '—'}` |" for name, value in rows]
+    return "\n".join(lines)
 
 
 def publish_failure_report(model_name: str | None, error: str, entry: LedgerEntry | None) -> None:

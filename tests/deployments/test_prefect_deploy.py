@@ -11,7 +11,6 @@ from deployments.prefect_deploy import (
     find_project_dir,
     read_deployments,
     read_project,
-    read_work_queue_limits,
     require_api_url,
 )
 from flows.cli import main
@@ -117,21 +116,28 @@ class TestModuleEntrypoints:
             read_deployments(tmp_path)
 
 
-class TestSharedRegistryQueue:
-    def test_every_run_that_writes_the_registry_shares_one_limited_queue(self):
+class TestDeclaredConcurrency:
+    def test_every_deployment_that_writes_the_registry_runs_once_at_a_time_plain_deploy_too(
+        self,
+    ):
+        project = {d["name"]: d for d in read_project(REPO)["deployments"]}
         specs = {spec.name: spec for spec in read_deployments(REPO)}
 
-        assert read_work_queue_limits(REPO) == {"registry": 1}
-        assert {n for n, s in specs.items() if s.work_queue == "registry"} == {
-            "weekly",
-            "bootstrap",
-            "rollback",
-            "review",
-        }
-        assert specs["score"].work_queue == "default"
+        for name in ("weekly", "bootstrap", "rollback", "review"):
+            # declared in prefect.yaml itself, so `prefect deploy --all` keeps it
+            assert project[name]["concurrency_limit"] == {
+                "limit": 1,
+                "collision_strategy": "ENQUEUE",
+            }, name
+            assert specs[name].concurrency_limit == 1
+        assert specs["score"].concurrency_limit is None
+        assert "work_queue_limits" not in read_project(REPO).get("definitions", {})
 
-    @pytest.mark.parametrize("limits", ["{registry: 0}", "{registry: many}", "[1]"])
-    def test_a_limit_that_is_not_a_positive_integer_is_refused(self, tmp_path, limits):
-        (tmp_path / "prefect.yaml").write_text(f"definitions:\n  work_queue_limits: {limits}\n")
-        with pytest.raises(ConfigError, match="work_queue_limits .* positive integers"):
-            read_work_queue_limits(tmp_path)
+    def test_runs_send_a_heartbeat_a_minute_and_carry_the_code_version(self):
+        project = read_project(REPO)
+        [step] = project["build"]
+        assert step == {"deployments.code_version.code_version_step": {"id": "code-version"}}
+        for deployment in project["deployments"]:
+            env = deployment["work_pool"]["job_variables"]["env"]
+            assert env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "60"
+            assert deployment["version"] == "{{ code-version.version }}"

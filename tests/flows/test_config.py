@@ -191,3 +191,17 @@ class TestCompleteThrough:
         settings = load_settings(home=tmp_path)
         assert type(settings).from_dict(settings.to_dict()) == settings
         assert "complete_through" not in replace(settings, complete_through=None).to_dict()
+
+
+class TestCredentialsBlock:
+    def test_a_block_name_is_read_from_the_snowflake_table(self, tmp_path):
+        (tmp_path / "config.toml").write_text('[snowflake]\ncredentials_block = "snowflake-prod"\n')
+        assert load_settings(home=tmp_path).snowflake.credentials_block == "snowflake-prod"
+
+    def test_a_block_and_a_connection_together_are_refused(self):
+        with pytest.raises(ConfigError, match="both connection_name and credentials_block"):
+            SnowflakeSettings(connection_name="dev", credentials_block="snowflake-prod")
+
+    def test_a_name_prefect_could_not_have_saved_is_refused(self):
+        with pytest.raises(ConfigError, match="'Prod Creds' is not a Prefect block name"):
+            SnowflakeSettings(credentials_block="Prod Creds")

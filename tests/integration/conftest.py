@@ -67,13 +67,13 @@ def live_version(home: Path) -> str | None:
         return backend.registry.live_version()
 
 
-def ledger(home: Path) -> list[Any]:
-    """Every ledger entry of the default model in ``home``, oldest first."""
+def ledger(home: Path, *, started: bool = False) -> list[Any]:
+    """Every ledger entry of the default model in ``home`` (or its runs' started rows)."""
     from flows.backends import open_backend
     from flows.config import load_settings
 
     with open_backend(load_settings(home=home)) as backend:
-        return backend.registry.ledger()
+        return backend.registry.ledger(started=started)
 
 
 @dataclass(frozen=True)
@@ -196,18 +196,23 @@ def run_logs(flow_run_id: UUID) -> list[str]:
 # -- the deployed project and its worker --------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def deployed(prefect_server: LocalServer) -> dict[str, Any]:
-    """``ccflows deploy --json`` from the project folder: the pool and the deployments."""
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("ccflows")), "deploy", "--json"],
-        env=prefect_server.env,
+def ccflows_cli(server: LocalServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ccflows <args>`` in the project folder against the server, as an operator runs it."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("ccflows")), *args],
+        env=server.env,
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def deployed(prefect_server: LocalServer) -> dict[str, Any]:
+    """``ccflows deploy --json`` from the project folder: the pool and the deployments."""
+    result = ccflows_cli(prefect_server, "deploy", "--json")
     assert result.returncode == 0, f"ccflows deploy:\n{result.stdout}\n{result.stderr}"
     return json.loads(result.stdout)
 

@@ -13,6 +13,7 @@ import pytest
 from prefect.workers.process import ProcessWorker
 
 from flows.orchestration.run_story import OUTCOME_STATE_NAMES
+from flows.package_identity import package_version
 from flows.records import Outcome
 from tests.conftest import REPO
 from tests.integration.conftest import (
@@ -23,6 +24,7 @@ from tests.integration.conftest import (
     artifacts,
     ledger,
     live_version,
+    prefect_cli,
     read_flow_run,
     run_deployment_cli,
     run_logs,
@@ -39,6 +41,14 @@ def _read_deployment(name: str) -> Any:
         return client.read_deployment_by_name(name)
 
 
+def read_flow_run_states(flow_run_id: UUID) -> list[str]:
+    """The names of the states a flow run went through, oldest first."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [state.name for state in client.read_flow_run_states(flow_run_id)]
+
+
 def _wait_until_final(flow_run_id: UUID) -> Any:
     deadline = time.monotonic() + WATCH_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -50,8 +60,12 @@ def _wait_until_final(flow_run_id: UUID) -> Any:
 
 
 class TestDeploy:
-    def test_deploy_creates_the_process_pool_and_the_four_deployments(self, deployed):
+    def test_deploy_creates_the_process_pool_the_four_deployments_and_the_registry_limit(
+        self, deployed
+    ):
         from prefect.client.orchestration import get_client
+
+        from deployments.code_version import deployment_version
 
         assert deployed["created_pools"] == [POOL]
         assert {d["name"] for d in deployed["deployments"]} == {
@@ -62,11 +76,27 @@ class TestDeploy:
         }
         with get_client(sync_client=True) as client:
             pool = client.read_work_pool(POOL)
-            registry = client.read_work_queue_by_name("registry", work_pool_name=POOL)
+            registry = client.read_global_concurrency_limit_by_name(deployed["registry_limit"])
         assert pool.type == "process"
         assert pool.base_job_template == ProcessWorker.get_default_base_job_template()
-        assert registry.concurrency_limit == 1
-        assert deployed["work_queues"] == {f"{POOL}/registry": 1, f"{POOL}/default": None}
+        assert (deployed["registry_limit"], registry.limit) == ("cc-registry-CREDIT_APPROVAL", 1)
+        for name in (WEEKLY, BOOTSTRAP, "rollback/rollback"):
+            deployment = _read_deployment(name)
+            assert deployment.global_concurrency_limit.limit == 1, name
+            assert deployment.concurrency_options.collision_strategy == "ENQUEUE", name
+        assert _read_deployment("score/score").global_concurrency_limit is None
+        assert _read_deployment(WEEKLY).version == deployment_version(REPO) == deployed["version"]
+
+    def test_plain_prefect_deploy_keeps_the_concurrency_limit_and_the_version(
+        self, prefect_server, deployed
+    ):
+        from deployments.code_version import deployment_version
+
+        prefect_cli(prefect_server, "--no-prompt", "deploy", "--all")
+        weekly = _read_deployment(WEEKLY)
+        assert weekly.global_concurrency_limit.limit == 1
+        assert weekly.version == deployment_version(REPO)
+        assert weekly.job_variables["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "60"
 
     def test_deploying_again_changes_nothing_and_installs_no_second_automation(self, deployed):
         from prefect.client.orchestration import get_client
@@ -79,7 +109,7 @@ class TestDeploy:
         assert install_automations() == {ZOMBIE_AUTOMATION: "updated"}
         with get_client(sync_client=True) as client:
             [zombie] = client.read_automations_by_name(ZOMBIE_AUTOMATION)
-        assert zombie.enabled and zombie.trigger.within.total_seconds() == 600
+        assert zombie.enabled and zombie.trigger.within.total_seconds() == 180
 
     def test_a_pool_made_with_an_empty_job_template_gets_the_default_one(self, prefect_server):
         from prefect.client.orchestration import get_client
@@ -102,7 +132,6 @@ class TestDeploy:
             "1 1 * * 1",
             "Asia/Singapore",
         )
-        assert deployment.work_queue_name == "registry"
 
     def test_the_scheduler_plans_weekly_runs_on_mondays_at_0101_singapore_time(self, deployed):
         from prefect.client.orchestration import get_client
@@ -129,7 +158,7 @@ class TestDeploy:
         for name in (WEEKLY, BOOTSTRAP, "score/score"):
             deployment = _read_deployment(name)
             assert deployment.pull_steps == []
-            assert deployment.entrypoint.startswith("flows.orchestration.pipeline.")
+            assert deployment.entrypoint.startswith("flows.orchestration.")
             assert str(REPO) not in json.dumps(deployment.model_dump(mode="json"))
             env = deployment.job_variables["env"]
             assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows,ccpolicy"
@@ -164,6 +193,14 @@ class TestWeeklyRun:
 
         entry = ledger(worker_home)[-1]
         assert entry.run_id == str(run.flow_run_id)
+        # which code decided, and which attempt: on the entry, and in the decision report
+        version = _read_deployment(WEEKLY).version
+        assert (entry.run_count, entry.deployment_version) == (1, version)
+        assert entry.package_version == package_version()
+        [start] = [s for s in ledger(worker_home, started=True) if s.run_id == entry.run_id]
+        assert (start.run_count, start.deployment_version) == (1, version)
+        # the run's result, read back from the server, is the ledger entry
+        assert flow_run.state.result() == entry.to_dict()
         assert entry.champion_version == champion
         assert entry.policy == "significance_margin"
         assert entry.outcome in (Outcome.PROMOTED, Outcome.KEPT, Outcome.INCONCLUSIVE)
@@ -171,6 +208,7 @@ class TestWeeklyRun:
         assert flow_run.state.message == entry.reason
 
         found = artifacts(run.flow_run_id)
+        assert found.pop(None).data["storage_key"], "the persisted result, without a key"
         assert set(found) == {
             "credit-approval-metrics",
             "credit-approval-decision",
@@ -192,6 +230,8 @@ class TestWeeklyRun:
             "Paired DeLong test of no gain",
             entry.holdout_fingerprint[:16],
             f"#{entry.id}",
+            f"`{version}`",
+            f"`{entry.run_id}`",
         ):
             assert fact in report
         assert entry.challenger_version in found["credit-approval-versions"].data
@@ -222,7 +262,7 @@ class TestWeeklyRun:
         assert "'bogus'" in entry.reason and entry.run_id == str(run.flow_run_id)
 
     def test_a_rollback_waits_for_a_running_cycle_and_cycles_wait_for_each_other(
-        self, bootstrapped
+        self, bootstrapped, worker_home
     ):
         from prefect.deployments import run_deployment
 
@@ -230,9 +270,18 @@ class TestWeeklyRun:
             run_deployment(name, timeout=0, as_subflow=False)
             for name in (WEEKLY, "rollback/rollback", WEEKLY)
         ]
-        finished = sorted(
-            (_wait_until_final(flow_run.id) for flow_run in started),
-            key=lambda flow_run: flow_run.start_time,
-        )
-        for earlier, later in itertools.pairwise(finished):
-            assert earlier.end_time <= later.start_time, (earlier.name, later.name)
+        finished = [_wait_until_final(flow_run.id) for flow_run in started]
+        # The second weekly run waited for its slot in the deployment's queue, not Late ...
+        waited = read_flow_run_states(started[2].id)
+        assert "AwaitingConcurrencySlot" in waited and "Late" not in waited
+        # ... and no two of them wrote to the registry at once: in the ledger, each
+        # run's rows, from its started row to its end, come one run after another.
+        rows = sorted(ledger(worker_home) + ledger(worker_home, started=True), key=lambda e: e.id)
+        ours = {str(flow_run.id) for flow_run in finished}
+        order = [
+            run_id for run_id, _ in itertools.groupby(e.run_id for e in rows if e.run_id in ours)
+        ]
+        assert sorted(order) == sorted(ours), "a run's rows were interleaved with another's"
+        for flow_run in finished:
+            ends = [e for e in ledger(worker_home) if e.run_id == str(flow_run.id)]
+            assert len(ends) == 1, (flow_run.name, ends)

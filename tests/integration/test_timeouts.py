@@ -74,6 +74,10 @@ def test_the_cycle_timeout_firing_inside_a_task_ends_the_run_timed_out(home, hun
 
     state = weekly(home=str(home), return_state=True)
 
-    _assert_recorded_timeout(home, state, champion)
+    entry = _assert_recorded_timeout(home, state, champion)
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert evaluate.run_count == 1, "the flow's timeout must not become a retried task failure"
+    # the timeout that fired is named: the cycle's, not the task's own 3600 s
+    assert "Flow run exceeded timeout of 5" in state.message
+    assert "The weekly cycle exceeded its timeout of 5 s, during the evaluate task" in entry.reason
+    assert "Task run exceeded" not in entry.reason

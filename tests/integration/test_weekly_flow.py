@@ -9,8 +9,9 @@ import logging
 import pytest
 
 from flows.names import LABEL_COLUMN
-from flows.orchestration.pipeline import champion_challenger, score
+from flows.orchestration.pipeline import champion_challenger
 from flows.orchestration.run_story import OUTCOME_STATE_NAMES
+from flows.orchestration.score_flow import score
 from flows.records import Outcome
 from tests.integration.conftest import (
     artifacts,
@@ -148,7 +149,6 @@ def test_a_flow_run_opens_its_backend_once_and_closes_it(
     prefect_server, home, monkeypatch, flow_name
 ):
     from flows.backends.local import backend as local
-    from flows.orchestration import pipeline
 
     opened, closed = [], []
     real_open = local.open_local_backend
@@ -160,7 +160,8 @@ def test_a_flow_run_opens_its_backend_once_and_closes_it(
         return backend
 
     monkeypatch.setattr(local, "open_local_backend", counting_open)
-    state = getattr(pipeline, flow_name)(home=str(home), return_state=True)
+    flow = {"champion_challenger": champion_challenger, "score": score}[flow_name]
+    state = flow(home=str(home), return_state=True)
 
     assert state.is_completed(), state.message
     assert len(opened) == 1 and closed == opened

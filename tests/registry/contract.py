@@ -277,3 +277,32 @@ class RegistryContract:
         assert raised.value.version == "V_THREE"
         assert registry.ledger() == before
         assert registry.live_version() == "V_THREE"
+
+    # -- a run's start and its ends ------------------------------------------------------
+
+    def test_started_rows_are_kept_apart_from_the_decisions(self, registry):
+        start = registry.append_ledger(decision(Outcome.STARTED, run_id="r1", run_count=1))
+        kept = registry.append_ledger(decision(Outcome.KEPT, run_id="r1", run_count=1))
+        assert [e.id for e in registry.ledger()] == [kept.id]
+        assert [e.id for e in registry.ledger(started=True)] == [start.id]
+        assert registry.ledger(limit=1)[0].outcome is Outcome.KEPT
+        assert registry.status().last_entry.id == kept.id
+
+    def test_an_attempt_gets_one_end_and_a_retry_its_own(self, registry):
+        registry.append_ledger(decision(Outcome.STARTED, run_id="r1", run_count=1))
+        first = registry.append_end(decision(Outcome.FAILED, run_id="r1", run_count=1))
+        assert first is not None and first.run_count == 1 and first.package_version
+        assert registry.append_end(decision(Outcome.FAILED, run_id="r1", run_count=1)) is None
+        registry.append_ledger(decision(Outcome.STARTED, run_id="r1", run_count=2))
+        second = registry.append_end(decision(Outcome.FAILED, run_id="r1", run_count=2))
+        assert second is not None
+        assert registry.append_end(decision(Outcome.FAILED, run_id="r2", run_count=1)) is not None
+        ends = [(e.run_id, e.run_count) for e in registry.ledger()]
+        assert ends == [("r1", 1), ("r1", 2), ("r2", 1)]
+
+    def test_a_decision_is_the_end_of_its_attempt(self, registry):
+        registry.append_ledger(decision(Outcome.KEPT, run_id="r1", run_count=1))
+        assert registry.append_end(decision(Outcome.FAILED, run_id="r1", run_count=1)) is None
+        # an end whose attempt is unknown (a task graph's run) ends every attempt of its run
+        assert registry.append_end(decision(Outcome.FAILED, run_id="r1")) is None
+        assert [e.outcome for e in registry.ledger()] == [Outcome.KEPT]

@@ -180,3 +180,22 @@ def test_the_rollback_flow_rolls_back_and_records_its_run(history_home, prefect_
     assert entry["run_id"] and "from the flow" in entry["reason"]
     with open_home(history_home) as (backend, _):
         assert assert_consistent(backend.registry)[-1].run_id == entry["run_id"]
+
+
+@pytest.mark.prefect_server
+def test_a_failed_rollback_flow_leaves_its_start_and_its_failure(history_home, prefect_server):
+    from flows.orchestration.pipeline import rollback as rollback_flow
+
+    with open_home(history_home) as (backend, _):
+        before = pointers(backend.registry)
+    state = rollback_flow(home=str(history_home), to_version="NO_SUCH_VERSION", return_state=True)
+
+    assert state.is_failed() and "NO_SUCH_VERSION" in state.message
+    run_id = str(state.state_details.flow_run_id)
+    with open_home(history_home) as (backend, _):
+        [start] = [s for s in backend.registry.ledger(started=True) if s.run_id == run_id]
+        ends = [e for e in backend.registry.ledger() if e.run_id == run_id]
+        assert pointers(backend.registry) == before
+    assert start.run_count == 1 and "Rollback started" in start.reason
+    assert [e.outcome for e in ends] == [Outcome.FAILED] and ends[0].run_count == 1
+    assert ends[0].reason.startswith("Rollback failed before a decision; champion untouched.")

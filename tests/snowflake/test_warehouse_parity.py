@@ -61,7 +61,8 @@ def test_warehouse_mode_and_worker_mode_leave_the_same_effects(
 def test_warehouse_mode_from_the_prefect_flows_calls_the_procedure(
     fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path, prefect_server
 ):
-    from flows.orchestration.pipeline import champion_challenger, score
+    from flows.orchestration.pipeline import champion_challenger
+    from flows.orchestration.score_flow import score
 
     account = offline_account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path)
     home = account.settings.home

@@ -78,8 +78,11 @@ def test_the_prefect_flow_takes_the_snowflake_backend_from_the_configuration(
     assert result["outcome"] in ("promoted", "kept")
     pointers = session.pointers(MODEL)
     assert pointers["LIVE_VERSION"] == pointers["CHAMPION"] == pointers["default"]
+    # each run's started row, then its end, in the one ledger table
     assert [row["OUTCOME"] for row in session.rows("PROMOTION_LEDGER")] == [
+        "started",
         "bootstrapped",
+        "started",
         result["outcome"],
     ]
 

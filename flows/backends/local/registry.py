@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
+from flows.backends.local import _ledger
 from flows.backends.local._artifacts import ArtifactStore
 from flows.backends.local._home import ensure_writable, require_home
 from flows.backends.local._pointers import alias_of, tag_of, unset_challenger
@@ -363,7 +364,7 @@ class LocalRegistry(Registry):
                         f"evaluated {expected}; another run switched it first."
                     ),
                 )
-                return self._append(conn, entry, evidence)
+                return _ledger.insert(conn, self.model_name, entry, evidence)
             self._store.check_model(new, sha, refusing="make it live")
             if alias_of(conn, self.model_name, new) == CHALLENGER:
                 conn.execute(
@@ -379,7 +380,8 @@ class LocalRegistry(Registry):
                 "INSERT INTO defaults VALUES (?, ?) ON CONFLICT(model) DO UPDATE SET version=excluded.version",
                 (self.model_name, new),
             )
-            recorded = self._append(conn, entry.stamped(live_before=live, live_after=new), evidence)
+            entry = entry.stamped(live_before=live, live_after=new)
+            recorded = _ledger.insert(conn, self.model_name, entry, evidence)
             checkpoint("switch-uncommitted")
         checkpoint("switch-committed")
         return recorded
@@ -411,37 +413,24 @@ class LocalRegistry(Registry):
     def append_ledger(self, entry: LedgerEntry, *, evidence: bytes | None = None) -> LedgerEntry:
         with self._connect(write=True) as conn:
             live = tag_of(conn, self.model_name, LIVE_VERSION)
-            recorded = self._append(
-                conn, entry.stamped(live_before=live, live_after=live), evidence
-            )
+            entry = entry.stamped(live_before=live, live_after=live)
+            recorded = _ledger.insert(conn, self.model_name, entry, evidence)
             checkpoint("ledger-uncommitted")
         return recorded
 
-    def _append(
-        self, conn: sqlite3.Connection, entry: LedgerEntry, evidence: bytes | None
-    ) -> LedgerEntry:
-        entry = replace(entry, has_evidence=evidence is not None)
-        cursor = conn.execute(
-            "INSERT INTO ledger (model, recorded_at, outcome, entry, evidence) VALUES (?, ?, ?, ?, ?)",
-            (
-                self.model_name,
-                entry.recorded_at,
-                entry.outcome.value,
-                json.dumps(entry.to_dict()),
-                evidence,
-            ),
-        )
-        return replace(entry, id=cursor.lastrowid)
+    def append_end(self, entry: LedgerEntry) -> LedgerEntry | None:
+        with self._connect(write=True) as conn:  # BEGIN IMMEDIATE: look, then insert
+            live = tag_of(conn, self.model_name, LIVE_VERSION)
+            entry = entry.stamped(live_before=live, live_after=live)
+            if _ledger.attempt_has_end(conn, self.model_name, entry):
+                return None
+            recorded = _ledger.insert(conn, self.model_name, entry, None)
+            checkpoint("ledger-uncommitted")
+        return recorded
 
-    def ledger(self, *, limit: int | None = None) -> list[LedgerEntry]:
-        query = "SELECT id, entry FROM ledger WHERE model=? ORDER BY id DESC"
-        params: tuple[Any, ...] = (self.model_name,)
-        if limit is not None:
-            query += " LIMIT ?"
-            params += (limit,)
+    def ledger(self, *, limit: int | None = None, started: bool = False) -> list[LedgerEntry]:
         with self._connect() as conn:
-            rows = conn.execute(query, params).fetchall()
-        return [replace(LedgerEntry.from_dict(json.loads(e)), id=i) for i, e in reversed(rows)]
+            return _ledger.read(conn, self.model_name, started=started, limit=limit)
 
     def ledger_evidence(self, entry_id: int) -> bytes | None:
         with self._connect() as conn:

@@ -190,6 +190,20 @@ class SnowflakeLedger(ModelTable):
             raise lease.lost()
         return entry
 
+    def insert_end(self, entry: LedgerEntry, *, lease: Lease) -> LedgerEntry | None:
+        """Append ``entry`` as its run attempt's end, unless the attempt has an entry already.
+
+        The caller holds the lock, which every ledger writer takes and whose lease
+        fences the insert: nothing can be inserted between the look and the insert.
+        """
+        rows = self.read_rows(
+            f"SELECT ID, ENTRY, STATE FROM {self.table} WHERE MODEL_NAME = ? AND OUTCOME <> ?",
+            [self.model_name, Outcome.STARTED.value],
+        )
+        if any(entry.same_attempt(_entry(row)) for row in rows or []):
+            return None
+        return self.insert(entry, None, lease=lease)
+
     def settle(self, entry: LedgerEntry, *, lease: Lease) -> LedgerEntry:
         """Make the row of ``entry`` final as ``entry`` says (completed, or failed).
 
@@ -227,17 +241,23 @@ class SnowflakeLedger(ModelTable):
         limit: int | None = None,
         live: Callable[[], str | None],
         held: Callable[[], bool],
+        started: bool = False,
     ) -> list[LedgerEntry]:
-        """Recorded decisions, oldest first; pending rows read as what happened.
+        """Recorded decisions and ends, oldest first; pending rows read as what happened.
 
         ``live`` gives the live version and ``held`` whether a live holder has the
         lock; both are asked only when a pending row is read. A missing table
         (nothing recorded yet, or no setup) reads as an empty ledger.
+        ``started`` reads the runs' ``started`` rows instead.
         """
-        query = f"SELECT ID, ENTRY, STATE FROM {self.table} WHERE MODEL_NAME = ? ORDER BY ID DESC"
+        compare = "=" if started else "<>"
+        query = (
+            f"SELECT ID, ENTRY, STATE FROM {self.table} WHERE MODEL_NAME = ? "
+            f"AND OUTCOME {compare} ? ORDER BY ID DESC"
+        )
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        rows = self.read_rows(query, [self.model_name]) or []
+        rows = self.read_rows(query, [self.model_name, Outcome.STARTED.value]) or []
         entries = []
         for row in reversed(rows):
             entry = _entry(row)

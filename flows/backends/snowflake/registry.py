@@ -478,9 +478,18 @@ class SnowflakeRegistry(Registry):
             stamped = entry.stamped(live_before=live, live_after=live)
             return self._ledger.insert(stamped, evidence, lease=mover.lease)
 
-    def ledger(self, *, limit: int | None = None) -> list[LedgerEntry]:
+    def append_end(self, entry: LedgerEntry) -> LedgerEntry | None:
+        with self._locked(strict=False) as mover:  # every ledger writer holds it
+            live = self.get_tag(LIVE_VERSION)
+            stamped = entry.stamped(live_before=live, live_after=live)
+            return self._ledger.insert_end(stamped, lease=mover.lease)
+
+    def ledger(self, *, limit: int | None = None, started: bool = False) -> list[LedgerEntry]:
         return self._ledger.read(
-            limit=limit, live=lambda: self.get_tag(LIVE_VERSION), held=self._lock_held
+            limit=limit,
+            live=lambda: self.get_tag(LIVE_VERSION),
+            held=self._lock_held,
+            started=started,
         )
 
     def _lock_held(self) -> bool:

@@ -125,17 +125,25 @@ def _session_options(
     """
     if parameters is not None:
         options = parameters._connect_kwargs()
+    elif settings.credentials_block is not None:
+        from flows.backends.snowflake.credentials_block import connect_with_block
+
+        # the connection is already scoped to the locations and bounded in time
+        return {"connection": connect_with_block(settings, **_time_limits(settings))}
     else:  # named, so that the settings below are layered on top of the connection
         options = {"connection_name": settings.connection_name or default_connection_name()}
-    options.update(
-        database=settings.database,
-        schema=settings.schema,
-        session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": settings.statement_timeout_seconds},
-        network_timeout=settings.network_timeout_seconds,
-    )
+    options.update(database=settings.database, schema=settings.schema, **_time_limits(settings))
     if settings.warehouse is not None:
         options["warehouse"] = settings.warehouse
     return options
+
+
+def _time_limits(settings: SnowflakeSettings) -> dict[str, Any]:
+    """How long a statement and a network call may take, as connection options."""
+    return {
+        "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": settings.statement_timeout_seconds},
+        "network_timeout": settings.network_timeout_seconds,
+    }
 
 
 def default_connection_name() -> str:
@@ -230,6 +238,8 @@ def open_session(
     logger.info("Opening a Snowflake session (%s).", description)
     try:
         session = builder.configs(_session_options(settings, parameters)).create()
+    except ConfigError:
+        raise
     except Exception as exc:
         raise _classified(exc, description) from exc
     return SnowflakeSession(session, description=description)
@@ -278,5 +288,7 @@ def _describe(settings: SnowflakeSettings, parameters: ConnectionParameters | No
     where = f"{settings.database}.{settings.schema}"
     if parameters is not None:
         return f"{parameters.describe()}, {where}"
+    if settings.credentials_block is not None:
+        return f"credentials block {settings.credentials_block!r}, {where}"
     name = settings.connection_name or "default connection"
     return f"connection {name!r}, {where}"

@@ -74,9 +74,9 @@ class TestBackendNames:
     def test_the_flows_offer_the_names_of_the_map(self):
         from prefect.utilities.callables import parameter_schema
 
-        from flows.orchestration import pipeline
+        from flows.orchestration import pipeline, score_flow
 
-        for flow in (pipeline.champion_challenger, pipeline.train_champion, pipeline.score):
+        for flow in (pipeline.champion_challenger, pipeline.train_champion, score_flow.score):
             schema = parameter_schema(flow.fn).model_dump()["properties"]["backend"]
             assert schema["anyOf"][0]["enum"] == list(BACKEND_NAMES)
 

@@ -115,7 +115,7 @@ def test_the_scored_file_keeps_the_id_and_scores_unseen_categories(worked_exampl
 
 
 def test_the_score_flow_scores_a_file_like_the_cli(worked_example, tmp_path):
-    from flows.orchestration.pipeline import score
+    from flows.orchestration.score_flow import score
 
     home = worked_example / "churn" / "home"
     out = tmp_path / "flow-scores.parquet"

@@ -12,7 +12,7 @@ from deployments.graph_contract import STEPS
 from flows.cli import build_parser
 from flows.cycle import steps
 from flows.cycle.operations import OPERATIONS
-from flows.orchestration import pipeline
+from flows.orchestration import pipeline, score_flow
 
 NOT_AN_OPERATION: set[str] = set()
 """Step functions that compose operations rather than being one."""
@@ -22,7 +22,13 @@ NOT_A_STEP = {"reconcile-ended-runs"}
 
 def _defined_for_steps(function: object) -> bool:
     """Defined in steps, or one of the bodies steps lists as its own (reads, ingest, scoring)."""
-    own = (steps.__name__, "flows.cycle.reads", "flows.cycle.upkeep", "flows.cycle.rollback")
+    own = (
+        steps.__name__,
+        "flows.cycle.reads",
+        "flows.cycle.upkeep",
+        "flows.cycle.rollback",
+        "flows.cycle.endings",
+    )
     return function.__module__ in own or function in (
         steps.check_files,
         steps.generate_data,
@@ -33,7 +39,8 @@ def _defined_for_steps(function: object) -> bool:
 
 
 def _prefect_task_names() -> set[str]:
-    return {obj.name for obj in vars(pipeline).values() if isinstance(obj, Task)}
+    found = (*vars(pipeline).values(), *vars(score_flow).values())
+    return {obj.name for obj in found if isinstance(obj, Task)}
 
 
 def _cli_commands() -> set[str]:

@@ -10,7 +10,7 @@ from prefect.task_engine import TaskRunTimeoutError
 
 from ccpolicy import PolicyParameterError
 from flows.errors import DataValidationError, EmptyWindowError, RegistryBusyError
-from flows.orchestration import pipeline, retries
+from flows.orchestration import pipeline, retries, score_flow
 
 SnowflakeOperationalError = type(
     "OperationalError", (Exception,), {"__module__": "snowflake.connector.errors"}
@@ -66,8 +66,9 @@ class TestTransientFailures:
 
 TASKS = [
     value
-    for value in vars(pipeline).values()
-    if type(value).__name__ == "Task" and value.fn.__module__ == pipeline.__name__
+    for module in (pipeline, score_flow)
+    for value in vars(module).values()
+    if type(value).__name__ == "Task" and value.fn.__module__ == module.__name__
 ]
 
 
