@@ -49,6 +49,7 @@ _LETTERS: dict[Outcome, str] = {
     Outcome.CANDIDATE: "C",
     Outcome.CONTINUED: "L",
     Outcome.REJECTED: "J",
+    Outcome.STARTED: "s",
 }
 """One letter per outcome, for the markdown's outcome line."""
 _BARS = "▁▂▃▄▅▆▇█"
