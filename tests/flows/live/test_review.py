@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ccpolicy
 from flows.backends import open_backend
 from flows.cycle import stages, steps
 from flows.live.review import NoCandidateError
 from flows.names import CHALLENGER, LIVE_VERSION
 from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
+from tests.flows.live.homes import live_home
 from tests.flows.live.test_candidacy import LIVE
 from tests.flows.loans import loans, own_settings
 
@@ -153,3 +155,16 @@ def test_a_champion_moved_outside_the_ledger_ends_the_test(tested):
         assert result.outcome is Outcome.REJECTED
         assert "its live test ends without a decision" in result.reason
         assert steps.live_candidate(backend) is None
+
+
+def test_a_split_test_is_judged_on_each_arms_own_rows(tmp_path):
+    settings = live_home(tmp_path / "home", mode="split", share=0.5)
+    with open_backend(settings) as backend:
+        test = steps.live_candidate(backend)
+        newest = steps.live_clock(backend)
+        log_matured(backend, matured_rows(test, periods=[newest - 2], per_period=400, mode="split"))
+        result = steps.review(backend, settings)
+        stored = backend.registry.ledger_evidence(result.entry.id)
+    assert result.outcome is Outcome.CONTINUED and result.rows == 400
+    assert result.details["design"] == "independent"
+    assert ccpolicy.Evidence.from_npz_bytes(stored).design == "independent"
