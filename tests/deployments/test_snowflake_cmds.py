@@ -150,6 +150,8 @@ def test_setup_creates_the_registry_objects_and_says_which(tmp_path, monkeypatch
         "PROMOTION_LOCK",
         "PROMOTION_LEDGER_EVIDENCE",
         "TRAIN_ROW_HASH_PARTS",
+        "LIVE_SCORE_LOG",
+        "LIVE_OUTCOMES",
         "LIVE_VERSION",
         "CHALLENGER_VERSION",
     ]
