@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from flows.cycle.completeness import HOW_TO_COMPLETE, complete_span, incomplete_newest
@@ -334,6 +335,9 @@ def decide(
     strength = evidence_strength(
         evaluation.y_true, evaluation.champion_scores, evaluation.challenger_scores
     )
+    live_test = None
+    if live is not None and live.on:
+        live_test = partial(as_candidacy, live=live, open_test=live_candidate(backend))
     entry = decision_entry(
         evaluation,
         decision,
@@ -342,9 +346,8 @@ def decide(
         actor=actor,
         run_id=run_id,
         plan=plan_record,
+        live_test=live_test,
     )
-    if live is not None and live.on:
-        entry = as_candidacy(entry, live, open_test=live_candidate(backend))
     payload = evidence.to_npz_bytes()
     if entry.outcome is Outcome.CANDIDATE:
         registry.set_challenger(evaluation.challenger.name)

@@ -81,3 +81,12 @@ def test_an_unknown_live_policy_fails_before_any_training(live_home):
         outcome = cycle.run()
         assert "no_such" in str(outcome.error)
         assert len(backend.registry.list_versions()) == versions
+
+
+def test_a_dry_run_says_it_would_open_a_test_and_opens_none(live_home):
+    with open_backend(live_home) as backend:
+        report = stages.weekly_cycle(backend, live_home, AlwaysPromote(), dry_run=True)
+        assert report.entry.outcome is Outcome.DRY_RUN
+        assert "(dry run: would be candidate; nothing changed)" in report.entry.reason
+        assert steps.live_candidate(backend) is None
+        assert backend.registry.version_by_alias(CHALLENGER) is None
