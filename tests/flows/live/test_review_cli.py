@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-from rich.console import Console
 
 from flows.backends import open_backend
 from flows.cli import main
-from flows.cli._console import set_console
 from flows.cycle import steps
 from flows.records import Outcome
 from tests.flows.live.homes import CONFIG, live_home
 from tests.flows.live.test_review import log_matured, matured_rows
-
-
-@pytest.fixture
-def screen():
-    buffer = io.StringIO()
-    set_console(Console(file=buffer, width=120, color_system=None, force_terminal=False))
-    yield buffer
-    set_console(None)
 
 
 @pytest.fixture
