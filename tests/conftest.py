@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -90,6 +91,19 @@ def no_shared_server_left_behind() -> Iterator[None]:
     yield
     if before is None and home.is_dir() and recorded_server(home) is not None:
         stop_server(home)  # one a test started: a server that was running before stays
+
+
+@pytest.fixture
+def screen() -> Iterator[io.StringIO]:
+    """What the CLI prints to its console in this process, wide enough that nothing wraps."""
+    from rich.console import Console
+
+    from flows.cli._console import set_console
+
+    buffer = io.StringIO()
+    set_console(Console(file=buffer, width=200, color_system=None, force_terminal=False))
+    yield buffer
+    set_console(None)
 
 
 # -- a real Prefect server, one per test session ----------------------------------------

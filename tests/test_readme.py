@@ -5,8 +5,10 @@ whose ``.venv`` is this test environment, with ``HOME``, ``CC_HOME`` and ``TMPDI
 pointing into that folder. ``toml`` blocks are loaded as a home's ``config.toml``.
 A block preceded by ``<!-- docs-test: skip, <reason> -->`` is skipped with that
 reason (the production sequence needs a server and a worker; the Snowflake
-commands an account). Inside a run block, the installation steps are satisfied
-by this environment and the test suite is not run from within itself.
+commands an account). The repository's ``examples`` folder is linked into the
+scratch folder, as the README's commands run from the repository root. Inside a run
+block, the installation steps are satisfied by this environment and the test suite
+is not run from within itself.
 
 The flow commands of every block reach the session's Prefect server through
 ``PREFECT_API_URL``, rather than each block starting (and migrating) a background
@@ -81,6 +83,7 @@ def test_every_fenced_block_of_the_readme_works(block, tmp_path, request):
     if not script:
         pytest.skip("every step is an installation step this environment satisfies")
     (tmp_path / ".venv").symlink_to(sys.prefix)
+    (tmp_path / "examples").symlink_to(REPO / "examples")  # commands run "from the repository root"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CC_", "PREFECT_"))}
     env.update(
         HOME=str(tmp_path),

@@ -116,6 +116,14 @@ class Registry(ABC):
         """Point the CHALLENGER alias and the CHALLENGER_VERSION tag at version ``name``."""
 
     @abstractmethod
+    def clear_challenger(self, name: str) -> None:
+        """Take the CHALLENGER alias and the CHALLENGER_VERSION tag off ``name``, if it holds them.
+
+        A rejected live candidate is no one's challenger any more; when another version
+        holds them already, nothing changes.
+        """
+
+    @abstractmethod
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
     ) -> LedgerEntry:

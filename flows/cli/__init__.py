@@ -29,6 +29,7 @@ COMMAND_GROUPS = (
     "flows.cli.registry_cmds",
     "flows.cli.policy_cmds",
     "flows.cli.report_cmds",
+    "flows.cli.review_cmds",
     "flows.cli.server_cmds",
 )
 """Modules of this package that each expose ``register(subparsers)``."""

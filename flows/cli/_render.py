@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from flows.cycle.live import LiveStatus
+    from flows.live.review import ReviewResult
     from flows.records import LedgerEntry, ModelVersion, RegistryStatus
 
 NOTHING = "—"
@@ -36,6 +37,9 @@ OUTCOME_STYLE = {
     "dry-run": "blue",
     "stale-champion": "yellow",
     "failed": "red",
+    "candidate": "blue",
+    "continued": "magenta",
+    "rejected": "cyan",
 }
 """Colour of each ledger outcome on a terminal."""
 
@@ -233,6 +237,29 @@ def print_decision(console: Console, entry: LedgerEntry) -> None:
     ]
     style = OUTCOME_STYLE.get(outcome)
     print_fields(console, f"[{style}]{outcome.upper()}[/]" if style else outcome.upper(), fields)
+
+
+def print_review(console: Console, result: ReviewResult) -> None:
+    """A live review: what the look decided, on how many matured rows, and the path so far."""
+    from rich.markdown import Markdown
+
+    from flows.live.looks_chart import looks_chart
+
+    outcome = result.outcome.value if result.outcome else "no look"
+    if result.dry_run and result.outcome:
+        outcome = f"{outcome} (dry run: nothing recorded)"
+    test = result.candidate
+    fields: list[tuple[str, Cell]] = [
+        ("outcome", (outcome, OUTCOME_STYLE.get(outcome, ""))),
+        ("reason", result.reason),
+        ("candidate", f"{test.version} ({test.mode}, since period {test.since_period})"),
+        ("champion", test.champion_version),
+        ("matured rows", f"{result.rows:,} (periods up to {result.through_period})"),
+        ("ledger entry", NOTHING if result.entry is None else f"#{result.entry.id}"),
+    ]
+    print_fields(console, f"LIVE REVIEW of {test.version}", fields)
+    console.line()
+    console.print(Markdown(looks_chart(result.looks)))
 
 
 def print_status(console: Console, status: RegistryStatus) -> None:

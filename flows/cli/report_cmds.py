@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the report command."""
     report = subparsers.add_parser(
         "report",
-        help="an HTML page of hold-out AUCs per cycle, the live versions and the latest ROC curves",
+        help="an HTML page of hold-out AUCs per cycle, the live versions, the latest ROC curves "
+        "and the newest live test's path",
     )
     add_backend_options(report)
     report.add_argument(
@@ -29,16 +30,19 @@ def report_command(args: argparse.Namespace) -> int:
     from flows.cycle import steps
     from flows.cycle.trend_render import trend_html
     from flows.errors import ConfigError
+    from flows.live.candidacy import live_path
 
     with open_existing(settings_from(args)) as backend:  # a wrong home or model: one line
         trend = steps.trend(backend)
+        live = live_path(steps.history(backend))
     try:
-        args.out.write_text(trend_html(trend), encoding="utf-8")
+        args.out.write_text(trend_html(trend, live=live), encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot write the report to {args.out}: {exc.strerror}.") from exc
     get_console().print(
         f"Wrote {args.out}: {len(trend.points)} ledger entries of {trend.model_name}; "
-        f"live now: {trend.live_now or 'no version'}.",
+        f"live now: {trend.live_now or 'no version'}."
+        + (f" Live test of {live.candidate.version}: {len(live.looks)} look(s)." if live else ""),
         highlight=False,
         soft_wrap=True,
     )

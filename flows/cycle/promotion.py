@@ -19,6 +19,8 @@ from flows.errors import ArtifactIntegrityError
 from flows.records import LedgerEntry, Outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import ccpolicy
     from flows.backends.registry import Registry
     from flows.cycle.evaluation import Evaluation
@@ -148,12 +150,15 @@ def decision_entry(
     dry_run: bool = False,
     run_id: str | None = None,
     plan: dict[str, Any] | None = None,
+    live_test: Callable[[LedgerEntry], LedgerEntry] | None = None,
 ) -> LedgerEntry:
     """The ledger entry of ``decision`` on ``evaluation``, not yet applied or recorded.
 
     A challenger that is the champion itself is kept whatever the verdict, and a dry
     run is recorded as one, with what it would have done in its reason. A promotion
     whose gain is within the noise (``strength``) says so at the end of its reason.
+    ``live_test`` turns the entry into what live mode makes of it (a promotion opens a
+    live test instead), before a dry run says what it would have done.
     """
     outcome = outcome_of(decision.verdict)
     reason = decision.reason
@@ -165,10 +170,7 @@ def decision_entry(
             f"The retrained challenger is the live champion itself ({evaluation.champion.name}): "
             "same spec, same training rows. Nothing to promote."
         )
-    if dry_run:
-        reason = f"{reason} (dry run: would be {outcome.value}; nothing changed)"
-        outcome = Outcome.DRY_RUN
-    return LedgerEntry(
+    entry = LedgerEntry(
         outcome=outcome,
         reason=reason,
         actor=actor,
@@ -186,6 +188,12 @@ def decision_entry(
         plan=plan or {},
         run_id=run_id,
     )
+    if live_test is not None:
+        entry = live_test(entry)
+    if dry_run:
+        reason = f"{entry.reason} (dry run: would be {entry.outcome.value}; nothing changed)"
+        entry = replace(entry, outcome=Outcome.DRY_RUN, reason=reason)
+    return entry
 
 
 def switch_live(

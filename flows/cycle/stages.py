@@ -208,7 +208,9 @@ class Cycle:
     # -- the stages ---------------------------------------------------------------------
 
     def check_policy(self) -> ccpolicy.Policy:
-        """Load and check the policy, before any training."""
+        """Load and check the policy (and in live mode the live one), before any training."""
+        if self.settings.live.on:
+            steps.load_live_policy(self.settings.live)
         if self._policy is not None:
             return steps.check_policy_object(self._policy)
         return steps.check_policy(self.parameters.policy, self.parameters.policy_params)
@@ -284,6 +286,7 @@ class Cycle:
             dry_run=self.parameters.dry_run,
             actor=self.actor,
             run_id=self.run_id,
+            live=self.settings.live,
         )
 
     def record_end(self, error: str, plan: CyclePlan | None = None) -> LedgerEntry | None:

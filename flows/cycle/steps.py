@@ -8,8 +8,9 @@ the steps that only read (``status``, ``history``, ``trend``, …) are listed he
 bodies live in ``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring``,
 ``flows.cycle.endings`` and ``flows.cycle.reads``. So are the live test's (``live_candidate``,
 ``score_log``, ``through_period``, ``live_status``, ``read_outcomes`` then
-``ingest_outcomes``), from ``flows.cycle.live``. Nothing
-outside the cycle and the backends calls a registry or a data source but through here.
+``ingest_outcomes``), from ``flows.cycle.live``, and the live review (``review``, one look
+at the candidate) from ``flows.live.review``. Nothing outside the cycle, the live test and
+the backends calls a registry or a data source but through here.
 The name each operation goes by as a Prefect task, a graph task and a command is in
 ``flows.cycle.operations``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from flows.cycle.completeness import HOW_TO_COMPLETE, complete_span, incomplete_newest
@@ -74,7 +76,11 @@ from flows.errors import (
     AlreadyChampionError,
     ConfigError,
 )
+from flows.live.candidacy import as_candidacy
+from flows.live.candidacy import load_live_policy as load_live_policy
 from flows.live.outcomes import read_outcomes as read_outcomes
+from flows.live.review import ReviewResult as ReviewResult
+from flows.live.review import review as review
 from flows.names import CHALLENGER
 from flows.records import LedgerEntry, ModelVersion, Outcome
 
@@ -87,6 +93,7 @@ if TYPE_CHECKING:
     from flows.backends import Backend
     from flows.config import Settings
     from flows.cycle.evaluation import Evaluation
+    from flows.live.settings import LiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +259,10 @@ def retrain_challenger(
     )
     if dry_run:
         return RetrainResult(version=version, reused=reused, plan=plan, unlogged=unlogged)
+    under_test = live_candidate(backend) if settings.live.on else None
+    if under_test is not None:
+        logger.info("CHALLENGER stays on %s, under live test", under_test.version)
+        return RetrainResult(version=version, reused=reused, plan=plan)
     try:
         backend.registry.set_challenger(version.name)
     except AlreadyChampionError:  # unchanged data, or another run just promoted this version
@@ -304,6 +315,7 @@ def decide(
     dry_run: bool = False,
     actor: str | None = None,
     run_id: str | None = None,
+    live: LiveSettings | None = None,
 ) -> PromotionReport:
     """Let ``policy`` decide on ``evaluation``, apply the verdict and record it.
 
@@ -311,6 +323,8 @@ def decide(
     evaluated: if another run changed the live version meanwhile, nothing switches
     and the ledger says so. Every other verdict is recorded as it is. Whatever the
     policy, the entry carries the evidence's strength (``flows.cycle.strength``).
+    With ``live`` on, a "promote" verdict opens a live test instead
+    (``flows.live.candidacy``): the challenger becomes the CHALLENGER candidate.
     """
     registry = backend.registry
     evidence = build_evidence(evaluation, last_promotion=last_promotion_period(registry))
@@ -321,6 +335,9 @@ def decide(
     strength = evidence_strength(
         evaluation.y_true, evaluation.champion_scores, evaluation.challenger_scores
     )
+    live_test = None
+    if live is not None and live.on:
+        live_test = partial(as_candidacy, live=live, open_test=live_candidate(backend))
     entry = decision_entry(
         evaluation,
         decision,
@@ -329,9 +346,13 @@ def decide(
         actor=actor,
         run_id=run_id,
         plan=plan_record,
+        live_test=live_test,
     )
     payload = evidence.to_npz_bytes()
-    if entry.outcome is Outcome.PROMOTED:
+    if entry.outcome is Outcome.CANDIDATE:
+        registry.set_challenger(evaluation.challenger.name)
+        recorded = registry.append_ledger(entry, evidence=payload)
+    elif entry.outcome is Outcome.PROMOTED:
         recorded = switch_live(
             registry, evaluation.champion.name, evaluation.challenger.name, entry, evidence=payload
         )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from flows.config import Settings
+    from flows.live.candidacy import LivePath
 
 _MARKS: dict[Outcome, tuple[str, str]] = {
     Outcome.PROMOTED: ("^", "#2e7d32"),
@@ -33,6 +34,7 @@ _MARKS: dict[Outcome, tuple[str, str]] = {
     Outcome.DRY_RUN: ("s", "#1565c0"),
     Outcome.STALE_CHAMPION: ("X", "#8e24aa"),
     Outcome.FAILED: ("X", "#c62828"),
+    Outcome.CANDIDATE: ("*", "#00838f"),
 }
 """Marker and colour of each decision outcome on the AUC chart."""
 _LETTERS: dict[Outcome, str] = {
@@ -44,6 +46,10 @@ _LETTERS: dict[Outcome, str] = {
     Outcome.STALE_CHAMPION: "S",
     Outcome.ROLLED_BACK: "R",
     Outcome.FAILED: "F",
+    Outcome.CANDIDATE: "C",
+    Outcome.CONTINUED: "L",
+    Outcome.REJECTED: "J",
+    Outcome.STARTED: "s",
 }
 """One letter per outcome, for the markdown's outcome line."""
 _BARS = "▁▂▃▄▅▆▇█"
@@ -59,8 +65,11 @@ figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
 """
 
 
-def trend_html(trend: Trend) -> str:
-    """The whole report as one HTML document: both figures inline, the two tables."""
+def trend_html(trend: Trend, *, live: LivePath | None = None) -> str:
+    """The whole report as one HTML document: the figures inline, the two tables.
+
+    With ``live``, the newest live test's path too: z at each look against the boundary.
+    """
     title = f"{trend.model_name} over time"
     parts = [
         "<!doctype html>",
@@ -84,6 +93,8 @@ def trend_html(trend: Trend) -> str:
             f"<h2>Latest cycle: ROC curves (entry {html.escape(latest.point.label)})</h2>",
             f"<figure>{_svg(roc_figure(trend))}</figure>",
         ]
+    if live is not None:
+        parts += _live_test_section(live)
     parts += [_live_table(trend), _decision_table(trend), "</body></html>"]
     return "\n".join(parts) + "\n"
 
@@ -184,6 +195,44 @@ def history_figure(trend: Trend) -> Figure:
     )
     live_axes.tick_params(axis="x", labelsize=8)
     live_axes.set_xlabel(f"ledger entry and newest {trend.period_column}")
+    return figure
+
+
+def _live_test_section(live: LivePath) -> list[str]:
+    test = live.candidate
+    state = f"ended {live.ended.outcome.value}" if live.ended else "open"
+    lines = [
+        f"<h2>Live test of {html.escape(test.version)} against "
+        f"{html.escape(test.champion_version)} ({test.mode}, since period {test.since_period}, "
+        f"{state})</h2>"
+    ]
+    if not live.looks:
+        return [*lines, "<p>No look taken yet: outcomes have not matured.</p>"]
+    return [*lines, f"<figure>{_svg(live_test_figure(live))}</figure>"]
+
+
+def live_test_figure(live: LivePath) -> Figure:
+    """z at each look of a live test against the boundary it had to cross to promote."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 3.4), layout="constrained")
+    axes = figure.subplots()
+    numbers = [look.number for look in live.looks]
+    axes.plot(numbers, [look.z for look in live.looks], "o-", color=_CHAMPION_COLOUR, label="z")
+    axes.plot(
+        numbers,
+        [look.boundary for look in live.looks],
+        "--",
+        color=_MARKS[Outcome.PROMOTED][1],
+        label="boundary (promote above)",
+    )
+    for look in live.looks:
+        axes.annotate(f"{look.information:.0%}", (look.number, look.z), fontsize=7, xytext=(4, 4),
+                      textcoords="offset points")  # fmt: skip
+    axes.set_xticks(numbers)
+    axes.set_xlabel("look (annotated: share of the planned rows)")
+    axes.set_ylabel("z")
+    axes.legend(loc="upper left", fontsize=7)
     return figure
 
 

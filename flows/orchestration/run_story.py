@@ -1,8 +1,9 @@
 """What a run tells the Prefect UI: its name, its final state, its artifacts and its events.
 
 The weekly run ends in a Completed state named after its outcome (``Promoted``,
-``Kept``, ``Inconclusive``, ``Dry run``, ``Stale champion``) with the decision's
-reason as the message, so the runs list tells the story without opening anything.
+``Kept``, ``Inconclusive``, ``Dry run``, ``Stale champion``, in live mode
+``Candidate``) with the decision's reason as the message, so the runs list tells the
+story without opening anything.
 Every decision is also a Prefect event, ``champion-challenger.decision.<outcome>``,
 about the model, for automations to act on.
 """
@@ -36,6 +37,7 @@ OUTCOME_STATE_NAMES: dict[Outcome, str] = {
     Outcome.INCONCLUSIVE: "Inconclusive",
     Outcome.DRY_RUN: "Dry run",
     Outcome.STALE_CHAMPION: "Stale champion",
+    Outcome.CANDIDATE: "Candidate",
 }
 """Name of the Completed state a weekly run ends in, by the decision's outcome.
 
@@ -84,16 +86,21 @@ def decision_state(report: PromotionReport) -> State:
     )
 
 
+def model_resource(settings: Settings) -> dict[str, str]:
+    """The Prefect resource every event of this package is about: the model."""
+    return {
+        "prefect.resource.id": f"champion-challenger.model.{settings.model_name}",
+        "prefect.resource.name": settings.model_name,
+    }
+
+
 def emit_decision_event(settings: Settings, report: PromotionReport) -> None:
     """``champion-challenger.decision.<outcome>`` about the model, with the numbers behind it."""
     entry = report.entry
     p_value = report.decision.details.get("p_value")
     emit_event(
         event=f"{DECISION_EVENT_PREFIX}{entry.outcome.value}",
-        resource={
-            "prefect.resource.id": f"champion-challenger.model.{settings.model_name}",
-            "prefect.resource.name": settings.model_name,
-        },
+        resource=model_resource(settings),
         payload={
             "outcome": entry.outcome.value,
             "verdict": report.decision.verdict.value,

@@ -30,6 +30,8 @@ from flows.cycle import steps
 from flows.data.quickstart import GeneratorSpec
 from flows.records import Outcome
 from tests.deployments.conftest import PREFECT_YAML
+from tests.flows.live.homes import STORED_DAYS, live_settings
+from tests.flows.loans import loans
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 
@@ -37,6 +39,8 @@ NOT_COMPARED = {"id", "recorded_at", "run_id", "run_count", "actor"}
 """Who ran it and when: different by design between the two runs. ``run_count`` is
 Prefect's attempt of a flow run; a graph run has none (Snowflake retries its tasks
 inside the same run), so its entries leave it unknown."""
+DRAWN = ("details", "live", "salt")
+"""A candidate's salt: drawn fresh for every test, so different between the two runs."""
 CLOSE = {"metrics", "details"}
 """The numbers behind a decision: equal up to float noise. A forest's predict_proba sums its
 trees' votes across threads in completion order, so scores differ in the last bits."""
@@ -54,6 +58,8 @@ class Scenario:
     """A ``[challenger]`` table replacing the home's (a model that cannot train)."""
     outcomes: tuple[Outcome, ...] = ()
     """The outcomes of the entries the run leaves, oldest first."""
+    live: bool = False
+    """Run in a home with ``[live]`` shadow mode on (loans with ids) instead."""
 
 
 def _fixed(verdict: str, **more) -> dict:
@@ -72,6 +78,7 @@ SCENARIOS = {
         {"policy": "switches_live_first"},
         outcomes=(Outcome.ROLLED_BACK, Outcome.STALE_CHAMPION),
     ),
+    "live-candidate": Scenario(_fixed("promote"), live=True, outcomes=(Outcome.CANDIDATE,)),
     "training-fails": Scenario(
         _fixed("promote"),
         challenger=(
@@ -85,13 +92,18 @@ SCENARIOS = {
 
 @pytest.fixture(scope="module")
 def homes(tmp_path_factory, prepared_home):
-    """The prepared home (a champion) and one with the same data but no champion yet."""
+    """The prepared home (a champion), one with the same data but no champion yet, and a
+    home of loans with ids under ``[live]`` shadow mode, with a champion."""
     bare = tmp_path_factory.mktemp("bare") / "home"
     bare.mkdir()
     shutil.copy(prepared_home / "config.toml", bare / "config.toml")
     with open_backend(load_settings(home=bare)) as backend:
         steps.generate_data(backend, GeneratorSpec())
-    return {True: prepared_home, False: bare}
+    live = live_settings(tmp_path_factory.mktemp("live") / "home")
+    with open_backend(live) as backend:
+        backend.source.write(loans(STORED_DAYS))
+        steps.train_champion(backend, live, actor="tester")
+    return {True: prepared_home, False: bare, "live": live.home}
 
 
 def _copy(source: Path, target: Path, challenger: str | None) -> Path:
@@ -122,6 +134,16 @@ def _ledger_size(home: Path) -> int:
         return len(backend.registry.ledger())
 
 
+def _live_apart(entry: dict) -> tuple[dict, dict | None]:
+    """``entry`` without its live record, and that record (exact) without the :data:`DRAWN` salt."""
+    details, live, salt = DRAWN
+    if live not in entry[details]:
+        return entry, None
+    record = dict(entry[details][live])
+    assert record.pop(salt)
+    return {**entry, details: {k: v for k, v in entry[details].items() if k != live}}, record
+
+
 def _leaves(value, path=()):
     """A nested mapping or list as ``{path: leaf}``, for an approximate comparison."""
     if isinstance(value, dict):
@@ -134,6 +156,10 @@ def _leaves(value, path=()):
 def _assert_same_entries(by_graph: list[dict], by_flow: list[dict]) -> None:
     assert len(by_graph) == len(by_flow)
     for graph_entry, flow_entry in zip(by_graph, by_flow, strict=True):
+        (graph_entry, graph_live), (flow_entry, flow_live) = map(
+            _live_apart, (graph_entry, flow_entry)
+        )
+        assert graph_live == flow_live
         exact = set(flow_entry) - NOT_COMPARED - CLOSE
         assert {k: graph_entry[k] for k in exact} == {k: flow_entry[k] for k in exact}
         for key in CLOSE:
@@ -147,7 +173,7 @@ def test_the_flow_and_the_graph_leave_the_same_ledger_and_pointers(
     from flows.orchestration.pipeline import champion_challenger
 
     scenario = SCENARIOS[name]
-    source = homes[scenario.champion]
+    source = homes["live" if scenario.live else scenario.champion]
     flow_home = _copy(source, tmp_path / "flow", scenario.challenger)
     graph_home = _copy(source, tmp_path / "graph", scenario.challenger)
     before = _ledger_size(source)
@@ -180,6 +206,10 @@ def test_the_flow_and_the_graph_leave_the_same_ledger_and_pointers(
     assert state.is_failed() == failed and rehearsal.succeeded == (not failed)
     if failed:  # the failure is recorded with the plan whenever the plan was made
         assert by_flow[-1]["plan"]["holdout"] == [16, 19]
+    if scenario.live:  # a candidate, not a promotion: CHALLENGER, the champion stays live
+        assert state.name == "Candidate"
+        assert flow_pointers["live_version"] == pointers_before["live_version"]
+        assert flow_pointers["challenger_alias"] == by_flow[-1]["challenger_version"]
     if name == "dry-run":  # nothing moved and no version was logged, on either path
         assert (flow_pointers, flow_versions) == (pointers_before, versions_before)
 

@@ -19,6 +19,7 @@ from deployments.prefect_automations import (
 from deployments.prefect_deploy import read_project
 from deployments.prefect_yaml import read_deployment
 from flows.errors import ConfigError
+from flows.orchestration.review import REVIEW_FLOW, REVIEW_STATE_NAMES
 from flows.orchestration.run_story import DECISION_EVENT_PREFIX, OUTCOME_STATE_NAMES
 from tests.conftest import REPO
 
@@ -33,9 +34,13 @@ def _zombie():
 class TestZombieAutomation:
     def test_every_name_a_finished_run_can_end_with_disarms_it(self):
         expected = _zombie().trigger.expect
-        for name in [*OUTCOME_STATE_NAMES.values(), "Completed", "Failed", "TimedOut"]:
+        names = [*OUTCOME_STATE_NAMES.values(), *REVIEW_STATE_NAMES, "Completed", "Failed"]
+        for name in [*names, "TimedOut"]:
             assert f"prefect.flow-run.{name}" in expected, name
         assert {"prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"} <= expected
+
+    def test_it_watches_the_review_flow_too(self):
+        assert REVIEW_FLOW in _zombie().trigger.match_related["prefect.resource.name"]
 
     def test_it_is_armed_by_pending_running_or_a_heartbeat_and_marks_the_run_crashed(self):
         zombie = _zombie()

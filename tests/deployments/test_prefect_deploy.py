@@ -28,10 +28,12 @@ class TestReadDeployments:
             "train-champion/bootstrap",
             "score/score",
             "rollback/rollback",
+            "review/review",
         }
         assert {spec.work_pool for spec in specs.values()} == {"champion-challenger"}
         assert specs["champion-challenger/weekly"].schedules == ("1 1 * * 1 (Asia/Singapore)",)
         assert specs["score/score"].schedules == ()
+        assert specs["review/review"].schedules == ("0 2 * * * (Asia/Singapore)",)
 
     def test_a_flow_without_a_name_is_named_like_prefect_names_it(self, tmp_path):
         (tmp_path / "jobs.py").write_text("@flow\ndef nightly_job():\n    pass\n")
@@ -121,7 +123,7 @@ class TestDeclaredConcurrency:
         project = {d["name"]: d for d in read_project(REPO)["deployments"]}
         specs = {spec.name: spec for spec in read_deployments(REPO)}
 
-        for name in ("weekly", "bootstrap", "rollback"):
+        for name in ("weekly", "bootstrap", "rollback", "review"):
             # declared in prefect.yaml itself, so `prefect deploy --all` keeps it
             assert project[name]["concurrency_limit"] == {
                 "limit": 1,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 
 import pytest
-from rich.console import Console
 
 from flows.cli import main
-from flows.cli._console import set_console
 from tests.deployments.conftest import GOLDEN, REPO
 
 HEAVY = ("prefect", "sklearn", "pandas", "snowflake.core", "snowflake.snowpark", "snowflake.ml")
@@ -27,14 +24,6 @@ def _argv(command: str, home, *extra: str) -> list[str]:
         str(home),
         *extra,
     ]
-
-
-@pytest.fixture
-def screen():
-    buffer = io.StringIO()
-    set_console(Console(file=buffer, width=200, color_system=None, force_terminal=False))
-    yield buffer
-    set_console(None)
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ POOL = "champion-challenger"
 WEEKLY = "champion-challenger/weekly"
 BOOTSTRAP = "train-champion/bootstrap"
 WATCH_TIMEOUT_SECONDS = 300
+EVENT_WAIT_SECONDS = 60
 SMALL_MODELS = """
 [champion]
 params = { n_estimators = 20, max_depth = 8, random_state = 42 }
@@ -153,6 +154,31 @@ def artifacts(flow_run_id: UUID) -> dict[str, Any]:
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
     return {artifact.key: artifact for artifact in found}
+
+
+def events_of(flow_run_id: UUID, *, prefix: str) -> list[dict[str, Any]]:
+    """The events named ``<prefix>…`` related to a flow run, read back from the server's feed.
+
+    Waits up to :data:`EVENT_WAIT_SECONDS` for the first one: events reach the feed
+    asynchronously.
+    """
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    query = {
+        "filter": {
+            "event": {"prefix": [prefix]},
+            "related": {"resources_in_roles": [[f"prefect.flow-run.{flow_run_id}", "flow-run"]]},
+        },
+        "limit": 10,
+    }
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
+    with get_client(sync_client=True) as client:
+        while not (found := client.request("POST", "/events/filter", json=query).json()["events"]):
+            assert time.monotonic() < deadline, f"no {prefix}* event on the server's feed"
+            time.sleep(1)
+    return found
 
 
 def run_logs(flow_run_id: UUID) -> list[str]:

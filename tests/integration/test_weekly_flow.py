@@ -5,9 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import time
-from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -18,6 +15,7 @@ from flows.orchestration.score_flow import score
 from flows.records import Outcome
 from tests.integration.conftest import (
     artifacts,
+    events_of,
     ledger,
     live_version,
     make_home,
@@ -26,9 +24,6 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.prefect_server
-
-
-EVENT_WAIT_SECONDS = 60
 
 
 @pytest.fixture
@@ -43,26 +38,6 @@ def _engine_log_records() -> list[logging.LogRecord]:
     handler.emit = records.append
     logging.getLogger("prefect.flow_runs").addHandler(handler)
     return records
-
-
-def _decision_event(flow_run_id: UUID) -> dict[str, Any]:
-    """The decision event related to a flow run, read back from the server's event feed."""
-    from prefect.client.orchestration import get_client
-
-    query = {
-        "filter": {
-            "event": {"prefix": ["champion-challenger.decision."]},
-            "related": {"resources_in_roles": [[f"prefect.flow-run.{flow_run_id}", "flow-run"]]},
-        },
-        "limit": 10,
-    }
-    deadline = time.monotonic() + EVENT_WAIT_SECONDS
-    with get_client(sync_client=True) as client:
-        while not (found := client.request("POST", "/events/filter", json=query).json()["events"]):
-            assert time.monotonic() < deadline, "no decision event on the server's feed"
-            time.sleep(1)
-    [event] = found
-    return event
 
 
 def test_the_weekly_flow_runs_retrain_evaluate_and_promote_under_prefect(prefect_server, home):
@@ -102,7 +77,7 @@ def test_the_weekly_flow_runs_retrain_evaluate_and_promote_under_prefect(prefect
     assert f"{recorded_at[:19].replace('T', ' ')} UTC" in report and recorded_at not in report
 
     # The decision is an event about the model on the server's feed.
-    event = _decision_event(flow_run_id)
+    [event] = events_of(flow_run_id, prefix="champion-challenger.decision.")
     assert event["event"] == f"champion-challenger.decision.{entry['outcome']}"
     assert event["resource"]["prefect.resource.id"] == "champion-challenger.model.CREDIT_APPROVAL"
     payload = event["payload"]

@@ -142,6 +142,20 @@ class RegistryContract:
         assert registry.version_by_alias(CHALLENGER) == second
         assert registry.get_tag(CHALLENGER_VERSION) == second
 
+    def test_clear_challenger_takes_alias_and_tag_off_that_version_only(
+        self, registry, two_versions
+    ):
+        first, second = two_versions
+        registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))
+        registry.set_challenger(second)
+        registry.clear_challenger(first)  # not the challenger: nothing changes
+        assert registry.version_by_alias(CHALLENGER) == second
+        registry.clear_challenger(second)
+        assert registry.version_by_alias(CHALLENGER) is None
+        assert registry.get_tag(CHALLENGER_VERSION) is None
+        assert registry.version_by_alias(CHAMPION) == first
+        assert registry.status().consistent
+
     def test_promotion_moves_champion_and_clears_challenger(self, registry, two_versions):
         first, second = two_versions
         registry.promote_if_champion_is(None, first, decision(Outcome.BOOTSTRAPPED))

@@ -32,6 +32,7 @@ from flows.backends._mode import Mode, check_mode, refuse_in_read_mode
 from flows.backends.local import _ledger
 from flows.backends.local._artifacts import ArtifactStore
 from flows.backends.local._home import ensure_writable, require_home
+from flows.backends.local._pointers import alias_of, tag_of, unset_challenger
 from flows.backends.local.durable import checkpoint
 from flows.backends.registry import Registry, require_model
 from flows.errors import (
@@ -334,7 +335,7 @@ class LocalRegistry(Registry):
     def set_challenger(self, name: str) -> None:
         with self._connect(write=True) as conn:
             self._require(conn, name)
-            holder = _alias_of(conn, self.model_name, name)
+            holder = alias_of(conn, self.model_name, name)
             if holder == CHAMPION:
                 raise AlreadyChampionError(
                     f"Version {name} is the champion; it cannot also be the challenger."
@@ -343,12 +344,16 @@ class LocalRegistry(Registry):
             self._tag(conn, CHALLENGER_VERSION, name)
             checkpoint("challenger-uncommitted")
 
+    def clear_challenger(self, name: str) -> None:
+        with self._connect(write=True) as conn:
+            unset_challenger(conn, self.model_name, name)
+
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None
     ) -> LedgerEntry:
         with self._connect(write=True) as conn:
             sha = self._require(conn, new)
-            live = _tag_of(conn, self.model_name, LIVE_VERSION)
+            live = tag_of(conn, self.model_name, LIVE_VERSION)
             if live != expected:
                 entry = entry.stamped(
                     outcome=Outcome.STALE_CHAMPION,
@@ -361,7 +366,7 @@ class LocalRegistry(Registry):
                 )
                 return _ledger.insert(conn, self.model_name, entry, evidence)
             self._store.check_model(new, sha, refusing="make it live")
-            if _alias_of(conn, self.model_name, new) == CHALLENGER:
+            if alias_of(conn, self.model_name, new) == CHALLENGER:
                 conn.execute(
                     "DELETE FROM aliases WHERE model=? AND alias=?", (self.model_name, CHALLENGER)
                 )
@@ -407,7 +412,7 @@ class LocalRegistry(Registry):
 
     def append_ledger(self, entry: LedgerEntry, *, evidence: bytes | None = None) -> LedgerEntry:
         with self._connect(write=True) as conn:
-            live = _tag_of(conn, self.model_name, LIVE_VERSION)
+            live = tag_of(conn, self.model_name, LIVE_VERSION)
             entry = entry.stamped(live_before=live, live_after=live)
             recorded = _ledger.insert(conn, self.model_name, entry, evidence)
             checkpoint("ledger-uncommitted")
@@ -415,7 +420,7 @@ class LocalRegistry(Registry):
 
     def append_end(self, entry: LedgerEntry) -> LedgerEntry | None:
         with self._connect(write=True) as conn:  # BEGIN IMMEDIATE: look, then insert
-            live = _tag_of(conn, self.model_name, LIVE_VERSION)
+            live = tag_of(conn, self.model_name, LIVE_VERSION)
             entry = entry.stamped(live_before=live, live_after=live)
             if _ledger.attempt_has_end(conn, self.model_name, entry):
                 return None
@@ -460,18 +465,6 @@ def _exists(name: str, model: str) -> VersionExistsError:
     return VersionExistsError(
         f"Version {name!r} of {model} already exists; versions are immutable."
     )
-
-
-def _alias_of(conn: sqlite3.Connection, model: str, version: str) -> str | None:
-    row = conn.execute(
-        "SELECT alias FROM aliases WHERE model=? AND version=?", (model, version)
-    ).fetchone()
-    return row[0] if row else None
-
-
-def _tag_of(conn: sqlite3.Connection, model: str, tag: str) -> str | None:
-    row = conn.execute("SELECT value FROM tags WHERE model=? AND tag=?", (model, tag)).fetchone()
-    return row[0] if row else None
 
 
 def _version_from_json(text: str) -> ModelVersion:

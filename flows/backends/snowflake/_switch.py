@@ -16,7 +16,13 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from flows.errors import LockLostError, PromotionIncompleteError, RegistryError, SwitchFailedError
+from flows.errors import (
+    AlreadyChampionError,
+    LockLostError,
+    PromotionIncompleteError,
+    RegistryError,
+    SwitchFailedError,
+)
 from flows.identifiers import check_dollar_quotable
 from flows.names import CHALLENGER, CHALLENGER_VERSION, CHAMPION, LIVE_VERSION
 
@@ -40,6 +46,26 @@ class Pointers:
     """The model's default version."""
     live: str | None = None
     """Value of the LIVE_VERSION tag: what inference reads."""
+
+    def with_challenger(self, name: str) -> Pointers:
+        """These pointers with CHALLENGER and its tag on ``name``.
+
+        Raises:
+            AlreadyChampionError: ``name`` is the champion; a version holds one alias at most.
+        """
+        if self.champion == name:
+            raise AlreadyChampionError(
+                f"Version {name} is the champion; it cannot also be the challenger."
+            )
+        return replace(self, challenger=name, challenger_tag=name)
+
+    def without_challenger(self, name: str) -> Pointers:
+        """These pointers with CHALLENGER and its tag taken off ``name``, where it holds them."""
+        return replace(
+            self,
+            challenger=None if self.challenger == name else self.challenger,
+            challenger_tag=None if self.challenger_tag == name else self.challenger_tag,
+        )
 
     def describe(self) -> str:
         """``CHAMPION=V1, CHALLENGER=V2, CHALLENGER_VERSION=V2, default=V1, LIVE_VERSION=V1``."""

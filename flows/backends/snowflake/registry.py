@@ -44,7 +44,6 @@ from flows.backends.snowflake._versions import (
     version_from_row,
 )
 from flows.errors import (
-    AlreadyChampionError,
     LockLostError,
     RegistryError,
     SwitchFailedError,
@@ -353,13 +352,14 @@ class SnowflakeRegistry(Registry):
         name = self.get_version(name).name
         with self._locked() as mover:
             before = mover.current or self.pointers()
-            if before.champion == name:
-                raise AlreadyChampionError(
-                    f"Version {name} is the champion; it cannot also be the challenger."
-                )
-            target = replace(before, challenger=name, challenger_tag=name)
+            target = before.with_challenger(name)
             self._load_versions(before, target)
             mover.switch(before, target, what=f"Setting {name} as challenger")
+
+    def clear_challenger(self, name: str) -> None:
+        with self._locked() as mover:
+            before = mover.current or self.pointers()
+            mover.switch(before, before.without_challenger(name), what=f"Clearing {name}")
 
     def promote_if_champion_is(
         self, expected: str | None, new: str, entry: LedgerEntry, *, evidence: bytes | None = None

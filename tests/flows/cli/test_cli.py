@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
-from rich.console import Console
 
 from flows.cli import build_parser, main
-from flows.cli._console import set_console
 from tests.flows.homes import home_with_a_version, tree
-
-
-@pytest.fixture
-def screen():
-    buffer = io.StringIO()
-    set_console(Console(file=buffer, width=120, color_system=None, force_terminal=False))
-    yield buffer
-    set_console(None)
 
 
 @pytest.fixture

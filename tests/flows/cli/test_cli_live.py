@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import pytest
-from rich.console import Console
 
 from flows.cli import main
-from flows.cli._console import set_console
 from flows.data.output import write_table
 from flows.records import LedgerEntry, Outcome
 from tests.flows.homes import tree
 from tests.flows.live.homes import live_home, new_loans
-
-
-@pytest.fixture
-def screen():
-    buffer = io.StringIO()
-    set_console(Console(file=buffer, width=160, color_system=None, force_terminal=False))
-    yield buffer
-    set_console(None)
 
 
 @pytest.fixture(scope="module")

@@ -198,3 +198,10 @@ def test_the_cli_imports_matplotlib_only_when_drawing() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_every_recorded_outcome_has_a_letter_in_the_trend_markdown():
+    from flows.cycle.trend_render import _LETTERS
+    from flows.records import Outcome
+
+    assert set(Outcome) - set(_LETTERS) == {Outcome.IN_FLIGHT}  # read, never recorded
