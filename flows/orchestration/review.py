@@ -28,7 +28,6 @@ from flows.orchestration.flow_options import (
     IO_TIMEOUT_SECONDS,
     SMALL_JSON_RESULT,
     STEP_TIMEOUT_SECONDS,
-    attach_step_loggers,
     current_run_id,
     provisional_name,
     run_settings,
@@ -85,7 +84,6 @@ def review(
     Returns:
         A Completed state named after the look's outcome, the review as its data.
     """
-    attach_step_loggers()
     logger = get_run_logger()
     settings = run_settings(backend, model_name, home, config)
     with open_backend(settings) as opened:
