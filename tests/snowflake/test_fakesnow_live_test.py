@@ -1,0 +1,193 @@
+"""A live test end to end on the Snowflake backend, offline: candidate, scoring, outcomes, looks.
+
+On fakesnow with the ML registry replaced at its boundary (``ml_stand_in.py``). A
+weekly cycle in live mode opens the candidate; warehouse scoring logs each row with
+its arm (assigned in SQL); outcomes come in through ``ccflows ingest-outcomes`` and
+the looks through ``ccflows review``, both the real CLI on a config.toml naming the
+schema. The metered session shows that the join of outcomes to the score log runs
+in the warehouse: a review brings down the matured rows, never the whole log.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.backends import open_backend
+from flows.backends.snowflake import _ml as snowflake_ml
+from flows.backends.snowflake import backend as snowflake_backend
+from flows.backends.snowflake import registry as snowflake_registry
+from flows.backends.snowflake.live_scoring import ARM, CANDIDATE_PROBABILITY, ID, PERIOD
+from flows.backends.snowflake.session import borrow_session
+from flows.backends.snowflake.table_scoring import score_to_table
+from flows.cli import main
+from flows.config import load_settings
+from flows.cycle import stages, steps
+from flows.data.quickstart import GeneratorSpec, generate_weeks
+from flows.live.assignment import assign_arms
+from flows.names import DATE_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, WEEK_COLUMN
+from flows.records import Outcome
+from tests.flows.cycles import AlwaysPromote
+from tests.snowflake.conftest import FAKESNOW_DATABASE
+from tests.snowflake.ml_stand_in import MLStandIn
+from tests.snowflake.traffic import watch
+
+pytest.importorskip("fakesnow")
+
+ROWS_PER_WEEK = 60
+CONFIG = """
+backend = "snowflake"
+model_name = "CREDIT_APPROVAL"
+
+[snowflake]
+database = "{database}"
+schema = "{schema}"
+compute = "worker"
+
+[data]
+label = "{label}"
+time_column = "{time}"
+period_column = "{week}"
+period = "week"
+features = {features}
+id_column = "app_id"
+
+[live]
+mode = "{mode}"
+share = 0.5
+maturity = 1
+params = {{ max_looks = 2, max_rows = {max_rows} }}
+"""
+
+
+def _applications(first: int, last: int) -> pd.DataFrame:
+    rows = generate_weeks(first, last, GeneratorSpec(rows_per_week=ROWS_PER_WEEK))
+    return rows.assign(app_id=rows[WEEK_COLUMN] * 1000 + rows.groupby(WEEK_COLUMN).cumcount())
+
+
+@pytest.fixture
+def account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path):
+    """A home naming a fresh schema with weeks 0–19 and a live champion; the CLI borrows the session."""
+    session = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    ml = MLStandIn()
+    monkeypatch.setattr(snowflake_registry, "open_ml_registry", ml.open)
+    monkeypatch.setattr(snowflake_ml, "open_ml_registry", ml.open)
+    monkeypatch.setattr(
+        snowflake_backend, "open_session", lambda s, parameters=None: borrow_session(session, s)
+    )
+    for name in ("CC_HOME", "CC_CONFIG", "CC_BACKEND", "CC_MODEL_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def configure(mode: str) -> object:
+        (home / "config.toml").write_text(
+            CONFIG.format(
+                database=FAKESNOW_DATABASE,
+                schema=fakesnow_schema,
+                label=LABEL_COLUMN,
+                time=DATE_COLUMN,
+                week=WEEK_COLUMN,
+                features=json.dumps(list(FEATURE_COLUMNS)),
+                mode=mode,
+                max_rows=2 * ROWS_PER_WEEK,
+            )
+        )
+        return load_settings(home=home)
+
+    settings = configure("shadow")
+    with open_backend(settings, session=session) as backend:
+        backend.source.write(_applications(0, 19))
+        steps.train_champion(backend, settings, actor="tester")
+    yield session, configure, tmp_path
+    fakesnow_warehouse.close(session)
+
+
+def _outcomes(path, ids, labels) -> str:
+    pd.DataFrame({"app_id": ids, LABEL_COLUMN: labels}).to_csv(path, index=False)
+    return str(path)
+
+
+def _review(capsys) -> dict:
+    assert main(["review", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("mode", ["shadow", "split"])
+def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeypatch):
+    session, configure, folder = account
+    settings = configure(mode)
+    monkeypatch.setenv("CC_HOME", str(settings.home))
+    traffic = watch(session)
+
+    # a weekly cycle in live mode opens the candidate instead of promoting it
+    with open_backend(settings, session=session) as backend:
+        champion = backend.registry.live_version()
+        report = stages.weekly_cycle(backend, settings, AlwaysPromote(), actor="tester")
+        test = steps.live_candidate(backend)
+        status = backend.registry.status()
+    assert report.entry.outcome is Outcome.CANDIDATE
+    assert (test.version, test.champion_version, test.mode) == (
+        report.entry.challenger_version,
+        champion,
+        mode,
+    )
+    assert status.live_version == champion and status.challenger_alias == test.version
+
+    # warehouse scoring of weeks 18 and 19, arms assigned in SQL
+    scored = {}
+    with open_backend(settings, session=session) as backend:
+        for week in (18, 19):
+            source = f"SELECT * FROM CREDIT_APPLICATIONS WHERE {WEEK_COLUMN} = {week}"
+            score_to_table(backend, source=source, target=f"SCORED_{week}")
+            scored[week] = session.table(f"SCORED_{week}").to_pandas()
+    both = pd.concat(scored.values(), ignore_index=True)
+    assert set(both[PERIOD]) == {18, 19} and len(both) == 2 * ROWS_PER_WEEK
+    if mode == "split":
+        decides = assign_arms(both[ID].tolist(), salt=test.salt, share=0.5)
+        assert (both[ARM] == "candidate").tolist() == decides.tolist()
+        assert 0 < decides.sum() < len(both)
+    else:
+        assert set(both[ARM]) == {"champion"} and both[CANDIDATE_PROBABILITY].notna().all()
+
+    # outcomes of both weeks arrive; only week 18 is mature (clock 19, maturity 1)
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 2, len(both))
+    first = _outcomes(folder / "outcomes-1.csv", scored[18][ID], noise[:ROWS_PER_WEEK])
+    assert main(["ingest-outcomes", "--json", first]) == 0
+    assert json.loads(capsys.readouterr().out) == {"added": ROWS_PER_WEEK, "not_yet_mature": 0}
+    with traffic.window() as seen:
+        look_one = _review(capsys)
+    assert look_one["outcome"] == "continued" and look_one["rows"] == ROWS_PER_WEEK
+    from_log = [t for t in seen.downloads() if "LIVE_SCORE_LOG" in t.statement]
+    joined = [t for t in from_log if "JOIN" in t.statement and "LIVE_OUTCOMES" in t.statement]
+    assert sum(t.rows for t in joined) == ROWS_PER_WEEK  # the matured rows, not week 19's too
+    assert sum(t.rows for t in from_log) <= ROWS_PER_WEEK + 4  # plus a few counts
+
+    # week 19 matures when week 20 is stored; its outcomes decide at the last look
+    if mode == "shadow":  # labels that the candidate ranks perfectly: a clear gain
+        week = scored[19]
+        labels = (week[CANDIDATE_PROBABILITY] > week[CANDIDATE_PROBABILITY].median()).astype(int)
+    else:  # noise on both arms: no gain, rejected at the last look
+        labels = noise[ROWS_PER_WEEK:]
+    second = _outcomes(folder / "outcomes-2.csv", scored[19][ID], labels)
+    assert main(["ingest-outcomes", second]) == 0
+    assert "60 outcomes added; 60 for rows not yet mature" in capsys.readouterr().out
+    with open_backend(settings, session=session) as backend:
+        backend.source.write(_applications(20, 20))
+    look_two = _review(capsys)
+    assert look_two["rows"] == 2 * ROWS_PER_WEEK and len(look_two["looks"]) == 2
+
+    with open_backend(settings, session=session) as backend:
+        outcomes = [e.outcome for e in steps.history(backend)]
+        status = backend.registry.status()
+        assert steps.live_candidate(backend) is None
+    expected = Outcome.PROMOTED if mode == "shadow" else Outcome.REJECTED
+    assert look_two["outcome"] == expected.value
+    assert outcomes[-3:] == [Outcome.CANDIDATE, Outcome.CONTINUED, expected]
+    assert status.challenger_alias is None
+    assert status.consistent
+    assert status.live_version == (test.version if mode == "shadow" else champion)
