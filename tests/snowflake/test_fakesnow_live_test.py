@@ -166,6 +166,10 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
     joined = [t for t in from_log if "JOIN" in t.statement and "LIVE_OUTCOMES" in t.statement]
     assert sum(t.rows for t in joined) == ROWS_PER_WEEK  # the matured rows, not week 19's too
     assert sum(t.rows for t in from_log) <= ROWS_PER_WEEK + 4  # plus a few counts
+    assert main(["status", "--json"]) == 0
+    live = json.loads(capsys.readouterr().out)["live_test"]
+    assert (live["candidate"], live["looks"], live["matured"]) == (test.version, 1, ROWS_PER_WEEK)
+    assert live["with_outcome"] == ROWS_PER_WEEK and sum(live["scored"].values()) == len(both)
 
     # week 19 matures when week 20 is stored; its outcomes decide at the last look
     if mode == "shadow":  # labels that the candidate ranks perfectly: a clear gain
