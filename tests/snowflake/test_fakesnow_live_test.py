@@ -54,6 +54,7 @@ period_column = "{week}"
 period = "week"
 features = {features}
 id_column = "app_id"
+positive_label = "yes"
 
 [live]
 mode = "{mode}"
@@ -65,7 +66,10 @@ params = {{ max_looks = 2, max_rows = {max_rows} }}
 
 def _applications(first: int, last: int) -> pd.DataFrame:
     rows = generate_weeks(first, last, GeneratorSpec(rows_per_week=ROWS_PER_WEEK))
-    return rows.assign(app_id=rows[WEEK_COLUMN] * 1000 + rows.groupby(WEEK_COLUMN).cumcount())
+    return rows.assign(
+        app_id=rows[WEEK_COLUMN] * 1000 + rows.groupby(WEEK_COLUMN).cumcount(),
+        **{LABEL_COLUMN: np.where(rows[LABEL_COLUMN] == 1, "yes", "no")},
+    )
 
 
 @pytest.fixture
@@ -107,7 +111,8 @@ def account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path):
 
 
 def _outcomes(path, ids, labels) -> str:
-    pd.DataFrame({"app_id": ids, LABEL_COLUMN: labels}).to_csv(path, index=False)
+    written = np.where(np.asarray(labels) == 1, "yes", "no")
+    pd.DataFrame({"app_id": ids, LABEL_COLUMN: written}).to_csv(path, index=False)
     return str(path)
 
 
@@ -195,3 +200,37 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
     assert status.challenger_alias is None
     assert status.consistent
     assert status.live_version == (test.version if mode == "shadow" else champion)
+
+
+@pytest.mark.parametrize(
+    ("labels", "count", "example"),
+    [(["maybe"] * 4, 4, "maybe"), (["yes", "nope", "yes", "nope"], 2, "nope")],
+)
+def test_outcome_labels_the_stored_table_never_holds_are_refused(
+    account, labels, count, example, capsys, monkeypatch
+):
+    session, configure, folder = account
+    settings = configure("shadow")
+    monkeypatch.setenv("CC_HOME", str(settings.home))
+    with open_backend(settings, session=session) as backend:
+        stages.weekly_cycle(backend, settings, AlwaysPromote(), actor="tester")
+        source = f"SELECT * FROM CREDIT_APPLICATIONS WHERE {WEEK_COLUMN} = 19"
+        score_to_table(backend, source=source, target="SCORED")
+        assert steps.stored_labels(backend) == {"yes", "no"}
+    traffic = watch(session)
+    ids = session.table("SCORED").to_pandas()[ID].head(4)
+    path = folder / "outcomes.csv"
+    pd.DataFrame({"app_id": ids, LABEL_COLUMN: labels}).to_csv(path, index=False)
+    with traffic.window() as seen:
+        assert main(["ingest-outcomes", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert f"has {count} label(s) the stored data never holds (e.g. {example!r};" in err
+    assert "nothing was stored" in err
+    assert not seen.cells_up()  # refused before anything went up
+    assert max(t.rows for t in seen.downloads()) <= 2  # the distinct labels, not the rows
+    with open_backend(settings, session=session) as backend:
+        summary = steps.score_log(backend).summary(
+            steps.live_candidate(backend).version, through_period=99
+        )
+    assert summary.with_outcome == 0

@@ -54,6 +54,15 @@ def _home_of(scored):
             lambda r: r.assign(outcome=["default", "repaid", "maybe", "repaid", "default"]),
             r"Column 'outcome' in .* must hold two values; found 3",
         ),
+        (
+            lambda r: r.assign(outcome="maybe"),  # one value, not the positive: not a negative
+            r"^Error: Column 'outcome' in .* has 5 label\(s\) the stored data never holds "
+            r"\(e.g. 'maybe'; it holds 'default', 'repaid'\); nothing was stored.$",
+        ),
+        (
+            lambda r: r.assign(outcome=["default", "Repaid ", "Repaid ", "default", "default"]),
+            r"has 2 label\(s\) the stored data never holds \(e.g. 'Repaid '",
+        ),
         (lambda r: r.assign(outcome=None), r"missing label"),
         (lambda r: r.drop(columns=["outcome"]), r"missing column\(s\) 'outcome'"),
         (lambda r: r.iloc[[0, 0, 1]], r"^Error: 1 outcome\(s\) repeat an id in"),
