@@ -147,7 +147,8 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
     with open_backend(settings, session=session) as backend:
         for week in (18, 19):
             source = f"SELECT * FROM CREDIT_APPLICATIONS WHERE {WEEK_COLUMN} = {week}"
-            score_to_table(backend, source=source, target=f"SCORED_{week}")
+            result = score_to_table(backend, source=source, target=f"SCORED_{week}")
+            assert result.logged == result.n_rows == ROWS_PER_WEEK
             scored[week] = session.table(f"SCORED_{week}").to_pandas()
     both = pd.concat(scored.values(), ignore_index=True)
     assert set(both[PERIOD]) == {18, 19} and len(both) == 2 * ROWS_PER_WEEK
