@@ -22,7 +22,7 @@ from flows.backends.snowflake import backend as snowflake_backend
 from flows.backends.snowflake import registry as snowflake_registry
 from flows.backends.snowflake.live_scoring import ARM, CANDIDATE_PROBABILITY, ID, PERIOD
 from flows.backends.snowflake.session import borrow_session
-from flows.backends.snowflake.table_scoring import score_to_table
+from flows.backends.snowflake.table_scoring import PROBABILITY, score_to_table
 from flows.cli import main
 from flows.config import load_settings
 from flows.cycle import stages, steps
@@ -33,6 +33,7 @@ from flows.records import Outcome
 from tests.flows.cycles import AlwaysPromote
 from tests.snowflake.conftest import FAKESNOW_DATABASE
 from tests.snowflake.ml_stand_in import MLStandIn
+from tests.snowflake.stage_calls import route_stage_calls
 from tests.snowflake.traffic import watch
 
 pytest.importorskip("fakesnow")
@@ -45,7 +46,7 @@ model_name = "CREDIT_APPROVAL"
 [snowflake]
 database = "{database}"
 schema = "{schema}"
-compute = "worker"
+compute = "warehouse"
 
 [data]
 label = "{label}"
@@ -76,6 +77,8 @@ def _applications(first: int, last: int) -> pd.DataFrame:
 def account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path):
     """A home naming a fresh schema with weeks 0–19 and a live champion; the CLI borrows the session."""
     session = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    procedure = fakesnow_warehouse.session(FAKESNOW_DATABASE, fakesnow_schema)
+    calls = route_stage_calls(session, procedure)  # the stage procedure, in-process
     ml = MLStandIn()
     monkeypatch.setattr(snowflake_registry, "open_ml_registry", ml.open)
     monkeypatch.setattr(snowflake_ml, "open_ml_registry", ml.open)
@@ -106,14 +109,35 @@ def account(fakesnow_warehouse, fakesnow_schema, monkeypatch, tmp_path):
     with open_backend(settings, session=session) as backend:
         backend.source.write(_applications(0, 19))
         steps.train_champion(backend, settings, actor="tester")
-    yield session, configure, tmp_path
+    calls.clear()
+    yield session, configure, tmp_path, calls
     fakesnow_warehouse.close(session)
+    fakesnow_warehouse.close(procedure)
 
 
 def _outcomes(path, ids, labels) -> str:
     written = np.where(np.asarray(labels) == 1, "yes", "no")
     pd.DataFrame({"app_id": ids, LABEL_COLUMN: written}).to_csv(path, index=False)
     return str(path)
+
+
+def _labels(scored: pd.DataFrame, mode: str, look: int) -> np.ndarray:
+    """Outcomes that decide each look whatever the test's random salt put in which arm.
+
+    Shadow: noise at the first look (no crossing), then labels the candidate ranks
+    perfectly (a clear gain: promoted). Split: labels the champion ranks perfectly on
+    its arm and noise on the candidate's (the candidate far behind: continued, then
+    rejected at the last look).
+    """
+    noise = np.random.default_rng(look).integers(0, 2, len(scored))
+    if mode == "shadow":
+        if look == 1:
+            return noise
+        candidate = scored[CANDIDATE_PROBABILITY]
+        return (candidate > candidate.median()).to_numpy().astype(int)
+    champion = scored[ARM] == "champion"
+    ranked = scored[PROBABILITY] > scored.loc[champion, PROBABILITY].median()
+    return np.where(champion, ranked.astype(int), noise)
 
 
 def _review(capsys) -> dict:
@@ -123,17 +147,18 @@ def _review(capsys) -> dict:
 
 @pytest.mark.parametrize("mode", ["shadow", "split"])
 def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeypatch):
-    session, configure, folder = account
+    session, configure, folder, calls = account
     settings = configure(mode)
     monkeypatch.setenv("CC_HOME", str(settings.home))
     traffic = watch(session)
 
-    # a weekly cycle in live mode opens the candidate instead of promoting it
-    with open_backend(settings, session=session) as backend:
+    # a weekly cycle in live mode, its stages in the warehouse, opens the candidate
+    with open_backend(settings) as backend:
         champion = backend.registry.live_version()
         report = stages.weekly_cycle(backend, settings, AlwaysPromote(), actor="tester")
         test = steps.live_candidate(backend)
         status = backend.registry.status()
+    assert {"retrain", "evaluate"} <= {stage for stage, _ in calls}
     assert report.entry.outcome is Outcome.CANDIDATE
     assert (test.version, test.champion_version, test.mode) == (
         report.entry.challenger_version,
@@ -142,14 +167,15 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
     )
     assert status.live_version == champion and status.challenger_alias == test.version
 
-    # warehouse scoring of weeks 18 and 19, arms assigned in SQL
+    # `ccflows score --to-table` of weeks 18 and 19: the stage procedure, arms assigned in SQL
     scored = {}
-    with open_backend(settings, session=session) as backend:
-        for week in (18, 19):
-            source = f"SELECT * FROM CREDIT_APPLICATIONS WHERE {WEEK_COLUMN} = {week}"
-            result = score_to_table(backend, source=source, target=f"SCORED_{week}")
-            assert result.logged == result.n_rows == ROWS_PER_WEEK
-            scored[week] = session.table(f"SCORED_{week}").to_pandas()
+    for week in (18, 19):
+        source = f"SELECT * FROM CREDIT_APPLICATIONS WHERE {WEEK_COLUMN} = {week}"
+        assert main(["score", "--to-table", f"SCORED_{week}", "--source", source]) == 0
+        said = capsys.readouterr().out
+        assert f"Live test: logged {ROWS_PER_WEEK} row(s) in the score log" in said
+        assert calls[-1][0] == "score"
+        scored[week] = session.table(f"SCORED_{week}").to_pandas()
     both = pd.concat(scored.values(), ignore_index=True)
     assert set(both[PERIOD]) == {18, 19} and len(both) == 2 * ROWS_PER_WEEK
     if mode == "split":
@@ -160,9 +186,7 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
         assert set(both[ARM]) == {"champion"} and both[CANDIDATE_PROBABILITY].notna().all()
 
     # outcomes of both weeks arrive; only week 18 is mature (clock 19, maturity 1)
-    rng = np.random.default_rng(3)
-    noise = rng.integers(0, 2, len(both))
-    first = _outcomes(folder / "outcomes-1.csv", scored[18][ID], noise[:ROWS_PER_WEEK])
+    first = _outcomes(folder / "outcomes-1.csv", scored[18][ID], _labels(scored[18], mode, 1))
     assert main(["ingest-outcomes", "--json", first]) == 0
     assert json.loads(capsys.readouterr().out) == {"added": ROWS_PER_WEEK, "not_yet_mature": 0}
     with traffic.window() as seen:
@@ -178,12 +202,7 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
     assert live["with_outcome"] == ROWS_PER_WEEK and sum(live["scored"].values()) == len(both)
 
     # week 19 matures when week 20 is stored; its outcomes decide at the last look
-    if mode == "shadow":  # labels that the candidate ranks perfectly: a clear gain
-        week = scored[19]
-        labels = (week[CANDIDATE_PROBABILITY] > week[CANDIDATE_PROBABILITY].median()).astype(int)
-    else:  # noise on both arms: no gain, rejected at the last look
-        labels = noise[ROWS_PER_WEEK:]
-    second = _outcomes(folder / "outcomes-2.csv", scored[19][ID], labels)
+    second = _outcomes(folder / "outcomes-2.csv", scored[19][ID], _labels(scored[19], mode, 2))
     assert main(["ingest-outcomes", second]) == 0
     assert "60 outcomes added; 60 for rows not yet mature" in capsys.readouterr().out
     with open_backend(settings, session=session) as backend:
@@ -197,6 +216,8 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
         assert steps.live_candidate(backend) is None
     expected = Outcome.PROMOTED if mode == "shadow" else Outcome.REJECTED
     assert look_two["outcome"] == expected.value
+    last = look_two["looks"][-1]
+    assert (last["z"] >= last["boundary"]) is (mode == "shadow")  # decided by the look itself
     assert outcomes[-3:] == [Outcome.CANDIDATE, Outcome.CONTINUED, expected]
     assert status.challenger_alias is None
     assert status.consistent
@@ -210,7 +231,7 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
 def test_outcome_labels_the_stored_table_never_holds_are_refused(
     account, labels, count, example, capsys, monkeypatch
 ):
-    session, configure, folder = account
+    session, configure, folder, _ = account
     settings = configure("shadow")
     monkeypatch.setenv("CC_HOME", str(settings.home))
     with open_backend(settings, session=session) as backend:
