@@ -134,3 +134,18 @@ def test_status_shows_the_open_test_its_evidence_and_its_looks(scored, screen, c
     assert f"candidate\t{test.version} against {test.champion_version}" in text
     assert "mode\tshadow" in text and "looks so far\t1" in text
     assert f"rows scored\t{scored_rows} champion" in text
+
+
+def test_the_stored_labels_are_read_as_written_and_only_under_positive_label(scored):
+    from dataclasses import replace
+
+    from flows.backends import open_backend
+    from flows.cycle import steps
+
+    settings, _, _ = scored
+    with open_backend(settings, mode="read") as backend:
+        assert steps.stored_labels(backend) == {"default", "repaid"}
+        assert backend.source.label_values() == {"default", "repaid"}
+    plain = replace(settings.contract, positive_label=None)
+    with open_backend(replace(settings, contract=plain), mode="read") as backend:
+        assert steps.stored_labels(backend) == frozenset()  # nothing read: the contract knows
