@@ -187,7 +187,10 @@ def test_a_live_test_runs_end_to_end_on_snowflake(account, mode, capsys, monkeyp
 
     # outcomes of both weeks arrive; only week 18 is mature (clock 19, maturity 1)
     first = _outcomes(folder / "outcomes-1.csv", scored[18][ID], _labels(scored[18], mode, 1))
-    assert main(["ingest-outcomes", "--json", first]) == 0
+    with traffic.window() as ingesting:
+        assert main(["ingest-outcomes", "--json", first]) == 0
+    assert ingesting.cells_up() == 3 * ROWS_PER_WEEK  # id, label, observed_at go up once
+    assert max(t.rows for t in ingesting.downloads()) < ROWS_PER_WEEK  # checked in SQL
     assert json.loads(capsys.readouterr().out) == {"added": ROWS_PER_WEEK, "not_yet_mature": 0}
     with traffic.window() as seen:
         look_one = _review(capsys)
