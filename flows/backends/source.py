@@ -86,6 +86,14 @@ class DataSource(ABC):
                 holds a period that is already stored or one before the first stored.
         """
 
+    @abstractmethod
+    def label_values(self) -> frozenset[str]:
+        """The distinct labels of the stored rows as written, as text (empty when nothing is stored).
+
+        A label outside these is one the contract never saw: outcomes carrying it are
+        refused rather than read as negatives.
+        """
+
     def window_fingerprint(self, periods: PeriodRange) -> str | None:
         """The store's own fingerprint of the rows of ``periods``, computed where they are stored.
 

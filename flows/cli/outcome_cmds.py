@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def ingest_outcomes_command(args: argparse.Namespace) -> int:
-    """Check every outcome against the contract, then add them all to the score log, or none."""
+    """Check every outcome against the contract and the stored labels, then add them all, or none."""
     from flows.cycle import steps
 
     settings = settings_from(args)
@@ -45,8 +45,12 @@ def ingest_outcomes_command(args: argparse.Namespace) -> int:
             "Outcomes feed a live test, and [live] mode is 'off'; set mode to 'shadow' or "
             "'split' in config.toml. Nothing was stored."
         )
-    outcomes = steps.read_outcomes([Path(f) for f in args.files], settings.contract)
     with open_existing(settings) as backend:
+        outcomes = steps.read_outcomes(
+            [Path(f) for f in args.files],
+            settings.contract,
+            stored_labels=steps.stored_labels(backend),
+        )
         added = steps.ingest_outcomes(backend, outcomes)
     if args.json:
         print_json(asdict(added))

@@ -364,6 +364,8 @@ def _score_to_table_command(args: argparse.Namespace) -> int:
         f"Scored {result['n_rows']:,} rows with live version [bold]{result['version']}[/] "
         f"into {result['target']}"
     )
+    if result.get("logged") is not None:
+        get_console().print(f"Live test: logged {result['logged']:,} row(s) in the score log")
     return 0
 
 

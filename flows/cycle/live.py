@@ -117,6 +117,17 @@ def live_status(backend: Backend) -> LiveStatus | None:
     )
 
 
+def stored_labels(backend: Backend) -> frozenset[str]:
+    """The labels the stored rows hold as written, for checking outcomes' labels.
+
+    Only a contract with ``positive_label`` needs them (any other value would read as a
+    negative); without one, the contract alone knows its labels and nothing is read.
+    """
+    if backend.source.contract.positive_label is None:
+        return frozenset()
+    return backend.source.label_values()
+
+
 def ingest_outcomes(backend: Backend, outcomes: pd.DataFrame) -> OutcomesAdded:
     """Add outcomes :func:`flows.live.outcomes.read_outcomes` checked to the score log.
 

@@ -141,6 +141,25 @@ def scoring_markdown(result: ScoringResult) -> str:
     )
 
 
+def live_logging_markdown(
+    version: str, rows: int, logged: Mapping[str, int] | int, *, into: str
+) -> str:
+    """What scoring under a live test did: the rows scored, and how many went to the score log.
+
+    ``logged`` is the rows per arm (file scoring) or their total (warehouse scoring,
+    where the arms are counted in SQL and only the total comes back).
+    """
+    if isinstance(logged, int):
+        total, arms = logged, ""
+    else:
+        total = sum(logged.values())
+        arms = " (" + ", ".join(f"{n:,} {arm}" for arm, n in logged.items()) + ")"
+    return (
+        f"# Scored {rows:,} rows with `{version}` into {into}\n\n"
+        f"Live test: {total:,} row(s) logged in the score log{arms}.\n"
+    )
+
+
 def _time(iso: str) -> str:
     """``2026-11-27 13:55:26 UTC`` from the ledger's UTC ISO time: no microseconds for readers."""
     return f"{iso[:19].replace('T', ' ')} UTC"

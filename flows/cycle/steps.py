@@ -7,7 +7,7 @@ Rolling back (``rollback``), loading files (``check_files``, then ``ingest``), s
 the steps that only read (``status``, ``history``, ``trend``, …) are listed here too; their
 bodies live in ``flows.cycle.rollback``, ``flows.cycle.loading``, ``flows.cycle.scoring``,
 ``flows.cycle.endings`` and ``flows.cycle.reads``. So are the live test's (``live_candidate``,
-``score_log``, ``through_period``, ``live_status``, ``read_outcomes`` then
+``score_log``, ``through_period``, ``live_status``, ``stored_labels``, ``read_outcomes`` then
 ``ingest_outcomes``), from ``flows.cycle.live``, and the live review (``review``, one look
 at the candidate) from ``flows.live.review``. Nothing outside the cycle, the live test and
 the backends calls a registry or a data source but through here.
@@ -35,6 +35,7 @@ from flows.cycle.live import live_candidate as live_candidate
 from flows.cycle.live import live_clock as live_clock
 from flows.cycle.live import live_status as live_status
 from flows.cycle.live import score_log as score_log
+from flows.cycle.live import stored_labels as stored_labels
 from flows.cycle.live import through_period as through_period
 from flows.cycle.loading import CheckedFiles as CheckedFiles
 from flows.cycle.loading import IngestResult as IngestResult

@@ -14,7 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.backends import Backend, BackendName, open_backend
 from flows.cycle import steps
-from flows.cycle.report import scoring_markdown
+from flows.cycle.report import live_logging_markdown, scoring_markdown
 from flows.data.periods import PeriodRange
 from flows.errors import ConfigError
 from flows.orchestration.flow_options import (
@@ -74,18 +74,36 @@ def score(
     ``input_file`` (CSV or Parquet, or a folder) is scored instead of stored periods,
     streamed in row batches, into ``out_file``. ``to_table`` scores ``source`` (a table
     or query; the applications by default) in the warehouse into that table instead.
+    Under a live test (``[live] mode`` on, a candidate open) file and table scoring
+    log their rows in the score log: the result's ``logged`` says how many (per arm
+    for a file), and so does the run's scoring artifact.
     """
     settings = run_settings(backend, model_name, home, config)
     if input_file is not None and not out_file:
         raise ConfigError("input_file needs out_file: where to write the scores.")
     with open_backend(settings) as opened:
         if to_table is not None:
-            return score_into_table(opened, to_table, source, current_run_id())
+            answer = score_into_table(opened, to_table, source, current_run_id())
+            if answer.get("logged") is not None:
+                _live_artifact(
+                    settings.model_name,
+                    answer["version"],
+                    answer["n_rows"],
+                    answer["logged"],
+                    into=answer["target"],
+                )
+            return answer
         if input_file is not None:
             scored = score_file_live(opened, input_file, out_file)
             said = "Scored %d rows of %s with %s into %s"
             get_run_logger().info(said, scored.n_rows, input_file, scored.version, out_file)
-            return {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
+            answer = {"version": scored.version, "rows": scored.n_rows, "out_file": out_file}
+            if scored.logged is not None:
+                answer["logged"] = scored.logged
+                _live_artifact(
+                    settings.model_name, scored.version, scored.n_rows, scored.logged, into=out_file
+                )
+            return answer
         newest = newest_period(opened)
         name_run(settings, data_period=newest, suffix="score")
         periods = PeriodRange(newest, newest)
@@ -99,3 +117,14 @@ def score(
         description=f"Scored by {result.version}",
     )
     return {"version": result.version, "rows": result.n_rows}
+
+
+def _live_artifact(
+    model_name: str, version: str, rows: int, logged: dict[str, int] | int, *, into: str
+) -> None:
+    """The scoring run's report under a live test: the rows that went to the score log."""
+    create_markdown_artifact(
+        live_logging_markdown(version, rows, logged, into=into),
+        key=artifact_key(model_name, "scoring"),
+        description=f"Scored by {version} under a live test",
+    )

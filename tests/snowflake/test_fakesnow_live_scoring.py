@@ -129,7 +129,7 @@ def test_with_live_mode_off_warehouse_scoring_is_as_always(live_account):
     off = replace(settings("split"), live=LiveSettings())  # a test is open, but [live] is off
     ml.runs.clear()
     with open_backend(off, session=session) as backend:
-        score_to_table(backend, source=NEWEST, target="PLAIN")
+        assert score_to_table(backend, source=NEWEST, target="PLAIN").logged is None
         assert steps.score_log(backend).newest_period() is None
         assert ml.runs == [(backend.registry.live_version(), "snowpark")]
     assert sorted(session.table("PLAIN").columns) == sorted(["APP_ID", PROBABILITY, MODEL_VERSION])
@@ -157,5 +157,5 @@ def test_score_to_table_through_the_stage_procedure_logs_in_the_warehouse(
     finally:
         fakesnow_warehouse.close(worker)
     assert [stage for stage, _ in calls][-1] == "score"
-    assert result["n_rows"] == sum(summary.scored.values()) == 30
+    assert result["n_rows"] == result["logged"] == sum(summary.scored.values()) == 30
     assert set(summary.scored) == {"champion", "candidate"}

@@ -173,6 +173,16 @@ class LocalPeriodStore(DataSource):
         pyarrow.default_memory_pool().release_unused()
         return validated
 
+    def label_values(self) -> frozenset[str]:
+        import pyarrow.parquet as pq
+
+        record = self._record()
+        found: set[str] = set()
+        for period in _periods(record):
+            column = pq.read_table(self._path(record, period), columns=[self.contract.label])
+            found.update(str(v) for v in column.column(0).unique().to_pylist() if v is not None)
+        return frozenset(found)
+
     def _read_period(self, record: dict[str, Any], period: int, input_name: str) -> pd.DataFrame:
         import pandas as pd
 

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_LABELS = 16
+"""Distinct labels fetched at most: a contract's table holds two, and a few more already show what is wrong."""
+
 
 class SnowparkSource(DataSource):
     """The table of one Snowflake schema, shaped by a data contract.
@@ -230,6 +233,19 @@ class SnowparkSource(DataSource):
         return self._named.get(column, column)
 
     # -- the DataSource contract ----------------------------------------------------------
+
+    def label_values(self) -> frozenset[str]:
+        """The distinct labels, found in the warehouse: only those few values come down."""
+        from snowflake.snowpark.exceptions import SnowparkSQLException
+
+        label = self._upper(self.contract.label)
+        try:
+            rows = self.session.table(self.table).select(label).distinct().limit(_LABELS).collect()
+        except SnowparkSQLException as exc:
+            if not is_missing_object(exc):
+                raise
+            return frozenset()  # no table yet: nothing stored
+        return frozenset(str(row[0]) for row in rows if row[0] is not None)
 
     def period_span(self) -> tuple[int, int] | None:
         from snowflake.snowpark import functions as sf

@@ -48,6 +48,8 @@ class TableScoringResult:
     version: str
     target: str
     n_rows: int
+    logged: int | None = None
+    """Under a live test, the rows logged in the score log; None otherwise."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the stage procedure's answer)."""
@@ -114,14 +116,13 @@ def score_to_table(backend: Backend, *, source: str, target: str) -> TableScorin
         for number, part in enumerate(parts):
             part.write.save_as_table(fresh, mode="append" if number else "errorifexists")
         (count,) = session.sql(f"SELECT COUNT(*) FROM {fresh}").collect()[0]
-        if test is not None:
-            _log(backend, test, fresh)
+        logged = _log(backend, test, fresh) if test is not None else None
         _take_name(session, fresh, final)
     except BaseException:
         session.sql(f"DROP TABLE IF EXISTS {fresh}").collect()
         raise
     logger.info("Scored %d rows of %s with %s into %s", count, source, live.name, final)
-    return TableScoringResult(version=live.name, target=final, n_rows=int(count))
+    return TableScoringResult(version=live.name, target=final, n_rows=int(count), logged=logged)
 
 
 def _live_test(backend: Backend) -> Candidate | None:
@@ -157,10 +158,10 @@ def _live_result(
     )
 
 
-def _log(backend: Backend, test: Candidate, table: str) -> None:
-    """Log the scored ``table`` in the score log, in SQL."""
+def _log(backend: Backend, test: Candidate, table: str) -> int:
+    """Log the scored ``table`` in the score log, in SQL; the rows logged."""
     log: Any = backend.score_log
-    log.log_scored_table(
+    return log.log_scored_table(
         table,
         champion_version=test.champion_version,
         candidate_version=test.version,

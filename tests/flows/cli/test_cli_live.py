@@ -43,6 +43,15 @@ def _home_of(scored):
             lambda r: r.assign(outcome=["default", "repaid", "maybe", "repaid", "default"]),
             r"Column 'outcome' in .* must hold two values; found 3",
         ),
+        (
+            lambda r: r.assign(outcome="maybe"),  # one value, not the positive: not a negative
+            r"^Error: Column 'outcome' in .* has 5 label\(s\) the stored data never holds "
+            r"\(e.g. 'maybe'; it holds 'default', 'repaid'\); nothing was stored.$",
+        ),
+        (
+            lambda r: r.assign(outcome=["default", "Repaid ", "Repaid ", "default", "default"]),
+            r"has 2 label\(s\) the stored data never holds \(e.g. 'Repaid '",
+        ),
         (lambda r: r.assign(outcome=None), r"missing label"),
         (lambda r: r.drop(columns=["outcome"]), r"missing column\(s\) 'outcome'"),
         (lambda r: r.iloc[[0, 0, 1]], r"^Error: 1 outcome\(s\) repeat an id in"),
@@ -114,3 +123,18 @@ def test_status_shows_the_open_test_its_evidence_and_its_looks(scored, screen, c
     assert f"candidate\t{test.version} against {test.champion_version}" in text
     assert "mode\tshadow" in text and "looks so far\t1" in text
     assert f"rows scored\t{scored_rows} champion" in text
+
+
+def test_the_stored_labels_are_read_as_written_and_only_under_positive_label(scored):
+    from dataclasses import replace
+
+    from flows.backends import open_backend
+    from flows.cycle import steps
+
+    settings, _, _ = scored
+    with open_backend(settings, mode="read") as backend:
+        assert steps.stored_labels(backend) == {"default", "repaid"}
+        assert backend.source.label_values() == {"default", "repaid"}
+    plain = replace(settings.contract, positive_label=None)
+    with open_backend(replace(settings, contract=plain), mode="read") as backend:
+        assert steps.stored_labels(backend) == frozenset()  # nothing read: the contract knows
