@@ -1,6 +1,6 @@
 """One run at a time writes to a model's registry, on every path a run can take.
 
-The weekly, bootstrap and rollback flows each hold the slot of the global concurrency
+The weekly, bootstrap, rollback and review flows each hold the slot of the global concurrency
 limit ``cc-registry-<MODEL>`` (limit 1) from before their first ledger write to their
 end, whether a worker, ``ccflows serve`` or the CLI runs them, in whichever work pool.
 A run that finds the slot taken waits for it, Running, and says so in its log.

@@ -32,6 +32,7 @@ from flows.orchestration.flow_options import (
     provisional_name,
     run_settings,
 )
+from flows.orchestration.registry_slot import registry_slot
 from flows.orchestration.retries import IO_TASK_OPTIONS
 from flows.orchestration.run_story import artifact_key, model_resource, name_run
 from flows.records import Outcome
@@ -86,7 +87,7 @@ def review(
     """
     logger = get_run_logger()
     settings = run_settings(backend, model_name, home, config)
-    with open_backend(settings) as opened:
+    with registry_slot(settings.model_name), open_backend(settings) as opened:
         if find_candidate(opened) is None:
             message = f"No candidate of {settings.model_name} is under live test."
             logger.info(message)

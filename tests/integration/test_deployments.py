@@ -61,9 +61,7 @@ def _wait_until_final(flow_run_id: UUID) -> Any:
 
 
 class TestDeploy:
-    def test_deploy_creates_the_process_pool_the_four_deployments_and_the_registry_limit(
-        self, deployed
-    ):
+    def test_deploy_creates_the_process_pool_the_deployments_and_the_registry_limit(self, deployed):
         from prefect.client.orchestration import get_client
 
         from deployments.code_version import deployment_version
@@ -74,6 +72,7 @@ class TestDeploy:
             BOOTSTRAP,
             "score/score",
             "rollback/rollback",
+            "review/review",
         }
         with get_client(sync_client=True) as client:
             pool = client.read_work_pool(POOL)
@@ -81,7 +80,7 @@ class TestDeploy:
         assert pool.type == "process"
         assert pool.base_job_template == ProcessWorker.get_default_base_job_template()
         assert (deployed["registry_limit"], registry.limit) == ("cc-registry-CREDIT_APPROVAL", 1)
-        for name in (WEEKLY, BOOTSTRAP, "rollback/rollback"):
+        for name in (WEEKLY, BOOTSTRAP, "rollback/rollback", "review/review"):
             deployment = _read_deployment(name)
             assert deployment.global_concurrency_limit.limit == 1, name
             assert deployment.concurrency_options.collision_strategy == "ENQUEUE", name
