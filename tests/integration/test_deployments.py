@@ -60,6 +60,16 @@ def _wait_until_final(flow_run_id: UUID) -> Any:
     pytest.fail(f"flow run {flow_run_id} did not finish within {WATCH_TIMEOUT_SECONDS} s")
 
 
+def _wait_until_running(flow_run_id: UUID) -> None:
+    deadline = time.monotonic() + WATCH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        state = read_flow_run(flow_run_id).state
+        if state is not None and (state.is_running() or state.is_final()):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"flow run {flow_run_id} did not start within {WATCH_TIMEOUT_SECONDS} s")
+
+
 class TestDeploy:
     def test_deploy_creates_the_process_pool_the_deployments_and_the_registry_limit(self, deployed):
         from prefect.client.orchestration import get_client
@@ -267,9 +277,11 @@ class TestWeeklyRun:
     ):
         from prefect.deployments import run_deployment
 
-        started = [
+        first = run_deployment(WEEKLY, timeout=0, as_subflow=False)
+        _wait_until_running(first.id)  # the others are submitted while it holds its slots
+        started = [first] + [
             run_deployment(name, timeout=0, as_subflow=False)
-            for name in (WEEKLY, "rollback/rollback", WEEKLY)
+            for name in ("rollback/rollback", WEEKLY)
         ]
         finished = [_wait_until_final(flow_run.id) for flow_run in started]
         # The second weekly run waited for its slot in the deployment's queue, not Late ...
