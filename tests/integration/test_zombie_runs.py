@@ -15,10 +15,12 @@ limit (1) and heartbeat frequency (60 s) from ``prefect.yaml``.
 The shipped timing (a beat every 60 s, Crashed after 180 s without one: within 5
 minutes of the kill) is checked against prefect.yaml in
 ``tests/deployments/test_prefect_automations.py``. Here the run beats at Prefect's
-smallest frequency, and the automation waits three beats as the shipped one does, so
-the suite sits out 90 s rather than the shipped 3 minutes to show the same mechanism.
-(A shorter wait marks a live run Crashed on a loaded machine: the automation is armed
-by Pending too, and a slow start leaves no heartbeat for a while.)
+smallest frequency, and the test's copy of the automation waits one and a half beats
+after Running or a beat; the run is killed once a beat of it is on the server's
+feed. So the suite sits out under a minute rather than the shipped three to show
+the same mechanism. The copy is not armed by Pending, which the shipped one is: so
+short a wait would mark a slowly starting process Crashed on a loaded machine, where
+the shipped three minutes leave it room.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ HUNG_WEEK = 5
 """A week the challenger trains on, so the run hangs in ``retrain``."""
 HEARTBEAT_SECONDS = 30
 """Prefect's smallest heartbeat frequency."""
-WITHIN_SECONDS = 3 * HEARTBEAT_SECONDS
-"""The test's copy of the automation waits three beats, as the shipped one does."""
+WITHIN_SECONDS = 45
+"""The test's copy of the automation waits this long after a heartbeat."""
 DEADLINE_SECONDS = 300
 """The promise: a run killed with its worker leaves Running within 5 minutes."""
 
@@ -124,15 +126,20 @@ def _faster_heartbeat(job_variables: dict[str, Any]) -> dict[str, Any]:
     return {**job_variables, "env": env}
 
 
-def _install_zombie_automation_for_this_deployment() -> None:
-    """The shipped automation, waiting ``WITHIN_SECONDS``, for this deployment's runs only."""
+def _install_zombie_automation_for_this_deployment(deployment_id: UUID) -> None:
+    """The shipped automation for this deployment's runs only, armed by Running or a beat."""
     [shipped] = [a for a in shipped_automations() if a.name == ZOMBIE_AUTOMATION]
     trigger = shipped.trigger.model_copy(
         update={
             "within": timedelta(seconds=WITHIN_SECONDS),
+            "after": shipped.trigger.after - {"prefect.flow-run.Pending"},
             "match_related": [
                 shipped.trigger.match_related,
-                {"prefect.resource.role": "deployment", "prefect.resource.name": DEPLOYMENT},
+                # By id: a heartbeat names its deployment only by id.
+                {
+                    "prefect.resource.role": "deployment",
+                    "prefect.resource.id": f"prefect.deployment.{deployment_id}",
+                },
             ],
         }
     )
@@ -161,6 +168,21 @@ def deployment_id(zombie_env) -> UUID:
 def _in_its_cycle(home: Path, run_id: UUID) -> bool:
     """Whether the run holds the registry's slot: its ``started`` row is in the ledger."""
     return str(run_id) in {start.run_id for start in ledger(home, started=True)}
+
+
+def _has_beaten(run_id: UUID) -> bool:
+    """Whether a heartbeat of the run is on the server's event feed."""
+    from prefect.client.orchestration import get_client
+
+    query = {
+        "filter": {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{run_id}"]},
+        },
+        "limit": 1,
+    }
+    with get_client(sync_client=True) as client:
+        return bool(client.request("POST", "/events/filter", json=query).json()["events"])
 
 
 def _recorded(home: Path, run_id: UUID) -> Any:
@@ -204,13 +226,14 @@ def test_a_killed_run_is_marked_crashed_frees_its_slot_and_is_recorded(
     zombie_env, deployment_id, tmp_path
 ):
     home = Path(zombie_env["CC_HOME"])
-    _install_zombie_automation_for_this_deployment()
+    _install_zombie_automation_for_this_deployment(deployment_id)
     log = tmp_path / "worker.log"
 
     with hung_week(home, HUNG_WEEK):
         with process_worker(POOL, env=zombie_env, log=log) as worker:
             zombie = _run(deployment_id)
             _wait_for("the run to start its cycle", lambda: _in_its_cycle(home, zombie))
+            _wait_for("the run's first heartbeat", lambda: _has_beaten(zombie))
             flow_processes = _wait_for("the flow-run process", lambda: _descendants(worker.pid))
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait()
