@@ -68,7 +68,7 @@ def test_a_task_timeout_is_not_retried_and_ends_the_run_timed_out(
     assert "TaskRunTimeoutError" in entry.reason
 
 
-CYCLE_TIMEOUT_SECONDS = 15
+CYCLE_TIMEOUT_SECONDS = 10
 """Long enough to reach the hung evaluation on a loaded machine (training comes first)."""
 
 
@@ -81,8 +81,8 @@ def test_the_cycle_timeout_firing_inside_a_task_ends_the_run_timed_out(home, hun
     entry = _assert_recorded_timeout(home, state, champion)
     evaluate = task_runs(state.state_details.flow_run_id)["evaluate"]
     assert evaluate.run_count == 1, "the flow's timeout must not become a retried task failure"
-    # the timeout that fired is named: the cycle's, not the task's own 3600 s
-    assert f"Flow run exceeded timeout of {CYCLE_TIMEOUT_SECONDS}" in state.message
+    # The timeout that fired is named: the cycle's, not the task's own 3600 s. (Prefect's
+    # own state message may name either, by which of its nested scopes sees it first.)
     assert (
         f"The weekly cycle exceeded its timeout of {CYCLE_TIMEOUT_SECONDS} s, during the "
         "evaluate task" in entry.reason
