@@ -284,9 +284,13 @@ class TestWeeklyRun:
             for name in ("rollback/rollback", WEEKLY)
         ]
         finished = [_wait_until_final(flow_run.id) for flow_run in started]
-        # The second weekly run waited for its slot in the deployment's queue, not Late ...
+        # The second weekly run never reads Late: when the worker finds the first one
+        # still holding the deployment's slot, it waits as AwaitingConcurrencySlot (how
+        # often it does depends on how fast the first one runs) ...
         waited = read_flow_run_states(started[2].id)
-        assert "AwaitingConcurrencySlot" in waited and "Late" not in waited
+        assert "Late" not in waited
+        assert set(waited) <= {"Scheduled", "AwaitingConcurrencySlot", "Pending", "Submitting",
+                               "Running", finished[2].state_name}  # fmt: skip
         # ... and no two of them wrote to the registry at once: in the ledger, each
         # run's rows, from its started row to its end, come one run after another.
         rows = sorted(ledger(worker_home) + ledger(worker_home, started=True), key=lambda e: e.id)
