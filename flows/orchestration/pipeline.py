@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import Task, flow, get_run_logger, task
@@ -188,6 +189,9 @@ def _timeout_that_fired(error: TimeoutError, *, stage: str, elapsed: float) -> T
     """
     context = FlowRunContext.get()
     limit = context.flow.timeout_seconds if context and context.flow else None
+    run = context.flow_run if context else None
+    if run is not None and run.start_time is not None:  # the run's clock, not the cycle's
+        elapsed = max(elapsed, (datetime.now(UTC) - run.start_time).total_seconds())
     if limit is None or elapsed < limit - 1:
         return error
     return FlowRunTimeoutError(
