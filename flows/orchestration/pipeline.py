@@ -30,7 +30,6 @@ Operational rules, the same for every flow (and :mod:`flows.orchestration.flow_o
 
 from __future__ import annotations
 
-import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -168,31 +167,31 @@ def _stage_task(cycle: Cycle) -> StageCall:
     """
     tasks = _stage_tasks()
     previous: list[Any] = []
-    started = time.monotonic()
 
     def call(stage: str, method: Any, *args: Any) -> Any:
         try:
             result = tasks[stage](cycle, *args, wait_for=list(previous))
         except TimeoutError as exc:
-            raise _timeout_that_fired(exc, stage=stage, elapsed=time.monotonic() - started) from exc
+            raise _timeout_that_fired(exc, stage=stage) from exc
         previous[:] = [result]
         return result
 
     return call
 
 
-def _timeout_that_fired(error: TimeoutError, *, stage: str, elapsed: float) -> TimeoutError:
+def _timeout_that_fired(error: TimeoutError, *, stage: str) -> TimeoutError:
     """``error``, or the flow's own timeout if that is the one that fired during ``stage``.
 
     When the flow's timeout fires inside a task, the task reports its own timeout;
     the error is renamed after the timeout that fired, for the ledger and the final state.
+    The run's own start counts, so the set-up before the first stage is included.
     """
     context = FlowRunContext.get()
     limit = context.flow.timeout_seconds if context and context.flow else None
     run = context.flow_run if context else None
-    if run is not None and run.start_time is not None:  # the run's clock, not the cycle's
-        elapsed = max(elapsed, (datetime.now(UTC) - run.start_time).total_seconds())
-    if limit is None or elapsed < limit - 1:
+    if limit is None or run is None or run.start_time is None:
+        return error
+    if (datetime.now(UTC) - run.start_time).total_seconds() < limit - 1:
         return error
     return FlowRunTimeoutError(
         f"The weekly cycle exceeded its timeout of {limit:g} s, during the {stage} task."
